@@ -1,0 +1,127 @@
+//! The command line (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+use crate::data::DataSpec;
+use crate::device::DeviceChoice;
+use crate::model::{Activation, Pooling};
+use crate::train::{BatchSize, Epochs, LearningRate};
+
+/// Train LeNet-5 on Fashion-MNIST and watch it learn.
+///
+/// Without a subcommand, starts the dashboard. Defaults follow the LeNet chapter of
+/// Dive into Deep Learning: lr 0.9, batch 256, 10 epochs, sigmoid, average pooling.
+#[derive(Debug, Parser)]
+#[command(name = "lenet-tui", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do; the dashboard when omitted.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    /// Options for the dashboard.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Train LeNet-5: the dashboard, or plain progress lines with --headless.
+    Train(TrainArgs),
+    /// Print the per-layer table (output shape and parameters) of the configured model.
+    Shapes(RunArgs),
+}
+
+/// `lenet-tui train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Train without the dashboard: progress lines on stderr.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: one JSON object per event on stdout.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
+    /// The run's options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options shared by the dashboard, `train` and `shapes`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory with the four IDX files, or `embedded` for the built-in subset
+    /// [default: search, see README].
+    #[arg(long, value_name = "DIR|embedded")]
+    pub data: Option<DataSpec>,
+    /// auto, cpu, cuda or cuda:N [default: auto].
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<DeviceChoice>,
+    /// Epochs to train [default: 10].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub epochs: Option<Epochs>,
+    /// SGD learning rate [default: 0.9].
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true)]
+    pub lr: Option<LearningRate>,
+    /// Examples per minibatch [default: 256].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub batch_size: Option<BatchSize>,
+    /// Pooling [default: avg].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub pool: Option<Pooling>,
+    /// Activation [default: sigmoid].
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub act: Option<Activation>,
+    /// Seed for weight initialisation and shuffling [default: 42].
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub seed: Option<u64>,
+}
+
+impl RunArgs {
+    /// The values given on the command line, to lay over the config file.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            data: self.data.clone(),
+            device: self.device,
+            epochs: self.epochs,
+            lr: self.lr,
+            batch_size: self.batch_size,
+            pooling: self.pool,
+            activation: self.act,
+            seed: self.seed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_the_parser() {
+        let err = Cli::try_parse_from(["lenet-tui", "train", "--lr", "0"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("learning rate must be a finite number > 0"),
+            "{err}"
+        );
+        let err = Cli::try_parse_from(["lenet-tui", "train", "--pool", "min"]).unwrap_err();
+        assert!(err.to_string().contains("avg"), "{err}");
+        let cli =
+            Cli::try_parse_from(["lenet-tui", "train", "--headless", "--pool", "max"]).unwrap();
+        let Some(CliCommand::Train(args)) = cli.command else {
+            panic!("train")
+        };
+        assert_eq!(args.run.pool, Some(Pooling::Max));
+    }
+}

@@ -1,0 +1,263 @@
+//! The TOML config file and how it merges with the command line: command line beats
+//! config file beats the chapter's defaults. Every error names the file, line, column
+//! and key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::data::DataSpec;
+use crate::device::DeviceChoice;
+use crate::model::{Activation, Pooling};
+use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
+
+/// The config file's contents; every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[data]`.
+    #[serde(default)]
+    pub data: DataSection,
+    /// `[train]`.
+    #[serde(default)]
+    pub train: TrainSection,
+    /// `[model]`.
+    #[serde(default)]
+    pub model: ModelSection,
+}
+
+/// `[data]`: where the data set is.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// A directory with the four IDX files, or `embedded`.
+    #[serde(default, deserialize_with = "de_data_spec")]
+    pub dir: Option<DataSpec>,
+}
+
+/// `[train]`: the recipe.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// Epochs to train.
+    pub epochs: Option<Epochs>,
+    /// SGD learning rate.
+    pub lr: Option<LearningRate>,
+    /// Examples per minibatch.
+    pub batch_size: Option<BatchSize>,
+    /// Seed for weights and shuffling.
+    pub seed: Option<u64>,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: Option<DeviceChoice>,
+}
+
+/// `[model]`: pieces that can also be swapped live.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// `avg` or `max`.
+    pub pooling: Option<Pooling>,
+    /// `sigmoid` or `relu`.
+    pub activation: Option<Activation>,
+}
+
+fn de_data_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DataSpec>, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, when the problem has a place.
+    pub position: Option<(usize, usize)>,
+    /// Dotted key, e.g. `train.lr`, when the problem has one.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Where the user's config file lives: `<config dir>/lenet-tui/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lenet-tui").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Reads `explicit` (which must exist) or else the default file (which may not).
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => match default_path() {
+            Some(p) if p.is_file() => p,
+            _ => return Ok(Config::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+        file: path.clone(),
+        position: None,
+        key: None,
+        message: format!("cannot read config file: {e}"),
+    })?;
+    parse(&text, &path)
+}
+
+/// Parses config text; `file` only names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let error = |span: Option<std::ops::Range<usize>>, key: Option<String>, message: &str| {
+        ConfigError {
+            file: file.to_path_buf(),
+            position: span.map(|s| line_column(text, s.start)),
+            key,
+            // toml's messages may span lines; keep errors to one.
+            message: message.trim().replace('\n', " "),
+        }
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| error(e.span(), None, e.message()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let key = (path != "." && !path.is_empty()).then_some(path);
+        let inner = e.into_inner();
+        error(inner.span(), key, inner.message())
+    })
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// What the user asked for after merging the command line over the config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// `--data`, if given.
+    pub data_cli: Option<DataSpec>,
+    /// `data.dir`, if set.
+    pub data_config: Option<DataSpec>,
+    /// The device choice.
+    pub device: DeviceChoice,
+    /// The training recipe.
+    pub settings: TrainSettings,
+}
+
+/// Command-line values that override the config file; `None` means not given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--data`.
+    pub data: Option<DataSpec>,
+    /// `--device`.
+    pub device: Option<DeviceChoice>,
+    /// `--epochs`.
+    pub epochs: Option<Epochs>,
+    /// `--lr`.
+    pub lr: Option<LearningRate>,
+    /// `--batch-size`.
+    pub batch_size: Option<BatchSize>,
+    /// `--pool`.
+    pub pooling: Option<Pooling>,
+    /// `--act`.
+    pub activation: Option<Activation>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+}
+
+impl Config {
+    /// Applies `cli` over this config over the defaults.
+    pub fn resolve(&self, cli: &Overrides) -> Resolved {
+        let d = TrainSettings::default();
+        let t = &self.train;
+        Resolved {
+            data_cli: cli.data.clone(),
+            data_config: self.data.dir.clone(),
+            device: cli.device.or(t.device).unwrap_or_default(),
+            settings: TrainSettings {
+                epochs: cli.epochs.or(t.epochs).unwrap_or(d.epochs),
+                learning_rate: cli.lr.or(t.lr).unwrap_or(d.learning_rate),
+                batch_size: cli.batch_size.or(t.batch_size).unwrap_or(d.batch_size),
+                pooling: cli.pooling.or(self.model.pooling).unwrap_or(d.pooling),
+                activation: cli
+                    .activation
+                    .or(self.model.activation)
+                    .unwrap_or(d.activation),
+                seed: cli.seed.or(t.seed).unwrap_or(d.seed),
+                reports_per_epoch: d.reports_per_epoch,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new("c.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_example_config_parses_to_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        let cfg = parse(text, Path::new("config.example.toml")).unwrap();
+        let resolved = cfg.resolve(&Overrides::default());
+        assert_eq!(resolved.settings, TrainSettings::default());
+        assert_eq!(resolved.device, DeviceChoice::Auto);
+    }
+
+    #[test]
+    fn command_line_beats_config_beats_defaults() {
+        let cfg = parse("[train]\nlr = 0.5\nepochs = 3\n", Path::new("c.toml")).unwrap();
+        let cli = Overrides {
+            lr: Some("0.1".parse().unwrap()),
+            ..Default::default()
+        };
+        let r = cfg.resolve(&cli);
+        assert_eq!(r.settings.learning_rate.get(), 0.1);
+        assert_eq!(r.settings.epochs.get(), 3);
+        assert_eq!(r.settings.batch_size.get(), 256);
+    }
+
+    #[test]
+    fn errors_name_file_line_column_and_key() {
+        assert_eq!(
+            err("[train]\nlr = -1.0\n"),
+            "c.toml:2:6: key `train.lr`: learning rate must be a finite number > 0, got -1"
+        );
+        assert_eq!(
+            err("[train]\nbatch_size = 0\n"),
+            "c.toml:2:14: key `train.batch_size`: batch size must be between 1 and 65536, got 0"
+        );
+        let e = err("[train]\nepochs = \"ten\"\n");
+        assert!(
+            e.starts_with("c.toml:2:10: key `train.epochs`: invalid type"),
+            "{e}"
+        );
+        let e = err("[model]\npooling = \"min\"\n");
+        assert!(e.starts_with("c.toml:2:11: key `model.pooling`"), "{e}");
+        assert!(e.contains("expected `avg` or `max`"), "{e}");
+        let e = err("[train]\nlearning_rate = 0.1\n");
+        assert!(
+            e.starts_with("c.toml:2:1: key `train.learning_rate`: unknown field"),
+            "{e}"
+        );
+        assert!(e.contains("`lr`"), "lists the allowed keys: {e}");
+        let e = err("[train\n");
+        assert!(e.starts_with("c.toml:1:"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+}

@@ -1,0 +1,252 @@
+//! Headless training: events become lines in the chapter's style on stderr (with a
+//! progress bar when stderr is a terminal) or JSON objects on stdout.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::model::shapes::format_count;
+use crate::train::{Event, RunInfo, TrainerHandle};
+
+/// How the run is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// Human-readable lines on stderr.
+    Text,
+    /// One JSON object per event on stdout.
+    Json,
+}
+
+/// The last epoch's figures, for the caller's exit status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Epochs trained.
+    pub epochs: u32,
+    /// Final test accuracy.
+    pub test_acc: f64,
+}
+
+/// Why a headless run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// The trainer reported an error.
+    #[error("training failed: {0}")]
+    Trainer(String),
+    /// The trainer ended without finishing.
+    #[error("the trainer stopped before the last epoch")]
+    Ended,
+    /// Writing the report failed (a closed pipe, a full disk).
+    #[error("writing the report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One line of `--json` output. The shared fields are always present (null when the
+/// event has no such figure) so scripts can read every line the same way.
+#[derive(Debug, Serialize)]
+struct JsonLine<'a> {
+    event: &'static str,
+    epoch: Option<f64>,
+    epochs: u32,
+    train_loss: Option<f64>,
+    train_acc: Option<f64>,
+    test_acc: Option<f64>,
+    examples_per_sec: Option<f64>,
+    device: &'a str,
+    data: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    info: Option<&'a RunInfo>,
+}
+
+/// Turns events into report lines; kept apart from I/O so it can be tested.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    info: Option<RunInfo>,
+    started: Option<Instant>,
+}
+
+impl Reporter {
+    /// The text lines for `event`.
+    pub fn text(&mut self, event: &Event) -> Vec<String> {
+        match event {
+            Event::Started(info) => {
+                self.start(info);
+                let s = &info.settings;
+                vec![
+                    format!("data: {}", info.data),
+                    format!("device: {}", info.device),
+                    format!(
+                        "model: LeNet-5, {} pooling, {} activation, {} parameters; lr {}, batch {}, {} epochs, seed {}",
+                        s.pooling,
+                        s.activation,
+                        format_count(info.layers.total_parameters()),
+                        s.learning_rate,
+                        s.batch_size,
+                        s.epochs,
+                        s.seed
+                    ),
+                ]
+            }
+            Event::EpochFinished(e) => vec![format!(
+                "epoch {}/{}: loss {:.3}, train acc {:.3}, test acc {:.3}, {:.1} examples/sec on {}",
+                e.epoch,
+                self.epochs(),
+                e.train_loss,
+                e.train_acc,
+                e.test_acc,
+                e.examples_per_sec,
+                self.device()
+            )],
+            Event::Finished(e) => vec![format!(
+                "done: loss {:.3}, train acc {:.3}, test acc {:.3} after {} epochs in {:.1} s",
+                e.train_loss,
+                e.train_acc,
+                e.test_acc,
+                e.epoch,
+                self.elapsed()
+            )],
+            Event::Rejected(why) => vec![format!("warning: {why}")],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The JSON line for `event`, if it is one that `--json` reports.
+    pub fn json(&mut self, event: &Event) -> Option<String> {
+        if let Event::Started(info) = event {
+            self.start(info);
+        }
+        let info = self.info.as_ref()?;
+        let mut line = JsonLine {
+            event: "",
+            epoch: None,
+            epochs: info.settings.epochs.get(),
+            train_loss: None,
+            train_acc: None,
+            test_acc: None,
+            examples_per_sec: None,
+            device: &info.device,
+            data: &info.data,
+            seconds: None,
+            info: None,
+        };
+        match event {
+            Event::Started(_) => {
+                line.event = "start";
+                line.epoch = Some(0.0);
+                line.info = Some(info);
+            }
+            Event::Progress(p) => {
+                line.event = "progress";
+                line.epoch = Some(p.at);
+                line.train_loss = Some(p.train_loss);
+                line.train_acc = Some(p.train_acc);
+                line.examples_per_sec = Some(p.examples_per_sec);
+            }
+            Event::EpochFinished(e) | Event::Finished(e) => {
+                line.event = if matches!(event, Event::Finished(_)) {
+                    "done"
+                } else {
+                    "epoch"
+                };
+                line.epoch = Some(f64::from(e.epoch));
+                line.train_loss = Some(e.train_loss);
+                line.train_acc = Some(e.train_acc);
+                line.test_acc = Some(e.test_acc);
+                line.examples_per_sec = Some(e.examples_per_sec);
+                line.seconds = Some(if line.event == "done" {
+                    self.elapsed()
+                } else {
+                    e.train_seconds + e.eval_seconds
+                });
+            }
+            _ => return None,
+        }
+        Some(serde_json::to_string(&line).expect("report lines serialise"))
+    }
+
+    fn start(&mut self, info: &RunInfo) {
+        self.info = Some(info.clone());
+        self.started = Some(Instant::now());
+    }
+
+    fn epochs(&self) -> u32 {
+        self.info.as_ref().map_or(0, |i| i.settings.epochs.get())
+    }
+
+    fn device(&self) -> &str {
+        self.info.as_ref().map_or("?", |i| &i.device)
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.started.map_or(0.0, |t| t.elapsed().as_secs_f64())
+    }
+}
+
+/// Drives `trainer` to the end of its epochs, reporting as it goes.
+pub fn run(trainer: TrainerHandle, report: Report) -> Result<Outcome, HeadlessError> {
+    let mut reporter = Reporter::default();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    // Hidden automatically when stderr is not a terminal.
+    let bar = match report {
+        Report::Text => ProgressBar::new(0),
+        Report::Json => ProgressBar::hidden(),
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} batches, {elapsed} elapsed, eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    for event in trainer.events().iter() {
+        match report {
+            Report::Json => {
+                if let Some(line) = reporter.json(&event) {
+                    let mut out = stdout.lock();
+                    writeln!(out, "{line}")?;
+                    out.flush()?;
+                }
+            }
+            Report::Text => {
+                for line in reporter.text(&event) {
+                    bar.suspend(|| writeln!(stderr.lock(), "{line}"))?;
+                }
+            }
+        }
+        match event {
+            Event::Started(info) => {
+                bar.set_length(info.batches_per_epoch as u64);
+                bar.set_prefix(format!("epoch 1/{}", info.settings.epochs));
+                bar.enable_steady_tick(Duration::from_millis(250));
+            }
+            Event::Progress(p) => {
+                bar.set_prefix(format!("epoch {}/{}", p.epoch, reporter.epochs()));
+                bar.set_position(p.batch as u64);
+            }
+            Event::Finished(summary) => {
+                bar.finish_and_clear();
+                trainer.stop();
+                return Ok(Outcome {
+                    epochs: summary.epoch,
+                    test_acc: summary.test_acc,
+                });
+            }
+            Event::Error(message) => {
+                bar.finish_and_clear();
+                if report == Report::Json {
+                    let line = serde_json::json!({"event": "error", "message": message});
+                    writeln!(stdout.lock(), "{line}")?;
+                }
+                return Err(HeadlessError::Trainer(message));
+            }
+            Event::Stopped => break,
+            _ => {}
+        }
+    }
+    bar.finish_and_clear();
+    Err(HeadlessError::Ended)
+}

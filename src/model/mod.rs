@@ -1,0 +1,681 @@
+//! LeNet-5 in Candle, as in *Dive into Deep Learning*'s LeNet chapter.
+//!
+//! Shape contract: input `[batch, 1, 28, 28]` pixels in [0, 1]; output `[batch, 10]`
+//! logits. Pooling and activation are settings of the forward pass, not layers with
+//! weights, so they can change between two batches without touching a parameter.
+//!
+//! Weights are drawn from the project's own seeded RNG (Candle 0.11's CPU generator
+//! cannot be seeded): Xavier-uniform for conv and dense weights, as the chapter's
+//! `init_weights`, and PyTorch's default uniform ±1/√fan_in for biases.
+
+pub mod shapes;
+
+use std::fmt;
+use std::str::FromStr;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarMap;
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+pub use shapes::{LayerShape, LayerTable};
+
+/// How each convolution block downsamples (2×2 window, stride 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Average pooling, the chapter's choice.
+    Avg,
+    /// Max pooling, the chapter's exercise 1.
+    Max,
+}
+
+/// The non-linearity after every convolution and hidden dense layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The logistic sigmoid, the chapter's choice.
+    Sigmoid,
+    /// Rectified linear unit.
+    Relu,
+}
+
+impl Pooling {
+    /// The other kind, for a toggle key.
+    pub fn toggled(self) -> Self {
+        match self {
+            Pooling::Avg => Pooling::Max,
+            Pooling::Max => Pooling::Avg,
+        }
+    }
+
+    /// PyTorch's name for the layer.
+    pub fn layer_name(self) -> &'static str {
+        match self {
+            Pooling::Avg => "AvgPool2d",
+            Pooling::Max => "MaxPool2d",
+        }
+    }
+}
+
+impl Activation {
+    /// The other kind, for a toggle key.
+    pub fn toggled(self) -> Self {
+        match self {
+            Activation::Sigmoid => Activation::Relu,
+            Activation::Relu => Activation::Sigmoid,
+        }
+    }
+
+    /// PyTorch's name for the layer.
+    pub fn layer_name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Relu => "ReLU",
+        }
+    }
+}
+
+impl fmt::Display for Pooling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pooling::Avg => "avg",
+            Pooling::Max => "max",
+        })
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Relu => "relu",
+        })
+    }
+}
+
+impl FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as clap::ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("`{s}` is not a pooling (avg, max)"))
+    }
+}
+
+impl FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as clap::ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("`{s}` is not an activation (sigmoid, relu)"))
+    }
+}
+
+/// A convolution block: conv → activation → 2×2 pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvBlock {
+    /// Output channels.
+    pub out_channels: usize,
+    /// Square kernel side.
+    pub kernel: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+}
+
+/// The network's layout: conv blocks, then dense layers, then the classifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Input channels, height and width.
+    pub input: [usize; 3],
+    /// Convolution blocks in order.
+    pub convs: Vec<ConvBlock>,
+    /// Hidden dense layer widths in order.
+    pub dense: Vec<usize>,
+    /// Number of classes (the last dense layer's width).
+    pub classes: usize,
+}
+
+impl Architecture {
+    /// The chapter's LeNet-5 for `height`×`width` single-channel images.
+    pub fn lenet(height: usize, width: usize, classes: usize) -> Self {
+        Self {
+            input: [1, height, width],
+            convs: vec![
+                ConvBlock {
+                    out_channels: 6,
+                    kernel: 5,
+                    padding: 2,
+                },
+                ConvBlock {
+                    out_channels: 16,
+                    kernel: 5,
+                    padding: 0,
+                },
+            ],
+            dense: vec![120, 84],
+            classes,
+        }
+    }
+}
+
+impl Default for Architecture {
+    fn default() -> Self {
+        Self::lenet(28, 28, 10)
+    }
+}
+
+/// Why a model could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A Candle operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A layer cannot take its input's shape.
+    #[error("{layer}: {why} (input {})", shapes::format_shape(input))]
+    Shape {
+        /// The layer, e.g. `conv2`.
+        layer: String,
+        /// Its input shape.
+        input: Vec<usize>,
+        /// What does not fit.
+        why: String,
+    },
+}
+
+/// A stack of 2-D activation maps for one image, e.g. 6×28×28 after conv1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationMap {
+    /// Number of maps.
+    pub channels: usize,
+    /// Rows per map.
+    pub height: usize,
+    /// Columns per map.
+    pub width: usize,
+    /// `channels * height * width` values, map by map, row-major.
+    pub values: Vec<f32>,
+}
+
+impl ActivationMap {
+    /// The values of map `c`.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let n = self.height * self.width;
+        &self.values[c * n..(c + 1) * n]
+    }
+}
+
+/// What the model makes of one image: its first two layers' activations and its
+/// class probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    /// Activations after the first conv block's activation function.
+    pub layer1: ActivationMap,
+    /// Activations after the second conv block's activation function.
+    pub layer2: ActivationMap,
+    /// Softmax over the classes.
+    pub probabilities: Vec<f32>,
+}
+
+enum Layer {
+    Conv {
+        weight: Var,
+        bias: Var,
+        padding: usize,
+    },
+    Activation,
+    Pool,
+    Flatten,
+    Dense {
+        weight: Var,
+        bias: Var,
+    },
+}
+
+/// LeNet with its parameters, current pooling and activation.
+pub struct LeNet {
+    arch: Architecture,
+    varmap: VarMap,
+    layers: Vec<Layer>,
+    /// Pooling used by the forward pass from the next call on.
+    pub pooling: Pooling,
+    /// Activation used by the forward pass from the next call on.
+    pub activation: Activation,
+    device: Device,
+}
+
+impl LeNet {
+    /// Builds the network on `device` with weights drawn from `rng`, refusing
+    /// architectures whose shapes do not fit.
+    pub fn new(
+        arch: &Architecture,
+        pooling: Pooling,
+        activation: Activation,
+        device: &Device,
+        rng: &mut StdRng,
+    ) -> Result<Self, ModelError> {
+        let varmap = VarMap::new();
+        let mut layers = Vec::new();
+        let [mut c, mut h, mut w] = arch.input;
+        let new_var = |name: String, dims: &[usize]| -> Result<Var, ModelError> {
+            let var = Var::zeros(dims, DType::F32, device)?;
+            varmap
+                .data()
+                .lock()
+                .expect("var map lock")
+                .insert(name, var.clone());
+            Ok(var)
+        };
+        for (i, block) in arch.convs.iter().enumerate() {
+            let name = format!("conv{}", i + 1);
+            let k = block.kernel;
+            let (ph, pw) = (h + 2 * block.padding, w + 2 * block.padding);
+            if k == 0 || k > ph || k > pw || block.out_channels == 0 {
+                return Err(ModelError::Shape {
+                    layer: name,
+                    input: vec![1, c, h, w],
+                    why: format!(
+                        "a {k}×{k} kernel with padding {} does not fit (or has no channels)",
+                        block.padding
+                    ),
+                });
+            }
+            let weight = new_var(format!("{name}.weight"), &[block.out_channels, c, k, k])?;
+            let bias = new_var(format!("{name}.bias"), &[block.out_channels])?;
+            layers.push(Layer::Conv {
+                weight,
+                bias,
+                padding: block.padding,
+            });
+            layers.push(Layer::Activation);
+            (c, h, w) = (block.out_channels, ph - k + 1, pw - k + 1);
+            if h < 2 || w < 2 {
+                return Err(ModelError::Shape {
+                    layer: format!("pool{}", i + 1),
+                    input: vec![1, c, h, w],
+                    why: "a 2×2 pooling window needs at least 2×2 input".into(),
+                });
+            }
+            layers.push(Layer::Pool);
+            (h, w) = (h / 2, w / 2);
+        }
+        layers.push(Layer::Flatten);
+        let mut features = c * h * w;
+        let widths = arch.dense.iter().chain(std::iter::once(&arch.classes));
+        for (i, &out) in widths.enumerate() {
+            let name = format!("fc{}", i + 1);
+            if out == 0 {
+                return Err(ModelError::Shape {
+                    layer: name,
+                    input: vec![1, features],
+                    why: "a dense layer needs at least one output".into(),
+                });
+            }
+            let weight = new_var(format!("{name}.weight"), &[out, features])?;
+            let bias = new_var(format!("{name}.bias"), &[out])?;
+            layers.push(Layer::Dense { weight, bias });
+            if i < arch.dense.len() {
+                layers.push(Layer::Activation);
+            }
+            features = out;
+        }
+        let mut model = Self {
+            arch: arch.clone(),
+            varmap,
+            layers,
+            pooling,
+            activation,
+            device: device.clone(),
+        };
+        model.reinitialize(rng)?;
+        Ok(model)
+    }
+
+    /// Draws fresh weights from `rng`: Xavier-uniform weights, PyTorch-default biases.
+    pub fn reinitialize(&mut self, rng: &mut StdRng) -> Result<(), ModelError> {
+        for layer in &self.layers {
+            let (weight, bias) = match layer {
+                Layer::Conv { weight, bias, .. } | Layer::Dense { weight, bias } => (weight, bias),
+                _ => continue,
+            };
+            let dims = weight.dims();
+            // Conv weights are [out, in, k, k]; dense weights are [out, in].
+            let receptive: usize = dims[2..].iter().product();
+            let fan_in = dims[1] * receptive;
+            let fan_out = dims[0] * receptive;
+            let xavier = (6.0 / (fan_in + fan_out) as f64).sqrt();
+            weight.set(&uniform(rng, weight.dims(), xavier, &self.device)?)?;
+            let bias_bound = 1.0 / (fan_in as f64).sqrt();
+            bias.set(&uniform(rng, bias.dims(), bias_bound, &self.device)?)?;
+        }
+        Ok(())
+    }
+
+    /// The architecture this model was built from.
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// The parameters, by name (`conv1.weight`, …), for the optimiser and checkpoints.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// The device the parameters live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Training forward pass: logits, with the graph recorded for backprop.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        self.walk(x, true, |_, _, _| Ok(()))
+    }
+
+    /// Inference forward pass: logits, no gradient tracking.
+    pub fn forward_eval(&self, x: &Tensor) -> Result<Tensor, ModelError> {
+        self.walk(x, false, |_, _, _| Ok(()))
+    }
+
+    /// First- and second-layer activations and class probabilities for a batch of
+    /// images `[n, 1, h, w]`, one [`Probe`] per image.
+    pub fn probe(&self, x: &Tensor) -> Result<Vec<Probe>, ModelError> {
+        let mut conv_outputs = Vec::new();
+        let mut after_conv = false;
+        let logits = self.walk(x, false, |layer, _, out| {
+            match layer {
+                Layer::Conv { .. } => after_conv = true,
+                Layer::Activation if after_conv => {
+                    conv_outputs.push(out.clone());
+                    after_conv = false;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        let probs = candle_nn::ops::softmax(&logits, 1)?.to_vec2::<f32>()?;
+        let maps = |t: Option<&Tensor>| -> Result<Vec<ActivationMap>, ModelError> {
+            let Some(t) = t else {
+                // A model with a single conv block has no second layer to show.
+                return Ok(vec![empty_map(); probs.len()]);
+            };
+            let (_, c, h, w) = t.dims4()?;
+            let values = t.flatten_from(1)?.to_vec2::<f32>()?;
+            Ok(values
+                .into_iter()
+                .map(|values| ActivationMap {
+                    channels: c,
+                    height: h,
+                    width: w,
+                    values,
+                })
+                .collect())
+        };
+        let layer1 = maps(conv_outputs.first())?;
+        let layer2 = maps(conv_outputs.get(1))?;
+        Ok(layer1
+            .into_iter()
+            .zip(layer2)
+            .zip(probs)
+            .map(|((layer1, layer2), probabilities)| Probe {
+                layer1,
+                layer2,
+                probabilities,
+            })
+            .collect())
+    }
+
+    /// The per-layer table, measured by a dry run of one zero image.
+    pub fn layer_table(&self) -> Result<LayerTable, ModelError> {
+        let [c, h, w] = self.arch.input;
+        let x = Tensor::zeros((1, c, h, w), DType::F32, &self.device)?;
+        let mut layers = Vec::new();
+        self.walk(&x, false, |layer, name, out| {
+            let parameters = match layer {
+                Layer::Conv { weight, bias, .. } | Layer::Dense { weight, bias } => {
+                    weight.elem_count() + bias.elem_count()
+                }
+                _ => 0,
+            };
+            layers.push(LayerShape {
+                layer: name.to_string(),
+                output: out.dims().to_vec(),
+                parameters,
+            });
+            Ok(())
+        })?;
+        Ok(LayerTable {
+            input: x.dims().to_vec(),
+            layers,
+        })
+    }
+
+    /// Runs the layers in order, calling `observe` with each layer, its display name
+    /// and its output. `track` keeps the backprop graph; without it the parameters are
+    /// used detached, so evaluation builds no graph.
+    fn walk(
+        &self,
+        x: &Tensor,
+        track: bool,
+        mut observe: impl FnMut(&Layer, &str, &Tensor) -> Result<(), ModelError>,
+    ) -> Result<Tensor, ModelError> {
+        let param = |v: &Var| {
+            if track {
+                v.as_tensor().clone()
+            } else {
+                v.as_tensor().detach()
+            }
+        };
+        let mut x = x.clone();
+        for layer in &self.layers {
+            let name;
+            x = match layer {
+                Layer::Conv {
+                    weight,
+                    bias,
+                    padding,
+                } => {
+                    name = "Conv2d";
+                    let b = param(bias);
+                    let channels = b.dims1()?;
+                    x.conv2d(&param(weight), *padding, 1, 1, 1)?
+                        .broadcast_add(&b.reshape((1, channels, 1, 1))?)?
+                }
+                Layer::Activation => {
+                    name = self.activation.layer_name();
+                    match self.activation {
+                        Activation::Sigmoid => candle_nn::ops::sigmoid(&x)?,
+                        Activation::Relu => x.relu()?,
+                    }
+                }
+                Layer::Pool => {
+                    name = self.pooling.layer_name();
+                    match self.pooling {
+                        Pooling::Avg => x.avg_pool2d(2)?,
+                        Pooling::Max => x.max_pool2d(2)?,
+                    }
+                }
+                Layer::Flatten => {
+                    name = "Flatten";
+                    x.flatten_from(1)?
+                }
+                Layer::Dense { weight, bias } => {
+                    name = "Linear";
+                    x.matmul(&param(weight).t()?)?.broadcast_add(&param(bias))?
+                }
+            };
+            observe(layer, name, &x)?;
+        }
+        Ok(x)
+    }
+}
+
+fn empty_map() -> ActivationMap {
+    ActivationMap {
+        channels: 0,
+        height: 0,
+        width: 0,
+        values: Vec::new(),
+    }
+}
+
+fn uniform(
+    rng: &mut StdRng,
+    dims: &[usize],
+    bound: f64,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let bound = bound as f32;
+    let n: usize = dims.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+    Tensor::from_vec(values, dims, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn model(pooling: Pooling, activation: Activation) -> LeNet {
+        let mut rng = StdRng::seed_from_u64(1);
+        LeNet::new(
+            &Architecture::default(),
+            pooling,
+            activation,
+            &Device::Cpu,
+            &mut rng,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn shape_table_matches_the_chapter() {
+        let table = model(Pooling::Avg, Activation::Sigmoid)
+            .layer_table()
+            .unwrap();
+        let rows: Vec<(&str, String)> = table
+            .layers
+            .iter()
+            .map(|l| (l.layer.as_str(), shapes::format_shape(&l.output)))
+            .collect();
+        let expected = [
+            ("Conv2d", "1×6×28×28"),
+            ("Sigmoid", "1×6×28×28"),
+            ("AvgPool2d", "1×6×14×14"),
+            ("Conv2d", "1×16×10×10"),
+            ("Sigmoid", "1×16×10×10"),
+            ("AvgPool2d", "1×16×5×5"),
+            ("Flatten", "1×400"),
+            ("Linear", "1×120"),
+            ("Sigmoid", "1×120"),
+            ("Linear", "1×84"),
+            ("Sigmoid", "1×84"),
+            ("Linear", "1×10"),
+        ];
+        let expected: Vec<(&str, String)> =
+            expected.iter().map(|&(n, s)| (n, s.to_string())).collect();
+        assert_eq!(rows, expected);
+        assert_eq!(table.total_parameters(), 61_706);
+    }
+
+    #[test]
+    fn xavier_bounds_hold_and_seeds_reproduce() {
+        let a = model(Pooling::Avg, Activation::Sigmoid);
+        let b = model(Pooling::Avg, Activation::Sigmoid);
+        let data = a.varmap().data().lock().unwrap();
+        let w = data["conv2.weight"]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        // fan_in 6*25, fan_out 16*25: bound sqrt(6/550) ≈ 0.1044.
+        let bound = (6.0f32 / 550.0).sqrt();
+        assert!(w.iter().all(|v| v.abs() <= bound));
+        assert!(
+            w.iter().any(|v| v.abs() > 0.9 * bound),
+            "spread over the range"
+        );
+        let wb = b.varmap().data().lock().unwrap()["conv2.weight"]
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(w, wb);
+    }
+
+    #[test]
+    fn pooling_and_activation_change_the_output_not_the_weights() {
+        let mut m = model(Pooling::Avg, Activation::Sigmoid);
+        let x = Tensor::rand(0f32, 1f32, (2, 1, 28, 28), &Device::Cpu).unwrap();
+        let before = m.forward_eval(&x).unwrap().to_vec2::<f32>().unwrap();
+        let weights = |m: &LeNet| {
+            let data = m.varmap().data().lock().unwrap();
+            let mut names: Vec<_> = data.keys().cloned().collect();
+            names.sort();
+            names
+                .iter()
+                .map(|n| {
+                    data[n]
+                        .as_tensor()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let w0 = weights(&m);
+        m.pooling = Pooling::Max;
+        let max = m.forward_eval(&x).unwrap().to_vec2::<f32>().unwrap();
+        assert_ne!(before, max);
+        m.activation = Activation::Relu;
+        assert_ne!(max, m.forward_eval(&x).unwrap().to_vec2::<f32>().unwrap());
+        assert_eq!(w0, weights(&m));
+        let table = m.layer_table().unwrap();
+        assert_eq!(table.layers[2].layer, "MaxPool2d");
+        assert_eq!(table.layers[1].layer, "ReLU");
+    }
+
+    #[test]
+    fn probe_returns_first_and_second_layer_maps() {
+        let m = model(Pooling::Avg, Activation::Sigmoid);
+        let x = Tensor::rand(0f32, 1f32, (3, 1, 28, 28), &Device::Cpu).unwrap();
+        let probes = m.probe(&x).unwrap();
+        assert_eq!(probes.len(), 3);
+        let p = &probes[0];
+        assert_eq!(
+            (p.layer1.channels, p.layer1.height, p.layer1.width),
+            (6, 28, 28)
+        );
+        assert_eq!(
+            (p.layer2.channels, p.layer2.height, p.layer2.width),
+            (16, 10, 10)
+        );
+        assert_eq!(p.layer1.values.len(), 6 * 28 * 28);
+        assert!(
+            p.layer1.values.iter().all(|v| (0.0..=1.0).contains(v)),
+            "after sigmoid"
+        );
+        let sum: f32 = p.probabilities.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn impossible_shapes_name_the_layer() {
+        let mut arch = Architecture::default();
+        arch.convs[1].kernel = 20;
+        let mut rng = StdRng::seed_from_u64(1);
+        let err = LeNet::new(
+            &arch,
+            Pooling::Avg,
+            Activation::Sigmoid,
+            &Device::Cpu,
+            &mut rng,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "conv2: a 20×20 kernel with padding 0 does not fit (or has no channels) (input 1×6×14×14)"
+        );
+    }
+}

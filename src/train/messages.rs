@@ -1,0 +1,157 @@
+//! The typed messages between the trainer thread and whoever drives it. No Candle
+//! type crosses: activations travel as plain `Vec<f32>` with their shape.
+
+use serde::Serialize;
+
+use crate::model::{Activation, LayerTable, Pooling, Probe};
+use crate::train::settings::{LearningRate, TrainSettings};
+
+/// What the trainer is told to do; each takes effect before the next batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Stop taking batches until [`Command::Resume`].
+    Pause,
+    /// Continue after [`Command::Pause`].
+    Resume,
+    /// Use this pooling from the next batch on; the weights are kept.
+    SetPooling(Pooling),
+    /// Use this activation from the next batch on; the weights are kept.
+    SetActivation(Activation),
+    /// Use this SGD learning rate from the next batch on.
+    SetLearningRate(LearningRate),
+    /// Report activations for these test-set images (indices) from now on.
+    SetProbes(Vec<usize>),
+    /// Start over from epoch 1 with fresh weights.
+    Restart,
+    /// End the thread.
+    Stop,
+}
+
+/// What the trainer reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run is set up and about to take its first batch.
+    Started(RunInfo),
+    /// Running figures within an epoch.
+    Progress(Progress),
+    /// An epoch ended and the test set was evaluated.
+    EpochFinished(EpochSummary),
+    /// The layer table changed (pooling or activation swapped).
+    Layers(LayerTable),
+    /// The probe images as the model sees them now.
+    Activations(Vec<ProbeReport>),
+    /// A setting or the run state changed at `at` (epochs, fractional).
+    Changed {
+        /// Position in the run, in epochs.
+        at: f64,
+        /// What changed.
+        change: Change,
+    },
+    /// A command that could not be carried out; the run goes on.
+    Rejected(String),
+    /// All epochs are done; the trainer still answers commands until stopped.
+    Finished(EpochSummary),
+    /// The thread ends after [`Command::Stop`] or when its command channel closes.
+    Stopped,
+    /// A fatal error; the thread ends.
+    Error(String),
+}
+
+/// What a run is made of, sent once it starts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Where the data came from, in words.
+    pub data: String,
+    /// The device, in words (`cpu`, `cuda:0`).
+    pub device: String,
+    /// Training examples.
+    pub train_examples: usize,
+    /// Test examples.
+    pub test_examples: usize,
+    /// Class names in label order.
+    pub classes: Vec<String>,
+    /// Batches in one epoch.
+    pub batches_per_epoch: usize,
+    /// The settings the run starts with.
+    pub settings: TrainSettings,
+    /// The per-layer table.
+    pub layers: LayerTable,
+}
+
+/// Running figures within an epoch, averaged over the batches so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// Epoch number, from 1.
+    pub epoch: u32,
+    /// Position in the run in epochs, e.g. 2.4 is 40 % into epoch 3.
+    pub at: f64,
+    /// Batches done in this epoch.
+    pub batch: usize,
+    /// Batches in an epoch.
+    pub batches: usize,
+    /// Mean cross-entropy over this epoch's examples so far.
+    pub train_loss: f64,
+    /// Accuracy over this epoch's examples so far.
+    pub train_acc: f64,
+    /// Training throughput this epoch (pauses excluded).
+    pub examples_per_sec: f64,
+}
+
+/// The figures of one finished epoch, as the chapter prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochSummary {
+    /// Epoch number, from 1.
+    pub epoch: u32,
+    /// Mean cross-entropy over the epoch.
+    pub train_loss: f64,
+    /// Training accuracy over the epoch.
+    pub train_acc: f64,
+    /// Accuracy on the whole test set after the epoch.
+    pub test_acc: f64,
+    /// Training throughput (training batches only, pauses excluded).
+    pub examples_per_sec: f64,
+    /// Seconds spent on training batches this epoch.
+    pub train_seconds: f64,
+    /// Seconds spent evaluating the test set.
+    pub eval_seconds: f64,
+}
+
+/// A change of setting or state, for chart markers and the status line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Change {
+    /// Training paused.
+    Paused,
+    /// Training resumed.
+    Resumed,
+    /// Pooling swapped.
+    Pooling(Pooling),
+    /// Activation swapped.
+    Activation(Activation),
+    /// Learning rate changed.
+    LearningRate(f64),
+    /// Other probe images chosen.
+    Probes(Vec<usize>),
+    /// Fresh weights, back to epoch 1.
+    Restarted,
+}
+
+/// One probe image and what the model makes of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeReport {
+    /// Index in the test set.
+    pub index: usize,
+    /// True class.
+    pub label: usize,
+    /// Most probable class.
+    pub predicted: usize,
+    /// The image, `rows × cols` values in [0, 1].
+    pub image: Vec<f32>,
+    /// Image rows.
+    pub rows: usize,
+    /// Image columns.
+    pub cols: usize,
+    /// Activations and probabilities.
+    pub probe: Probe,
+}

@@ -1,0 +1,357 @@
+//! The `lenet-tui` binary as a user runs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use lenet_tui::data::idx::{IMAGES_MAGIC, encode_labels_gz, encode_plain};
+
+fn lenet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
+        .args(args)
+        // Keep the user's own config and data out of the tests.
+        .env("XDG_CONFIG_HOME", "/nonexistent-lenet-tui-test")
+        .env("XDG_DATA_HOME", "/nonexistent-lenet-tui-test")
+        .output()
+        .expect("run lenet-tui")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn shapes_prints_the_chapters_walk() {
+    let out = lenet(&["shapes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let shapes: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|s| s.starts_with("1×"))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "1×1×28×28",
+            "1×6×28×28",
+            "1×6×28×28",
+            "1×6×14×14",
+            "1×16×10×10",
+            "1×16×10×10",
+            "1×16×5×5",
+            "1×400",
+            "1×120",
+            "1×120",
+            "1×84",
+            "1×84",
+            "1×10"
+        ]
+    );
+    assert!(text.contains("61,706"), "{text}");
+    assert!(text.contains("AvgPool2d"), "{text}");
+
+    let max = stdout(&lenet(&["shapes", "--pool", "max", "--act", "relu"]));
+    assert_eq!(max.matches("MaxPool2d").count(), 2, "{max}");
+    assert!(!max.contains("AvgPool2d"), "{max}");
+    assert_eq!(max.matches("ReLU").count(), 4, "{max}");
+}
+
+#[test]
+fn headless_text_names_the_data_first_and_reports_each_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_dataset(dir.path(), 300, 50);
+    let data = dir.path().to_str().unwrap();
+    let out = lenet(&["train", "--headless", "--epochs", "2", "--data", data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("data: Fashion-MNIST in {data} (from --data) (300 train / 50 test images)")
+    );
+    assert_eq!(lines[1], "device: cpu");
+    let epoch2 = lines
+        .iter()
+        .find(|l| l.starts_with("epoch 2/2: loss "))
+        .expect(&err);
+    assert!(
+        epoch2.contains(", train acc ") && epoch2.contains(" examples/sec on cpu"),
+        "{epoch2}"
+    );
+    assert!(lines.last().unwrap().starts_with("done: loss "), "{err}");
+    assert!(
+        stdout(&out).is_empty(),
+        "text mode writes nothing to stdout"
+    );
+}
+
+#[test]
+fn headless_json_is_one_object_per_event_on_the_embedded_subset() {
+    let out = lenet(&[
+        "train",
+        "--headless",
+        "--json",
+        "--epochs",
+        "1",
+        "--data",
+        "embedded",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"));
+    assert_eq!(&kinds[kinds.len() - 2..], ["epoch", "done"]);
+    assert_eq!(
+        kinds.iter().filter(|&&k| k == "progress").count(),
+        5,
+        "{kinds:?}"
+    );
+    for e in &events {
+        for key in [
+            "epoch",
+            "train_loss",
+            "train_acc",
+            "test_acc",
+            "examples_per_sec",
+            "device",
+            "data",
+        ] {
+            assert!(e.get(key).is_some(), "{key} missing in {e}");
+        }
+        assert_eq!(
+            e["data"],
+            "embedded Fashion-MNIST subset (6000 train / 1000 test images)"
+        );
+        assert_eq!(e["device"], "cpu");
+    }
+    let done = events.last().unwrap();
+    let acc = done["test_acc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(done["examples_per_sec"].as_f64().unwrap() > 0.0);
+    let progress: Vec<f64> = events
+        .iter()
+        .filter(|e| e["event"] == "progress")
+        .map(|e| e["epoch"].as_f64().unwrap())
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!(*progress.last().unwrap(), 1.0);
+}
+
+/// Writes a valid data set, then lets `spoil` break it.
+fn spoiled(spoil: impl FnOnce(&Path)) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_dataset(dir.path(), 40, 20);
+    spoil(dir.path());
+    let out = lenet(&[
+        "train",
+        "--headless",
+        "--epochs",
+        "1",
+        "--data",
+        dir.path().to_str().unwrap(),
+    ]);
+    (dir, out)
+}
+
+fn assert_refused(dir: &Path, out: &Output, file: &str, what: &str) {
+    assert!(!out.status.success(), "should fail");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let path = dir.join(file).display().to_string();
+    assert!(err.contains(&path), "names {path}: {err}");
+    assert!(err.contains(what), "says `{what}`: {err}");
+}
+
+const TRAIN_IMAGES_GZ: &str = "train-images-idx3-ubyte.gz";
+const TRAIN_LABELS_GZ: &str = "train-labels-idx1-ubyte.gz";
+const TEST_LABELS_GZ: &str = "t10k-labels-idx1-ubyte.gz";
+
+#[test]
+fn truncated_gzip() {
+    let (dir, out) = spoiled(|d| {
+        let p = d.join(TRAIN_IMAGES_GZ);
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    assert_refused(
+        dir.path(),
+        &out,
+        TRAIN_IMAGES_GZ,
+        "truncated or corrupt gzip",
+    );
+}
+
+#[test]
+fn wrong_magic() {
+    let (dir, out) = spoiled(|d| {
+        // A label file where the images belong.
+        std::fs::copy(d.join(TRAIN_LABELS_GZ), d.join(TRAIN_IMAGES_GZ)).unwrap();
+    });
+    assert_refused(
+        dir.path(),
+        &out,
+        TRAIN_IMAGES_GZ,
+        "wrong magic number 2049 (expected 2051",
+    );
+}
+
+#[test]
+fn count_mismatch() {
+    let (dir, out) = spoiled(|d| {
+        std::fs::write(d.join(TRAIN_LABELS_GZ), encode_labels_gz(&[1; 39]).unwrap()).unwrap();
+    });
+    assert_refused(dir.path(), &out, TRAIN_LABELS_GZ, "has 39 labels but");
+}
+
+#[test]
+fn label_out_of_range() {
+    let (dir, out) = spoiled(|d| {
+        let mut labels = vec![0u8; 20];
+        labels[7] = 12;
+        std::fs::write(d.join(TEST_LABELS_GZ), encode_labels_gz(&labels).unwrap()).unwrap();
+    });
+    assert_refused(
+        dir.path(),
+        &out,
+        TEST_LABELS_GZ,
+        "label 12 at index 7 is out of range",
+    );
+}
+
+#[test]
+fn short_payload() {
+    let (dir, out) = spoiled(|d| {
+        // Plain (uncompressed) file; the .gz one is removed so this one is found.
+        std::fs::remove_file(d.join(TRAIN_IMAGES_GZ)).unwrap();
+        let bytes = encode_plain(IMAGES_MAGIC, &[40, 28, 28], &vec![0; 40 * 784 - 5]);
+        std::fs::write(d.join("train-images-idx3-ubyte"), bytes).unwrap();
+    });
+    assert_refused(
+        dir.path(),
+        &out,
+        "train-images-idx3-ubyte",
+        "header claims 31360 bytes of data (40×28×28) but the file holds only 31355",
+    );
+}
+
+#[test]
+fn empty_file() {
+    let (dir, out) = spoiled(|d| std::fs::write(d.join(TRAIN_LABELS_GZ), b"").unwrap());
+    assert_refused(dir.path(), &out, TRAIN_LABELS_GZ, "file is empty");
+}
+
+#[test]
+fn missing_file() {
+    let (dir, out) = spoiled(|d| std::fs::remove_file(d.join(TEST_LABELS_GZ)).unwrap());
+    assert_refused(dir.path(), &out, "t10k-labels-idx1-ubyte", "file not found");
+}
+
+#[test]
+fn non_idx_bytes() {
+    let (dir, out) = spoiled(|d| {
+        std::fs::write(
+            d.join(TRAIN_IMAGES_GZ),
+            b"<html><body>Not Found</body></html>",
+        )
+        .unwrap()
+    });
+    assert_refused(dir.path(), &out, TRAIN_IMAGES_GZ, "not an IDX file");
+}
+
+#[test]
+fn header_claiming_billions_of_images() {
+    let (dir, out) = spoiled(|d| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let bytes = encode_plain(IMAGES_MAGIC, &[4_000_000_000, 28, 28], &[0; 784]);
+        std::io::Write::write_all(&mut enc, &bytes).unwrap();
+        std::fs::write(d.join(TRAIN_IMAGES_GZ), enc.finish().unwrap()).unwrap();
+    });
+    assert_refused(
+        dir.path(),
+        &out,
+        TRAIN_IMAGES_GZ,
+        "header claims 3136000000000 bytes",
+    );
+}
+
+#[test]
+fn missing_data_dir() {
+    let out = lenet(&["train", "--headless", "--data", "/nonexistent/fmnist"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("/nonexistent/fmnist: not a directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_config_names_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[train]\nepochs = 3\nbatch_size = 0\n").unwrap();
+    let out = lenet(&["shapes", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:3:14: key `train.batch_size`: batch size must be between 1 and 65536, got 0",
+            cfg.display()
+        )),
+        "{err}"
+    );
+    let out = lenet(&["shapes", "--config", "/nonexistent/config.toml"]);
+    assert!(stderr(&out).contains("/nonexistent/config.toml: cannot read config file"));
+}
+
+#[test]
+fn config_values_apply_and_the_command_line_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[model]\npooling = \"max\"\nactivation = \"relu\"\n").unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let out = stdout(&lenet(&["shapes", "--config", cfg]));
+    assert!(out.contains("MaxPool2d") && out.contains("ReLU"), "{out}");
+    let out = stdout(&lenet(&["shapes", "--config", cfg, "--pool", "avg"]));
+    assert!(out.contains("AvgPool2d") && out.contains("ReLU"), "{out}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_in_a_cpu_build_is_a_clear_error() {
+    let out = lenet(&[
+        "train",
+        "--headless",
+        "--device",
+        "cuda",
+        "--data",
+        "embedded",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("built without CUDA support") && err.contains("--features cuda"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_command_line_values_are_usage_errors() {
+    let out = lenet(&["train", "--headless", "--lr", "-2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("learning rate must be a finite number > 0"));
+}

@@ -1,0 +1,225 @@
+//! The trainer thread, driven only through its channels.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use candle_core::Device;
+use crossbeam_channel::RecvTimeoutError;
+use lenet_tui::data::Dataset;
+use lenet_tui::model::{Activation, Architecture, Pooling};
+use lenet_tui::train::{
+    BatchSize, Change, Command, Epochs, Event, ProbeReport, TrainSettings, TrainerHandle,
+    TrainerSpec, spawn,
+};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn trainer(settings: TrainSettings) -> TrainerHandle {
+    spawn(TrainerSpec {
+        dataset: Arc::new(Dataset::embedded()),
+        device: Device::Cpu,
+        device_name: "cpu".into(),
+        architecture: Architecture::default(),
+        settings,
+    })
+}
+
+fn settings(epochs: u32) -> TrainSettings {
+    TrainSettings {
+        epochs: Epochs::try_from(i64::from(epochs)).unwrap(),
+        batch_size: BatchSize::try_from(64).unwrap(),
+        reports_per_epoch: 94, // a progress event after every batch
+        ..TrainSettings::default()
+    }
+}
+
+/// The next event matching `want`, failing on errors and timeouts.
+fn next_matching(t: &TrainerHandle, want: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        match t.events().recv_timeout(WAIT) {
+            Ok(Event::Error(e)) => panic!("trainer error: {e}"),
+            Ok(e) if want(&e) => return e,
+            Ok(_) => {}
+            Err(e) => panic!("no matching event: {e}"),
+        }
+    }
+}
+
+fn activations(t: &TrainerHandle) -> Vec<ProbeReport> {
+    match next_matching(t, |e| matches!(e, Event::Activations(_))) {
+        Event::Activations(a) => a,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn started_reports_the_run() {
+    let t = trainer(settings(1));
+    let Event::Started(info) = next_matching(&t, |_| true) else {
+        panic!("first event is Started")
+    };
+    assert_eq!(info.train_examples, 6000);
+    assert_eq!(info.test_examples, 1000);
+    assert_eq!(info.batches_per_epoch, 94);
+    assert_eq!(info.layers.total_parameters(), 61_706);
+    assert_eq!(info.classes[2], "Pullover");
+    assert!(info.data.contains("embedded"), "{}", info.data);
+}
+
+#[test]
+fn pause_stops_batches_and_resume_continues() {
+    let t = trainer(settings(5));
+    next_matching(&t, |e| matches!(e, Event::Progress(_)));
+    assert!(t.send(Command::Pause));
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Paused,
+                ..
+            }
+        )
+    });
+    // Whatever was in flight has been reported by now; no batch may follow.
+    let quiet = t.events().recv_timeout(Duration::from_millis(800));
+    assert!(
+        matches!(quiet, Err(RecvTimeoutError::Timeout)),
+        "event while paused: {quiet:?}"
+    );
+    assert!(t.send(Command::Resume));
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Resumed,
+                ..
+            }
+        )
+    });
+    next_matching(&t, |e| matches!(e, Event::Progress(_)));
+}
+
+#[test]
+fn pooling_swap_changes_the_forward_pass_but_not_the_weights() {
+    let t = trainer(settings(5));
+    next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 3));
+    t.send(Command::Pause);
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Paused,
+                ..
+            }
+        )
+    });
+    t.send(Command::SetProbes(vec![2, 4]));
+    let avg = activations(&t);
+    assert_eq!(avg.len(), 2);
+    assert_eq!(
+        (avg[0].probe.layer1.channels, avg[0].probe.layer2.channels),
+        (6, 16)
+    );
+
+    t.send(Command::SetPooling(Pooling::Max));
+    let Event::Layers(table) = next_matching(&t, |e| matches!(e, Event::Layers(_))) else {
+        unreachable!()
+    };
+    assert_eq!(table.layers[2].layer, "MaxPool2d");
+    let max = activations(&t);
+    // Layer 1 comes before any pooling, so it is unchanged; what follows is not.
+    assert_eq!(avg[0].probe.layer1, max[0].probe.layer1);
+    assert_ne!(avg[0].probe.layer2, max[0].probe.layer2);
+    assert_ne!(avg[0].probe.probabilities, max[0].probe.probabilities);
+
+    // Swapping back gives exactly the first result: no weight moved.
+    t.send(Command::SetPooling(Pooling::Avg));
+    let back = activations(&t);
+    assert_eq!(avg, back);
+
+    t.send(Command::SetActivation(Activation::Relu));
+    let relu = activations(&t);
+    assert_ne!(avg[0].probe.layer1, relu[0].probe.layer1);
+}
+
+#[test]
+fn stop_ends_the_thread_cleanly() {
+    let t = trainer(settings(5));
+    next_matching(&t, |e| matches!(e, Event::Progress(_)));
+    t.send(Command::Stop);
+    next_matching(&t, |e| matches!(e, Event::Stopped));
+    // The thread is gone: its end of the event channel closes.
+    let after = t.events().recv_timeout(WAIT);
+    assert!(
+        matches!(after, Err(RecvTimeoutError::Disconnected)),
+        "{after:?}"
+    );
+    assert!(!t.send(Command::Resume), "no one left to receive commands");
+}
+
+#[test]
+fn bad_probes_are_rejected_and_learning_rate_changes_are_reported() {
+    let t = trainer(settings(5));
+    t.send(Command::Pause);
+    t.send(Command::SetProbes(vec![5000]));
+    let Event::Rejected(why) = next_matching(&t, |e| matches!(e, Event::Rejected(_))) else {
+        unreachable!()
+    };
+    assert!(why.contains("5000"), "{why}");
+    t.send(Command::SetLearningRate("0.05".parse().unwrap()));
+    next_matching(
+        &t,
+        |e| matches!(e, Event::Changed { change: Change::LearningRate(lr), .. } if *lr == 0.05),
+    );
+}
+
+#[test]
+fn restart_goes_back_to_epoch_one_with_fresh_weights() {
+    let t = trainer(settings(5));
+    t.send(Command::SetProbes(vec![0]));
+    let first = activations(&t);
+    next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 2));
+    t.send(Command::Restart);
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Restarted,
+                ..
+            }
+        )
+    });
+    let fresh = activations(&t);
+    assert_ne!(first[0].probe.layer1, fresh[0].probe.layer1);
+    let Event::Progress(p) = next_matching(&t, |e| matches!(e, Event::Progress(_))) else {
+        unreachable!()
+    };
+    assert_eq!((p.epoch, p.batch), (1, 1));
+}
+
+#[test]
+fn learns_on_the_embedded_subset_within_seconds() {
+    let t = trainer(TrainSettings {
+        epochs: Epochs::try_from(3).unwrap(),
+        learning_rate: "0.1".parse().unwrap(),
+        batch_size: BatchSize::try_from(64).unwrap(),
+        pooling: Pooling::Max,
+        activation: Activation::Relu,
+        ..TrainSettings::default()
+    });
+    let mut epochs = Vec::new();
+    while let Event::EpochFinished(e) = next_matching(&t, |e| {
+        matches!(e, Event::EpochFinished(_) | Event::Finished(_))
+    }) {
+        epochs.push(e);
+    }
+    assert_eq!(epochs.len(), 3);
+    assert!(
+        epochs[2].train_loss < 0.75 * epochs[0].train_loss,
+        "{epochs:?}"
+    );
+    assert!(
+        epochs[2].test_acc > 0.6,
+        "well above chance (0.1): {epochs:?}"
+    );
+}
