@@ -9,10 +9,12 @@ use crate::data::DataSpec;
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate};
+use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
 
 /// Train LeNet-5 on Fashion-MNIST and watch it learn.
 ///
-/// Without a subcommand, starts the dashboard. Defaults follow the LeNet chapter of
+/// Without a subcommand, starts the dashboard (or prints progress lines when stdout
+/// is not a terminal). Defaults follow the LeNet chapter of
 /// Dive into Deep Learning: lr 0.9, batch 256, 10 epochs, sigmoid, average pooling.
 #[derive(Debug, Parser)]
 #[command(name = "lenet-tui", version, propagate_version = true)]
@@ -23,6 +25,27 @@ pub struct Cli {
     /// Options for the dashboard.
     #[command(flatten)]
     pub run: RunArgs,
+    /// How the dashboard looks.
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// Options for the dashboard's looks and behaviour.
+#[derive(Debug, Clone, Default, Args)]
+pub struct UiArgs {
+    /// dark or light terminal background [default: dark].
+    #[arg(long, value_enum, value_name = "THEME")]
+    pub theme: Option<ThemeKind>,
+    /// Colour depth: auto, truecolor, 256, 16 or none [default: auto, from NO_COLOR,
+    /// COLORTERM and TERM].
+    #[arg(long, value_name = "DEPTH")]
+    pub color: Option<ColorChoice>,
+    /// Chart marker: braille, dot or block (for fonts without braille) [default: braille].
+    #[arg(long, value_enum, value_name = "MARKER")]
+    pub marker: Option<ChartMarker>,
+    /// Leave the dashboard as soon as training finishes.
+    #[arg(long)]
+    pub exit_on_finish: bool,
 }
 
 /// The subcommands.
@@ -46,6 +69,9 @@ pub struct TrainArgs {
     /// The run's options.
     #[command(flatten)]
     pub run: RunArgs,
+    /// The dashboard's options (without --headless).
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// Options shared by the dashboard, `train` and `shapes`.

@@ -2,6 +2,7 @@
 //! config file beats the chapter's defaults. Every error names the file, line, column
 //! and key.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,8 @@ use crate::data::DataSpec;
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
+use crate::ui::keys::KeyMap;
+use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
 
 /// The config file's contents; every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -25,6 +28,54 @@ pub struct Config {
     /// `[model]`.
     #[serde(default)]
     pub model: ModelSection,
+    /// `[ui]`.
+    #[serde(default)]
+    pub ui: UiSection,
+    /// `[keys]`: action = key or [keys].
+    #[serde(default)]
+    pub keys: Option<KeyBindings>,
+}
+
+/// `[ui]`: how the dashboard looks.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSection {
+    /// `dark` or `light`.
+    pub theme: Option<ThemeKind>,
+    /// `auto`, `truecolor`, `256`, `16` or `none`.
+    pub color: Option<ColorChoice>,
+    /// `braille`, `dot` or `block`.
+    pub marker: Option<ChartMarker>,
+}
+
+/// The `[keys]` table, checked into a full keymap while the file is parsed, so that
+/// a bad key is reported with its line.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "BTreeMap<String, OneOrMany>")]
+pub struct KeyBindings(pub KeyMap);
+
+/// A key, or a list of keys.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// `pause = "space"`.
+    One(String),
+    /// `lr_up = ["+", "="]`.
+    Many(Vec<String>),
+}
+
+impl TryFrom<BTreeMap<String, OneOrMany>> for KeyBindings {
+    type Error = String;
+    fn try_from(table: BTreeMap<String, OneOrMany>) -> Result<Self, Self::Error> {
+        let table = table
+            .into_iter()
+            .map(|(k, v)| match v {
+                OneOrMany::One(key) => (k, vec![key]),
+                OneOrMany::Many(keys) => (k, keys),
+            })
+            .collect();
+        KeyMap::with_overrides(&table).map(KeyBindings)
+    }
 }
 
 /// `[data]`: where the data set is.
@@ -256,6 +307,16 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("`lr`"), "lists the allowed keys: {e}");
+        let e = err("[keys]\npause = \"p\"\n");
+        assert!(
+            e.starts_with("c.toml:1:1: key `keys`: keys.pause: p is already bound"),
+            "{e}"
+        );
+        let e = err("[ui]\ncolor = \"purple\"\n");
+        assert!(
+            e.starts_with("c.toml:2:9: key `ui.color`: `purple` is not a colour setting"),
+            "{e}"
+        );
         let e = err("[train\n");
         assert!(e.starts_with("c.toml:1:"), "{e}");
         assert!(!e.contains('\n'), "one line: {e}");

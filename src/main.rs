@@ -1,18 +1,22 @@
 //! The `lenet-tui` binary: parses the command line and hands over to the library.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use lenet_tui::cli::{Cli, CliCommand, RunArgs};
-use lenet_tui::config::{self, Resolved};
+use lenet_tui::cli::{Cli, CliCommand, RunArgs, UiArgs};
+use lenet_tui::config::{self, Config};
 use lenet_tui::data::{self, Dataset};
 use lenet_tui::device;
 use lenet_tui::headless::{self, Report};
 use lenet_tui::model::{Architecture, LeNet};
-use lenet_tui::train::{self, TrainerSpec};
+use lenet_tui::train::{self, TrainerHandle, TrainerSpec};
+use lenet_tui::ui::app::{App, RunState};
+use lenet_tui::ui::keys::KeyMap;
+use lenet_tui::ui::theme::Theme;
 
 fn main() -> ExitCode {
     pin_candle_threads();
@@ -41,28 +45,22 @@ fn pin_candle_threads() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(CliCommand::Shapes(args)) => shapes(&args),
-        Some(CliCommand::Train(args)) if args.headless => train_headless(
-            &args.run,
-            if args.json {
+        Some(CliCommand::Train(args)) if args.headless => {
+            let report = if args.json {
                 Report::Json
             } else {
                 Report::Text
-            },
-        ),
-        Some(CliCommand::Train(_)) | None => bail!(
-            "the dashboard is not built yet; run `lenet-tui train --headless` to train with progress lines"
-        ),
+            };
+            train_headless(&args.run, report)
+        }
+        Some(CliCommand::Train(args)) => dashboard(&args.run, &args.ui),
+        None => dashboard(&cli.run, &cli.ui),
     }
 }
 
-fn resolve(args: &RunArgs) -> Result<Resolved> {
-    let config = config::load(args.config.as_deref())?;
-    Ok(config.resolve(&args.overrides()))
-}
-
 fn shapes(args: &RunArgs) -> Result<()> {
-    let resolved = resolve(args)?;
-    let s = &resolved.settings;
+    let config = config::load(args.config.as_deref())?;
+    let s = config.resolve(&args.overrides()).settings;
     let mut rng = rand::SeedableRng::seed_from_u64(s.seed);
     let model = LeNet::new(
         &Architecture::default(),
@@ -79,24 +77,75 @@ fn shapes(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-fn train_headless(args: &RunArgs, report: Report) -> Result<()> {
-    let resolved = resolve(args)?;
+/// Loads config, data and device and starts the trainer thread.
+fn start(
+    config: &Config,
+    args: &RunArgs,
+    reports_per_epoch: u32,
+) -> Result<(Arc<Dataset>, TrainerHandle)> {
+    let resolved = config.resolve(&args.overrides());
     let location =
         data::source::resolve(resolved.data_cli.as_ref(), resolved.data_config.as_ref())?;
-    let dataset = Dataset::load(&location)?;
+    let dataset = Arc::new(Dataset::load(&location)?);
     let opened = device::open(resolved.device)?;
     let architecture = Architecture::lenet(
         dataset.train.rows,
         dataset.train.cols,
         dataset.classes.len(),
     );
+    let mut settings = resolved.settings;
+    settings.reports_per_epoch = reports_per_epoch;
     let trainer = train::spawn(TrainerSpec {
-        dataset: Arc::new(dataset),
+        dataset: dataset.clone(),
         device: opened.device,
         device_name: opened.name,
         architecture,
-        settings: resolved.settings,
+        settings,
     });
+    Ok((dataset, trainer))
+}
+
+fn train_headless(args: &RunArgs, report: Report) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    // The chapter's animator plots five points per epoch.
+    let (_, trainer) = start(&config, args, 5)?;
     headless::run(trainer, report).context("headless training")?;
     Ok(())
+}
+
+/// Progress events per epoch on the dashboard: a smooth curve, and activations
+/// refreshed every couple of seconds even on a slow CPU, at negligible cost.
+const DASHBOARD_REPORTS_PER_EPOCH: u32 = 40;
+
+fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    if !std::io::stdout().is_terminal() {
+        // Drawing into a pipe or file would only make garbage.
+        eprintln!("lenet-tui: stdout is not a terminal; training headless");
+        let (_, trainer) = start(&config, args, 5)?;
+        headless::run(trainer, Report::Text).context("headless training")?;
+        return Ok(());
+    }
+    let theme = Theme::new(
+        ui.theme.or(config.ui.theme).unwrap_or_default(),
+        ui.color.or(config.ui.color).unwrap_or_default().depth(),
+        ui.marker.or(config.ui.marker).unwrap_or_default(),
+    );
+    let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
+    let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    let mut app = App::new(dataset, theme, keymap);
+    app.exit_on_finish = ui.exit_on_finish;
+    let outcome = lenet_tui::ui::run(trainer, app).context("running the dashboard")?;
+    let log = outcome
+        .log_path
+        .map_or_else(String::new, |p| format!(" (log: {})", p.display()));
+    match outcome.state {
+        RunState::Error(message) => bail!("training failed: {message}{log}"),
+        _ => {
+            if let Some(status) = outcome.status {
+                eprintln!("lenet-tui: {status}{log}");
+            }
+            Ok(())
+        }
+    }
 }

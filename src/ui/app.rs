@@ -1,0 +1,510 @@
+//! The dashboard's state and the one place it changes: [`App::update`] takes a key
+//! action or a trainer event and returns the commands to send to the trainer.
+
+use std::sync::Arc;
+
+use crate::data::Dataset;
+use crate::model::{Activation, LayerTable, Pooling};
+use crate::train::{Change, Command, EpochSummary, Event, LearningRate, ProbeReport, RunInfo};
+use crate::ui::history::Series;
+use crate::ui::keys::{Action, KeyMap};
+use crate::ui::theme::Theme;
+
+/// Where the run is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    /// Waiting for the trainer's first event.
+    Starting,
+    /// Taking batches.
+    Running,
+    /// Paused by the user.
+    Paused,
+    /// All epochs done; the figures stay up until the user quits.
+    Finished,
+    /// The trainer failed.
+    Error(String),
+}
+
+impl RunState {
+    /// Whether training may still take batches.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            RunState::Starting | RunState::Running | RunState::Paused
+        )
+    }
+}
+
+/// A modal overlay over the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// The key list.
+    Help,
+    /// "Quit while training?"
+    ConfirmQuit,
+    /// "Restart with fresh weights?"
+    ConfirmRestart,
+}
+
+/// Compare mode, and which image ←/→ move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// One image.
+    Off,
+    /// Two images; the keys move the left one.
+    Left,
+    /// Two images; the keys move the right one.
+    Right,
+}
+
+/// A change of setting drawn as a marker on the charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeMark {
+    /// Position in epochs.
+    pub at: f64,
+    /// Short label, e.g. `pool max`.
+    pub label: String,
+}
+
+/// Everything the dashboard shows.
+pub struct App {
+    /// Colours and markers.
+    pub theme: Theme,
+    /// Keys → actions.
+    pub keymap: KeyMap,
+    /// The data, for test images and class names (plain bytes, no tensors).
+    pub dataset: Arc<Dataset>,
+    /// Run facts from the trainer's start event.
+    pub info: Option<RunInfo>,
+    /// Run state.
+    pub state: RunState,
+    /// Epochs in the run.
+    pub epochs: u32,
+    /// Position in the run, in epochs.
+    pub at: f64,
+    /// Current training throughput.
+    pub examples_per_sec: Option<f64>,
+    /// Current pooling.
+    pub pooling: Pooling,
+    /// Current activation.
+    pub activation: Activation,
+    /// Current learning rate.
+    pub learning_rate: f64,
+    /// The per-layer table.
+    pub layers: Option<LayerTable>,
+    /// Train loss over epochs.
+    pub loss: Series,
+    /// Train accuracy over epochs.
+    pub train_acc: Series,
+    /// Test accuracy at epoch ends.
+    pub test_acc: Series,
+    /// Setting changes, for chart markers.
+    pub changes: Vec<ChangeMark>,
+    /// Test images shown: left, right.
+    pub probes: [usize; 2],
+    /// Compare mode.
+    pub compare: Compare,
+    /// The latest activations, one per shown image.
+    pub activations: Vec<ProbeReport>,
+    /// The last finished epoch.
+    pub last_epoch: Option<EpochSummary>,
+    /// Seconds the last test evaluation took, for the ETA.
+    pub eval_seconds: f64,
+    /// A modal overlay, if any.
+    pub overlay: Option<Overlay>,
+    /// The status line message.
+    pub status: Option<String>,
+    /// Leave once training finishes.
+    pub exit_on_finish: bool,
+    /// Set when the dashboard should close.
+    pub should_quit: bool,
+}
+
+impl App {
+    /// A dashboard for `dataset`, before the trainer has said anything.
+    pub fn new(dataset: Arc<Dataset>, theme: Theme, keymap: KeyMap) -> Self {
+        // Exercise 4 of the chapter: a pullover beside a coat.
+        let first = |class| dataset.test.first_of_class(class).unwrap_or(0);
+        let probes = [first(2), first(4)];
+        Self {
+            theme,
+            keymap,
+            dataset,
+            info: None,
+            state: RunState::Starting,
+            epochs: 0,
+            at: 0.0,
+            examples_per_sec: None,
+            pooling: Pooling::Avg,
+            activation: Activation::Sigmoid,
+            learning_rate: LearningRate::CHAPTER.get(),
+            layers: None,
+            loss: Series::new(),
+            train_acc: Series::new(),
+            test_acc: Series::new(),
+            changes: Vec::new(),
+            probes,
+            compare: Compare::Off,
+            activations: Vec::new(),
+            last_epoch: None,
+            eval_seconds: 0.0,
+            overlay: None,
+            status: None,
+            exit_on_finish: false,
+            should_quit: false,
+        }
+    }
+
+    /// The commands to send when the trainer starts: which images to probe.
+    pub fn initial_commands(&self) -> Vec<Command> {
+        vec![self.probe_command()]
+    }
+
+    /// The test images currently shown.
+    pub fn shown_probes(&self) -> Vec<usize> {
+        match self.compare {
+            Compare::Off => vec![self.probes[0]],
+            _ => self.probes.to_vec(),
+        }
+    }
+
+    fn probe_command(&self) -> Command {
+        Command::SetProbes(self.shown_probes())
+    }
+
+    /// Applies a trainer event.
+    pub fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Started(info) => {
+                self.epochs = info.settings.epochs.get();
+                self.pooling = info.settings.pooling;
+                self.activation = info.settings.activation;
+                self.learning_rate = info.settings.learning_rate.get();
+                self.layers = Some(info.layers.clone());
+                self.info = Some(info);
+                if self.state == RunState::Starting {
+                    self.state = RunState::Running;
+                }
+            }
+            Event::Progress(p) => {
+                self.at = p.at;
+                self.examples_per_sec = Some(p.examples_per_sec);
+                self.loss.push(p.at, p.train_loss);
+                self.train_acc.push(p.at, p.train_acc);
+            }
+            Event::EpochFinished(e) => {
+                self.at = f64::from(e.epoch);
+                self.test_acc.push(f64::from(e.epoch), e.test_acc);
+                self.eval_seconds = e.eval_seconds;
+                self.last_epoch = Some(e);
+            }
+            Event::Layers(table) => self.layers = Some(table),
+            Event::Activations(reports) => self.activations = reports,
+            Event::Changed { at, change } => self.on_change(at, change),
+            Event::Rejected(why) => self.status = Some(why),
+            Event::Finished(e) => {
+                self.state = RunState::Finished;
+                self.status = Some(format!(
+                    "finished: test acc {:.3} after {} epochs",
+                    e.test_acc, e.epoch
+                ));
+                self.last_epoch = Some(e);
+                if self.exit_on_finish {
+                    self.should_quit = true;
+                }
+            }
+            Event::Stopped => {
+                if self.state.is_active() {
+                    self.state = RunState::Error("the trainer stopped".into());
+                }
+            }
+            Event::Error(message) => {
+                self.status = Some(format!("error: {message}"));
+                self.state = RunState::Error(message);
+            }
+        }
+    }
+
+    fn on_change(&mut self, at: f64, change: Change) {
+        let mark = |label: String| ChangeMark { at, label };
+        match change {
+            Change::Paused => {
+                self.state = RunState::Paused;
+                self.status = Some("paused".into());
+            }
+            Change::Resumed => {
+                self.state = RunState::Running;
+                self.status = Some("resumed".into());
+            }
+            Change::Pooling(p) => {
+                self.pooling = p;
+                self.changes.push(mark(format!("pool {p}")));
+            }
+            Change::Activation(a) => {
+                self.activation = a;
+                self.changes.push(mark(format!("act {a}")));
+            }
+            Change::LearningRate(lr) => {
+                self.learning_rate = lr;
+                self.changes.push(mark(format!("lr {lr}")));
+            }
+            Change::Probes(_) => {}
+            Change::Restarted => {
+                self.loss = Series::new();
+                self.train_acc = Series::new();
+                self.test_acc = Series::new();
+                self.changes.clear();
+                self.last_epoch = None;
+                self.at = 0.0;
+                self.state = RunState::Running;
+                self.status = Some("restarted with fresh weights".into());
+            }
+        }
+    }
+
+    /// Applies a key action; returns the commands for the trainer.
+    pub fn on_action(&mut self, action: Action) -> Vec<Command> {
+        if action == Action::ForceQuit {
+            self.should_quit = true;
+            return Vec::new();
+        }
+        match self.overlay.take() {
+            Some(Overlay::ConfirmQuit) => {
+                if action == Action::Quit {
+                    self.should_quit = true;
+                }
+                return Vec::new();
+            }
+            Some(Overlay::ConfirmRestart) => {
+                if action == Action::Restart {
+                    return vec![Command::Restart];
+                }
+                return Vec::new();
+            }
+            // Any key closes help; only the help key does nothing else.
+            Some(Overlay::Help) if action == Action::Help => return Vec::new(),
+            Some(Overlay::Help) | None => {}
+        }
+        match action {
+            Action::TogglePause => match self.state {
+                RunState::Running => vec![Command::Pause],
+                RunState::Paused => vec![Command::Resume],
+                _ => Vec::new(),
+            },
+            Action::TogglePooling => {
+                self.pooling = self.pooling.toggled();
+                vec![Command::SetPooling(self.pooling)]
+            }
+            Action::ToggleActivation => {
+                self.activation = self.activation.toggled();
+                vec![Command::SetActivation(self.activation)]
+            }
+            Action::LrUp | Action::LrDown => {
+                let factor = if action == Action::LrUp { 2.0 } else { 0.5 };
+                match LearningRate::try_from(self.learning_rate * factor) {
+                    Ok(lr) => {
+                        self.learning_rate = lr.get();
+                        vec![Command::SetLearningRate(lr)]
+                    }
+                    Err(why) => {
+                        self.status = Some(why);
+                        Vec::new()
+                    }
+                }
+            }
+            Action::PrevImage | Action::NextImage => {
+                let n = self.dataset.test.len().max(1);
+                let step = if action == Action::NextImage {
+                    1
+                } else {
+                    n - 1
+                };
+                let side = self.active_side();
+                self.probes[side] = (self.probes[side] + step) % n;
+                vec![self.probe_command()]
+            }
+            Action::PrevClass | Action::NextClass => {
+                let side = self.active_side();
+                let classes = self.dataset.classes.len().max(1);
+                let current = usize::from(self.dataset.test.labels[self.probes[side]]);
+                let step = if action == Action::NextClass {
+                    1
+                } else {
+                    classes - 1
+                };
+                let target = (current + step) % classes;
+                if let Some(i) = self.next_of_class(self.probes[side], target) {
+                    self.probes[side] = i;
+                }
+                vec![self.probe_command()]
+            }
+            Action::Compare => {
+                self.compare = match self.compare {
+                    Compare::Off => Compare::Left,
+                    Compare::Left => Compare::Right,
+                    Compare::Right => Compare::Off,
+                };
+                vec![self.probe_command()]
+            }
+            Action::Restart => {
+                self.overlay = Some(Overlay::ConfirmRestart);
+                Vec::new()
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Vec::new()
+            }
+            Action::Quit => {
+                if self.state.is_active() {
+                    self.overlay = Some(Overlay::ConfirmQuit);
+                } else {
+                    self.should_quit = true;
+                }
+                Vec::new()
+            }
+            Action::ForceQuit => Vec::new(),
+        }
+    }
+
+    /// Cancels an overlay (a key with no action, such as Esc or `n`).
+    pub fn on_unbound_key(&mut self) {
+        self.overlay = None;
+    }
+
+    fn active_side(&self) -> usize {
+        usize::from(self.compare == Compare::Right)
+    }
+
+    /// The first test image of `class` after `from`, wrapping around.
+    fn next_of_class(&self, from: usize, class: usize) -> Option<usize> {
+        let labels = &self.dataset.test.labels;
+        let n = labels.len();
+        (1..=n)
+            .map(|k| (from + k) % n)
+            .find(|&i| usize::from(labels[i]) == class)
+    }
+
+    /// Seconds left, from the current throughput and the last evaluation time.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        let info = self.info.as_ref()?;
+        let speed = self.examples_per_sec.filter(|s| *s > 0.0)?;
+        if !self.state.is_active() {
+            return None;
+        }
+        let remaining_epochs = (f64::from(self.epochs) - self.at).max(0.0);
+        let evals_left = f64::from(self.epochs) - self.at.floor();
+        Some(remaining_epochs * info.train_examples as f64 / speed + evals_left * self.eval_seconds)
+    }
+
+    /// The epoch in progress (1-based), for the header.
+    pub fn current_epoch(&self) -> u32 {
+        let e = self.at.floor() as u32 + 1;
+        e.min(self.epochs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
+
+    fn app() -> App {
+        App::new(
+            Arc::new(Dataset::embedded()),
+            Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille),
+            KeyMap::default(),
+        )
+    }
+
+    #[test]
+    fn starts_on_a_pullover_and_compares_it_with_a_coat() {
+        let mut a = app();
+        let labels = &a.dataset.test.labels;
+        assert_eq!((labels[a.probes[0]], labels[a.probes[1]]), (2, 4));
+        assert_eq!(
+            a.initial_commands(),
+            vec![Command::SetProbes(vec![a.probes[0]])]
+        );
+        let cmds = a.on_action(Action::Compare);
+        assert_eq!(cmds, vec![Command::SetProbes(a.probes.to_vec())]);
+        // Tab again: the arrows now move the right image.
+        a.on_action(Action::Compare);
+        let left = a.probes[0];
+        a.on_action(Action::NextImage);
+        assert_eq!(a.probes[0], left);
+        assert_eq!(a.compare, Compare::Right);
+        a.on_action(Action::Compare);
+        assert_eq!(a.shown_probes().len(), 1);
+    }
+
+    #[test]
+    fn class_keys_walk_through_classes() {
+        let mut a = app();
+        a.on_action(Action::NextClass);
+        assert_eq!(a.dataset.test.labels[a.probes[0]], 3);
+        a.on_action(Action::PrevClass);
+        a.on_action(Action::PrevClass);
+        assert_eq!(a.dataset.test.labels[a.probes[0]], 1);
+        let before = a.probes[0];
+        a.on_action(Action::PrevImage);
+        a.on_action(Action::NextImage);
+        assert_eq!(a.probes[0], before);
+    }
+
+    #[test]
+    fn quit_and_restart_ask_first_while_training() {
+        let mut a = app();
+        a.state = RunState::Running;
+        assert!(a.on_action(Action::Quit).is_empty());
+        assert_eq!(a.overlay, Some(Overlay::ConfirmQuit));
+        a.on_unbound_key();
+        assert!(!a.should_quit && a.overlay.is_none());
+        a.on_action(Action::Quit);
+        a.on_action(Action::Quit);
+        assert!(a.should_quit);
+
+        let mut a = app();
+        a.state = RunState::Running;
+        a.on_action(Action::Restart);
+        assert_eq!(a.on_action(Action::Help), Vec::new(), "another key cancels");
+        a.on_action(Action::Restart);
+        assert_eq!(a.on_action(Action::Restart), vec![Command::Restart]);
+
+        let mut a = app();
+        a.state = RunState::Finished;
+        a.on_action(Action::Quit);
+        assert!(a.should_quit, "nothing to lose once finished");
+    }
+
+    #[test]
+    fn swaps_and_learning_rate_keys_send_commands() {
+        let mut a = app();
+        a.state = RunState::Running;
+        assert_eq!(a.on_action(Action::TogglePause), vec![Command::Pause]);
+        assert_eq!(
+            a.on_action(Action::TogglePooling),
+            vec![Command::SetPooling(Pooling::Max)]
+        );
+        assert_eq!(
+            a.on_action(Action::ToggleActivation),
+            vec![Command::SetActivation(Activation::Relu)]
+        );
+        assert_eq!(
+            a.on_action(Action::LrDown),
+            vec![Command::SetLearningRate(
+                LearningRate::try_from(0.45).unwrap()
+            )]
+        );
+        a.on_event(Event::Changed {
+            at: 1.5,
+            change: Change::Pooling(Pooling::Max),
+        });
+        assert_eq!(
+            a.changes[0],
+            ChangeMark {
+                at: 1.5,
+                label: "pool max".into()
+            }
+        );
+    }
+}

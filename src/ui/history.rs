@@ -1,0 +1,99 @@
+//! Bounded chart history: a series keeps at most a fixed number of points by halving
+//! its resolution when full, so hours of training cost the same to draw as minutes.
+
+/// Points kept per series: a few per column of a wide chart, and cheap to draw.
+pub const MAX_POINTS: usize = 512;
+
+/// An (x, y) series, x ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Every `stride`-th point offered, then possibly one provisional newest point.
+    points: Vec<(f64, f64)>,
+    stride: usize,
+    offered: usize,
+    provisional: bool,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Series {
+    /// An empty series.
+    pub fn new() -> Self {
+        Self {
+            points: Vec::new(),
+            stride: 1,
+            offered: 0,
+            provisional: false,
+        }
+    }
+
+    /// Adds a point. When full, every other kept point is dropped and the stride
+    /// doubles, so the spacing stays even; the newest point is always shown, so the
+    /// line ends where training is.
+    pub fn push(&mut self, x: f64, y: f64) {
+        if !y.is_finite() {
+            return;
+        }
+        if self.provisional {
+            self.points.pop();
+            self.provisional = false;
+        }
+        let on_grid = self.offered % self.stride == 0;
+        self.offered += 1;
+        self.points.push((x, y));
+        if !on_grid {
+            self.provisional = true;
+            return;
+        }
+        if self.points.len() > MAX_POINTS {
+            self.points = self.points.iter().copied().step_by(2).collect();
+            self.stride *= 2;
+        }
+    }
+
+    /// The points, for a chart dataset.
+    pub fn points(&self) -> &[(f64, f64)] {
+        &self.points
+    }
+
+    /// The last point.
+    pub fn last(&self) -> Option<(f64, f64)> {
+        self.points.last().copied()
+    }
+
+    /// Largest y, if any.
+    pub fn max_y(&self) -> Option<f64> {
+        self.points.iter().map(|p| p.1).reduce(f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_bounded_and_ends_at_the_newest_point() {
+        let mut s = Series::new();
+        for i in 0..10_000 {
+            s.push(i as f64, (i * 2) as f64);
+            assert!(s.points().len() <= MAX_POINTS + 1);
+        }
+        assert_eq!(s.last(), Some((9999.0, 19998.0)));
+        assert_eq!(s.points()[0], (0.0, 0.0));
+        assert!(s.points().windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(s.points().len() > MAX_POINTS / 2);
+    }
+
+    #[test]
+    fn ignores_non_finite_values() {
+        let mut s = Series::new();
+        s.push(0.0, f64::NAN);
+        s.push(1.0, 2.0);
+        assert_eq!(s.points(), &[(1.0, 2.0)]);
+        assert_eq!(s.max_y(), Some(2.0));
+    }
+}

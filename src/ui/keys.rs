@@ -1,0 +1,452 @@
+//! The keymap is data: every binding has an action and a description, and both the
+//! hint bar and the help overlay are generated from it, so they never drift from
+//! what the keys really do. Bindings can be changed in the config file's `[keys]`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Everything a key can ask the dashboard to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Pause or resume training.
+    TogglePause,
+    /// Swap average and max pooling.
+    TogglePooling,
+    /// Swap sigmoid and ReLU.
+    ToggleActivation,
+    /// The previous test image.
+    PrevImage,
+    /// The next test image.
+    NextImage,
+    /// The next image of the previous class.
+    PrevClass,
+    /// The next image of the next class.
+    NextClass,
+    /// Compare mode: off → moving left image → moving right image → off.
+    Compare,
+    /// Double the learning rate.
+    LrUp,
+    /// Halve the learning rate.
+    LrDown,
+    /// Restart with fresh weights (asks first).
+    Restart,
+    /// Show or hide the help overlay.
+    Help,
+    /// Quit (asks first while training runs).
+    Quit,
+    /// Quit at once.
+    ForceQuit,
+}
+
+impl Action {
+    /// Every action, in the order help lists them.
+    pub const ALL: [Action; 14] = [
+        Action::TogglePause,
+        Action::TogglePooling,
+        Action::ToggleActivation,
+        Action::PrevImage,
+        Action::NextImage,
+        Action::PrevClass,
+        Action::NextClass,
+        Action::Compare,
+        Action::LrUp,
+        Action::LrDown,
+        Action::Restart,
+        Action::Help,
+        Action::Quit,
+        Action::ForceQuit,
+    ];
+
+    /// The config file's name for the action (`[keys]` table key).
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Action::TogglePause => "pause",
+            Action::TogglePooling => "pooling",
+            Action::ToggleActivation => "activation",
+            Action::PrevImage => "prev_image",
+            Action::NextImage => "next_image",
+            Action::PrevClass => "prev_class",
+            Action::NextClass => "next_class",
+            Action::Compare => "compare",
+            Action::LrUp => "lr_up",
+            Action::LrDown => "lr_down",
+            Action::Restart => "restart",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            Action::ForceQuit => "force_quit",
+        }
+    }
+
+    /// What the action does, for the help overlay.
+    pub fn description(self) -> &'static str {
+        match self {
+            Action::TogglePause => "pause / resume training",
+            Action::TogglePooling => "swap pooling: avg ↔ max",
+            Action::ToggleActivation => "swap activation: sigmoid ↔ relu",
+            Action::PrevImage => "previous test image",
+            Action::NextImage => "next test image",
+            Action::PrevClass => "next image of the previous class",
+            Action::NextClass => "next image of the next class",
+            Action::Compare => "compare two images: off → move left → move right",
+            Action::LrUp => "learning rate × 2",
+            Action::LrDown => "learning rate ÷ 2",
+            Action::Restart => "restart with fresh weights (asks first)",
+            Action::Help => "show / hide this help",
+            Action::Quit => "quit (asks first while training)",
+            Action::ForceQuit => "quit at once",
+        }
+    }
+
+    /// A word or two for the hint bar; `None` keeps the action out of it.
+    pub fn hint(self) -> Option<&'static str> {
+        Some(match self {
+            Action::TogglePause => "pause",
+            Action::TogglePooling => "pool",
+            Action::ToggleActivation => "act",
+            Action::PrevImage | Action::NextImage => "image",
+            Action::PrevClass | Action::NextClass => "class",
+            Action::Compare => "compare",
+            Action::LrUp | Action::LrDown => "lr",
+            Action::Restart => "restart",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            Action::ForceQuit => return None,
+        })
+    }
+
+    fn from_config_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.config_name() == name)
+    }
+}
+
+/// One key with its modifiers, as written in the config file (`space`, `ctrl-c`, `p`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    code: KeyCode,
+    ctrl: bool,
+    alt: bool,
+}
+
+impl Key {
+    /// A key without modifiers.
+    pub const fn plain(code: KeyCode) -> Self {
+        Key {
+            code,
+            ctrl: false,
+            alt: false,
+        }
+    }
+
+    /// The key with Ctrl held.
+    pub const fn ctrl(c: char) -> Self {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: true,
+            alt: false,
+        }
+    }
+
+    /// The key a terminal event stands for. Shift is folded into the character
+    /// (`?`, `+`), which is what the user sees on the key cap.
+    pub fn from_event(event: &KeyEvent) -> Self {
+        let code = match event.code {
+            KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
+            code => code,
+        };
+        Key {
+            code,
+            ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+            alt: event.modifiers.contains(KeyModifiers::ALT),
+        }
+    }
+}
+
+impl FromStr for Key {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut rest = s;
+        let (mut ctrl, mut alt) = (false, false);
+        loop {
+            if let Some(r) = rest.strip_prefix("ctrl-") {
+                (ctrl, rest) = (true, r);
+            } else if let Some(r) = rest.strip_prefix("alt-") {
+                (alt, rest) = (true, r);
+            } else {
+                break;
+            }
+        }
+        let code = match rest {
+            "space" => KeyCode::Char(' '),
+            "tab" => KeyCode::Tab,
+            "backtab" => KeyCode::BackTab,
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            one if one.chars().count() == 1 => KeyCode::Char(one.chars().next().unwrap_or(' ')),
+            _ => {
+                return Err(format!(
+                    "`{s}` is not a key (a single character, space, tab, enter, esc, left, \
+                     right, up, down, home, end, pageup, pagedown, with optional ctrl-/alt-)"
+                ));
+            }
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// Keys → actions, with each action's keys in binding order for display.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyMap {
+    bindings: Vec<(Key, Action)>,
+}
+
+impl Default for KeyMap {
+    fn default() -> Self {
+        use KeyCode::*;
+        let bindings = vec![
+            (Key::plain(Char(' ')), Action::TogglePause),
+            (Key::plain(Char('p')), Action::TogglePooling),
+            (Key::plain(Char('a')), Action::ToggleActivation),
+            (Key::plain(Left), Action::PrevImage),
+            (Key::plain(Right), Action::NextImage),
+            (Key::plain(Up), Action::PrevClass),
+            (Key::plain(Down), Action::NextClass),
+            (Key::plain(Tab), Action::Compare),
+            (Key::plain(Char('+')), Action::LrUp),
+            // `=` shares the key cap with `+` on most layouts.
+            (Key::plain(Char('=')), Action::LrUp),
+            (Key::plain(Char('-')), Action::LrDown),
+            (Key::plain(Char('r')), Action::Restart),
+            (Key::plain(Char('?')), Action::Help),
+            (Key::plain(Char('q')), Action::Quit),
+            (Key::ctrl('c'), Action::ForceQuit),
+        ];
+        KeyMap { bindings }
+    }
+}
+
+impl KeyMap {
+    /// The action bound to `key`.
+    pub fn action(&self, key: &Key) -> Option<Action> {
+        self.bindings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|&(_, a)| a)
+    }
+
+    /// The keys bound to `action`.
+    pub fn keys(&self, action: Action) -> Vec<Key> {
+        self.bindings
+            .iter()
+            .filter(|&&(_, a)| a == action)
+            .map(|&(k, _)| k)
+            .collect()
+    }
+
+    /// The default map with the config file's `[keys]` replacing whole actions:
+    /// `pause = "space"` or `lr_up = ["+", "="]`. Errors name the action and key.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<KeyMap, String> {
+        let mut replaced = Vec::new();
+        for (name, keys) in overrides {
+            let action = Action::from_config_name(name).ok_or_else(|| {
+                let names: Vec<&str> = Action::ALL.iter().map(|a| a.config_name()).collect();
+                format!("`{name}` is not an action (one of: {})", names.join(", "))
+            })?;
+            let parsed = keys
+                .iter()
+                .map(|k| k.parse::<Key>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("keys.{name}: {e}"))?;
+            replaced.push((name, action, parsed));
+        }
+        // Drop every replaced action's defaults first, so two actions can swap keys.
+        let mut map = KeyMap::default();
+        map.bindings
+            .retain(|&(_, a)| !replaced.iter().any(|&(_, r, _)| r == a));
+        for (name, action, keys) in replaced {
+            for key in keys {
+                if let Some(other) = map.action(&key) {
+                    return Err(format!(
+                        "keys.{name}: {key} is already bound to `{}`",
+                        other.config_name()
+                    ));
+                }
+                map.bindings.push((key, action));
+            }
+        }
+        if map.keys(Action::ForceQuit).is_empty() && map.keys(Action::Quit).is_empty() {
+            return Err("keys: at least one of `quit` and `force_quit` needs a key".into());
+        }
+        Ok(map)
+    }
+
+    /// Hint bar entries: keys joined by `/` and the hint word, in help order; actions
+    /// that share a hint word share an entry (`←/→ image`).
+    pub fn hints(&self) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        for action in Action::ALL {
+            let Some(hint) = action.hint() else { continue };
+            let keys: Vec<String> = self
+                .keys(action)
+                .iter()
+                .take(1)
+                .map(Key::to_string)
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            match out.iter_mut().find(|(_, h)| *h == hint) {
+                Some((k, _)) => {
+                    k.push('/');
+                    k.push_str(&keys.join("/"));
+                }
+                None => out.push((keys.join("/"), hint)),
+            }
+        }
+        out
+    }
+
+    /// Help lines: every action with all its keys and what it does.
+    pub fn help(&self) -> Vec<(String, &'static str)> {
+        Action::ALL
+            .into_iter()
+            .filter_map(|a| {
+                let keys = self.keys(a);
+                (!keys.is_empty()).then(|| {
+                    let names: Vec<String> = keys.iter().map(Key::to_string).collect();
+                    (names.join(" "), a.description())
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_keys_map_to_actions() {
+        let map = KeyMap::default();
+        assert_eq!(
+            map.action(&"space".parse().unwrap()),
+            Some(Action::TogglePause)
+        );
+        assert_eq!(
+            map.action(&"ctrl-c".parse().unwrap()),
+            Some(Action::ForceQuit)
+        );
+        let ev = KeyEvent::new(
+            KeyCode::Char('C'),
+            KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+        );
+        assert_eq!(map.action(&Key::from_event(&ev)), Some(Action::ForceQuit));
+        let ev = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT);
+        assert_eq!(map.action(&Key::from_event(&ev)), Some(Action::Help));
+    }
+
+    #[test]
+    fn hints_and_help_come_from_the_bindings() {
+        let map = KeyMap::default();
+        let hints: Vec<String> = map
+            .hints()
+            .iter()
+            .map(|(k, h)| format!("{k} {h}"))
+            .collect();
+        assert_eq!(
+            hints,
+            [
+                "Space pause",
+                "p pool",
+                "a act",
+                "←/→ image",
+                "↑/↓ class",
+                "Tab compare",
+                "+/- lr",
+                "r restart",
+                "? help",
+                "q quit"
+            ]
+        );
+        let help = map.help();
+        assert_eq!(help.len(), Action::ALL.len());
+        assert!(help.contains(&("+ =".to_string(), "learning rate × 2")));
+
+        let mut over = BTreeMap::new();
+        over.insert("pause".to_string(), vec!["s".to_string()]);
+        let map = KeyMap::with_overrides(&over).unwrap();
+        assert_eq!(map.hints()[0], ("s".to_string(), "pause"));
+        assert_eq!(map.action(&"space".parse().unwrap()), None);
+
+        let mut swap = BTreeMap::new();
+        swap.insert("pause".to_string(), vec!["p".to_string()]);
+        swap.insert("pooling".to_string(), vec!["space".to_string()]);
+        let map = KeyMap::with_overrides(&swap).unwrap();
+        assert_eq!(map.action(&"p".parse().unwrap()), Some(Action::TogglePause));
+    }
+
+    #[test]
+    fn bad_overrides_name_the_problem() {
+        let mut over = BTreeMap::new();
+        over.insert("jump".to_string(), vec!["j".to_string()]);
+        assert!(
+            KeyMap::with_overrides(&over)
+                .unwrap_err()
+                .contains("`jump` is not an action")
+        );
+        let mut over = BTreeMap::new();
+        over.insert("pause".to_string(), vec!["p".to_string()]);
+        assert_eq!(
+            KeyMap::with_overrides(&over).unwrap_err(),
+            "keys.pause: p is already bound to `pooling`"
+        );
+        let mut over = BTreeMap::new();
+        over.insert("help".to_string(), vec!["f1x".to_string()]);
+        assert!(
+            KeyMap::with_overrides(&over)
+                .unwrap_err()
+                .starts_with("keys.help: `f1x` is not a key")
+        );
+    }
+}

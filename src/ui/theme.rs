@@ -1,0 +1,387 @@
+//! Every colour the dashboard uses, in one place, for each colour depth and for dark
+//! and light terminals.
+
+use std::str::FromStr;
+
+use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+
+/// How many colours the terminal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorDepth {
+    /// 24-bit colour.
+    Truecolor,
+    /// The xterm 256-colour palette.
+    #[value(name = "256")]
+    #[serde(rename = "256")]
+    Ansi256,
+    /// The 16 basic colours.
+    #[value(name = "16")]
+    #[serde(rename = "16")]
+    Ansi16,
+    /// No colour at all: shades of glyphs (`NO_COLOR`).
+    None,
+}
+
+impl ColorDepth {
+    /// The depth the environment asks for: `NO_COLOR`, `COLORTERM`, `TERM`.
+    pub fn detect(get: impl Fn(&str) -> Option<String>) -> Self {
+        if get("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return ColorDepth::None;
+        }
+        let colorterm = get("COLORTERM").unwrap_or_default().to_lowercase();
+        if colorterm == "truecolor" || colorterm == "24bit" {
+            return ColorDepth::Truecolor;
+        }
+        match get("TERM").unwrap_or_default().as_str() {
+            "dumb" => ColorDepth::None,
+            "linux" | "xterm" | "vt100" | "vt220" | "screen" | "ansi" | "cons25" => {
+                ColorDepth::Ansi16
+            }
+            _ => ColorDepth::Ansi256,
+        }
+    }
+
+    /// The depth of this process's environment.
+    pub fn from_env() -> Self {
+        Self::detect(|k| std::env::var(k).ok())
+    }
+}
+
+impl FromStr for ColorDepth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        <Self as clap::ValueEnum>::from_str(s, true)
+            .map_err(|_| format!("`{s}` is not a colour depth (truecolor, 256, 16, none)"))
+    }
+}
+
+/// The colour depth as the user sets it: detected, or forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ColorChoice {
+    /// From `NO_COLOR`, `COLORTERM` and `TERM`.
+    #[default]
+    Auto,
+    /// This depth, whatever the environment says.
+    Fixed(ColorDepth),
+}
+
+impl ColorChoice {
+    /// The depth to draw with.
+    pub fn depth(self) -> ColorDepth {
+        match self {
+            ColorChoice::Auto => ColorDepth::from_env(),
+            ColorChoice::Fixed(d) => d,
+        }
+    }
+}
+
+impl FromStr for ColorChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(ColorChoice::Auto),
+            _ => s
+                .parse::<ColorDepth>()
+                .map(ColorChoice::Fixed)
+                .map_err(|_| {
+                    format!("`{s}` is not a colour setting (auto, truecolor, 256, 16, none)")
+                }),
+        }
+    }
+}
+
+impl TryFrom<String> for ColorChoice {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// Dark or light terminal background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeKind {
+    /// Light text on a dark background.
+    #[default]
+    Dark,
+    /// Dark text on a light background.
+    Light,
+}
+
+/// The chart point marker, for fonts without braille glyphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartMarker {
+    /// Braille dots: the finest lines.
+    #[default]
+    Braille,
+    /// One dot per cell.
+    Dot,
+    /// Full blocks.
+    Block,
+}
+
+impl ChartMarker {
+    /// ratatui's marker.
+    pub fn symbol(self) -> ratatui::symbols::Marker {
+        match self {
+            ChartMarker::Braille => ratatui::symbols::Marker::Braille,
+            ChartMarker::Dot => ratatui::symbols::Marker::Dot,
+            ChartMarker::Block => ratatui::symbols::Marker::Block,
+        }
+    }
+}
+
+/// The dashboard's colours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    /// Colour depth, which heatmaps also follow.
+    pub depth: ColorDepth,
+    /// Dark or light.
+    pub kind: ThemeKind,
+    /// Chart marker.
+    pub marker: ChartMarker,
+    /// Plain text.
+    pub text: Style,
+    /// Secondary text: axis labels, hints.
+    pub dim: Style,
+    /// Panel borders.
+    pub border: Style,
+    /// Panel titles.
+    pub title: Style,
+    /// Train loss line.
+    pub loss: Style,
+    /// Train accuracy line.
+    pub train_acc: Style,
+    /// Test accuracy line.
+    pub test_acc: Style,
+    /// Change markers on the charts.
+    pub change: Style,
+    /// Run state: running.
+    pub running: Style,
+    /// Run state: paused.
+    pub paused: Style,
+    /// Run state: finished.
+    pub finished: Style,
+    /// Run state: error, and error messages.
+    pub error: Style,
+    /// The key names in the hint bar and help.
+    pub key: Style,
+    /// Progress gauge.
+    pub gauge: Style,
+    /// Highlight: the active side in compare mode, the predicted class.
+    pub highlight: Style,
+}
+
+impl Theme {
+    /// The theme for `kind` at `depth`.
+    pub fn new(kind: ThemeKind, depth: ColorDepth, marker: ChartMarker) -> Self {
+        let plain = depth == ColorDepth::None;
+        // Named colours exist at every depth; truecolor and 256 get gentler tones.
+        let pick = |rgb: (u8, u8, u8), indexed: u8, basic: Color| -> Style {
+            if plain {
+                return Style::default();
+            }
+            Style::default().fg(match depth {
+                ColorDepth::Truecolor => Color::Rgb(rgb.0, rgb.1, rgb.2),
+                ColorDepth::Ansi256 => Color::Indexed(indexed),
+                _ => basic,
+            })
+        };
+        let light = kind == ThemeKind::Light;
+        let text = if plain {
+            Style::default()
+        } else if light {
+            Style::default().fg(Color::Black)
+        } else {
+            Style::default().fg(Color::White)
+        };
+        let dim = if plain {
+            Style::default()
+        } else {
+            pick((128, 128, 128), 244, Color::DarkGray)
+        };
+        let bold = Style::default().add_modifier(Modifier::BOLD);
+        Theme {
+            depth,
+            kind,
+            marker,
+            text,
+            dim,
+            border: dim,
+            title: text.add_modifier(Modifier::BOLD),
+            loss: if light {
+                pick((31, 119, 180), 25, Color::Blue)
+            } else {
+                pick((100, 170, 255), 75, Color::LightBlue)
+            },
+            train_acc: if light {
+                pick((200, 90, 0), 166, Color::Red)
+            } else {
+                pick((255, 160, 60), 215, Color::Yellow)
+            },
+            test_acc: if light {
+                pick((20, 140, 60), 28, Color::Green)
+            } else {
+                pick((90, 210, 120), 78, Color::LightGreen)
+            },
+            change: pick((200, 80, 200), 170, Color::Magenta),
+            running: pick((90, 210, 120), 78, Color::Green).patch(bold),
+            paused: pick((240, 200, 60), 220, Color::Yellow).patch(bold),
+            finished: pick((100, 170, 255), 75, Color::Cyan).patch(bold),
+            error: pick((240, 80, 80), 203, Color::Red).patch(bold),
+            key: pick((240, 200, 60), 220, Color::Yellow).patch(bold),
+            gauge: pick((100, 170, 255), 75, Color::Cyan),
+            highlight: if plain {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                pick((240, 200, 60), 220, Color::Yellow).patch(bold)
+            },
+        }
+    }
+
+    /// The heatmap colour for `t` in [0, 1] (values outside are clamped); `None` when
+    /// the terminal has no colour, so the caller draws shade glyphs instead.
+    pub fn heat(&self, t: f32) -> Option<Color> {
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        match self.depth {
+            ColorDepth::None => None,
+            ColorDepth::Truecolor => {
+                let (r, g, b) = inferno(t);
+                Some(Color::Rgb(r, g, b))
+            }
+            // The xterm grey ramp (232–255) plus black and white: 26 clean levels.
+            ColorDepth::Ansi256 => Some(match (t * 25.0).round() as u8 {
+                0 => Color::Indexed(16),
+                25 => Color::Indexed(231),
+                n => Color::Indexed(231 + n),
+            }),
+            ColorDepth::Ansi16 => Some(match (t * 3.0).round() as u8 {
+                0 => Color::Black,
+                1 => Color::DarkGray,
+                2 => Color::Gray,
+                _ => Color::White,
+            }),
+        }
+    }
+
+    /// The grey level for an input image pixel in [0, 1], like `heat` but neutral.
+    pub fn grey(&self, t: f32) -> Option<Color> {
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        match self.depth {
+            ColorDepth::Truecolor => {
+                let v = (t * 255.0).round() as u8;
+                Some(Color::Rgb(v, v, v))
+            }
+            _ => self.heat(t),
+        }
+    }
+}
+
+/// Shade glyphs from empty to full, for terminals without colour.
+pub const SHADES: [char; 5] = [' ', '░', '▒', '▓', '█'];
+
+/// A shade glyph for `t` in [0, 1].
+pub fn shade(t: f32) -> char {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    SHADES[(t * (SHADES.len() - 1) as f32).round() as usize]
+}
+
+/// An approximation of matplotlib's "inferno" colour map: perceptually ordered, and
+/// readable on dark and light backgrounds and in greyscale print.
+fn inferno(t: f32) -> (u8, u8, u8) {
+    const STOPS: [(f32, [f32; 3]); 6] = [
+        (0.0, [0.0, 0.0, 4.0]),
+        (0.2, [66.0, 10.0, 104.0]),
+        (0.4, [147.0, 38.0, 103.0]),
+        (0.6, [221.0, 81.0, 58.0]),
+        (0.8, [252.0, 165.0, 10.0]),
+        (1.0, [252.0, 255.0, 164.0]),
+    ];
+    let i = STOPS
+        .iter()
+        .rposition(|&(s, _)| s <= t)
+        .unwrap_or(0)
+        .min(STOPS.len() - 2);
+    let (s0, c0) = STOPS[i];
+    let (s1, c1) = STOPS[i + 1];
+    let f = ((t - s0) / (s1 - s0)).clamp(0.0, 1.0);
+    let mix = |k: usize| (c0[k] + (c1[k] - c0[k]) * f).round() as u8;
+    (mix(0), mix(1), mix(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn colour_depth_follows_the_environment() {
+        assert_eq!(
+            ColorDepth::detect(env(&[
+                ("COLORTERM", "truecolor"),
+                ("TERM", "xterm-256color")
+            ])),
+            ColorDepth::Truecolor
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "xterm-256color")])),
+            ColorDepth::Ansi256
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "screen-256color")])),
+            ColorDepth::Ansi256
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "xterm")])),
+            ColorDepth::Ansi16
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "linux")])),
+            ColorDepth::Ansi16
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])),
+            ColorDepth::None
+        );
+    }
+
+    #[test]
+    fn heat_scales_are_ordered_and_clamped() {
+        let theme = Theme::new(ThemeKind::Dark, ColorDepth::Truecolor, ChartMarker::Braille);
+        assert_eq!(theme.heat(0.0), Some(Color::Rgb(0, 0, 4)));
+        assert_eq!(theme.heat(1.0), Some(Color::Rgb(252, 255, 164)));
+        assert_eq!(theme.heat(7.0), theme.heat(1.0));
+        assert_eq!(theme.heat(f32::NAN), theme.heat(0.0));
+        let grey = Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille);
+        assert_eq!(grey.heat(0.0), Some(Color::Indexed(16)));
+        assert_eq!(grey.heat(0.5), Some(Color::Indexed(244)));
+        assert_eq!(grey.heat(1.0), Some(Color::Indexed(231)));
+        let none = Theme::new(ThemeKind::Dark, ColorDepth::None, ChartMarker::Braille);
+        assert_eq!(none.heat(0.5), None);
+        assert_eq!(shade(0.0), ' ');
+        assert_eq!(shade(1.0), '█');
+    }
+}

@@ -1,0 +1,185 @@
+//! The activation panel: the chosen test image, its true and predicted class, and the
+//! first- and second-layer maps as half-block heatmaps, each layer with its colour
+//! scale and value range. In compare mode, two images side by side.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::heatmap::{self, Scale};
+use super::panel;
+use crate::model::ActivationMap;
+use crate::train::ProbeReport;
+use crate::ui::app::{App, Compare};
+use crate::ui::theme::{Theme, shade};
+
+/// Draws the panel.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let title = match app.compare {
+        Compare::Off => " Activations · Tab compares two images ".to_string(),
+        Compare::Left => " Activations · comparing, ←/→ move the left image ".to_string(),
+        Compare::Right => " Activations · comparing, ←/→ move the right image ".to_string(),
+    };
+    let block = panel(&title, t);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width < 10 || inner.height < 3 {
+        return;
+    }
+    let shown = app.shown_probes();
+    let sides: Vec<Rect> = if shown.len() == 2 {
+        let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)])
+            .spacing(1)
+            .areas(inner);
+        vec![l, r]
+    } else {
+        vec![inner]
+    };
+    for (i, (&index, side)) in shown.iter().zip(sides).enumerate() {
+        let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
+        let report = app.activations.iter().find(|r| r.index == index);
+        render_side(app, frame, side, index, report, active);
+    }
+}
+
+fn render_side(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    index: usize,
+    report: Option<&ProbeReport>,
+    active: bool,
+) {
+    let t = &app.theme;
+    let data = &app.dataset;
+    let label = usize::from(data.test.labels[index]);
+    let caption_rows = 3u16;
+    let image_cols = (area.width / 4).clamp(10, 30);
+    let [left, right] = Layout::horizontal([Constraint::Length(image_cols), Constraint::Fill(1)])
+        .spacing(1)
+        .areas(area);
+    let [image_area, caption_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(caption_rows)]).areas(left);
+
+    // The image comes from the data set, so it shows even before the first report.
+    let image = data.test.image(index);
+    let (rows, cols) = (data.test.rows, data.test.cols);
+    if let Some((_, scale)) = heatmap::fit_grid(1, rows, cols, image_area, 1.0) {
+        heatmap::draw_map(
+            frame.buffer_mut(),
+            image_area,
+            &image,
+            (rows, cols),
+            scale,
+            Scale::Grey,
+            t,
+        );
+    }
+    let marker = if active { "▶ " } else { "" };
+    let mut caption = vec![Line::from(vec![
+        Span::styled(marker, t.highlight),
+        Span::styled(format!("#{index} "), t.dim),
+        Span::styled(app.dataset.class_name(label).to_string(), t.title),
+    ])];
+    match report {
+        Some(r) => {
+            let p = r
+                .probe
+                .probabilities
+                .get(r.predicted)
+                .copied()
+                .unwrap_or(0.0);
+            let style = if r.predicted == label {
+                t.running
+            } else {
+                t.error
+            };
+            caption.push(Line::from(vec![
+                Span::styled("pred ", t.dim),
+                Span::styled(app.dataset.class_name(r.predicted).to_string(), style),
+            ]));
+            caption.push(Line::from(Span::styled(
+                format!("p = {:.0}%", p * 100.0),
+                style,
+            )));
+        }
+        None => caption.push(Line::from(Span::styled("pred …", t.dim))),
+    }
+    frame.render_widget(Paragraph::new(caption), caption_area);
+
+    let Some(r) = report else {
+        frame.render_widget(
+            Paragraph::new(Span::styled("waiting for the model…", t.dim)),
+            right,
+        );
+        return;
+    };
+    // Layer 1 maps are larger; give them a bit more height.
+    let [l1, l2] = Layout::vertical([Constraint::Fill(11), Constraint::Fill(9)]).areas(right);
+    render_layer(frame.buffer_mut(), l1, "layer 1", &r.probe.layer1, t);
+    render_layer(frame.buffer_mut(), l2, "layer 2", &r.probe.layer2, t);
+}
+
+fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t: &Theme) {
+    if area.height < 2 || map.channels == 0 {
+        return;
+    }
+    let (min, max) = heatmap::value_range(&map.values);
+    let title = format!("{name} {}×{}×{} ", map.channels, map.height, map.width);
+    let title_width = title.chars().count() as u16;
+    buf.set_string(area.x, area.y, &title, t.dim);
+    legend(
+        buf,
+        Rect::new(
+            area.x + title_width,
+            area.y,
+            area.width.saturating_sub(title_width),
+            1,
+        ),
+        min,
+        max,
+        t,
+    );
+    let grid = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+    let maps: Vec<&[f32]> = (0..map.channels).map(|c| map.channel(c)).collect();
+    heatmap::draw_grid(
+        buf,
+        grid,
+        &maps,
+        (map.height, map.width),
+        Scale::Heat { min, max },
+        t,
+    );
+}
+
+/// `min ▇▇▇▇▇▇ max`: the colour scale with the value range it stands for.
+fn legend(buf: &mut Buffer, area: Rect, min: f32, max: f32, t: &Theme) {
+    let lo = format!("{min:.2} ");
+    let hi = format!(" {max:.2}");
+    let bar = area
+        .width
+        .saturating_sub((lo.len() + hi.len()) as u16)
+        .min(16);
+    if bar < 4 {
+        return;
+    }
+    buf.set_string(area.x, area.y, &lo, t.dim);
+    let x0 = area.x + lo.len() as u16;
+    for i in 0..bar {
+        let v = f32::from(i) / f32::from(bar - 1);
+        if let Some(cell) = buf.cell_mut((x0 + i, area.y)) {
+            match t.heat(v) {
+                Some(c) => {
+                    cell.set_char('█').set_fg(c);
+                }
+                None => {
+                    cell.set_char(shade(v));
+                }
+            }
+        }
+    }
+    buf.set_string(x0 + bar, area.y, &hi, t.dim);
+}

@@ -1,0 +1,140 @@
+//! Loss and accuracy charts against epochs, as the chapter's animator plots them,
+//! with a vertical marker wherever a setting changed.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::Span;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition};
+
+use super::panel;
+use crate::ui::app::App;
+use crate::ui::history::Series;
+
+fn x_bounds(app: &App) -> [f64; 2] {
+    [0.0, f64::from(app.epochs.max(1))]
+}
+
+fn x_labels(app: &App) -> Vec<Span<'static>> {
+    let e = app.epochs.max(1);
+    let mid = e / 2;
+    let mut labels = vec![Span::raw("0")];
+    if mid > 0 && mid < e {
+        labels.push(Span::raw(mid.to_string()));
+    }
+    labels.push(Span::raw(format!("{e} ep")));
+    labels
+}
+
+/// Two-point vertical lines at each change, spanning `y`.
+fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
+    app.changes
+        .iter()
+        .map(|c| vec![(c.at, y[0]), (c.at, y[1])])
+        .collect()
+}
+
+fn title(base: &str, app: &App) -> String {
+    match app.changes.last() {
+        Some(c) => format!(" {base} · ┆ {} @ {:.1} ", c.label, c.at),
+        None => format!(" {base} "),
+    }
+}
+
+fn dataset<'a>(name: &'a str, series: &'a Series, style: Style, marker: Marker) -> Dataset<'a> {
+    Dataset::default()
+        .name(name)
+        .marker(marker)
+        .graph_type(GraphType::Line)
+        .style(style)
+        .data(series.points())
+}
+
+/// Draws the train-loss chart.
+pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let marker = t.marker.symbol();
+    // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point.
+    let top = app.loss.max_y().unwrap_or(2.5).max(0.5);
+    let top = (top * 1.1 * 2.0).ceil() / 2.0;
+    let y = [0.0, top];
+    let marks = change_lines(app, y);
+    let mut sets: Vec<Dataset> = marks
+        .iter()
+        .map(|m| {
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(t.change)
+                .data(m)
+        })
+        .collect();
+    sets.push(dataset("train loss", &app.loss, t.loss, marker));
+    let title = title("Loss", app);
+    let chart = Chart::new(sets)
+        .block(panel(&title, t))
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((
+            ratatui::layout::Constraint::Percentage(60),
+            ratatui::layout::Constraint::Percentage(50),
+        ))
+        .x_axis(
+            Axis::default()
+                .bounds(x_bounds(app))
+                .labels(x_labels(app))
+                .style(t.dim),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(y)
+                .labels(vec![
+                    Span::raw("0"),
+                    Span::raw(format!("{:.1}", top / 2.0)),
+                    Span::raw(format!("{top:.1}")),
+                ])
+                .style(t.dim),
+        );
+    frame.render_widget(chart, area);
+}
+
+/// Draws the train- and test-accuracy chart.
+pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let marker = t.marker.symbol();
+    let y = [0.0, 1.0];
+    let marks = change_lines(app, y);
+    let mut sets: Vec<Dataset> = marks
+        .iter()
+        .map(|m| {
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(t.change)
+                .data(m)
+        })
+        .collect();
+    sets.push(dataset("train acc", &app.train_acc, t.train_acc, marker));
+    sets.push(dataset("test acc", &app.test_acc, t.test_acc, marker));
+    let title = title("Accuracy", app);
+    let chart = Chart::new(sets)
+        .block(panel(&title, t))
+        .legend_position(Some(LegendPosition::BottomRight))
+        .hidden_legend_constraints((
+            ratatui::layout::Constraint::Percentage(60),
+            ratatui::layout::Constraint::Percentage(50),
+        ))
+        .x_axis(
+            Axis::default()
+                .bounds(x_bounds(app))
+                .labels(x_labels(app))
+                .style(t.dim),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(y)
+                .labels(vec![Span::raw("0"), Span::raw("0.5"), Span::raw("1")])
+                .style(t.dim),
+        );
+    frame.render_widget(chart, area);
+}

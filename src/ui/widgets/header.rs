@@ -1,0 +1,67 @@
+//! Header: run state, epoch with a progress gauge and ETA, then data, device,
+//! throughput, pooling, activation and learning rate.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format_duration;
+use crate::ui::app::{App, RunState};
+
+/// Draws the two header lines.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let (state, style) = match &app.state {
+        RunState::Starting => ("◌ starting", t.dim),
+        RunState::Running => ("● running", t.running),
+        RunState::Paused => ("‖ paused", t.paused),
+        RunState::Finished => ("✔ finished", t.finished),
+        RunState::Error(_) => ("✖ error", t.error),
+    };
+    let epochs = app.epochs.max(1);
+    let fraction = (app.at / f64::from(epochs)).clamp(0.0, 1.0);
+    let gauge_width = usize::from(area.width.saturating_sub(60)).clamp(10, 40);
+    let filled = (fraction * gauge_width as f64).round() as usize;
+    let eta = match app.eta_seconds() {
+        Some(s) => format!("ETA {}", format_duration(s)),
+        None => "ETA –".into(),
+    };
+    let speed = app
+        .examples_per_sec
+        .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
+    let line1 = Line::from(vec![
+        Span::styled(" lenet-tui ", t.title),
+        Span::styled(state, style),
+        Span::styled(
+            format!("  epoch {}/{} ", app.current_epoch(), app.epochs),
+            t.text,
+        ),
+        Span::styled("━".repeat(filled), t.gauge),
+        Span::styled("─".repeat(gauge_width - filled), t.dim),
+        Span::styled(
+            format!(" {:>3.0}%  {eta}  {speed}", fraction * 100.0),
+            t.text,
+        ),
+    ]);
+    let (data, device) = app
+        .info
+        .as_ref()
+        .map_or(("…", "…"), |i| (i.data.as_str(), i.device.as_str()));
+    let sep = || Span::styled(" │ ", t.dim);
+    let line2 = Line::from(vec![
+        Span::styled(" pool ", t.dim),
+        Span::styled(app.pooling.to_string(), t.highlight),
+        sep(),
+        Span::styled("act ", t.dim),
+        Span::styled(app.activation.to_string(), t.highlight),
+        sep(),
+        Span::styled("lr ", t.dim),
+        Span::styled(format!("{}", app.learning_rate), t.highlight),
+        sep(),
+        Span::styled(device.to_string(), t.text),
+        sep(),
+        Span::styled(data.to_string(), t.dim),
+    ]);
+    frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+}

@@ -1,0 +1,251 @@
+//! Half-block heatmaps: `▀` with the upper pixel as foreground and the lower as
+//! background gives two pixel rows per cell, so square maps stay square. Without
+//! colour, shade glyphs stand in, one per pixel pair.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::ui::theme::{Theme, shade};
+
+/// How values become colours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// The heat colour map over `[min, max]`.
+    Heat {
+        /// Value drawn darkest.
+        min: f32,
+        /// Value drawn brightest.
+        max: f32,
+    },
+    /// Grey levels over [0, 1], for input images.
+    Grey,
+}
+
+impl Scale {
+    /// Heat over the range of `values` (a flat range draws mid-scale).
+    pub fn heat_of(values: &[f32]) -> Scale {
+        let (min, max) = value_range(values);
+        Scale::Heat { min, max }
+    }
+
+    fn unit(self, v: f32) -> f32 {
+        match self {
+            Scale::Grey => v,
+            Scale::Heat { min, max } if max > min => (v - min) / (max - min),
+            Scale::Heat { .. } => 0.5,
+        }
+    }
+}
+
+/// Min and max of the finite values (0, 0 when there are none).
+pub fn value_range(values: &[f32]) -> (f32, f32) {
+    let mut it = values.iter().copied().filter(|v| v.is_finite());
+    let Some(first) = it.next() else {
+        return (0.0, 0.0);
+    };
+    it.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v)))
+}
+
+/// Cells a `rows`×`cols` map takes at `scale` cells per pixel column.
+pub fn cell_size(rows: usize, cols: usize, scale: f64) -> (u16, u16) {
+    let w = ((cols as f64 * scale).floor() as u16).max(1);
+    let pixel_rows = ((rows as f64 * scale).floor() as u16).max(1);
+    (w, pixel_rows.div_ceil(2))
+}
+
+/// Draws a row-major `rows`×`cols` map into `area` at `scale`, nearest-neighbour.
+pub fn draw_map(
+    buf: &mut Buffer,
+    area: Rect,
+    values: &[f32],
+    (rows, cols): (usize, usize),
+    scale: f64,
+    how: Scale,
+    theme: &Theme,
+) {
+    if rows == 0 || cols == 0 || values.len() < rows * cols {
+        return;
+    }
+    let (full_w, full_h) = cell_size(rows, cols, scale);
+    let pixel_rows = (rows as f64 * scale).floor().max(1.0) as usize;
+    // Sample at the full size and clip, so a cramped area crops rather than squashes.
+    let (w, h) = (full_w.min(area.width), full_h.min(area.height));
+    let sample = |py: usize, px: usize| -> Option<f32> {
+        if py >= pixel_rows {
+            return None;
+        }
+        let sy = (py * rows / pixel_rows).min(rows - 1);
+        let sx = (px * cols / usize::from(full_w)).min(cols - 1);
+        Some(how.unit(values[sy * cols + sx]))
+    };
+    for cy in 0..h {
+        for cx in 0..w {
+            let px = usize::from(cx);
+            let top = sample(usize::from(cy) * 2, px).unwrap_or(0.0);
+            let bottom = sample(usize::from(cy) * 2 + 1, px);
+            let Some(cell) = buf.cell_mut((area.x + cx, area.y + cy)) else {
+                continue;
+            };
+            let colour = |t| match how {
+                Scale::Grey => theme.grey(t),
+                Scale::Heat { .. } => theme.heat(t),
+            };
+            match (colour(top), bottom.map(colour)) {
+                (Some(fg), Some(Some(bg))) => {
+                    cell.set_char('▀').set_fg(fg).set_bg(bg);
+                }
+                (Some(fg), _) => {
+                    // Odd pixel row count: the last cell row has only its upper half.
+                    cell.set_char('▀').set_fg(fg);
+                }
+                (None, _) => {
+                    let t = bottom.map_or(top, |b| (top + b) / 2.0);
+                    cell.set_char(shade(t));
+                }
+            }
+        }
+    }
+}
+
+/// How to lay out `n` maps of `rows`×`cols` in `area`: columns and scale, the
+/// largest scale (at most `max_scale`) that fits with one-cell gaps.
+pub fn fit_grid(
+    n: usize,
+    rows: usize,
+    cols: usize,
+    area: Rect,
+    max_scale: f64,
+) -> Option<(usize, f64)> {
+    if n == 0 || rows == 0 || cols == 0 || area.width == 0 || area.height == 0 {
+        return None;
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for c in 1..=n {
+        let r = n.div_ceil(c);
+        let free_w = f64::from(area.width) - (c - 1) as f64;
+        let free_h = f64::from(area.height);
+        if free_w <= 0.0 {
+            break;
+        }
+        let by_w = free_w / (c * cols) as f64;
+        let by_h = free_h * 2.0 / (r * rows) as f64;
+        let scale = by_w.min(by_h).min(max_scale);
+        // Fewer than 2 pixels per map side shows nothing useful.
+        if scale * (cols.min(rows) as f64) < 2.0 {
+            continue;
+        }
+        if best.is_none_or(|(_, s)| scale > s + 1e-9) {
+            best = Some((c, scale));
+        }
+    }
+    best
+}
+
+/// Draws `n` maps in a grid chosen by [`fit_grid`]; returns the rows used.
+pub fn draw_grid(
+    buf: &mut Buffer,
+    area: Rect,
+    maps: &[&[f32]],
+    (rows, cols): (usize, usize),
+    how: Scale,
+    theme: &Theme,
+) -> u16 {
+    let Some((grid_cols, scale)) = fit_grid(maps.len(), rows, cols, area, 1.0) else {
+        return 0;
+    };
+    let (w, h) = cell_size(rows, cols, scale);
+    for (i, map) in maps.iter().enumerate() {
+        let (gx, gy) = ((i % grid_cols) as u16, (i / grid_cols) as u16);
+        let x = area.x + gx * (w + 1);
+        let y = area.y + gy * h;
+        if x + w > area.right() || y + h > area.bottom() {
+            continue;
+        }
+        draw_map(
+            buf,
+            Rect::new(x, y, w, h),
+            map,
+            (rows, cols),
+            scale,
+            how,
+            theme,
+        );
+    }
+    let used_rows = maps.len().div_ceil(grid_cols) as u16;
+    used_rows * h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
+
+    #[test]
+    fn a_28_by_28_map_takes_28_by_14_cells_at_full_scale() {
+        assert_eq!(cell_size(28, 28, 1.0), (28, 14));
+        assert_eq!(cell_size(10, 10, 1.0), (10, 5));
+        assert_eq!(cell_size(28, 28, 0.5), (14, 7));
+    }
+
+    #[test]
+    fn grids_fit_their_area() {
+        let area = Rect::new(0, 0, 90, 14);
+        let (c, s) = fit_grid(6, 28, 28, area, 1.0).unwrap();
+        let (w, h) = cell_size(28, 28, s);
+        assert!(c as u16 * (w + 1) - 1 <= 90);
+        assert!((6usize.div_ceil(c)) as u16 * h <= 14);
+        assert!(fit_grid(6, 28, 28, Rect::new(0, 0, 3, 1), 1.0).is_none());
+        assert!(fit_grid(0, 28, 28, area, 1.0).is_none());
+    }
+
+    #[test]
+    fn draws_half_blocks_with_two_pixel_rows_per_cell() {
+        let theme = Theme::new(ThemeKind::Dark, ColorDepth::Truecolor, ChartMarker::Braille);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
+        // Top row dark, bottom row bright.
+        draw_map(
+            &mut buf,
+            Rect::new(0, 0, 2, 1),
+            &[0.0, 0.0, 1.0, 1.0],
+            (2, 2),
+            1.0,
+            Scale::Grey,
+            &theme,
+        );
+        let cell = &buf[(0, 0)];
+        assert_eq!(cell.symbol(), "▀");
+        assert_eq!(cell.fg, ratatui::style::Color::Rgb(0, 0, 0));
+        assert_eq!(cell.bg, ratatui::style::Color::Rgb(255, 255, 255));
+
+        let plain = Theme::new(ThemeKind::Dark, ColorDepth::None, ChartMarker::Braille);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 2, 1));
+        draw_map(
+            &mut buf,
+            Rect::new(0, 0, 2, 1),
+            &[1.0, 1.0, 1.0, 1.0],
+            (2, 2),
+            1.0,
+            Scale::Grey,
+            &plain,
+        );
+        assert_eq!(buf[(1, 0)].symbol(), "█");
+        // Nothing is drawn outside a zero-sized area.
+        let mut tiny = Buffer::empty(Rect::new(0, 0, 0, 0));
+        draw_map(
+            &mut tiny,
+            Rect::new(0, 0, 0, 0),
+            &[1.0; 4],
+            (2, 2),
+            1.0,
+            Scale::Grey,
+            &theme,
+        );
+    }
+
+    #[test]
+    fn ranges_ignore_non_finite_values() {
+        assert_eq!(value_range(&[0.5, f32::NAN, -1.0, 2.0]), (-1.0, 2.0));
+        assert_eq!(value_range(&[]), (0.0, 0.0));
+        assert_eq!(Scale::heat_of(&[3.0, 3.0]).unit(3.0), 0.5);
+    }
+}

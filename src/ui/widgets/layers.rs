@@ -1,0 +1,66 @@
+//! The per-layer shape table, as the trainer measured it.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::panel;
+use crate::model::shapes::{format_count, format_shape};
+use crate::ui::app::App;
+
+/// Draws the table; when short of rows, the activation-function and flatten rows
+/// (which add no parameters and whose shapes follow from their neighbours) go first.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let block = panel(" Layers ", t);
+    let Some(table) = &app.layers else {
+        frame.render_widget(block, area);
+        return;
+    };
+    let inner_rows = usize::from(area.height.saturating_sub(2));
+    // Header and total take two rows.
+    let compact = table.layers.len() + 2 > inner_rows;
+    let rows: Vec<Row> = table
+        .layers
+        .iter()
+        .filter(|l| !compact || !matches!(l.layer.as_str(), "Sigmoid" | "ReLU" | "Flatten"))
+        .map(|l| {
+            let style = if l.layer.contains("Pool") || l.layer == "Sigmoid" || l.layer == "ReLU" {
+                t.highlight
+            } else {
+                t.text
+            };
+            Row::new(vec![
+                Cell::from(l.layer.clone()).style(style),
+                Cell::from(format_shape(&l.output[1..])),
+                Cell::from(Line::from(format_count(l.parameters)).right_aligned()),
+            ])
+        })
+        .chain(std::iter::once(
+            Row::new(vec![
+                Cell::from("total"),
+                Cell::from(""),
+                Cell::from(Line::from(format_count(table.total_parameters())).right_aligned()),
+            ])
+            .style(t.title),
+        ))
+        .collect();
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Min(8),
+        Constraint::Length(7),
+    ];
+    let widget = Table::new(rows, widths)
+        .header(
+            Row::new(vec![
+                Cell::from("layer"),
+                Cell::from("shape"),
+                Cell::from(Line::from("params").right_aligned()),
+            ])
+            .style(t.dim),
+        )
+        .column_spacing(1)
+        .block(block);
+    frame.render_widget(widget, area);
+}

@@ -1,0 +1,86 @@
+//! Modal overlays: the help (generated from the keymap) and confirmations.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::panel;
+use crate::ui::app::{App, Overlay};
+use crate::ui::keys::Action;
+
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+/// Draws the overlay, if one is open.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(overlay) = app.overlay else { return };
+    let t = &app.theme;
+    let first_key = |a: Action| {
+        app.keymap
+            .keys(a)
+            .first()
+            .map_or_else(|| "?".to_string(), ToString::to_string)
+    };
+    let (title, lines) = match overlay {
+        Overlay::Help => {
+            let help = app.keymap.help();
+            let width = help
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            let mut lines: Vec<Line> = help
+                .into_iter()
+                .map(|(keys, what)| {
+                    Line::from(vec![
+                        Span::styled(format!(" {keys:>width$}  "), t.key),
+                        Span::styled(what, t.text),
+                    ])
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(" any key closes this help", t.dim)));
+            (" Keys ", lines)
+        }
+        Overlay::ConfirmQuit => (
+            " Quit? ",
+            vec![
+                Line::from(" Training is still running."),
+                Line::from(vec![
+                    Span::raw(" Press "),
+                    Span::styled(first_key(Action::Quit), t.key),
+                    Span::raw(" again to quit, any other key to stay."),
+                ]),
+            ],
+        ),
+        Overlay::ConfirmRestart => (
+            " Restart? ",
+            vec![
+                Line::from(" Start over from epoch 1 with fresh weights?"),
+                Line::from(vec![
+                    Span::raw(" Press "),
+                    Span::styled(first_key(Action::Restart), t.key),
+                    Span::raw(" again to restart, any other key to cancel."),
+                ]),
+            ],
+        ),
+    };
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4;
+    let height = lines.len() as u16 + 2;
+    let rect = centred(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel(title, t)),
+        rect,
+    );
+}

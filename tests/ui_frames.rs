@@ -1,0 +1,273 @@
+//! Whole frames and single panels drawn into ratatui's `TestBackend`, compared with
+//! insta snapshots (speeds and times redacted), plus tiny areas that must not panic.
+
+use std::sync::Arc;
+
+use candle_core::Device;
+use lenet_tui::data::Dataset;
+use lenet_tui::model::{ActivationMap, Architecture, LeNet, Pooling, Probe};
+use lenet_tui::train::{
+    Change, EpochSummary, Event, ProbeReport, Progress, RunInfo, TrainSettings,
+};
+use lenet_tui::ui::app::App;
+use lenet_tui::ui::keys::{Action, KeyMap};
+use lenet_tui::ui::render::render;
+use lenet_tui::ui::theme::{ChartMarker, ColorDepth, Theme, ThemeKind};
+use lenet_tui::ui::widgets::{activations, charts, footer, header, layers};
+use rand::SeedableRng;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn theme(depth: ColorDepth) -> Theme {
+    Theme::new(ThemeKind::Dark, depth, ChartMarker::Braille)
+}
+
+/// A synthetic map whose values depend only on its position.
+fn map(channels: usize, side: usize) -> ActivationMap {
+    let values = (0..channels * side * side)
+        .map(|i| ((i * 37) % 101) as f32 / 100.0)
+        .collect();
+    ActivationMap {
+        channels,
+        height: side,
+        width: side,
+        values,
+    }
+}
+
+fn report(dataset: &Dataset, index: usize, predicted: usize) -> ProbeReport {
+    let mut probabilities = vec![0.02f32; 10];
+    probabilities[predicted] = 0.82;
+    ProbeReport {
+        index,
+        label: usize::from(dataset.test.labels[index]),
+        predicted,
+        image: dataset.test.image(index),
+        rows: 28,
+        cols: 28,
+        probe: Probe {
+            layer1: map(6, 28),
+            layer2: map(16, 10),
+            probabilities,
+        },
+    }
+}
+
+/// A dashboard three epochs into a ten-epoch run, with a pooling swap at 2.5.
+fn app_midway(depth: ColorDepth) -> App {
+    let dataset = Arc::new(Dataset::embedded());
+    let mut app = App::new(dataset.clone(), theme(depth), KeyMap::default());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let model = LeNet::new(
+        &Architecture::default(),
+        Pooling::Avg,
+        lenet_tui::model::Activation::Sigmoid,
+        &Device::Cpu,
+        &mut rng,
+    )
+    .unwrap();
+    app.on_event(Event::Started(RunInfo {
+        data: "embedded Fashion-MNIST subset (6000 train / 1000 test images)".into(),
+        device: "cpu".into(),
+        train_examples: 6000,
+        test_examples: 1000,
+        classes: dataset.classes.clone(),
+        batches_per_epoch: 24,
+        settings: TrainSettings::default(),
+        layers: model.layer_table().unwrap(),
+    }));
+    for step in 1..=15 {
+        let at = f64::from(step) / 5.0;
+        app.on_event(Event::Progress(Progress {
+            epoch: ((step - 1) / 5 + 1) as u32,
+            at,
+            batch: 1,
+            batches: 24,
+            train_loss: 2.3 / (1.0 + at),
+            train_acc: 0.1 + 0.2 * at,
+            examples_per_sec: 1234.5,
+        }));
+        if step % 5 == 0 {
+            app.on_event(Event::EpochFinished(EpochSummary {
+                epoch: (step / 5) as u32,
+                train_loss: 2.3 / (1.0 + at),
+                train_acc: 0.1 + 0.2 * at,
+                test_acc: 0.15 * at,
+                examples_per_sec: 1234.5,
+                train_seconds: 4.9,
+                eval_seconds: 0.4,
+            }));
+        }
+    }
+    app.on_event(Event::Changed {
+        at: 2.5,
+        change: Change::Pooling(Pooling::Max),
+    });
+    let mut max_model = model;
+    max_model.pooling = Pooling::Max;
+    app.on_event(Event::Layers(max_model.layer_table().unwrap()));
+    app.on_event(Event::Activations(vec![report(&dataset, app.probes[0], 4)]));
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| render(app, f)).unwrap();
+    terminal
+}
+
+fn snapshot(name: &str, terminal: &Terminal<TestBackend>) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d+ ex/s", "[speed] ex/s");
+    settings.add_filter(r"ETA \d+:\d\d(:\d\d)?", "ETA [eta]");
+    settings.bind(|| insta::assert_snapshot!(name, terminal.backend()));
+}
+
+#[test]
+fn whole_frame_at_160_by_48() {
+    let app = app_midway(ColorDepth::Ansi256);
+    snapshot("frame_160x48", &draw(&app, 160, 48));
+}
+
+#[test]
+fn whole_frame_at_120_by_36() {
+    let app = app_midway(ColorDepth::Ansi256);
+    snapshot("frame_120x36", &draw(&app, 120, 36));
+}
+
+#[test]
+fn whole_frame_at_80_by_24() {
+    let app = app_midway(ColorDepth::Ansi256);
+    let terminal = draw(&app, 80, 24);
+    snapshot("frame_80x24", &terminal);
+    // The compact table still shows every layer with parameters.
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("MaxPool2d") && text.contains("61,706"),
+        "{text}"
+    );
+}
+
+#[test]
+fn compare_mode_shows_a_pullover_beside_a_coat() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_action(Action::Compare);
+    let dataset = app.dataset.clone();
+    app.on_event(Event::Activations(vec![
+        report(&dataset, app.probes[0], 2),
+        report(&dataset, app.probes[1], 6),
+    ]));
+    let terminal = draw(&app, 160, 48);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("Pullover") && text.contains("Coat"), "{text}");
+    assert!(
+        text.contains("▶ #"),
+        "the side the arrows move is marked: {text}"
+    );
+    snapshot("frame_compare_160x48", &terminal);
+}
+
+#[test]
+fn help_and_confirmations_overlay_the_frame() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_action(Action::Help);
+    snapshot("help_120x36", &draw(&app, 120, 36));
+    app.on_unbound_key();
+    app.on_action(Action::Quit);
+    let text = draw(&app, 120, 36).backend().to_string();
+    assert!(text.contains("Press q again to quit"), "{text}");
+}
+
+#[test]
+fn without_colour_heatmaps_use_shade_glyphs() {
+    let app = app_midway(ColorDepth::None);
+    let text = draw(&app, 160, 48).backend().to_string();
+    assert!(!text.contains('▀'), "no half blocks without colour");
+    assert!(text.contains('▓') && text.contains('░'), "{text}");
+}
+
+#[test]
+fn heatmap_cells_carry_colours() {
+    let app = app_midway(ColorDepth::Truecolor);
+    let terminal = draw(&app, 160, 48);
+    let buffer = terminal.backend().buffer();
+    let coloured = buffer
+        .content()
+        .iter()
+        .filter(|c| c.symbol() == "▀" && matches!(c.bg, ratatui::style::Color::Rgb(..)))
+        .count();
+    // 28×14 image cells plus the maps.
+    assert!(coloured > 28 * 14, "{coloured}");
+}
+
+#[test]
+fn each_panel_on_its_own() {
+    let app = app_midway(ColorDepth::Ansi256);
+    let panel = |name: &str, w: u16, h: u16, f: &dyn Fn(&App, &mut ratatui::Frame)| {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|frame| f(&app, frame)).unwrap();
+        snapshot(name, &terminal);
+    };
+    panel("panel_header", 120, 2, &|a, f| {
+        header::render(a, f, f.area())
+    });
+    panel("panel_loss", 60, 14, &|a, f| {
+        charts::render_loss(a, f, f.area())
+    });
+    panel("panel_accuracy", 60, 14, &|a, f| {
+        charts::render_accuracy(a, f, f.area())
+    });
+    panel("panel_layers", 31, 16, &|a, f| {
+        layers::render(a, f, f.area())
+    });
+    panel("panel_activations", 120, 18, &|a, f| {
+        activations::render(a, f, f.area())
+    });
+    panel("panel_footer", 120, 1, &|a, f| {
+        footer::render(a, f, f.area())
+    });
+}
+
+#[test]
+fn tiny_and_odd_areas_never_panic() {
+    let mut app = app_midway(ColorDepth::Truecolor);
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (79, 24),
+        (80, 23),
+        (200, 5),
+        (5, 200),
+        (80, 24),
+    ] {
+        draw(&app, w, h);
+        app.on_action(Action::Compare);
+        draw(&app, w, h);
+        app.on_action(Action::Help);
+        draw(&app, w, h);
+        app.on_unbound_key();
+    }
+    let text = draw(&app, 10, 3).backend().to_string();
+    assert!(text.contains("terminal"), "{text}");
+    let text = draw(&app, 60, 20).backend().to_string();
+    assert!(
+        text.contains("terminal too small") && text.contains("(need 80×24)"),
+        "{text}"
+    );
+    // Panels in tiny areas.
+    for (w, h) in [(0u16, 0u16), (1, 1), (3, 2), (12, 3)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|f| {
+                let area = f.area();
+                header::render(&app, f, area);
+                charts::render_loss(&app, f, area);
+                charts::render_accuracy(&app, f, area);
+                layers::render(&app, f, area);
+                activations::render(&app, f, area);
+                footer::render(&app, f, area);
+            })
+            .unwrap();
+    }
+}
