@@ -7,4 +7,4 @@ mod trainer;
 
 pub use messages::{Change, Command, EpochSummary, Event, ProbeReport, Progress, RunInfo};
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};
-pub use trainer::{TrainerHandle, TrainerSpec, spawn};
+pub use trainer::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};

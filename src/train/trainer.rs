@@ -1,6 +1,7 @@
 //! The trainer loop. Commands are drained before every batch, so each takes effect
 //! before the next one; while paused the thread blocks on the command channel.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -79,13 +80,20 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
     let (command_tx, command_rx) = crossbeam_channel::unbounded();
     let (event_tx, event_rx) = crossbeam_channel::unbounded();
     let thread = std::thread::Builder::new()
-        .name("trainer".into())
+        .name(THREAD_NAME.into())
         .spawn(move || {
             let events = event_tx.clone();
-            let result = Trainer::new(spec, command_rx, event_tx).and_then(|mut t| t.run());
+            // A panic becomes an error event, so the front end can report it and
+            // restore the terminal on its own thread.
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                Trainer::new(spec, command_rx, event_tx).and_then(|mut t| t.run())
+            }));
             let last = match result {
-                Ok(()) => Event::Stopped,
-                Err(e) => Event::Error(e.to_string()),
+                Ok(Ok(())) => Event::Stopped,
+                Ok(Err(e)) => Event::Error(e.to_string()),
+                Err(payload) => {
+                    Event::Error(format!("the trainer panicked: {}", panic_message(&payload)))
+                }
             };
             let _ = events.send(last);
         })
@@ -95,6 +103,17 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
         events: event_rx,
         thread: Some(thread),
     }
+}
+
+/// The name of the trainer thread, so a panic hook can tell its panics apart.
+pub const THREAD_NAME: &str = "trainer";
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// How a stretch of training ended.

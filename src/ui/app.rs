@@ -215,7 +215,7 @@ impl App {
             }
             Event::Stopped => {
                 if self.state.is_active() {
-                    self.state = RunState::Error("the trainer stopped".into());
+                    self.state = RunState::Error("the trainer stopped unexpectedly".into());
                 }
             }
             Event::Error(message) => {

@@ -43,6 +43,15 @@ pub struct Outcome {
 pub fn run(trainer: TrainerHandle, mut app: App) -> io::Result<Outcome> {
     let mut log = log::Log::open();
     let mut terminal = ratatui::try_init()?;
+    // ratatui's hook restores the terminal, then prints the panic. A trainer panic
+    // must do neither while the dashboard draws: the trainer turns it into an error
+    // event, which the dashboard shows and `main` prints after the restore.
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(crate::train::THREAD_NAME) {
+            restore_and_print(info);
+        }
+    }));
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop.clone());
     for command in app.initial_commands() {
