@@ -46,6 +46,54 @@ pub struct UiArgs {
     /// Leave the dashboard as soon as training finishes.
     #[arg(long)]
     pub exit_on_finish: bool,
+    /// Record an asciicast (v2) of the session from the first frame into FILE.
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+    /// Where screenshots, recordings and figures go.
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+/// Where captures go and how large PNGs are.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CaptureArgs {
+    /// Directory for screenshots, recordings and figures [default: config capture.dir,
+    /// else <Pictures>/lenet-tui, else the data dir].
+    #[arg(long, value_name = "DIR")]
+    pub capture_dir: Option<PathBuf>,
+    /// PNG scale: cells of 8×16 pixels times N (1 to 8) [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub png_scale: Option<u32>,
+}
+
+/// When headless training writes dashboard snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotEvery {
+    /// At the end of every epoch.
+    Epoch,
+}
+
+/// A terminal size, `COLSxROWS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermSize {
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+}
+
+impl std::str::FromStr for TermSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a size like 160x48 (at least 80x24, at most 500x300)");
+        let (c, r) = s.split_once(['x', '×']).ok_or_else(bad)?;
+        let (cols, rows): (u16, u16) =
+            (c.parse().map_err(|_| bad())?, r.parse().map_err(|_| bad())?);
+        if !(80..=500).contains(&cols) || !(24..=300).contains(&rows) {
+            return Err(bad());
+        }
+        Ok(TermSize { cols, rows })
+    }
 }
 
 /// The subcommands.
@@ -66,6 +114,13 @@ pub struct TrainArgs {
     /// With --headless: one JSON object per event on stdout.
     #[arg(long, requires = "headless")]
     pub json: bool,
+    /// With --headless: render the dashboard off-screen and save SVG, PNG and text
+    /// snapshots (and the training figure at the end) into the capture dir.
+    #[arg(long, value_enum, value_name = "WHEN", requires = "headless")]
+    pub snapshot_every: Option<SnapshotEvery>,
+    /// Size of headless snapshots [default: 160x48].
+    #[arg(long, value_name = "COLSxROWS", requires = "snapshot_every")]
+    pub size: Option<TermSize>,
     /// The run's options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -149,5 +204,14 @@ mod tests {
             panic!("train")
         };
         assert_eq!(args.run.pool, Some(Pooling::Max));
+        assert_eq!(
+            "160x48".parse::<TermSize>(),
+            Ok(TermSize {
+                cols: 160,
+                rows: 48
+            })
+        );
+        assert!("10x5".parse::<TermSize>().is_err());
+        assert!(Cli::try_parse_from(["lenet-tui", "--png-scale", "0"]).is_err());
     }
 }

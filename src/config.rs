@@ -31,6 +31,9 @@ pub struct Config {
     /// `[ui]`.
     #[serde(default)]
     pub ui: UiSection,
+    /// `[capture]`.
+    #[serde(default)]
+    pub capture: CaptureSection,
     /// `[keys]`: action = key or [keys].
     #[serde(default)]
     pub keys: Option<KeyBindings>,
@@ -46,6 +49,32 @@ pub struct UiSection {
     pub color: Option<ColorChoice>,
     /// `braille`, `dot` or `block`.
     pub marker: Option<ChartMarker>,
+}
+
+/// `[capture]`: screenshots, recordings and figures.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    /// Where capture files go.
+    pub dir: Option<PathBuf>,
+    /// PNG scale, 1 to 8.
+    pub png_scale: Option<PngScale>,
+}
+
+/// A PNG scale factor: 1 to 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct PngScale(pub u32);
+
+impl TryFrom<i64> for PngScale {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        if (1..=8).contains(&v) {
+            Ok(PngScale(v as u32))
+        } else {
+            Err(format!("png scale must be between 1 and 8, got {v}"))
+        }
+    }
 }
 
 /// The `[keys]` table, checked into a full keymap while the file is parsed, so that

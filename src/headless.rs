@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::model::shapes::format_count;
 use crate::train::{Event, RunInfo, TrainerHandle};
+use crate::ui::app::App;
+use crate::ui::{CaptureOptions, save_figure, save_screenshot};
 
 /// How the run is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,9 +187,29 @@ impl Reporter {
     }
 }
 
-/// Drives `trainer` to the end of its epochs, reporting as it goes.
-pub fn run(trainer: TrainerHandle, report: Report) -> Result<Outcome, HeadlessError> {
+/// Off-screen dashboard snapshots taken while training headless.
+pub struct Snapshots {
+    /// The dashboard state, fed the same events.
+    pub app: App,
+    /// Snapshot size in cells.
+    pub size: (u16, u16),
+    /// Where the files go.
+    pub capture: CaptureOptions,
+}
+
+/// Drives `trainer` to the end of its epochs, reporting as it goes, and with
+/// `snapshots` saves the dashboard at every epoch end and the figure at the end.
+pub fn run(
+    trainer: TrainerHandle,
+    report: Report,
+    mut snapshots: Option<Snapshots>,
+) -> Result<Outcome, HeadlessError> {
     let mut reporter = Reporter::default();
+    if let Some(s) = &snapshots {
+        for command in s.app.initial_commands() {
+            trainer.send(command);
+        }
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     // Hidden automatically when stderr is not a terminal.
@@ -203,6 +225,18 @@ pub fn run(trainer: TrainerHandle, report: Report) -> Result<Outcome, HeadlessEr
         .progress_chars("=> "),
     );
     for event in trainer.events().iter() {
+        let mut notes = Vec::new();
+        if let Some(s) = &mut snapshots {
+            let epoch_end = matches!(event, Event::EpochFinished(_));
+            let finished = matches!(event, Event::Finished(_));
+            s.app.on_event(event.clone());
+            if epoch_end {
+                notes.push(save_screenshot(&s.app, s.size, &s.capture));
+            }
+            if finished {
+                notes.push(save_figure(&s.app, &s.capture));
+            }
+        }
         match report {
             Report::Json => {
                 if let Some(line) = reporter.json(&event) {
@@ -212,9 +246,19 @@ pub fn run(trainer: TrainerHandle, report: Report) -> Result<Outcome, HeadlessEr
                 }
             }
             Report::Text => {
-                for line in reporter.text(&event) {
+                for line in reporter
+                    .text(&event)
+                    .into_iter()
+                    .chain(notes.iter().cloned())
+                {
                     bar.suspend(|| writeln!(stderr.lock(), "{line}"))?;
                 }
+            }
+        }
+        if report == Report::Json {
+            for note in &notes {
+                let line = serde_json::json!({"event": "capture", "message": note});
+                writeln!(stdout.lock(), "{line}")?;
             }
         }
         match event {

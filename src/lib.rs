@@ -6,6 +6,7 @@
 //! [`headless`] turns training events into lines of text or JSON, and [`ui`] is the
 //! dashboard.
 
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod data;

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use lenet_tui::cli::{Cli, CliCommand, RunArgs, UiArgs};
+use lenet_tui::capture;
+use lenet_tui::cli::{CaptureArgs, Cli, CliCommand, RunArgs, TrainArgs, UiArgs};
 use lenet_tui::config::{self, Config};
 use lenet_tui::data::{self, Dataset};
 use lenet_tui::device;
-use lenet_tui::headless::{self, Report};
+use lenet_tui::headless::{self, Report, Snapshots};
 use lenet_tui::model::{Architecture, LeNet};
 use lenet_tui::train::{self, TrainerHandle, TrainerSpec};
+use lenet_tui::ui::CaptureOptions;
 use lenet_tui::ui::app::{App, RunState};
 use lenet_tui::ui::keys::KeyMap;
-use lenet_tui::ui::theme::Theme;
+use lenet_tui::ui::theme::{ColorDepth, Theme};
 
 fn main() -> ExitCode {
     pin_candle_threads();
@@ -45,14 +47,7 @@ fn pin_candle_threads() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(CliCommand::Shapes(args)) => shapes(&args),
-        Some(CliCommand::Train(args)) if args.headless => {
-            let report = if args.json {
-                Report::Json
-            } else {
-                Report::Text
-            };
-            train_headless(&args.run, report)
-        }
+        Some(CliCommand::Train(args)) if args.headless => train_headless(&args),
         Some(CliCommand::Train(args)) => dashboard(&args.run, &args.ui),
         None => dashboard(&cli.run, &cli.ui),
     }
@@ -105,11 +100,45 @@ fn start(
     Ok((dataset, trainer))
 }
 
-fn train_headless(args: &RunArgs, report: Report) -> Result<()> {
-    let config = config::load(args.config.as_deref())?;
+fn capture_options(
+    config: &Config,
+    args: &CaptureArgs,
+    record: Option<&std::path::Path>,
+) -> CaptureOptions {
+    CaptureOptions {
+        dir: capture::dir::resolve(args.capture_dir.as_deref(), config.capture.dir.as_deref()),
+        png_scale: args
+            .png_scale
+            .or(config.capture.png_scale.map(|s| s.0))
+            .unwrap_or(capture::DEFAULT_SCALE),
+        record: record.map(std::path::Path::to_path_buf),
+    }
+}
+
+fn train_headless(args: &TrainArgs) -> Result<()> {
+    let config = config::load(args.run.config.as_deref())?;
+    let report = if args.json {
+        Report::Json
+    } else {
+        Report::Text
+    };
     // The chapter's animator plots five points per epoch.
-    let (_, trainer) = start(&config, args, 5)?;
-    headless::run(trainer, report).context("headless training")?;
+    let (dataset, trainer) = start(&config, &args.run, 5)?;
+    let snapshots = args.snapshot_every.map(|_| {
+        let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
+        // Exported files carry exact colours whatever this terminal can show.
+        let theme = Theme::new(
+            args.ui.theme.or(config.ui.theme).unwrap_or_default(),
+            ColorDepth::Truecolor,
+            args.ui.marker.or(config.ui.marker).unwrap_or_default(),
+        );
+        Snapshots {
+            app: App::new(dataset, theme, KeyMap::default()),
+            size,
+            capture: capture_options(&config, &args.ui.capture, None),
+        }
+    });
+    headless::run(trainer, report, snapshots).context("headless training")?;
     Ok(())
 }
 
@@ -123,7 +152,7 @@ fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
         let (_, trainer) = start(&config, args, 5)?;
-        headless::run(trainer, Report::Text).context("headless training")?;
+        headless::run(trainer, Report::Text, None).context("headless training")?;
         return Ok(());
     }
     let theme = Theme::new(
@@ -135,7 +164,8 @@ fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
     let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
     let mut app = App::new(dataset, theme, keymap);
     app.exit_on_finish = ui.exit_on_finish;
-    let outcome = lenet_tui::ui::run(trainer, app).context("running the dashboard")?;
+    let capture = capture_options(&config, &ui.capture, ui.record.as_deref());
+    let outcome = lenet_tui::ui::run(trainer, app, capture).context("running the dashboard")?;
     let log = outcome
         .log_path
         .map_or_else(String::new, |p| format!(" (log: {})", p.display()));

@@ -2,6 +2,8 @@
 //! `capture-pane` reads the screen. `.ci/run` installs tmux; where it is missing (and
 //! not on CI) the test says so and passes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -31,6 +33,10 @@ impl Tmux {
             "XDG_STATE_HOME={d} XDG_CONFIG_HOME={d} XDG_DATA_HOME={d} {bin} {args}; echo $? > {exit}; sleep 60",
             d = t.dir.path().display(),
             bin = env!("CARGO_BIN_EXE_lenet-tui"),
+            args = args.replace(
+                "CAPTURES",
+                &t.dir.path().join("captures").display().to_string()
+            ),
             exit = exit_file.display(),
         );
         let out = t.tmux(&[
@@ -136,9 +142,11 @@ fn shown_class(screen: &str) -> String {
 
 #[test]
 fn dashboard_in_a_real_terminal() {
-    let Some(t) = Tmux::start("--data embedded --batch-size 32 --epochs 50") else {
+    let Some(t) = Tmux::start("--data embedded --batch-size 32 --epochs 50 --capture-dir CAPTURES")
+    else {
         return;
     };
+    let captures = t.dir.path().join("captures");
     let screen = t.wait_for("all panels and a first prediction", |s| {
         [
             "Loss",
@@ -205,6 +213,51 @@ fn dashboard_in_a_real_terminal() {
     t.wait_for("the dashboard again", |s| {
         s.contains("Layers") && s.contains("Activations")
     });
+
+    // s saves the frame as SVG, PNG and text.
+    t.keys(&["s"]);
+    t.wait_for("screenshot saved", |s| s.contains("saved "));
+    let files = |ext: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&captures)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == ext))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for ext in ["svg", "png", "txt"] {
+        assert_eq!(files(ext).len(), 1, "one .{ext} in {}", captures.display());
+    }
+    let name = files("svg")[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("lenet-tui_") && name.ends_with("_avg-sigmoid.svg"),
+        "{name}"
+    );
+    let txt = std::fs::read_to_string(&files("txt")[0]).unwrap();
+    assert!(
+        txt.contains("Activations") && txt.contains("AvgPool2d"),
+        "{txt}"
+    );
+
+    // R records; a pooling swap leaves a marker; R again stops.
+    t.keys(&["R"]);
+    t.wait_for("recording", |s| header(s).contains("● REC"));
+    t.keys(&["p"]);
+    t.wait_for("max pooling", |s| s.contains("MaxPool2d"));
+    t.keys(&["R"]);
+    t.wait_for("recording saved", |s| {
+        !header(s).contains("● REC") && s.contains("recording saved")
+    });
+    let casts = files("cast");
+    assert_eq!(casts.len(), 1);
+    let markers = common::check_cast(&casts[0]);
+    assert!(markers.iter().any(|m| m == "pooling max"), "{markers:?}");
+    t.keys(&["p"]);
 
     // q asks first while training runs; q again quits with status 0.
     t.keys(&["q"]);

@@ -57,6 +57,20 @@ pub enum Compare {
     Right,
 }
 
+/// What a key asks for beyond a state change: a trainer command, or file output that
+/// the event loop carries out (the state itself never does I/O).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send this to the trainer.
+    Trainer(Command),
+    /// Save the current frame as SVG, PNG and text.
+    Screenshot,
+    /// Start or stop recording.
+    ToggleRecording,
+    /// Save the training figure.
+    Figure,
+}
+
 /// A change of setting drawn as a marker on the charts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeMark {
@@ -118,6 +132,10 @@ pub struct App {
     pub exit_on_finish: bool,
     /// Set when the dashboard should close.
     pub should_quit: bool,
+    /// The last key only answered an overlay.
+    overlay_swallowed: bool,
+    /// Whether an asciicast recording is running (the header shows ● REC).
+    pub recording: bool,
 }
 
 impl App {
@@ -152,6 +170,8 @@ impl App {
             status: None,
             exit_on_finish: false,
             should_quit: false,
+            overlay_swallowed: false,
+            recording: false,
         }
     }
 
@@ -262,13 +282,33 @@ impl App {
         }
     }
 
-    /// Applies a key action; returns the commands for the trainer.
-    pub fn on_action(&mut self, action: Action) -> Vec<Command> {
+    /// Applies a key action; returns what the event loop should do.
+    pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        self.apply_action(action)
+            .into_iter()
+            .map(Effect::Trainer)
+            .chain(match action {
+                _ if self.overlay_swallowed => None,
+                Action::Screenshot => Some(Effect::Screenshot),
+                Action::Record => Some(Effect::ToggleRecording),
+                Action::Figure => Some(Effect::Figure),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn apply_action(&mut self, action: Action) -> Vec<Command> {
+        self.overlay_swallowed = false;
         if action == Action::ForceQuit {
             self.should_quit = true;
             return Vec::new();
         }
-        match self.overlay.take() {
+        let overlay = self.overlay.take();
+        self.overlay_swallowed = matches!(
+            overlay,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmRestart)
+        ) || (overlay == Some(Overlay::Help) && action == Action::Help);
+        match overlay {
             Some(Overlay::ConfirmQuit) => {
                 if action == Action::Quit {
                     self.should_quit = true;
@@ -362,7 +402,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::ForceQuit => Vec::new(),
+            Action::ForceQuit | Action::Screenshot | Action::Record | Action::Figure => Vec::new(),
         }
     }
 
@@ -396,6 +436,35 @@ impl App {
         Some(remaining_epochs * info.train_examples as f64 / speed + evals_left * self.eval_seconds)
     }
 
+    /// The chart series as plain data for the training figure.
+    pub fn figure_data(&self) -> crate::capture::figure::FigureData {
+        crate::capture::figure::FigureData {
+            title: format!(
+                "LeNet-5 on Fashion-MNIST: {} pooling, {}, lr {}",
+                self.pooling, self.activation, self.learning_rate
+            ),
+            epochs: f64::from(self.epochs.max(1)),
+            train_loss: self.loss.points().to_vec(),
+            train_acc: self.train_acc.points().to_vec(),
+            test_acc: self.test_acc.points().to_vec(),
+            changes: self
+                .changes
+                .iter()
+                .map(|c| (c.at, c.label.clone()))
+                .collect(),
+        }
+    }
+
+    /// File stem for a capture made now.
+    pub fn capture_stem(&self) -> String {
+        crate::capture::dir::stem(
+            chrono::Local::now(),
+            self.at.floor() as u32,
+            &self.pooling.to_string(),
+            &self.activation.to_string(),
+        )
+    }
+
     /// The epoch in progress (1-based), for the header.
     pub fn current_epoch(&self) -> u32 {
         let e = self.at.floor() as u32 + 1;
@@ -426,7 +495,10 @@ mod tests {
             vec![Command::SetProbes(vec![a.probes[0]])]
         );
         let cmds = a.on_action(Action::Compare);
-        assert_eq!(cmds, vec![Command::SetProbes(a.probes.to_vec())]);
+        assert_eq!(
+            cmds,
+            vec![Effect::Trainer(Command::SetProbes(a.probes.to_vec()))]
+        );
         // Tab again: the arrows now move the right image.
         a.on_action(Action::Compare);
         let left = a.probes[0];
@@ -468,7 +540,10 @@ mod tests {
         a.on_action(Action::Restart);
         assert_eq!(a.on_action(Action::Help), Vec::new(), "another key cancels");
         a.on_action(Action::Restart);
-        assert_eq!(a.on_action(Action::Restart), vec![Command::Restart]);
+        assert_eq!(
+            a.on_action(Action::Restart),
+            vec![Effect::Trainer(Command::Restart)]
+        );
 
         let mut a = app();
         a.state = RunState::Finished;
@@ -480,20 +555,29 @@ mod tests {
     fn swaps_and_learning_rate_keys_send_commands() {
         let mut a = app();
         a.state = RunState::Running;
-        assert_eq!(a.on_action(Action::TogglePause), vec![Command::Pause]);
+        let t = |c| vec![Effect::Trainer(c)];
+        assert_eq!(a.on_action(Action::TogglePause), t(Command::Pause));
         assert_eq!(
             a.on_action(Action::TogglePooling),
-            vec![Command::SetPooling(Pooling::Max)]
+            t(Command::SetPooling(Pooling::Max))
         );
         assert_eq!(
             a.on_action(Action::ToggleActivation),
-            vec![Command::SetActivation(Activation::Relu)]
+            t(Command::SetActivation(Activation::Relu))
         );
         assert_eq!(
             a.on_action(Action::LrDown),
-            vec![Command::SetLearningRate(
+            t(Command::SetLearningRate(
                 LearningRate::try_from(0.45).unwrap()
-            )]
+            ))
+        );
+        assert_eq!(a.on_action(Action::Screenshot), vec![Effect::Screenshot]);
+        assert_eq!(a.on_action(Action::Record), vec![Effect::ToggleRecording]);
+        a.on_action(Action::Quit);
+        assert_eq!(
+            a.on_action(Action::Screenshot),
+            vec![],
+            "answers the confirmation only"
         );
         a.on_event(Event::Changed {
             at: 1.5,

@@ -33,6 +33,12 @@ pub enum Action {
     LrDown,
     /// Restart with fresh weights (asks first).
     Restart,
+    /// Save a screenshot (SVG, PNG, text).
+    Screenshot,
+    /// Start or stop an asciicast recording.
+    Record,
+    /// Save the training figure (PNG, SVG).
+    Figure,
     /// Show or hide the help overlay.
     Help,
     /// Quit (asks first while training runs).
@@ -43,7 +49,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 17] = [
         Action::TogglePause,
         Action::TogglePooling,
         Action::ToggleActivation,
@@ -55,6 +61,9 @@ impl Action {
         Action::LrUp,
         Action::LrDown,
         Action::Restart,
+        Action::Screenshot,
+        Action::Record,
+        Action::Figure,
         Action::Help,
         Action::Quit,
         Action::ForceQuit,
@@ -74,6 +83,9 @@ impl Action {
             Action::LrUp => "lr_up",
             Action::LrDown => "lr_down",
             Action::Restart => "restart",
+            Action::Screenshot => "screenshot",
+            Action::Record => "record",
+            Action::Figure => "figure",
             Action::Help => "help",
             Action::Quit => "quit",
             Action::ForceQuit => "force_quit",
@@ -94,6 +106,9 @@ impl Action {
             Action::LrUp => "learning rate × 2",
             Action::LrDown => "learning rate ÷ 2",
             Action::Restart => "restart with fresh weights (asks first)",
+            Action::Screenshot => "screenshot: SVG, PNG and text of this frame",
+            Action::Record => "start / stop an asciicast recording",
+            Action::Figure => "save the training figure (PNG and SVG)",
             Action::Help => "show / hide this help",
             Action::Quit => "quit (asks first while training)",
             Action::ForceQuit => "quit at once",
@@ -111,6 +126,9 @@ impl Action {
             Action::Compare => "compare",
             Action::LrUp | Action::LrDown => "lr",
             Action::Restart => "restart",
+            Action::Screenshot => "shot",
+            Action::Record => "rec",
+            Action::Figure => "fig",
             Action::Help => "help",
             Action::Quit => "quit",
             Action::ForceQuit => return None,
@@ -258,6 +276,9 @@ impl Default for KeyMap {
             (Key::plain(Char('=')), Action::LrUp),
             (Key::plain(Char('-')), Action::LrDown),
             (Key::plain(Char('r')), Action::Restart),
+            (Key::plain(Char('s')), Action::Screenshot),
+            (Key::plain(Char('R')), Action::Record),
+            (Key::plain(Char('g')), Action::Figure),
             (Key::plain(Char('?')), Action::Help),
             (Key::plain(Char('q')), Action::Quit),
             (Key::ctrl('c'), Action::ForceQuit),
@@ -405,6 +426,9 @@ mod tests {
                 "Tab compare",
                 "+/- lr",
                 "r restart",
+                "s shot",
+                "R rec",
+                "g fig",
                 "? help",
                 "q quit"
             ]
@@ -414,9 +438,9 @@ mod tests {
         assert!(help.contains(&("+ =".to_string(), "learning rate × 2")));
 
         let mut over = BTreeMap::new();
-        over.insert("pause".to_string(), vec!["s".to_string()]);
+        over.insert("pause".to_string(), vec!["x".to_string()]);
         let map = KeyMap::with_overrides(&over).unwrap();
-        assert_eq!(map.hints()[0], ("s".to_string(), "pause"));
+        assert_eq!(map.hints()[0], ("x".to_string(), "pause"));
         assert_eq!(map.action(&"space".parse().unwrap()), None);
 
         let mut swap = BTreeMap::new();

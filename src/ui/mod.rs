@@ -7,25 +7,45 @@ pub mod history;
 pub mod keys;
 pub mod log;
 pub mod render;
+pub mod term;
 pub mod theme;
 pub mod widgets;
 
+use std::cell::RefCell;
 use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 
+use crate::capture::{self, Palette, cast::Recorder};
 use crate::train::TrainerHandle;
-use app::{App, RunState};
+use app::{App, Effect, RunState};
 use keys::Key;
+use theme::ThemeKind;
 
 /// Frame interval: ~15 frames per second is smooth for charts and cheap over SSH.
 const FRAME: Duration = Duration::from_millis(66);
 /// How long the input thread waits for a key before checking whether to stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// Where and how captures are written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureOptions {
+    /// Directory for screenshots, recordings and figures (created on demand).
+    pub dir: PathBuf,
+    /// PNG scale (cells of 8×16 pixels times this).
+    pub png_scale: u32,
+    /// Record from the first frame into this file.
+    pub record: Option<PathBuf>,
+}
 
 /// How the dashboard ended.
 #[derive(Debug)]
@@ -35,31 +55,117 @@ pub struct Outcome {
     /// The last status message.
     pub status: Option<String>,
     /// Where the log went.
-    pub log_path: Option<std::path::PathBuf>,
+    pub log_path: Option<PathBuf>,
+}
+
+/// The terminal's default colours for exports, from the theme.
+pub fn palette(app: &App) -> Palette {
+    match app.theme.kind {
+        ThemeKind::Dark => Palette::DARK,
+        ThemeKind::Light => Palette::LIGHT,
+    }
+}
+
+/// Draws the dashboard off-screen at `width`×`height`: what a screenshot shows.
+pub fn render_offscreen(app: &App, width: u16, height: u16) -> Buffer {
+    let mut terminal =
+        Terminal::new(TestBackend::new(width, height)).expect("an in-memory terminal");
+    terminal
+        .draw(|f| render::render(app, f))
+        .expect("drawing in memory cannot fail");
+    terminal.backend().buffer().clone()
+}
+
+/// Saves a screenshot of `app` at `size`; returns a status line either way.
+pub fn save_screenshot(app: &App, size: (u16, u16), capture: &CaptureOptions) -> String {
+    let buf = render_offscreen(app, size.0, size.1);
+    match capture::write_screenshot(
+        &buf,
+        &palette(app),
+        capture.png_scale,
+        &capture.dir,
+        &app.capture_stem(),
+    ) {
+        Ok(paths) => format!(
+            "saved {}",
+            shorten(&paths[0].with_extension("{svg,png,txt}"))
+        ),
+        Err(e) => format!("screenshot failed: {}: {e}", capture.dir.display()),
+    }
+}
+
+/// Saves the training figure of `app`; returns a status line either way.
+pub fn save_figure(app: &App, capture: &CaptureOptions) -> String {
+    let data = app.figure_data();
+    let stem = format!("{}_figure", app.capture_stem());
+    let result = (|| -> io::Result<PathBuf> {
+        std::fs::create_dir_all(&capture.dir)?;
+        let stem = capture::dir::unique_stem(&capture.dir, &stem, &["svg", "png"]);
+        let png =
+            capture::figure::figure_png(&data, capture.png_scale).map_err(io::Error::other)?;
+        let svg = capture::figure::figure_svg(&data).map_err(io::Error::other)?;
+        let path = capture.dir.join(format!("{stem}.png"));
+        capture::write_atomic(&path, &png)?;
+        capture::write_atomic(&path.with_extension("svg"), svg.as_bytes())?;
+        Ok(path)
+    })();
+    match result {
+        Ok(path) => format!(
+            "figure saved: {}",
+            shorten(&path.with_extension("{png,svg}"))
+        ),
+        Err(e) => format!("figure failed: {}: {e}", capture.dir.display()),
+    }
+}
+
+fn shorten(path: &Path) -> String {
+    let text = path.display().to_string();
+    match directories::BaseDirs::new() {
+        Some(b) => match path.strip_prefix(b.home_dir()) {
+            Ok(rest) => format!("~/{}", rest.display()),
+            Err(_) => text,
+        },
+        None => text,
+    }
 }
 
 /// Runs the dashboard until the user quits; the terminal is restored on every path
-/// out, panics included (ratatui's hook restores before the message is printed).
-pub fn run(trainer: TrainerHandle, mut app: App) -> io::Result<Outcome> {
+/// out, panics included.
+pub fn run(trainer: TrainerHandle, mut app: App, capture: CaptureOptions) -> io::Result<Outcome> {
     let mut log = log::Log::open();
-    let mut terminal = ratatui::try_init()?;
-    // ratatui's hook restores the terminal, then prints the panic. A trainer panic
-    // must do neither while the dashboard draws: the trainer turns it into an error
-    // event, which the dashboard shows and `main` prints after the restore.
-    let restore_and_print = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() != Some(crate::train::THREAD_NAME) {
-            restore_and_print(info);
+    let recorder: term::SharedRecorder = Rc::new(RefCell::new(None));
+    let record_error = Rc::new(RefCell::new(None));
+    let mut terminal = term::enter(recorder.clone(), record_error.clone())?;
+    if let Some(path) = &capture.record {
+        let size = terminal.size()?;
+        match Recorder::create(path, size.width, size.height, "lenet-tui") {
+            Ok(r) => {
+                *recorder.borrow_mut() = Some(r);
+                app.recording = true;
+            }
+            Err(e) => {
+                term::leave();
+                return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())));
+            }
         }
-    }));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop.clone());
     for command in app.initial_commands() {
         trainer.send(command);
     }
-    let result = event_loop(&mut terminal, &trainer, &input, &mut app, &mut log);
+    let mut looper = Loop {
+        terminal: &mut terminal,
+        trainer: &trainer,
+        app: &mut app,
+        log: &mut log,
+        recorder,
+        record_error,
+        capture: &capture,
+    };
+    let result = looper.run(&input);
     stop.store(true, Ordering::Relaxed);
-    ratatui::restore();
+    term::leave();
     trainer.stop();
     result?;
     Ok(Outcome {
@@ -69,59 +175,155 @@ pub fn run(trainer: TrainerHandle, mut app: App) -> io::Result<Outcome> {
     })
 }
 
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    trainer: &TrainerHandle,
-    input: &Receiver<io::Result<TermEvent>>,
-    app: &mut App,
-    log: &mut log::Log,
-) -> io::Result<()> {
-    let mut events = trainer.events().clone();
-    let mut dirty = true;
-    let mut last_draw = Instant::now() - FRAME;
-    loop {
-        if dirty && last_draw.elapsed() >= FRAME {
-            terminal.draw(|f| render::render(app, f))?;
-            dirty = false;
-            last_draw = Instant::now();
-        }
-        if app.should_quit {
-            return Ok(());
-        }
-        let wait = if dirty {
-            FRAME.saturating_sub(last_draw.elapsed())
-        } else {
-            Duration::from_secs(1)
-        };
-        select! {
-            recv(events) -> event => match event {
-                Ok(event) => {
-                    log.event(&event);
-                    app.on_event(event);
-                    dirty = true;
-                }
-                // The trainer is gone; keep showing its last state.
-                Err(_) => events = crossbeam_channel::never(),
-            },
-            recv(input) -> term => match term {
-                Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                    match app.keymap.action(&Key::from_event(&key)) {
-                        Some(action) => {
-                            for command in app.on_action(action) {
-                                trainer.send(command);
+struct Loop<'a> {
+    terminal: &'a mut term::Term,
+    trainer: &'a TrainerHandle,
+    app: &'a mut App,
+    log: &'a mut log::Log,
+    recorder: term::SharedRecorder,
+    record_error: Rc<RefCell<Option<String>>>,
+    capture: &'a CaptureOptions,
+}
+
+impl Loop<'_> {
+    fn run(&mut self, input: &Receiver<io::Result<TermEvent>>) -> io::Result<()> {
+        let mut events = self.trainer.events().clone();
+        let mut dirty = true;
+        let mut last_draw = Instant::now() - FRAME;
+        loop {
+            if let Some(e) = self.record_error.borrow_mut().take() {
+                self.app.recording = false;
+                self.app.status = Some(e);
+                dirty = true;
+            }
+            if dirty && last_draw.elapsed() >= FRAME {
+                let app = &*self.app;
+                self.terminal.draw(|f| render::render(app, f))?;
+                dirty = false;
+                last_draw = Instant::now();
+            }
+            if self.app.should_quit {
+                self.stop_recording();
+                return Ok(());
+            }
+            let wait = if dirty {
+                FRAME.saturating_sub(last_draw.elapsed())
+            } else {
+                Duration::from_secs(1)
+            };
+            select! {
+                recv(events) -> event => match event {
+                    Ok(event) => {
+                        self.log.event(&event);
+                        if let Some(label) = capture::cast::marker_label(&event) {
+                            self.marker(&label);
+                        }
+                        let finished = matches!(event, crate::train::Event::Finished(_));
+                        self.app.on_event(event);
+                        if finished {
+                            let status = save_figure(self.app, self.capture);
+                            self.log.line(&status);
+                            if !status.starts_with("figure saved") {
+                                self.app.status = Some(status);
                             }
                         }
-                        None => app.on_unbound_key(),
+                        dirty = true;
                     }
-                    dirty = true;
-                }
-                Ok(Ok(TermEvent::Resize(..))) => dirty = true,
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(io::Error::other("the input thread ended")),
-            },
-            default(wait) => {}
+                    // The trainer is gone; keep showing its last state.
+                    Err(_) => events = crossbeam_channel::never(),
+                },
+                recv(input) -> term => match term {
+                    Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                        match self.app.keymap.action(&Key::from_event(&key)) {
+                            Some(action) => {
+                                for effect in self.app.on_action(action) {
+                                    self.apply(effect)?;
+                                }
+                            }
+                            None => self.app.on_unbound_key(),
+                        }
+                        dirty = true;
+                    }
+                    Ok(Ok(TermEvent::Resize(w, h))) => {
+                        if let Some(r) = self.recorder.borrow_mut().as_mut() {
+                            let _ = r.resize(w, h);
+                        }
+                        dirty = true;
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => return Err(io::Error::other("the input thread ended")),
+                },
+                default(wait) => {}
+            }
         }
+    }
+
+    fn marker(&mut self, label: &str) {
+        if let Some(r) = self.recorder.borrow_mut().as_mut() {
+            let _ = r.marker(label);
+        }
+    }
+
+    fn stop_recording(&mut self) -> Option<PathBuf> {
+        let path = self
+            .recorder
+            .borrow_mut()
+            .take()
+            .map(|r| r.path().to_path_buf());
+        self.app.recording = false;
+        path
+    }
+
+    fn apply(&mut self, effect: Effect) -> io::Result<()> {
+        match effect {
+            Effect::Trainer(command) => {
+                self.trainer.send(command);
+            }
+            Effect::Screenshot => {
+                let size = self.terminal.size()?;
+                let status = save_screenshot(self.app, (size.width, size.height), self.capture);
+                self.log.line(&status);
+                self.app.status = Some(status);
+            }
+            Effect::Figure => {
+                let status = save_figure(self.app, self.capture);
+                self.log.line(&status);
+                self.app.status = Some(status);
+            }
+            Effect::ToggleRecording => {
+                if let Some(path) = self.stop_recording() {
+                    self.app.status = Some(format!("recording saved: {}", shorten(&path)));
+                    return Ok(());
+                }
+                let size = self.terminal.size()?;
+                let result = std::fs::create_dir_all(&self.capture.dir).and_then(|()| {
+                    let stem = capture::dir::unique_stem(
+                        &self.capture.dir,
+                        &self.app.capture_stem(),
+                        &["cast"],
+                    );
+                    let path = self.capture.dir.join(format!("{stem}.cast"));
+                    Recorder::create(&path, size.width, size.height, "lenet-tui")
+                });
+                match result {
+                    Ok(r) => {
+                        self.app.status = Some(format!("recording to {}", shorten(r.path())));
+                        *self.recorder.borrow_mut() = Some(r);
+                        self.app.recording = true;
+                        // Redraw everything so the recording starts with a whole frame.
+                        self.terminal.clear()?;
+                    }
+                    Err(e) => {
+                        self.app.status = Some(format!(
+                            "recording failed: {}: {e}",
+                            self.capture.dir.display()
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::Command;
 
 use lenet_tui::data::idx::{IdxImages, encode_images_gz, encode_labels_gz};
 use lenet_tui::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
@@ -31,4 +32,44 @@ fn write_split(dir: &Path, images: &str, labels: &str, n: usize) {
         encode_labels_gz(&label_values).unwrap(),
     )
     .unwrap();
+}
+
+/// Checks a `.cast` file against the asciicast v2 format; returns its markers.
+pub fn check_cast(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert!(header["width"].as_u64().unwrap() > 0 && header["height"].as_u64().unwrap() > 0);
+    assert!(header["timestamp"].as_u64().is_some());
+    assert!(header["env"]["TERM"].is_string());
+    let mut last = 0.0;
+    let mut markers = Vec::new();
+    for line in lines {
+        let event: Vec<serde_json::Value> = serde_json::from_str(line).unwrap();
+        assert_eq!(event.len(), 3, "{line}");
+        let t = event[0].as_f64().unwrap();
+        assert!(t >= last, "times never go back: {line}");
+        last = t;
+        let data = event[2].as_str().unwrap();
+        match event[1].as_str().unwrap() {
+            "o" => {}
+            "r" => assert!(data.split_once('x').is_some(), "{line}"),
+            "m" => markers.push(data.to_string()),
+            other => panic!("unknown event type {other}"),
+        }
+    }
+    if let Ok(out) = Command::new("asciinema").arg("cat").arg(path).output() {
+        assert!(
+            out.status.success(),
+            "asciinema cat: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "asciinema is required on CI (.ci/run installs it)"
+        );
+    }
+    markers
 }

@@ -30,8 +30,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let speed = app
         .examples_per_sec
         .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
+    let rec = if app.recording {
+        Span::styled("● REC ", t.error)
+    } else {
+        Span::raw("")
+    };
     let line1 = Line::from(vec![
         Span::styled(" lenet-tui ", t.title),
+        rec,
         Span::styled(state, style),
         Span::styled(
             format!("  epoch {}/{} ", app.current_epoch(), app.epochs),

@@ -123,7 +123,8 @@ pub fn fit_grid(
     for c in 1..=n {
         let r = n.div_ceil(c);
         let free_w = f64::from(area.width) - (c - 1) as f64;
-        let free_h = f64::from(area.height);
+        // One blank row between grid rows, so maps stacked vertically stay apart.
+        let free_h = f64::from(area.height) - (r - 1) as f64;
         if free_w <= 0.0 {
             break;
         }
@@ -157,7 +158,7 @@ pub fn draw_grid(
     for (i, map) in maps.iter().enumerate() {
         let (gx, gy) = ((i % grid_cols) as u16, (i / grid_cols) as u16);
         let x = area.x + gx * (w + 1);
-        let y = area.y + gy * h;
+        let y = area.y + gy * (h + 1);
         if x + w > area.right() || y + h > area.bottom() {
             continue;
         }
@@ -172,7 +173,7 @@ pub fn draw_grid(
         );
     }
     let used_rows = maps.len().div_ceil(grid_cols) as u16;
-    used_rows * h
+    used_rows * (h + 1) - 1
 }
 
 #[cfg(test)]
@@ -193,7 +194,8 @@ mod tests {
         let (c, s) = fit_grid(6, 28, 28, area, 1.0).unwrap();
         let (w, h) = cell_size(28, 28, s);
         assert!(c as u16 * (w + 1) - 1 <= 90);
-        assert!((6usize.div_ceil(c)) as u16 * h <= 14);
+        let r = 6usize.div_ceil(c) as u16;
+        assert!(r * h + (r - 1) <= 14);
         assert!(fit_grid(6, 28, 28, Rect::new(0, 0, 3, 1), 1.0).is_none());
         assert!(fit_grid(0, 28, 28, area, 1.0).is_none());
     }

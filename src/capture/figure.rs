@@ -1,0 +1,183 @@
+//! The chapter's training figure: train loss, train accuracy and test accuracy
+//! against epochs, with a dashed line wherever pooling, activation or learning rate
+//! changed. Drawn with plotters as SVG and as PNG (text from the embedded font).
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// What the figure shows: plain series, as the dashboard keeps them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FigureData {
+    /// Title above the plot.
+    pub title: String,
+    /// Epochs on the x axis.
+    pub epochs: f64,
+    /// (epoch, value) points.
+    pub train_loss: Vec<(f64, f64)>,
+    /// (epoch, value) points.
+    pub train_acc: Vec<(f64, f64)>,
+    /// (epoch, value) points.
+    pub test_acc: Vec<(f64, f64)>,
+    /// (epoch, label) of setting changes.
+    pub changes: Vec<(f64, String)>,
+}
+
+/// Figure size in pixels at scale 1 (PNG) and in SVG units.
+pub const SIZE: (u32, u32) = (800, 500);
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font parses (a unit test checks it), so this cannot fail.
+        let _ =
+            plotters::style::register_font("sans-serif", FontStyle::Normal, super::png::FONT_BYTES);
+    });
+}
+
+/// The figure as an SVG document.
+pub fn figure_svg(data: &FigureData) -> Result<String, String> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, data, 1.0)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// The figure as PNG bytes at `scale` × [`SIZE`].
+pub fn figure_png(data: &FigureData, scale: u32) -> Result<Vec<u8>, String> {
+    register_font();
+    let scale = scale.max(1);
+    let (w, h) = (SIZE.0 * scale, SIZE.1 * scale);
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        draw(&root, data, f64::from(scale))?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &FigureData,
+    s: f64,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let px = |v: f64| (v * s).round() as i32;
+    root.fill(&WHITE).map_err(err)?;
+    let top = data
+        .train_loss
+        .iter()
+        .map(|p| p.1)
+        .chain([1.0])
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max)
+        * 1.05;
+    let epochs = data.epochs.max(1.0);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&data.title, ("sans-serif", px(20.0)))
+        .margin(px(14.0))
+        .x_label_area_size(px(40.0))
+        .y_label_area_size(px(50.0))
+        .build_cartesian_2d(0.0..epochs, 0.0..top)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .label_style(("sans-serif", px(14.0)))
+        .axis_desc_style(("sans-serif", px(15.0)))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    let width = px(2.0).max(1) as u32;
+    let series = [
+        ("train loss", &data.train_loss, RGBColor(31, 119, 180)),
+        ("train acc", &data.train_acc, RGBColor(148, 103, 189)),
+        ("test acc", &data.test_acc, RGBColor(44, 160, 44)),
+    ];
+    for (name, points, color) in series {
+        let style = color.stroke_width(width);
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), style))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        if name == "test acc" {
+            // One point per epoch: mark them, as the chapter's plot does.
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, px(3.0), color.filled())),
+                )
+                .map_err(err)?;
+        }
+    }
+    let magenta = RGBColor(190, 60, 190);
+    for (at, label) in &data.changes {
+        let dashes = (0..40).map(|i| {
+            let y0 = top * f64::from(i) / 40.0;
+            PathElement::new(
+                vec![(*at, y0), (*at, y0 + top / 80.0)],
+                magenta.stroke_width(width),
+            )
+        });
+        chart.draw_series(dashes).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*at, top * 0.97),
+                ("sans-serif", px(13.0)).into_font().color(&magenta),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", px(14.0)))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> FigureData {
+        FigureData {
+            title: "LeNet-5 on Fashion-MNIST".into(),
+            epochs: 3.0,
+            train_loss: vec![(0.5, 2.3), (1.0, 1.5), (2.0, 0.8), (3.0, 0.6)],
+            train_acc: vec![(0.5, 0.1), (1.0, 0.4), (2.0, 0.7), (3.0, 0.78)],
+            test_acc: vec![(1.0, 0.45), (2.0, 0.7), (3.0, 0.77)],
+            changes: vec![(1.5, "pool max".into())],
+        }
+    }
+
+    #[test]
+    fn draws_svg_and_png_figures() {
+        let svg = figure_svg(&data()).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("test acc") && svg.contains("pool max"));
+        let png = figure_png(&data(), 1).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!((reader.info().width, reader.info().height), SIZE);
+    }
+}
