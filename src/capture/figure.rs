@@ -60,14 +60,7 @@ pub fn figure_png(data: &FigureData, scale: u32) -> Result<Vec<u8>, String> {
         draw(&root, data, f64::from(scale))?;
         root.present().map_err(|e| e.to_string())?;
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
-    Ok(out)
+    super::png::encode_rgb(w, h, &rgb).map_err(|e| e.to_string())
 }
 
 fn draw<DB: DrawingBackend>(

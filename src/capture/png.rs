@@ -76,20 +76,25 @@ impl Canvas {
 
     /// PNG bytes.
     pub fn encode(&self) -> Result<Vec<u8>, png::EncodingError> {
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&self.pixels)?;
-        writer.finish()?;
-        Ok(out)
+        encode_rgb(self.width, self.height, &self.pixels)
     }
 
     /// The raw RGB pixels, row-major.
     pub fn pixels(&self) -> &[u8] {
         &self.pixels
     }
+}
+
+/// Encodes row-major 8-bit RGB pixels as PNG.
+pub fn encode_rgb(width: u32, height: u32, pixels: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels)?;
+    writer.finish()?;
+    Ok(out)
 }
 
 /// The frame drawn at `scale` × the base cell size.

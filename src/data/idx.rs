@@ -233,19 +233,18 @@ fn parse(bytes: &[u8], kind: IdxKind) -> Result<(Vec<u32>, Vec<u8>), IdxProblem>
             .join("×")
     };
 
+    let check_length = |found: u64| match found.cmp(&claimed) {
+        std::cmp::Ordering::Less => Err(IdxProblem::ShortPayload {
+            dims: dims_text(),
+            claimed,
+            found,
+        }),
+        std::cmp::Ordering::Greater => Err(IdxProblem::TrailingBytes { claimed }),
+        std::cmp::Ordering::Equal => Ok(()),
+    };
     if !gzip {
         // The whole file is in memory already: compare before copying anything.
-        let found = (bytes.len() - needed) as u64;
-        if found < claimed {
-            return Err(IdxProblem::ShortPayload {
-                dims: dims_text(),
-                claimed,
-                found,
-            });
-        }
-        if found > claimed {
-            return Err(IdxProblem::TrailingBytes { claimed });
-        }
+        check_length((bytes.len() - needed) as u64)?;
         return Ok((dims, bytes[needed..].to_vec()));
     }
 
@@ -257,17 +256,7 @@ fn parse(bytes: &[u8], kind: IdxKind) -> Result<(Vec<u32>, Vec<u8>), IdxProblem>
         .take(claimed + 1)
         .read_to_end(&mut payload)
         .map_err(io_problem)?;
-    let found = payload.len() as u64;
-    if found < claimed {
-        return Err(IdxProblem::ShortPayload {
-            dims: dims_text(),
-            claimed,
-            found,
-        });
-    }
-    if found > claimed {
-        return Err(IdxProblem::TrailingBytes { claimed });
-    }
+    check_length(payload.len() as u64)?;
     Ok((dims, payload))
 }
 

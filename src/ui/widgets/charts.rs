@@ -2,7 +2,7 @@
 //! with a vertical marker wherever a setting changed.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::Span;
@@ -51,14 +51,18 @@ fn dataset<'a>(name: &'a str, series: &'a Series, style: Style, marker: Marker) 
         .data(series.points())
 }
 
-/// Draws the train-loss chart.
-pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
+/// One chart: its series, y range and legend corner.
+struct ChartSpec<'a> {
+    title: &'static str,
+    series: Vec<(&'static str, &'a Series, Style)>,
+    top: f64,
+    legend: LegendPosition,
+}
+
+fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
     let t = &app.theme;
     let marker = t.marker.symbol();
-    // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point.
-    let top = app.loss.max_y().unwrap_or(2.5).max(0.5);
-    let top = (top * 1.1 * 2.0).ceil() / 2.0;
-    let y = [0.0, top];
+    let y = [0.0, spec.top];
     let marks = change_lines(app, y);
     let mut sets: Vec<Dataset> = marks
         .iter()
@@ -70,15 +74,19 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
                 .data(m)
         })
         .collect();
-    sets.push(dataset("train loss", &app.loss, t.loss, marker));
-    let title = title("Loss", app);
+    for (name, series, style) in spec.series {
+        sets.push(dataset(name, series, style, marker));
+    }
+    let title = title(spec.title, app);
+    let number = |v: f64| {
+        let text = format!("{v:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
     let chart = Chart::new(sets)
         .block(panel(&title, t))
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Percentage(60),
-            ratatui::layout::Constraint::Percentage(50),
-        ))
+        .legend_position(Some(spec.legend))
+        // Hide the legend rather than cover most of a small chart with it.
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(50)))
         .x_axis(
             Axis::default()
                 .bounds(x_bounds(app))
@@ -90,51 +98,39 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
                 .bounds(y)
                 .labels(vec![
                     Span::raw("0"),
-                    Span::raw(format!("{:.1}", top / 2.0)),
-                    Span::raw(format!("{top:.1}")),
+                    Span::raw(number(spec.top / 2.0)),
+                    Span::raw(number(spec.top)),
                 ])
                 .style(t.dim),
         );
     frame.render_widget(chart, area);
 }
 
+/// Draws the train-loss chart.
+pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
+    // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point,
+    // rounded up to a half so the axis labels stay short.
+    let top = app.loss.max_y().unwrap_or(2.5).max(0.5);
+    let spec = ChartSpec {
+        title: "Loss",
+        series: vec![("train loss", &app.loss, app.theme.loss)],
+        top: (top * 1.1 * 2.0).ceil() / 2.0,
+        legend: LegendPosition::TopRight,
+    };
+    render_chart(app, frame, area, spec);
+}
+
 /// Draws the train- and test-accuracy chart.
 pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let marker = t.marker.symbol();
-    let y = [0.0, 1.0];
-    let marks = change_lines(app, y);
-    let mut sets: Vec<Dataset> = marks
-        .iter()
-        .map(|m| {
-            Dataset::default()
-                .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(t.change)
-                .data(m)
-        })
-        .collect();
-    sets.push(dataset("train acc", &app.train_acc, t.train_acc, marker));
-    sets.push(dataset("test acc", &app.test_acc, t.test_acc, marker));
-    let title = title("Accuracy", app);
-    let chart = Chart::new(sets)
-        .block(panel(&title, t))
-        .legend_position(Some(LegendPosition::BottomRight))
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Percentage(60),
-            ratatui::layout::Constraint::Percentage(50),
-        ))
-        .x_axis(
-            Axis::default()
-                .bounds(x_bounds(app))
-                .labels(x_labels(app))
-                .style(t.dim),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(vec![Span::raw("0"), Span::raw("0.5"), Span::raw("1")])
-                .style(t.dim),
-        );
-    frame.render_widget(chart, area);
+    let spec = ChartSpec {
+        title: "Accuracy",
+        series: vec![
+            ("train acc", &app.train_acc, t.train_acc),
+            ("test acc", &app.test_acc, t.test_acc),
+        ],
+        top: 1.0,
+        legend: LegendPosition::BottomRight,
+    };
+    render_chart(app, frame, area, spec);
 }
