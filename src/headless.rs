@@ -219,7 +219,7 @@ pub fn run(
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} batches, {elapsed} elapsed, eta {eta}",
+            "{prefix} [{bar:30}] {percent:>3}%, {elapsed} elapsed, eta {eta}",
         )
         .expect("valid template")
         .progress_chars("=> "),
@@ -263,13 +263,16 @@ pub fn run(
         }
         match event {
             Event::Started(info) => {
-                bar.set_length(info.batches_per_epoch as u64);
+                // The whole run, so the ETA is for the run, not the epoch.
+                bar.set_length(
+                    info.batches_per_epoch as u64 * u64::from(info.settings.epochs.get()),
+                );
                 bar.set_prefix(format!("epoch 1/{}", info.settings.epochs));
                 bar.enable_steady_tick(Duration::from_millis(250));
             }
             Event::Progress(p) => {
                 bar.set_prefix(format!("epoch {}/{}", p.epoch, reporter.epochs()));
-                bar.set_position(p.batch as u64);
+                bar.set_position((u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64);
             }
             Event::Finished(summary) => {
                 bar.finish_and_clear();
