@@ -467,8 +467,8 @@ impl App {
 
     /// The epoch in progress (1-based), for the header.
     pub fn current_epoch(&self) -> u32 {
-        let e = self.at.floor() as u32 + 1;
-        e.min(self.epochs.max(1))
+        // 2.4 is in epoch 3; 3.0 is the end of epoch 3, not the start of epoch 4.
+        (self.at.ceil() as u32).clamp(1, self.epochs.max(1))
     }
 }
 
