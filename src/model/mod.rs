@@ -489,7 +489,7 @@ impl LeNet {
                     name = self.pooling.layer_name();
                     match self.pooling {
                         Pooling::Avg => x.avg_pool2d(2)?,
-                        Pooling::Max => x.max_pool2d(2)?,
+                        Pooling::Max => max_pool_2x2(&x)?,
                     }
                 }
                 Layer::Flatten => {
@@ -505,6 +505,27 @@ impl LeNet {
         }
         Ok(x)
     }
+}
+
+/// 2×2 max pooling with stride 2, as PyTorch's `MaxPool2d(2)` computes it (odd edges
+/// dropped), built from a reshape and a max so that its gradient is right.
+///
+/// Candle 0.11's `max_pool2d` backward multiplies the gradient by the share of maxima
+/// in the window instead of dividing by their count: a unique maximum gets ¼ of its
+/// gradient, so every layer below a max pool learns 4× slower (16× below two). The
+/// max reduction's backward sends the full gradient to the maximum.
+fn max_pool_2x2(x: &Tensor) -> candle_core::Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (h2, w2) = (h / 2, w / 2);
+    let x = if (h, w) == (2 * h2, 2 * w2) {
+        x.clone()
+    } else {
+        x.narrow(2, 0, 2 * h2)?.narrow(3, 0, 2 * w2)?
+    };
+    x.reshape((n, c, h2, 2, w2, 2))?
+        .permute((0, 1, 2, 4, 3, 5))?
+        .reshape((n, c, h2, w2, 4))?
+        .max(4)
 }
 
 fn empty_map() -> ActivationMap {
@@ -657,6 +678,63 @@ mod tests {
         );
         let sum: f32 = p.probabilities.iter().sum();
         assert!((sum - 1.0).abs() < 1e-5);
+    }
+
+    /// PyTorch:
+    /// ```python
+    /// x = torch.tensor([[[[1., 5, 2, 0], [3, 4, 8, 1], [0, 2, 7, 6], [9, 1, 3, 3]]]], requires_grad=True)
+    /// torch.nn.functional.max_pool2d(x, 2).sum().backward()
+    /// x.grad  # [[0,1,0,0],[0,0,1,0],[0,0,1,0],[1,0,0,0]]
+    /// ```
+    #[test]
+    fn max_pool_matches_pytorch_values_and_gradients() {
+        let values = [
+            1f32, 5., 2., 0., 3., 4., 8., 1., 0., 2., 7., 6., 9., 1., 3., 3.,
+        ];
+        let x = Var::from_slice(&values, (1, 1, 4, 4), &Device::Cpu).unwrap();
+        let y = max_pool_2x2(x.as_tensor()).unwrap();
+        assert_eq!(
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            [5., 8., 9., 7.]
+        );
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        let g = grads
+            .get(x.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let expected = [
+            0f32, 1., 0., 0., 0., 0., 1., 0., 0., 0., 1., 0., 1., 0., 0., 0.,
+        ];
+        assert_eq!(g, expected);
+        // Odd sizes drop the last row and column, as PyTorch does.
+        let odd = Tensor::arange(0f32, 25., &Device::Cpu)
+            .unwrap()
+            .reshape((1, 1, 5, 5))
+            .unwrap();
+        let y = max_pool_2x2(&odd).unwrap();
+        assert_eq!(
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            [6., 8., 16., 18.]
+        );
+        // Same values as Candle's own forward pass.
+        let x = Tensor::rand(0f32, 1f32, (2, 3, 10, 10), &Device::Cpu).unwrap();
+        let ours = max_pool_2x2(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let theirs = x
+            .max_pool2d(2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(ours, theirs);
     }
 
     #[test]
