@@ -19,6 +19,22 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// A confirmation: the question, then "Press KEY again to …".
+fn confirm(
+    title: &'static str,
+    question: &'static str,
+    key: Span<'static>,
+    outcome: &'static str,
+) -> (&'static str, Vec<Line<'static>>) {
+    (
+        title,
+        vec![
+            Line::from(question),
+            Line::from(vec![Span::raw(" Press "), key, Span::raw(outcome)]),
+        ],
+    )
+}
+
 /// Draws the overlay, if one is open.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let Some(overlay) = app.overlay else { return };
@@ -50,27 +66,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines.push(Line::from(Span::styled(" any key closes this help", t.dim)));
             (" Keys ", lines)
         }
-        Overlay::ConfirmQuit => (
+        Overlay::ConfirmQuit => confirm(
             " Quit? ",
-            vec![
-                Line::from(" Training is still running."),
-                Line::from(vec![
-                    Span::raw(" Press "),
-                    Span::styled(first_key(Action::Quit), t.key),
-                    Span::raw(" again to quit, any other key to stay."),
-                ]),
-            ],
+            " Training is still running.",
+            Span::styled(first_key(Action::Quit), t.key),
+            " again to quit, any other key to stay.",
         ),
-        Overlay::ConfirmRestart => (
+        Overlay::ConfirmRestart => confirm(
             " Restart? ",
-            vec![
-                Line::from(" Start over from epoch 1 with fresh weights?"),
-                Line::from(vec![
-                    Span::raw(" Press "),
-                    Span::styled(first_key(Action::Restart), t.key),
-                    Span::raw(" again to restart, any other key to cancel."),
-                ]),
-            ],
+            " Start over from epoch 1 with fresh weights?",
+            Span::styled(first_key(Action::Restart), t.key),
+            " again to restart, any other key to cancel.",
         ),
     };
     let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4;
