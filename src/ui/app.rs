@@ -132,8 +132,6 @@ pub struct App {
     pub exit_on_finish: bool,
     /// Set when the dashboard should close.
     pub should_quit: bool,
-    /// The last key only answered an overlay.
-    overlay_swallowed: bool,
     /// Whether an asciicast recording is running (the header shows ● REC).
     pub recording: bool,
 }
@@ -170,7 +168,6 @@ impl App {
             status: None,
             exit_on_finish: false,
             should_quit: false,
-            overlay_swallowed: false,
             recording: false,
         }
     }
@@ -284,30 +281,11 @@ impl App {
 
     /// Applies a key action; returns what the event loop should do.
     pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
-        self.apply_action(action)
-            .into_iter()
-            .map(Effect::Trainer)
-            .chain(match action {
-                _ if self.overlay_swallowed => None,
-                Action::Screenshot => Some(Effect::Screenshot),
-                Action::Record => Some(Effect::ToggleRecording),
-                Action::Figure => Some(Effect::Figure),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn apply_action(&mut self, action: Action) -> Vec<Command> {
-        self.overlay_swallowed = false;
         if action == Action::ForceQuit {
             self.should_quit = true;
             return Vec::new();
         }
         let overlay = self.overlay.take();
-        self.overlay_swallowed = matches!(
-            overlay,
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmRestart)
-        ) || (overlay == Some(Overlay::Help) && action == Action::Help);
         match overlay {
             Some(Overlay::ConfirmQuit) => {
                 if action == Action::Quit {
@@ -317,7 +295,7 @@ impl App {
             }
             Some(Overlay::ConfirmRestart) => {
                 if action == Action::Restart {
-                    return vec![Command::Restart];
+                    return vec![Effect::Trainer(Command::Restart)];
                 }
                 return Vec::new();
             }
@@ -327,24 +305,24 @@ impl App {
         }
         match action {
             Action::TogglePause => match self.state {
-                RunState::Running => vec![Command::Pause],
-                RunState::Paused => vec![Command::Resume],
+                RunState::Running => vec![Effect::Trainer(Command::Pause)],
+                RunState::Paused => vec![Effect::Trainer(Command::Resume)],
                 _ => Vec::new(),
             },
             Action::TogglePooling => {
                 self.pooling = self.pooling.toggled();
-                vec![Command::SetPooling(self.pooling)]
+                vec![Effect::Trainer(Command::SetPooling(self.pooling))]
             }
             Action::ToggleActivation => {
                 self.activation = self.activation.toggled();
-                vec![Command::SetActivation(self.activation)]
+                vec![Effect::Trainer(Command::SetActivation(self.activation))]
             }
             Action::LrUp | Action::LrDown => {
                 let factor = if action == Action::LrUp { 2.0 } else { 0.5 };
                 match LearningRate::try_from(self.learning_rate * factor) {
                     Ok(lr) => {
                         self.learning_rate = lr.get();
-                        vec![Command::SetLearningRate(lr)]
+                        vec![Effect::Trainer(Command::SetLearningRate(lr))]
                     }
                     Err(why) => {
                         self.status = Some(why);
@@ -361,7 +339,7 @@ impl App {
                 };
                 let side = self.active_side();
                 self.probes[side] = (self.probes[side] + step) % n;
-                vec![self.probe_command()]
+                vec![Effect::Trainer(self.probe_command())]
             }
             Action::PrevClass | Action::NextClass => {
                 let side = self.active_side();
@@ -376,7 +354,7 @@ impl App {
                 if let Some(i) = self.next_of_class(self.probes[side], target) {
                     self.probes[side] = i;
                 }
-                vec![self.probe_command()]
+                vec![Effect::Trainer(self.probe_command())]
             }
             Action::Compare => {
                 self.compare = match self.compare {
@@ -384,7 +362,7 @@ impl App {
                     Compare::Left => Compare::Right,
                     Compare::Right => Compare::Off,
                 };
-                vec![self.probe_command()]
+                vec![Effect::Trainer(self.probe_command())]
             }
             Action::Restart => {
                 self.overlay = Some(Overlay::ConfirmRestart);
@@ -402,7 +380,10 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::ForceQuit | Action::Screenshot | Action::Record | Action::Figure => Vec::new(),
+            Action::Screenshot => vec![Effect::Screenshot],
+            Action::Record => vec![Effect::ToggleRecording],
+            Action::Figure => vec![Effect::Figure],
+            Action::ForceQuit => Vec::new(),
         }
     }
 
