@@ -115,6 +115,15 @@ fn capture_options(
     }
 }
 
+/// The theme from the command line over the config file, at `depth`.
+fn theme(config: &Config, ui: &UiArgs, depth: ColorDepth) -> Theme {
+    Theme::new(
+        ui.theme.or(config.ui.theme).unwrap_or_default(),
+        depth,
+        ui.marker.or(config.ui.marker).unwrap_or_default(),
+    )
+}
+
 fn train_headless(args: &TrainArgs) -> Result<()> {
     let config = config::load(args.run.config.as_deref())?;
     let report = if args.json {
@@ -127,11 +136,7 @@ fn train_headless(args: &TrainArgs) -> Result<()> {
     let snapshots = args.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
-        let theme = Theme::new(
-            args.ui.theme.or(config.ui.theme).unwrap_or_default(),
-            ColorDepth::Truecolor,
-            args.ui.marker.or(config.ui.marker).unwrap_or_default(),
-        );
+        let theme = theme(&config, &args.ui, ColorDepth::Truecolor);
         Snapshots {
             app: App::new(dataset, theme, KeyMap::default()),
             size,
@@ -155,11 +160,8 @@ fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
         headless::run(trainer, Report::Text, None).context("headless training")?;
         return Ok(());
     }
-    let theme = Theme::new(
-        ui.theme.or(config.ui.theme).unwrap_or_default(),
-        ui.color.or(config.ui.color).unwrap_or_default().depth(),
-        ui.marker.or(config.ui.marker).unwrap_or_default(),
-    );
+    let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
+    let theme = theme(&config, ui, depth);
     let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
     let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
     let mut app = App::new(dataset, theme, keymap);
