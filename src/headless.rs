@@ -239,8 +239,12 @@ pub fn run(
         }
         match report {
             Report::Json => {
-                if let Some(line) = reporter.json(&event) {
-                    let mut out = stdout.lock();
+                let captures = notes.iter().map(|note| {
+                    serde_json::json!({"event": "capture", "message": note}).to_string()
+                });
+                let mut out = stdout.lock();
+                // Each line flushed as it comes, so a script reading the pipe sees it.
+                for line in reporter.json(&event).into_iter().chain(captures) {
                     writeln!(out, "{line}")?;
                     out.flush()?;
                 }
@@ -253,12 +257,6 @@ pub fn run(
                 {
                     bar.suspend(|| writeln!(stderr.lock(), "{line}"))?;
                 }
-            }
-        }
-        if report == Report::Json {
-            for note in &notes {
-                let line = serde_json::json!({"event": "capture", "message": note});
-                writeln!(stdout.lock(), "{line}")?;
             }
         }
         match event {
