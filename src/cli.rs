@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::checkpoint::ResumeFrom;
 use crate::config::Overrides;
 use crate::data::DataSpec;
 use crate::device::DeviceChoice;
@@ -103,6 +104,17 @@ pub enum CliCommand {
     Train(TrainArgs),
     /// Print the per-layer table (output shape and parameters) of the configured model.
     Shapes(RunArgs),
+    /// List saved runs: when they started, epochs trained, best test accuracy, and the
+    /// newest checkpoint (to pass to --resume).
+    Runs(RunsArgs),
+}
+
+/// `lenet-tui runs`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunsArgs {
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `lenet-tui train`.
@@ -160,6 +172,11 @@ pub struct RunArgs {
     /// Seed for weight initialisation and shuffling [default: 42].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
+    /// Continue a saved run: `latest`, a run directory or a checkpoint directory (see
+    /// `lenet-tui runs`). Weights, settings, position and chart history come from the
+    /// checkpoint; --epochs, --lr, --pool and --act given here override its values.
+    #[arg(long, value_name = "latest|PATH")]
+    pub resume: Option<ResumeFrom>,
 }
 
 impl RunArgs {

@@ -34,6 +34,9 @@ pub struct Config {
     /// `[capture]`.
     #[serde(default)]
     pub capture: CaptureSection,
+    /// `[checkpoints]`.
+    #[serde(default)]
+    pub checkpoints: CheckpointSection,
     /// `[keys]`: action = key or [keys].
     #[serde(default)]
     pub keys: Option<KeyBindings>,
@@ -104,6 +107,37 @@ impl TryFrom<BTreeMap<String, OneOrMany>> for KeyBindings {
             })
             .collect();
         KeyMap::with_overrides(&table).map(KeyBindings)
+    }
+}
+
+/// `[checkpoints]`: where runs are saved and how many checkpoints each keeps.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointSection {
+    /// `false` trains without writing checkpoints.
+    pub enabled: Option<bool>,
+    /// The directory holding one directory per run.
+    pub dir: Option<PathBuf>,
+    /// Checkpoints kept per run (the newest), 1 to 1000.
+    pub keep: Option<Keep>,
+}
+
+/// Checkpoints kept per run: 1 to 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Keep(pub usize);
+
+impl TryFrom<i64> for Keep {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        if (1..=1000).contains(&v) {
+            Ok(Keep(v as usize))
+        } else {
+            Err(format!(
+                "checkpoints kept per run must be between 1 and 1000, got {v} \
+                 (use `enabled = false` to turn checkpoints off)"
+            ))
+        }
     }
 }
 
@@ -282,6 +316,58 @@ impl Config {
     }
 }
 
+impl Overrides {
+    /// The settings for a resumed run: the checkpoint's, with epochs, learning rate,
+    /// pooling and activation from the command line where given. Batch size and seed
+    /// cannot change: the saved position counts batches and replays shuffles.
+    pub fn over_checkpoint(&self, saved: &TrainSettings) -> Result<TrainSettings, String> {
+        if let Some(b) = self.batch_size
+            && b != saved.batch_size
+        {
+            return Err(format!(
+                "--batch-size {b} cannot change a resumed run: its position counts batches \
+                 of {}",
+                saved.batch_size
+            ));
+        }
+        if let Some(seed) = self.seed
+            && seed != saved.seed
+        {
+            return Err(format!(
+                "--seed {seed} cannot change a resumed run: its shuffles follow seed {}",
+                saved.seed
+            ));
+        }
+        Ok(TrainSettings {
+            epochs: self.epochs.unwrap_or(saved.epochs),
+            learning_rate: self.lr.unwrap_or(saved.learning_rate),
+            pooling: self.pooling.unwrap_or(saved.pooling),
+            activation: self.activation.unwrap_or(saved.activation),
+            ..saved.clone()
+        })
+    }
+}
+
+impl CheckpointSection {
+    /// Where runs go and how many checkpoints each keeps; `None` when turned off.
+    pub fn policy(&self) -> Option<crate::train::CheckpointPolicy> {
+        if self.enabled == Some(false) {
+            return None;
+        }
+        Some(crate::train::CheckpointPolicy {
+            runs_dir: self.runs_dir()?,
+            keep: self.keep.map_or(crate::checkpoint::DEFAULT_KEEP, |k| k.0),
+        })
+    }
+
+    /// `dir`, else `<data dir>/lenet-tui/runs`.
+    pub fn runs_dir(&self) -> Option<PathBuf> {
+        self.dir
+            .clone()
+            .or_else(crate::checkpoint::default_runs_dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +396,34 @@ mod tests {
         assert_eq!(r.settings.learning_rate.get(), 0.1);
         assert_eq!(r.settings.epochs.get(), 3);
         assert_eq!(r.settings.batch_size.get(), 256);
+    }
+
+    #[test]
+    fn a_resumed_run_keeps_its_batch_size_and_seed() {
+        let saved = TrainSettings {
+            epochs: "3".parse().unwrap(),
+            ..TrainSettings::default()
+        };
+        let cli = Overrides {
+            epochs: Some("20".parse().unwrap()),
+            pooling: Some(Pooling::Max),
+            ..Default::default()
+        };
+        let s = cli.over_checkpoint(&saved).unwrap();
+        assert_eq!((s.epochs.get(), s.pooling), (20, Pooling::Max));
+        assert_eq!(s.learning_rate, saved.learning_rate);
+        let cli = Overrides {
+            batch_size: Some("64".parse().unwrap()),
+            ..Default::default()
+        };
+        let e = cli.over_checkpoint(&saved).unwrap_err();
+        assert!(e.contains("batches of 256"), "{e}");
+        let e = parse("[checkpoints]\nkeep = 0\n", Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("c.toml:2:8: key `checkpoints.keep`: checkpoints kept per run"),
+            "{e}"
+        );
     }
 
     #[test]

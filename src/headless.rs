@@ -2,13 +2,16 @@
 //! progress bar when stderr is a terminal) or JSON objects on stdout.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, select};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::model::shapes::format_count;
-use crate::train::{Event, RunInfo, TrainerHandle};
+use crate::signals::Signal;
+use crate::train::{Divergence, Event, RunInfo, SaveReason, TrainerHandle};
 use crate::ui::app::App;
 use crate::ui::{CaptureOptions, save_figure, save_screenshot};
 
@@ -42,7 +45,32 @@ pub enum HeadlessError {
     /// Writing the report failed (a closed pipe, a full disk).
     #[error("writing the report: {0}")]
     Io(#[from] std::io::Error),
+    /// The loss became NaN or exploded; the trainer paused itself.
+    #[error("training {0}{hint}", hint = last_good_hint(.0))]
+    Diverged(Divergence),
+    /// A signal ended the run after (trying to) save a checkpoint.
+    #[error("stopped by {}", signal.name())]
+    Signal {
+        /// Which one.
+        signal: Signal,
+        /// The checkpoint written on the way out, or why none was.
+        saved: Result<PathBuf, String>,
+    },
 }
+
+fn last_good_hint(d: &Divergence) -> String {
+    match &d.last_good {
+        Some(path) => format!(
+            "; last good checkpoint: {} (continue from it with --resume {} and a lower --lr)",
+            path.display(),
+            path.display()
+        ),
+        None => "; no checkpoint to go back to".into(),
+    }
+}
+
+/// How long a signal waits for the checkpoint before the program exits anyway.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One line of `--json` output. The shared fields are always present (null when the
 /// event has no such figure) so scripts can read every line the same way.
@@ -59,6 +87,15 @@ struct JsonLine<'a> {
     data: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
+    /// Checkpoint events: the checkpoint's directory; divergence: the last good one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a std::path::Path>,
+    /// Checkpoint events: why it was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<SaveReason>,
+    /// Divergence: the batch within the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     info: Option<&'a RunInfo>,
 }
@@ -111,6 +148,17 @@ impl Reporter {
                 self.elapsed()
             )],
             Event::Rejected(why) => vec![format!("warning: {why}")],
+            Event::Saved(saved) if saved.reason == SaveReason::Start => {
+                let run = saved.path.parent().unwrap_or(&saved.path);
+                vec![format!("checkpoints: {}", run.display())]
+            }
+            Event::SaveFailed { message, .. } => vec![format!("warning: checkpoint: {message}")],
+            Event::Restored(r) => vec![format!(
+                "resumed from {} at epoch {:.2} of {}",
+                r.from.display(),
+                r.at,
+                r.settings.epochs
+            )],
             _ => Vec::new(),
         }
     }
@@ -133,6 +181,9 @@ impl Reporter {
             data: &info.data,
             seconds: None,
             info: None,
+            path: None,
+            reason: None,
+            batch: None,
         };
         match event {
             Event::Started(_) => {
@@ -163,6 +214,25 @@ impl Reporter {
                 } else {
                     e.train_seconds + e.eval_seconds
                 });
+            }
+            Event::Saved(saved) => {
+                line.event = "checkpoint";
+                line.epoch = Some(saved.at);
+                line.path = Some(&saved.path);
+                line.reason = Some(saved.reason);
+            }
+            Event::Restored(r) => {
+                line.event = "resumed";
+                line.epoch = Some(r.at);
+                line.path = Some(&r.from);
+            }
+            Event::Diverged(d) => {
+                line.event = "diverged";
+                line.epoch = Some(f64::from(d.epoch));
+                line.batch = Some(d.batch);
+                // NaN and infinity become null.
+                line.train_loss = Some(d.loss);
+                line.path = d.last_good.as_deref();
             }
             _ => return None,
         }
@@ -203,6 +273,7 @@ pub fn run(
     trainer: TrainerHandle,
     report: Report,
     mut snapshots: Option<Snapshots>,
+    signals: &Receiver<Signal>,
 ) -> Result<Outcome, HeadlessError> {
     let mut reporter = Reporter::default();
     if let Some(s) = &snapshots {
@@ -224,7 +295,20 @@ pub fn run(
         .expect("valid template")
         .progress_chars("=> "),
     );
-    for event in trainer.events().iter() {
+    loop {
+        let event = select! {
+            recv(trainer.events()) -> event => match event {
+                Ok(event) => event,
+                Err(_) => break,
+            },
+            recv(signals) -> signal => {
+                let Ok(signal) = signal else { continue };
+                bar.finish_and_clear();
+                let saved = trainer.save_now(signal.save_reason(), SAVE_TIMEOUT);
+                trainer.stop();
+                return Err(HeadlessError::Signal { signal, saved });
+            }
+        };
         let mut notes = Vec::new();
         if let Some(s) = &mut snapshots {
             let epoch_end = matches!(event, Event::EpochFinished(_));
@@ -287,6 +371,11 @@ pub fn run(
                     writeln!(stdout.lock(), "{line}")?;
                 }
                 return Err(HeadlessError::Trainer(message));
+            }
+            Event::Diverged(d) => {
+                bar.finish_and_clear();
+                trainer.stop();
+                return Err(HeadlessError::Diverged(d));
             }
             Event::Stopped => break,
             _ => {}

@@ -1,17 +1,21 @@
 //! lenet-tui: trains LeNet-5 on Fashion-MNIST and lets a class watch it learn.
 //!
 //! The modules follow the data: [`data`] reads and checks IDX files, [`model`] is
-//! LeNet in Candle, [`train`] runs it on a thread behind typed channels, [`device`]
+//! LeNet in Candle, [`train`] runs it on a thread behind typed channels and saves
+//! [`checkpoint`]s, [`signals`] turn SIGHUP/SIGTERM/SIGINT into events, [`device`]
 //! picks CPU or CUDA, [`config`] and [`cli`] read the user's settings,
 //! [`headless`] turns training events into lines of text or JSON, and [`ui`] is the
 //! dashboard.
 
 pub mod capture;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod failpoint;
 pub mod headless;
 pub mod model;
+pub mod signals;
 pub mod train;
 pub mod ui;

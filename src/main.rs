@@ -8,12 +8,14 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use lenet_tui::capture;
-use lenet_tui::cli::{CaptureArgs, Cli, CliCommand, RunArgs, TrainArgs, UiArgs};
+use lenet_tui::checkpoint::{self, Checkpoint};
+use lenet_tui::cli::{CaptureArgs, Cli, CliCommand, RunArgs, RunsArgs, TrainArgs, UiArgs};
 use lenet_tui::config::{self, Config};
-use lenet_tui::data::{self, Dataset};
+use lenet_tui::data::{self, DataSpec, Dataset};
 use lenet_tui::device;
-use lenet_tui::headless::{self, Report, Snapshots};
+use lenet_tui::headless::{self, HeadlessError, Report, Snapshots};
 use lenet_tui::model::{Architecture, LeNet};
+use lenet_tui::signals;
 use lenet_tui::train::{self, TrainerHandle, TrainerSpec};
 use lenet_tui::ui::CaptureOptions;
 use lenet_tui::ui::app::{App, RunState};
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     pin_candle_threads();
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // `{:#}` keeps the whole cause chain on one line.
             eprintln!("lenet-tui: error: {e:#}");
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Exit status when training diverged (README: exit statuses).
+const EXIT_DIVERGED: u8 = 3;
 
 /// Candle asks for its thread count before every matrix product and, unless
 /// `RAYON_NUM_THREADS` is set, works it out from `/proc/cpuinfo` each time: up to 15 %
@@ -44,9 +49,10 @@ fn pin_candle_threads() {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Some(CliCommand::Shapes(args)) => shapes(&args),
+        Some(CliCommand::Shapes(args)) => shapes(&args).map(|()| ExitCode::SUCCESS),
+        Some(CliCommand::Runs(args)) => runs(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Train(args)) if args.headless => train_headless(&args),
         Some(CliCommand::Train(args)) => dashboard(&args.run, &args.ui),
         None => dashboard(&cli.run, &cli.ui),
@@ -72,15 +78,36 @@ fn shapes(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads config, data and device and starts the trainer thread.
+/// Loads config, data, device and the checkpoint to resume, and starts the trainer.
 fn start(
     config: &Config,
     args: &RunArgs,
     reports_per_epoch: u32,
 ) -> Result<(Arc<Dataset>, TrainerHandle)> {
-    let resolved = config.resolve(&args.overrides());
-    let location =
-        data::source::resolve(resolved.data_cli.as_ref(), resolved.data_config.as_ref())?;
+    let overrides = args.overrides();
+    let resolved = config.resolve(&overrides);
+    let policy = config.checkpoints.policy();
+    let resume = args
+        .resume
+        .as_ref()
+        .map(|from| -> Result<Checkpoint> {
+            let runs_dir = config
+                .checkpoints
+                .runs_dir()
+                .context("no data directory for saved runs; set checkpoints.dir")?;
+            let path = checkpoint::locate(from, &runs_dir)?;
+            checkpoint::load(&path)
+                .with_context(|| format!("cannot resume from {}", path.display()))
+        })
+        .transpose()?;
+    // A resumed run reads the data it was trained on unless told otherwise.
+    let data_cli = resolved.data_cli.clone().or_else(|| {
+        resume.as_ref().map(|c| match &c.meta.data.dir {
+            Some(dir) => DataSpec::Dir(dir.clone()),
+            None => DataSpec::Embedded,
+        })
+    });
+    let location = data::source::resolve(data_cli.as_ref(), resolved.data_config.as_ref())?;
     let dataset = Arc::new(Dataset::load(&location)?);
     let opened = device::open(resolved.device)?;
     let architecture = Architecture::lenet(
@@ -88,7 +115,15 @@ fn start(
         dataset.train.cols,
         dataset.classes.len(),
     );
-    let mut settings = resolved.settings;
+    let mut settings = match &resume {
+        Some(c) => {
+            c.check_fits(&architecture, &dataset)?;
+            overrides
+                .over_checkpoint(&c.meta.settings)
+                .map_err(anyhow::Error::msg)?
+        }
+        None => resolved.settings,
+    };
     settings.reports_per_epoch = reports_per_epoch;
     let trainer = train::spawn(TrainerSpec {
         dataset: dataset.clone(),
@@ -96,8 +131,62 @@ fn start(
         device_name: opened.name,
         architecture,
         settings,
+        checkpoints: policy,
+        resume,
     });
     Ok((dataset, trainer))
+}
+
+/// `lenet-tui runs`: one line per saved run.
+fn runs(args: &RunsArgs) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    let dir = config
+        .checkpoints
+        .runs_dir()
+        .context("no data directory for saved runs; set checkpoints.dir")?;
+    let runs = checkpoint::list_runs(&dir)?;
+    if runs.is_empty() {
+        println!("no saved runs in {}", dir.display());
+        return Ok(());
+    }
+    println!("runs in {}", dir.display());
+    println!(
+        "{:<22} {:>11} {:>9}  {:<24} LAST CHECKPOINT",
+        "RUN", "EPOCHS", "BEST TEST", "SETTINGS"
+    );
+    for run in runs {
+        let name = run
+            .dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let Some(newest) = run.checkpoints.last() else {
+            continue;
+        };
+        let ckpt_name = newest
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        match checkpoint::load(newest) {
+            Ok(c) => {
+                let m = &c.meta;
+                let s = &m.settings;
+                println!(
+                    "{:<22} {:>11} {:>9}  {:<24} {} ({})",
+                    name,
+                    format!("{:.2}/{}", m.position.at(), s.epochs),
+                    m.best_test_acc()
+                        .map_or_else(|| "-".into(), |a| format!("{a:.3}")),
+                    format!("{}/{} lr {}", s.pooling, s.activation, s.learning_rate),
+                    ckpt_name,
+                    m.reason
+                );
+            }
+            Err(e) => println!(
+                "{name:<22} {:>11} {:>9}  {:<24} {ckpt_name} (unreadable: {e})",
+                "?", "?", "?"
+            ),
+        }
+    }
+    Ok(())
 }
 
 fn capture_options(
@@ -124,13 +213,14 @@ fn theme(config: &Config, ui: &UiArgs, depth: ColorDepth) -> Theme {
     )
 }
 
-fn train_headless(args: &TrainArgs) -> Result<()> {
+fn train_headless(args: &TrainArgs) -> Result<ExitCode> {
     let config = config::load(args.run.config.as_deref())?;
     let report = if args.json {
         Report::Json
     } else {
         Report::Text
     };
+    let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
     let (dataset, trainer) = start(&config, &args.run, 5)?;
     let snapshots = args.snapshot_every.map(|_| {
@@ -143,22 +233,49 @@ fn train_headless(args: &TrainArgs) -> Result<()> {
             capture: capture_options(&config, &args.ui.capture, None),
         }
     });
-    headless::run(trainer, report, snapshots).context("headless training")?;
-    Ok(())
+    headless_outcome(headless::run(trainer, report, snapshots, &signals))
+}
+
+/// The exit status of a headless run, with a line on stderr for the ways it can end
+/// early.
+fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<ExitCode> {
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(HeadlessError::Signal { signal, saved }) => {
+            match saved {
+                Ok(path) => eprintln!(
+                    "lenet-tui: stopped by {}; checkpoint saved: {} (continue with --resume {})",
+                    signal.name(),
+                    path.display(),
+                    path.display()
+                ),
+                Err(why) => eprintln!(
+                    "lenet-tui: stopped by {}; no checkpoint saved: {why}",
+                    signal.name()
+                ),
+            }
+            Ok(ExitCode::from(signal.exit_status()))
+        }
+        Err(e @ HeadlessError::Diverged(_)) => {
+            eprintln!("lenet-tui: error: {e}");
+            Ok(ExitCode::from(EXIT_DIVERGED))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("headless training")),
+    }
 }
 
 /// Progress events per epoch on the dashboard: a smooth curve, and activations
 /// refreshed every couple of seconds even on a slow CPU, at negligible cost.
 const DASHBOARD_REPORTS_PER_EPOCH: u32 = 40;
 
-fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
+fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     let config = config::load(args.config.as_deref())?;
+    let signals = signals::listen().context("catching signals")?;
     if !std::io::stdout().is_terminal() {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
         let (_, trainer) = start(&config, args, 5)?;
-        headless::run(trainer, Report::Text, None).context("headless training")?;
-        return Ok(());
+        return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
     }
     let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
     let theme = theme(&config, ui, depth);
@@ -167,17 +284,30 @@ fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<()> {
     let mut app = App::new(dataset, theme, keymap);
     app.exit_on_finish = ui.exit_on_finish;
     let capture = capture_options(&config, &ui.capture, ui.record.as_deref());
-    let outcome = lenet_tui::ui::run(trainer, app, capture).context("running the dashboard")?;
+    let outcome =
+        lenet_tui::ui::run(trainer, app, capture, &signals).context("running the dashboard")?;
     let log = outcome
         .log_path
         .map_or_else(String::new, |p| format!(" (log: {})", p.display()));
-    match outcome.state {
-        RunState::Error(message) => bail!("training failed: {message}{log}"),
-        _ => {
-            if let Some(status) = outcome.status {
-                eprintln!("lenet-tui: {status}{log}");
-            }
-            Ok(())
-        }
+    match &outcome.checkpoint {
+        Some(Ok(path)) => eprintln!(
+            "lenet-tui: checkpoint: {} (continue with --resume latest)",
+            path.display()
+        ),
+        Some(Err(why)) => eprintln!("lenet-tui: no checkpoint saved: {why}"),
+        None => {}
     }
+    if let RunState::Error(message) = outcome.state {
+        bail!("training failed: {message}{log}");
+    }
+    if let Some(status) = outcome.status {
+        eprintln!("lenet-tui: {status}{log}");
+    }
+    Ok(match outcome.signal {
+        Some(signal) => {
+            eprintln!("lenet-tui: stopped by {}", signal.name());
+            ExitCode::from(signal.exit_status())
+        }
+        None => ExitCode::SUCCESS,
+    })
 }

@@ -8,11 +8,13 @@ use std::process::{Command, Output};
 use lenet_tui::data::idx::{IMAGES_MAGIC, encode_labels_gz, encode_plain};
 
 fn lenet(args: &[&str]) -> Output {
+    // Keep the user's own config, data and saved runs out of the tests.
+    let home = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
         .args(args)
-        // Keep the user's own config and data out of the tests.
-        .env("XDG_CONFIG_HOME", "/nonexistent-lenet-tui-test")
-        .env("XDG_DATA_HOME", "/nonexistent-lenet-tui-test")
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
         .output()
         .expect("run lenet-tui")
 }
@@ -112,7 +114,18 @@ fn headless_json_is_one_object_per_event_on_the_embedded_subset() {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     assert_eq!(kinds.first(), Some(&"start"));
-    assert_eq!(&kinds[kinds.len() - 2..], ["epoch", "done"]);
+    assert_eq!(
+        &kinds[kinds.len() - 3..],
+        ["epoch", "checkpoint", "done"],
+        "each epoch end is saved"
+    );
+    let saved = &events[kinds.len() - 2];
+    assert_eq!(saved["reason"], "epoch_end");
+    let path = saved["path"].as_str().unwrap();
+    assert!(
+        path.contains("/lenet-tui/runs/") && path.ends_with("/ckpt-0002"),
+        "the start checkpoint, then this one: {saved}"
+    );
     assert_eq!(
         kinds.iter().filter(|&&k| k == "progress").count(),
         5,
@@ -284,7 +297,7 @@ fn header_claiming_billions_of_images() {
         dir.path(),
         &out,
         TRAIN_IMAGES_GZ,
-        "header claims 3136000000000 bytes",
+        "bad dimensions [4000000000, 28, 28]: more than 1 GiB of data",
     );
 }
 

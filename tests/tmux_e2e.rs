@@ -6,15 +6,40 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 struct Tmux {
     socket: String,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    _home: Option<tempfile::TempDir>,
 }
+
+/// Each session gets a tmux server of its own, so tests can run side by side.
+static SESSIONS: AtomicU32 = AtomicU32::new(0);
 
 impl Tmux {
     fn start(args: &str) -> Option<Tmux> {
+        let home = tempfile::tempdir().unwrap();
+        let mut t = Tmux::start_in(home.path(), args)?;
+        t._home = Some(home);
+        Some(t)
+    }
+
+    /// A session with extra environment `env` (`NAME=value …`) before the program.
+    fn start_with_env(env: &str, args: &str) -> Option<Tmux> {
+        let home = tempfile::tempdir().unwrap();
+        let mut t = Tmux::launch(home.path(), env, args)?;
+        t._home = Some(home);
+        Some(t)
+    }
+
+    /// A session whose config, data and state dirs are `home` (which outlives it).
+    fn start_in(home: &Path, args: &str) -> Option<Tmux> {
+        Tmux::launch(home, "", args)
+    }
+
+    fn launch(home: &Path, env: &str, args: &str) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -23,20 +48,23 @@ impl Tmux {
             eprintln!("tmux not installed; skipping the end-to-end test");
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
         let t = Tmux {
-            socket: format!("lenet-tui-test-{}", std::process::id()),
-            dir,
+            socket: format!(
+                "lenet-tui-test-{}-{}",
+                std::process::id(),
+                SESSIONS.fetch_add(1, Ordering::Relaxed)
+            ),
+            dir: home.to_path_buf(),
+            _home: None,
         };
         let exit_file = t.exit_file();
+        let _ = std::fs::remove_file(&exit_file);
         let script = format!(
-            "XDG_STATE_HOME={d} XDG_CONFIG_HOME={d} XDG_DATA_HOME={d} {bin} {args}; echo $? > {exit}; sleep 60",
-            d = t.dir.path().display(),
+            "{env} XDG_STATE_HOME={d} XDG_CONFIG_HOME={d} XDG_DATA_HOME={d} {bin} {args} 2>{d}/stderr; echo $? > {exit}; sleep 60",
+            d = t.dir.display(),
+            env = env,
             bin = env!("CARGO_BIN_EXE_lenet-tui"),
-            args = args.replace(
-                "CAPTURES",
-                &t.dir.path().join("captures").display().to_string()
-            ),
+            args = args.replace("CAPTURES", &t.dir.join("captures").display().to_string()),
             exit = exit_file.display(),
         );
         let out = t.tmux(&[
@@ -59,7 +87,39 @@ impl Tmux {
     }
 
     fn exit_file(&self) -> PathBuf {
-        self.dir.path().join("exit-status")
+        self.dir.join("exit-status")
+    }
+
+    /// The exit status once the program has ended.
+    fn wait_exit(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.exit_file().exists() {
+            assert!(
+                Instant::now() < deadline,
+                "did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(self.exit_file())
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// The pid of lenet-tui: the child of the pane's shell.
+    fn program_pid(&self) -> u32 {
+        let out = self.tmux(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .expect("the shell runs lenet-tui")
+            .parse()
+            .unwrap()
     }
 
     fn tmux(&self, args: &[&str]) -> Output {
@@ -146,7 +206,7 @@ fn dashboard_in_a_real_terminal() {
     else {
         return;
     };
-    let captures = t.dir.path().join("captures");
+    let captures = t.dir.join("captures");
     let screen = t.wait_for("all panels and a first prediction", |s| {
         [
             "Loss",
@@ -263,17 +323,7 @@ fn dashboard_in_a_real_terminal() {
     t.keys(&["q"]);
     t.wait_for("quit confirmation", |s| s.contains("Press q again to quit"));
     t.keys(&["q"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !t.exit_file().exists() {
-        assert!(
-            Instant::now() < deadline,
-            "did not exit; screen:\n{}",
-            t.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = std::fs::read_to_string(t.exit_file()).unwrap();
-    assert_eq!(status.trim(), "0");
+    assert_eq!(t.wait_exit(), "0");
     // The terminal is restored: out of the alternate screen, cursor shown.
     let alt = t.tmux(&[
         "display-message",
@@ -283,10 +333,158 @@ fn dashboard_in_a_real_terminal() {
         "#{alternate_on} #{cursor_flag}",
     ]);
     assert_eq!(String::from_utf8_lossy(&alt.stdout).trim(), "0 1");
-    let log = Path::new(t.dir.path()).join("lenet-tui/lenet-tui.log");
+    let log = t.dir.join("lenet-tui/lenet-tui.log");
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
         log.contains("start: data embedded"),
         "events are logged to a file: {log}"
     );
+}
+
+/// The leftmost column of the Loss chart that has a plotted point (a braille cell).
+fn first_plotted_column(screen: &str) -> Option<usize> {
+    screen
+        .lines()
+        .skip(3)
+        .take(14)
+        .filter_map(|l| {
+            l.chars()
+                .take(62)
+                .position(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+        })
+        .min()
+}
+
+#[test]
+fn hangup_saves_and_resume_latest_continues_with_the_history() {
+    let home = tempfile::tempdir().unwrap();
+    let args = "--data embedded --batch-size 32 --epochs 3";
+    let Some(t) = Tmux::start_in(home.path(), args) else {
+        return;
+    };
+    t.wait_for("epoch 2", |s| header(s).contains("epoch 2/3"));
+    // kill -HUP is what the terminal sends when the SSH connection drops.
+    let pid = t.program_pid();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(t.wait_exit(), "129", "SIGHUP exits with 128 + 1");
+    let runs = lenet_tui::checkpoint::list_runs(&home.path().join("lenet-tui/runs")).unwrap();
+    let newest = runs
+        .last()
+        .and_then(|r| r.checkpoints.last())
+        .expect("a checkpoint");
+    let saved = lenet_tui::checkpoint::load(newest).unwrap();
+    assert_eq!(saved.meta.reason, lenet_tui::train::SaveReason::Hangup);
+    assert_eq!(saved.meta.position.epoch, 2, "{:?}", saved.meta.position);
+    assert!(saved.meta.position.batch > 0, "in the middle of the epoch");
+    assert_eq!(saved.meta.history.epochs.len(), 1);
+    drop(t);
+
+    let Some(t) = Tmux::start_in(home.path(), "--resume latest") else {
+        return;
+    };
+    let screen = t.wait_for("the resumed run", |s| {
+        header(s).contains("epoch 2/3") && s.contains("restored")
+    });
+    // Epoch 1's curve is back: the loss line starts at the chart's left edge, not
+    // where the resumed run began (a third of the way across).
+    let first = first_plotted_column(&screen).expect("a plotted loss curve");
+    assert!(first < 12, "loss curve starts at column {first}:\n{screen}");
+    t.keys(&["q"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0");
+}
+
+#[test]
+fn a_diverging_run_pauses_and_u_restores_with_a_lower_rate() {
+    let Some(t) = Tmux::start("--data embedded --lr 100 --epochs 2") else {
+        return;
+    };
+    let screen = t.wait_for("the divergence", |s| {
+        s.contains("diverged at epoch 1 batch") && header(s).contains("diverged")
+    });
+    assert!(
+        screen.contains("back to the last good checkpoint, learning rate ÷ 10"),
+        "{screen}"
+    );
+    t.keys(&["u"]);
+    t.wait_for("the restored run at lr 10", |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("lr 10 "))
+    });
+    t.keys(&["C-c"]);
+    assert_eq!(t.wait_exit(), "0");
+}
+
+#[test]
+fn resize_storms_and_tiny_windows_never_break_the_dashboard() {
+    let Some(t) = Tmux::start("--data embedded --epochs 1") else {
+        return;
+    };
+    t.wait_for("the dashboard", |s| s.contains("Layers"));
+    for (w, h) in [
+        (1, 1),
+        (2, 1),
+        (1, 3),
+        (200, 60),
+        (79, 23),
+        (80, 24),
+        (3, 200),
+    ] {
+        t.resize(w, h);
+    }
+    for i in 0..60u16 {
+        t.resize(1 + i * 5 % 170, 1 + i * 7 % 55);
+    }
+    // Detach-like: no client, tiny window, then back.
+    t.resize(1, 1);
+    std::thread::sleep(Duration::from_millis(500));
+    t.resize(160, 48);
+    t.wait_for("the dashboard after the storm", |s| {
+        s.contains("Layers") && s.contains("Activations")
+    });
+    assert!(!t.exit_file().exists(), "still running");
+    t.keys(&["C-c"]);
+    assert_eq!(t.wait_exit(), "0");
+}
+
+#[test]
+fn a_dashboard_panic_restores_the_terminal_and_keeps_a_checkpoint() {
+    let Some(t) = Tmux::start_with_env(
+        "LENET_TUI_FAILPOINT=dashboard-panic:5",
+        "--data embedded --epochs 2",
+    ) else {
+        return;
+    };
+    assert_eq!(t.wait_exit(), "101", "a panic exits with Rust's status 101");
+    let err = std::fs::read_to_string(t.dir.join("stderr")).unwrap();
+    assert!(err.contains("failpoint dashboard-panic"), "{err}");
+    assert!(
+        err.contains("log: ") && err.contains("lenet-tui.log"),
+        "{err}"
+    );
+    assert!(err.contains("checkpoint saved: "), "{err}");
+    let alt = t.tmux(&[
+        "display-message",
+        "-p",
+        "-t",
+        "e2e",
+        "#{alternate_on} #{cursor_flag}",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&alt.stdout).trim(),
+        "0 1",
+        "terminal restored"
+    );
+    let runs = lenet_tui::checkpoint::list_runs(&t.dir.join("lenet-tui/runs")).unwrap();
+    let newest = runs
+        .last()
+        .and_then(|r| r.checkpoints.last())
+        .expect("a checkpoint");
+    let saved = lenet_tui::checkpoint::load(newest).unwrap();
+    assert_eq!(saved.meta.reason, lenet_tui::train::SaveReason::Panic);
 }

@@ -5,23 +5,52 @@ use std::time::Duration;
 
 use candle_core::Device;
 use crossbeam_channel::RecvTimeoutError;
+use lenet_tui::checkpoint;
 use lenet_tui::data::Dataset;
 use lenet_tui::model::{Activation, Architecture, Pooling};
 use lenet_tui::train::{
-    BatchSize, Change, Command, Epochs, Event, ProbeReport, TrainSettings, TrainerHandle,
-    TrainerSpec, spawn,
+    BatchSize, Change, CheckpointPolicy, Command, EpochSummary, Epochs, Event, LearningRate,
+    ProbeReport, SaveReason, TrainSettings, TrainerHandle, TrainerSpec, spawn,
 };
 
 const WAIT: Duration = Duration::from_secs(120);
 
 fn trainer(settings: TrainSettings) -> TrainerHandle {
-    spawn(TrainerSpec {
+    spawn(spec(settings))
+}
+
+fn spec(settings: TrainSettings) -> TrainerSpec {
+    TrainerSpec {
         dataset: Arc::new(Dataset::embedded()),
         device: Device::Cpu,
         device_name: "cpu".into(),
         architecture: Architecture::default(),
         settings,
-    })
+        checkpoints: None,
+        resume: None,
+    }
+}
+
+fn with_checkpoints(settings: TrainSettings, runs: &std::path::Path) -> TrainerSpec {
+    TrainerSpec {
+        checkpoints: Some(CheckpointPolicy {
+            runs_dir: runs.to_path_buf(),
+            keep: 3,
+        }),
+        ..spec(settings)
+    }
+}
+
+fn epochs_until_finished(t: &TrainerHandle) -> Vec<EpochSummary> {
+    let mut epochs = Vec::new();
+    loop {
+        match next_matching(t, |e| {
+            matches!(e, Event::EpochFinished(_) | Event::Finished(_))
+        }) {
+            Event::EpochFinished(e) => epochs.push(e),
+            _ => return epochs,
+        }
+    }
 }
 
 fn settings(epochs: u32) -> TrainSettings {
@@ -222,4 +251,91 @@ fn learns_on_the_embedded_subset_within_seconds() {
         epochs[2].test_acc > 0.6,
         "well above chance (0.1): {epochs:?}"
     );
+}
+
+#[test]
+fn a_run_resumed_mid_epoch_goes_on_batch_for_batch() {
+    let runs = tempfile::tempdir().unwrap();
+    let t = spawn(with_checkpoints(settings(2), runs.path()));
+    // Somewhere in the middle of epoch 1.
+    next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 30));
+    let path = t.save_now(SaveReason::User, WAIT).expect("saved");
+    let straight = epochs_until_finished(&t);
+    t.stop();
+    let ckpt = checkpoint::load(&path).unwrap();
+    let position = &ckpt.meta.position;
+    assert_eq!(position.epoch, 1);
+    assert!(position.batch >= 30 && position.batch < 94, "{position:?}");
+    assert!(
+        !ckpt.meta.history.progress.is_empty(),
+        "the chart history is saved"
+    );
+
+    let resumed = spawn(TrainerSpec {
+        resume: Some(ckpt.clone()),
+        ..with_checkpoints(settings(2), runs.path())
+    });
+    let Event::Restored(r) = next_matching(&resumed, |e| matches!(e, Event::Restored(_))) else {
+        unreachable!()
+    };
+    assert_eq!(r.from, path);
+    assert_eq!(r.history, ckpt.meta.history);
+    let again = epochs_until_finished(&resumed);
+    assert_eq!(
+        again.len(),
+        2,
+        "both epochs end: the first resumed, then the second"
+    );
+    for (a, b) in straight.iter().zip(&again) {
+        assert_eq!(a.epoch, b.epoch);
+        assert!(
+            (a.train_loss - b.train_loss).abs() < 1e-4 && (a.test_acc - b.test_acc).abs() < 1e-3,
+            "the same batches in the same order give the same figures: {a:?} vs {b:?}"
+        );
+    }
+    // Checkpoints went on in the same run directory.
+    let listed = checkpoint::list_runs(runs.path()).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+}
+
+#[test]
+fn divergence_pauses_and_u_goes_back_with_a_tenth_of_the_rate() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut s = settings(1);
+    s.learning_rate = LearningRate::try_from(100.0).unwrap();
+    let t = spawn(with_checkpoints(s, runs.path()));
+    let Event::Diverged(d) = next_matching(&t, |e| matches!(e, Event::Diverged(_))) else {
+        unreachable!()
+    };
+    assert_eq!(d.epoch, 1);
+    let good = d.last_good.clone().expect("the start checkpoint");
+    let refused = t.save_now(SaveReason::User, WAIT).unwrap_err();
+    assert!(refused.contains("diverged at epoch 1"), "{refused}");
+    t.send(Command::RestoreLastGood);
+    let Event::Restored(r) = next_matching(&t, |e| matches!(e, Event::Restored(_))) else {
+        unreachable!()
+    };
+    assert_eq!(r.from, good);
+    let lr = next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::LearningRate(_),
+                ..
+            }
+        )
+    });
+    assert!(
+        matches!(lr, Event::Changed { change: Change::LearningRate(x), .. } if (x - 10.0).abs() < 1e-9),
+        "{lr:?}"
+    );
+    t.stop();
+}
+
+#[test]
+fn without_checkpoints_a_save_is_refused_politely() {
+    let t = trainer(settings(1));
+    let e = t.save_now(SaveReason::User, WAIT).unwrap_err();
+    assert!(e.contains("checkpoints are off"), "{e}");
+    t.stop();
 }

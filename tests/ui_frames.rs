@@ -7,9 +7,10 @@ use candle_core::Device;
 use lenet_tui::data::Dataset;
 use lenet_tui::model::{ActivationMap, Architecture, LeNet, Pooling, Probe};
 use lenet_tui::train::{
-    Change, EpochSummary, Event, ProbeReport, Progress, RunInfo, TrainSettings,
+    Change, Divergence, EpochSummary, Event, History, MarkedChange, ProbeReport, Progress,
+    Restored, RunInfo, SaveReason, Saved, TrainSettings,
 };
-use lenet_tui::ui::app::App;
+use lenet_tui::ui::app::{App, RunState};
 use lenet_tui::ui::keys::{Action, KeyMap};
 use lenet_tui::ui::render::render;
 use lenet_tui::ui::theme::{ChartMarker, ColorDepth, Theme, ThemeKind};
@@ -269,5 +270,106 @@ fn tiny_and_odd_areas_never_panic() {
                 footer::render(&app, f, area);
             })
             .unwrap();
+    }
+}
+
+#[test]
+fn a_divergence_says_where_and_offers_the_keys() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    let good = std::path::PathBuf::from("/runs/2026-11-30_10-00-00/ckpt-0003");
+    app.on_event(Event::Saved(Saved {
+        path: good.clone(),
+        reason: SaveReason::EpochEnd,
+        at: 3.0,
+    }));
+    app.on_event(Event::Diverged(Divergence {
+        epoch: 4,
+        batch: 7,
+        loss: f64::NAN,
+        last_good: Some(good),
+    }));
+    assert!(matches!(app.state, RunState::Diverged(_)));
+    let terminal = draw(&app, 120, 36);
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("Training diverged at epoch 4 batch 7 (loss NaN)."),
+        "{text}"
+    );
+    assert!(text.contains("back to the last good checkpoint"), "{text}");
+    assert!(text.contains("✖ diverged"), "{text}");
+    snapshot("diverged_120x36", &terminal);
+    assert_eq!(
+        app.on_action(Action::RestoreGood),
+        vec![lenet_tui::ui::app::Effect::Trainer(
+            lenet_tui::train::Command::RestoreLastGood
+        )]
+    );
+}
+
+#[test]
+fn a_restored_run_shows_its_history() {
+    let dataset = Arc::new(Dataset::embedded());
+    let mut app = App::new(dataset, theme(ColorDepth::Ansi256), KeyMap::default());
+    let progress = |at: f64, loss: f64| Progress {
+        epoch: at.ceil() as u32,
+        at,
+        batch: 1,
+        batches: 10,
+        train_loss: loss,
+        train_acc: 0.5,
+        examples_per_sec: 1000.0,
+    };
+    let history = History {
+        progress: (1..=15)
+            .map(|i| progress(f64::from(i) / 10.0, 2.3 - f64::from(i) / 10.0))
+            .collect(),
+        epochs: vec![EpochSummary {
+            epoch: 1,
+            train_loss: 1.4,
+            train_acc: 0.5,
+            test_acc: 0.6,
+            examples_per_sec: 1000.0,
+            train_seconds: 6.0,
+            eval_seconds: 0.5,
+        }],
+        changes: vec![MarkedChange {
+            at: 0.5,
+            change: Change::Pooling(Pooling::Max),
+        }],
+    };
+    let settings = TrainSettings {
+        pooling: Pooling::Max,
+        ..TrainSettings::default()
+    };
+    app.on_event(Event::Restored(Restored {
+        from: "/runs/r/ckpt-0002".into(),
+        at: 1.5,
+        settings,
+        history,
+    }));
+    assert_eq!(app.loss.points().len(), 15);
+    assert_eq!(app.test_acc.points(), [(1.0, 0.6)]);
+    assert_eq!(app.changes[0].label, "pool max");
+    assert_eq!(app.pooling, Pooling::Max);
+    assert_eq!(app.at, 1.5);
+    assert_eq!(
+        app.status.as_deref(),
+        Some("restored r/ckpt-0002 (epoch 1.50)")
+    );
+}
+
+#[test]
+fn every_size_from_nothing_to_huge_draws_without_panic() {
+    let mut app = app_midway(ColorDepth::Truecolor);
+    app.on_event(Event::Diverged(Divergence {
+        epoch: 1,
+        batch: 2,
+        loss: f64::INFINITY,
+        last_good: None,
+    }));
+    for w in (0..=200).step_by(3) {
+        for h in (0..=64).step_by(3) {
+            draw(&app, w, h);
+        }
     }
 }

@@ -27,6 +27,13 @@ impl EpochOrder {
         self.order.shuffle(&mut self.rng);
         self.order.chunks(batch_size.max(1))
     }
+
+    /// Draws and discards `epochs` orders: where a resumed run's shuffling stands.
+    pub fn skip_epochs(&mut self, epochs: u64) {
+        for _ in 0..epochs {
+            self.order.shuffle(&mut self.rng);
+        }
+    }
 }
 
 /// Number of batches an epoch of `len` examples has.
@@ -51,6 +58,10 @@ mod tests {
         assert_eq!(first, again);
         let second: Vec<Vec<u32>> = a.next_epoch(4).map(<[u32]>::to_vec).collect();
         assert_ne!(first, second, "a new permutation each epoch");
+        let mut c = EpochOrder::new(10, 7);
+        c.skip_epochs(1);
+        let resumed: Vec<Vec<u32>> = c.next_epoch(4).map(<[u32]>::to_vec).collect();
+        assert_eq!(resumed, second, "skipping replays the shuffles");
         assert_eq!(batches_per_epoch(10, 4), 3);
         assert_eq!(batches_per_epoch(60000, 256), 235);
     }

@@ -21,6 +21,10 @@ const UNSIGNED_BYTE: u8 = 0x08;
 /// Largest side of an image we accept; far above any MNIST-like data set, far below
 /// anything that could overflow arithmetic or exhaust memory on its own.
 const MAX_SIDE: u64 = 4096;
+/// The most data one file may hold: 1 GiB, twenty times the full MNIST training set.
+/// Above this even a well-formed file is refused, so a small gzip stream that claims
+/// a huge payload (a decompression bomb) cannot exhaust memory.
+const MAX_PAYLOAD: u64 = 1 << 30;
 /// Up-front buffer limit: beyond this the buffer grows only with data actually read,
 /// so a lying header costs at most what the file really contains.
 const MAX_PREALLOC: u64 = 64 << 20;
@@ -273,6 +277,9 @@ fn check_dims(dims: &[u32], kind: IdxKind) -> Result<(), IdxProblem> {
     if kind == IdxKind::Images && dims[1..].iter().any(|&d| u64::from(d) > MAX_SIDE) {
         return bad("image side larger than 4096 pixels");
     }
+    if dims.iter().map(|&d| u64::from(d)).product::<u64>() > MAX_PAYLOAD {
+        return bad("more than 1 GiB of data, beyond any MNIST-like data set");
+    }
     Ok(())
 }
 
@@ -368,21 +375,24 @@ mod tests {
 
     #[test]
     fn billions_of_images_are_refused_without_allocating() {
-        // Header claims 3e9 images of 28×28: 2.3 TB. Plain and gzip both refuse it.
+        // Header claims 3e9 images of 28×28: 2.3 TB. Plain and gzip both refuse it
+        // from the header alone, however much a gzip stream could expand to.
         let plain = encode_plain(IMAGES_MAGIC, &[3_000_000_000, 28, 28], &[0; 100]);
+        let err = parse_images(&plain).unwrap_err();
+        assert!(matches!(err, IdxProblem::Dimensions { .. }), "{err}");
+        assert!(err.to_string().contains("more than 1 GiB"), "{err}");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&plain).unwrap();
+        let err = parse_images(&enc.finish().unwrap()).unwrap_err();
+        assert!(matches!(err, IdxProblem::Dimensions { .. }), "{err}");
+        // Under the limit, a header that lies is caught by the payload length.
+        let plain = encode_plain(IMAGES_MAGIC, &[1_000_000, 28, 28], &[0; 100]);
         let err = parse_images(&plain).unwrap_err();
         assert!(
             matches!(err, IdxProblem::ShortPayload { found: 100, .. }),
             "{err}"
         );
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&plain).unwrap();
-        let err = parse_images(&enc.finish().unwrap()).unwrap_err();
-        assert!(
-            matches!(err, IdxProblem::ShortPayload { found: 100, .. }),
-            "{err}"
-        );
-        assert!(err.to_string().contains("2352000000000 bytes"), "{err}");
+        assert!(err.to_string().contains("784000000 bytes"), "{err}");
     }
 
     #[test]

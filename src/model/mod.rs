@@ -359,6 +359,60 @@ impl LeNet {
         &self.varmap
     }
 
+    /// The parameters by name, sorted, as tensors (for checkpoints).
+    pub fn parameters(&self) -> Vec<(String, Tensor)> {
+        let map = self.varmap.data().lock().expect("var map lock");
+        let mut params: Vec<(String, Tensor)> = map
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        params
+    }
+
+    /// Each parameter's name and shape, sorted by name: what a checkpoint must hold.
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        self.parameters()
+            .into_iter()
+            .map(|(name, t)| (name, t.dims().to_vec()))
+            .collect()
+    }
+
+    /// Replaces every parameter; `values` must hold each name with its exact shape.
+    pub fn set_parameters(
+        &self,
+        values: &std::collections::HashMap<String, Tensor>,
+    ) -> Result<(), ModelError> {
+        let map = self.varmap.data().lock().expect("var map lock");
+        for (name, var) in map.iter() {
+            let value = values.get(name).ok_or_else(|| ModelError::Shape {
+                layer: name.clone(),
+                input: var.dims().to_vec(),
+                why: "missing from the new parameters".into(),
+            })?;
+            if value.dims() != var.dims() {
+                return Err(ModelError::Shape {
+                    layer: name.clone(),
+                    input: value.dims().to_vec(),
+                    why: format!("expected shape {:?}", var.dims()),
+                });
+            }
+            var.set(&value.to_device(&self.device)?.to_dtype(DType::F32)?)?;
+        }
+        Ok(())
+    }
+
+    /// The first parameter holding a NaN or infinity, if any.
+    pub fn first_non_finite(&self) -> Result<Option<String>, ModelError> {
+        for (name, t) in self.parameters() {
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            if values.iter().any(|v| !v.is_finite()) {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+
     /// The device the parameters live on.
     pub fn device(&self) -> &Device {
         &self.device

@@ -1,7 +1,10 @@
 //! The typed messages between the trainer thread and whoever drives it. No Candle
 //! type crosses: activations travel as plain `Vec<f32>` with their shape.
 
-use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Activation, LayerTable, Pooling, Probe};
 use crate::train::settings::{LearningRate, TrainSettings};
@@ -23,6 +26,11 @@ pub enum Command {
     SetProbes(Vec<usize>),
     /// Start over from epoch 1 with fresh weights.
     Restart,
+    /// Write a checkpoint now; answered by [`Event::Saved`] or [`Event::SaveFailed`].
+    Save(SaveReason),
+    /// After a divergence: reload the last good checkpoint, divide the learning rate
+    /// by ten and go on.
+    RestoreLastGood,
     /// End the thread.
     Stop,
 }
@@ -50,6 +58,20 @@ pub enum Event {
     },
     /// A command that could not be carried out; the run goes on.
     Rejected(String),
+    /// A checkpoint was written (or the last one still holds this exact state).
+    Saved(Saved),
+    /// A checkpoint could not be written; the run goes on.
+    SaveFailed {
+        /// Why it was asked for.
+        reason: SaveReason,
+        /// What went wrong, naming the file.
+        message: String,
+    },
+    /// The loss became NaN or infinite, or exploded: the trainer paused itself.
+    Diverged(Divergence),
+    /// The model, settings and history were loaded from a checkpoint (on resume, and
+    /// after [`Command::RestoreLastGood`]).
+    Restored(Restored),
     /// All epochs are done; the trainer still answers commands until stopped.
     Finished(EpochSummary),
     /// The thread ends after [`Command::Stop`] or when its command channel closes.
@@ -80,7 +102,7 @@ pub struct RunInfo {
 }
 
 /// Running figures within an epoch, averaged over the batches so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Epoch number, from 1.
     pub epoch: u32,
@@ -99,7 +121,7 @@ pub struct Progress {
 }
 
 /// The figures of one finished epoch, as the chapter prints them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochSummary {
     /// Epoch number, from 1.
     pub epoch: u32,
@@ -118,7 +140,7 @@ pub struct EpochSummary {
 }
 
 /// A change of setting or state, for chart markers and the status line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Change {
     /// Training paused.
@@ -154,4 +176,134 @@ pub struct ProbeReport {
     pub cols: usize,
     /// Activations and probabilities.
     pub probe: Probe,
+}
+
+/// Why a checkpoint is written; recorded in it and shown by `lenet-tui runs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaveReason {
+    /// The fresh weights a run starts from: the last good state until epoch 1 ends.
+    Start,
+    /// The end of an epoch.
+    EpochEnd,
+    /// The user asked (`w`).
+    User,
+    /// The user quit.
+    Quit,
+    /// SIGHUP: the terminal or SSH connection went away.
+    Hangup,
+    /// SIGTERM.
+    Terminate,
+    /// SIGINT (Ctrl-C) in headless mode.
+    Interrupt,
+    /// A panic, with the model still intact.
+    Panic,
+}
+
+impl fmt::Display for SaveReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SaveReason::Start => "start",
+            SaveReason::EpochEnd => "epoch end",
+            SaveReason::User => "saved by hand",
+            SaveReason::Quit => "quit",
+            SaveReason::Hangup => "hang-up (SIGHUP)",
+            SaveReason::Terminate => "SIGTERM",
+            SaveReason::Interrupt => "Ctrl-C (SIGINT)",
+            SaveReason::Panic => "panic",
+        })
+    }
+}
+
+/// A checkpoint on disk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saved {
+    /// The checkpoint's directory.
+    pub path: PathBuf,
+    /// Why it was written.
+    pub reason: SaveReason,
+    /// Epochs trained when it was taken (fractional).
+    pub at: f64,
+}
+
+/// Where and how training diverged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    /// Epoch, from 1.
+    pub epoch: u32,
+    /// Batch within the epoch, from 1.
+    pub batch: usize,
+    /// The offending batch loss (NaN, infinite, or exploded).
+    pub loss: f64,
+    /// The newest checkpoint taken before it, if checkpoints are on.
+    pub last_good: Option<PathBuf>,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "diverged at epoch {} batch {} (loss {})",
+            self.epoch, self.batch, self.loss
+        )
+    }
+}
+
+/// A run state loaded from a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restored {
+    /// The checkpoint's directory.
+    pub from: PathBuf,
+    /// Position in the run, in epochs.
+    pub at: f64,
+    /// The settings in force from now on.
+    pub settings: super::TrainSettings,
+    /// Everything the charts showed up to the checkpoint.
+    pub history: History,
+}
+
+/// A change at a position in the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkedChange {
+    /// Position in epochs.
+    pub at: f64,
+    /// What changed.
+    pub change: Change,
+}
+
+/// The figures a run has produced: what its charts show, kept in checkpoints so a
+/// resumed run continues its curves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Progress reports, thinned to at most [`History::MAX_PROGRESS`].
+    pub progress: Vec<Progress>,
+    /// Every finished epoch.
+    pub epochs: Vec<EpochSummary>,
+    /// Setting changes (pooling, activation, learning rate).
+    pub changes: Vec<MarkedChange>,
+}
+
+impl History {
+    /// Progress points kept; beyond this every other one is dropped, so a long run's
+    /// checkpoints stay small while its curves keep their shape.
+    pub const MAX_PROGRESS: usize = 4096;
+
+    /// Records a progress report.
+    pub fn push_progress(&mut self, p: Progress) {
+        self.progress.push(p);
+        if self.progress.len() > Self::MAX_PROGRESS {
+            let mut keep = false;
+            self.progress.retain(|_| {
+                keep = !keep;
+                keep
+            });
+        }
+    }
+
+    /// Drops everything after `at` (epochs), e.g. when going back to a checkpoint.
+    pub fn truncate_after(&mut self, at: f64) {
+        self.progress.retain(|p| p.at <= at + 1e-9);
+        self.epochs.retain(|e| f64::from(e.epoch) <= at + 1e-9);
+        self.changes.retain(|c| c.at <= at + 1e-9);
+    }
 }

@@ -5,6 +5,9 @@ pub mod messages;
 pub mod settings;
 mod trainer;
 
-pub use messages::{Change, Command, EpochSummary, Event, ProbeReport, Progress, RunInfo};
+pub use messages::{
+    Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, ProbeReport, Progress,
+    Restored, RunInfo, SaveReason, Saved,
+};
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};
-pub use trainer::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
+pub use trainer::{CheckpointPolicy, THREAD_NAME, TrainerHandle, TrainerSpec, spawn};

@@ -135,7 +135,7 @@ bounded_count!(
 );
 
 /// Everything that shapes a training run besides the data and the device.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     /// Epochs to train.
     pub epochs: Epochs,

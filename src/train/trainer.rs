@@ -2,20 +2,27 @@
 //! before the next one; while paused the thread blocks on the command channel.
 
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, SGD};
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::messages::{Change, Command, EpochSummary, Event, ProbeReport, Progress, RunInfo};
-use super::settings::TrainSettings;
+use super::messages::{
+    Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, ProbeReport, Progress,
+    Restored, RunInfo, SaveReason, Saved,
+};
+use super::settings::{LearningRate, TrainSettings};
+use crate::checkpoint::{
+    self, Checkpoint, CheckpointError, DataFacts, Meta, Position, RunDir, WeightsFacts,
+};
 use crate::data::batches::batches_per_epoch;
-use crate::data::{Dataset, EpochOrder, Split};
+use crate::data::{DataLocation, Dataset, EpochOrder, Split};
 use crate::model::{Architecture, LeNet, ModelError};
 
 /// Test examples per evaluation batch: large enough to keep the matmuls busy, small
@@ -32,8 +39,21 @@ pub struct TrainerSpec {
     pub device_name: String,
     /// The network's layout.
     pub architecture: Architecture,
-    /// The recipe.
+    /// The recipe (on resume: the checkpoint's, with the user's overrides).
     pub settings: TrainSettings,
+    /// Where checkpoints go; `None` trains without them.
+    pub checkpoints: Option<CheckpointPolicy>,
+    /// A checkpoint to continue from, already checked with [`Checkpoint::check_fits`].
+    pub resume: Option<Checkpoint>,
+}
+
+/// Where and how many checkpoints a run keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointPolicy {
+    /// The directory holding one directory per run.
+    pub runs_dir: PathBuf,
+    /// Checkpoints kept per run, the newest.
+    pub keep: usize,
 }
 
 /// The caller's end of a running trainer.
@@ -52,6 +72,36 @@ impl TrainerHandle {
     /// The event stream.
     pub fn events(&self) -> &Receiver<Event> {
         &self.events
+    }
+
+    /// Asks for a checkpoint and waits up to `timeout` for the answer; other events
+    /// that arrive meanwhile are dropped (the caller is on its way out). `Err` says why
+    /// nothing was saved.
+    pub fn save_now(&self, reason: SaveReason, timeout: Duration) -> Result<PathBuf, String> {
+        if !self.send(Command::Save(reason)) {
+            return Err("the trainer has already stopped".into());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.events.recv_deadline(deadline) {
+                Ok(Event::Saved(saved)) if saved.reason == reason => return Ok(saved.path),
+                Ok(Event::SaveFailed { reason: r, message }) if r == reason => {
+                    return Err(message);
+                }
+                Ok(Event::Error(message)) => return Err(format!("the trainer failed: {message}")),
+                Ok(Event::Stopped) => return Err("the trainer has already stopped".into()),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the trainer did not answer within {} s",
+                        timeout.as_secs()
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the trainer has already stopped".into());
+                }
+            }
+        }
     }
 
     /// Asks the thread to stop and waits for it.
@@ -74,6 +124,21 @@ impl Drop for TrainerHandle {
     }
 }
 
+/// Why the trainer cannot go on.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+impl From<candle_core::Error> for Failure {
+    fn from(e: candle_core::Error) -> Self {
+        Failure::Model(e.into())
+    }
+}
+
 /// Starts a trainer thread. The model is built inside it; a failure arrives as
 /// [`Event::Error`].
 pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
@@ -85,15 +150,31 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
             let events = event_tx.clone();
             // A panic becomes an error event, so the front end can report it and
             // restore the terminal on its own thread.
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                Trainer::new(spec, command_rx, event_tx).and_then(|mut t| t.run())
+            let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                Trainer::new(spec, command_rx, event_tx)
             }));
-            let last = match result {
-                Ok(Ok(())) => Event::Stopped,
-                Ok(Err(e)) => Event::Error(e.to_string()),
-                Err(payload) => {
-                    Event::Error(format!("the trainer panicked: {}", panic_message(&payload)))
+            let last = match built {
+                Ok(Ok(mut trainer)) => {
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| trainer.run())) {
+                        Ok(Ok(())) => Event::Stopped,
+                        Ok(Err(e)) => Event::Error(e.to_string()),
+                        Err(payload) => {
+                            // Keep what was learnt if the weights survived intact.
+                            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                trainer.save(SaveReason::Panic)
+                            }));
+                            Event::Error(format!(
+                                "the trainer panicked: {}",
+                                panic_message(&*payload)
+                            ))
+                        }
+                    }
                 }
+                Ok(Err(e)) => Event::Error(e.to_string()),
+                Err(payload) => Event::Error(format!(
+                    "the trainer panicked: {}",
+                    panic_message(&*payload)
+                )),
             };
             let _ = events.send(last);
         })
@@ -120,6 +201,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 enum Flow {
     Finished,
     Restart,
+    /// Went back to a checkpoint: the epoch loop starts again from its position.
+    Rewound,
     Stop,
 }
 
@@ -164,6 +247,15 @@ impl DeviceSplit {
     }
 }
 
+/// A batch loss this many times the loss of guessing (ln of the class count) counts as
+/// exploded; far above any loss a run that still learns has after its first batches.
+const EXPLODED_FACTOR: f64 = 10.0;
+/// Consecutive exploded batches that make a divergence: one spike may recover.
+const EXPLODED_BATCHES: u32 = 3;
+
+/// Batches seen by the `trainer-panic` failpoint.
+static TRAINER_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 struct Trainer {
     dataset: Arc<Dataset>,
     device: Device,
@@ -174,13 +266,25 @@ struct Trainer {
     train: DeviceSplit,
     test: DeviceSplit,
     order: EpochOrder,
+    /// The current epoch's batches of example indices.
+    epoch_order: Vec<Vec<u32>>,
     init_rng: StdRng,
     commands: Receiver<Command>,
     events: Sender<Event>,
     paused: bool,
     probes: Vec<usize>,
-    /// Position in the run, in epochs, for change markers.
-    at: f64,
+    position: Position,
+    history: History,
+    policy: Option<CheckpointPolicy>,
+    run_dir: Option<RunDir>,
+    /// The newest checkpoint of this run, the one to go back to after a divergence.
+    last_saved: Option<PathBuf>,
+    /// Whether anything changed since `last_saved` was written.
+    unsaved: bool,
+    diverged: Option<Divergence>,
+    exploded: u32,
+    /// A resumed run reports where it came from once it has started.
+    resumed_from: Option<PathBuf>,
 }
 
 impl Trainer {
@@ -188,13 +292,15 @@ impl Trainer {
         spec: TrainerSpec,
         commands: Receiver<Command>,
         events: Sender<Event>,
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, Failure> {
         let TrainerSpec {
             dataset,
             device,
             device_name,
             architecture,
             settings,
+            checkpoints,
+            resume,
         } = spec;
         let mut init_rng = StdRng::seed_from_u64(settings.seed);
         let model = LeNet::new(
@@ -205,24 +311,23 @@ impl Trainer {
             &mut init_rng,
         )?;
         let optimizer = SGD::new(model.varmap().all_vars(), settings.learning_rate.get())?;
+        let batches = batches_per_epoch(dataset.train.len(), settings.batch_size.as_usize());
         let info = RunInfo {
             data: dataset.to_string(),
             device: device_name,
             train_examples: dataset.train.len(),
             test_examples: dataset.test.len(),
             classes: dataset.classes.clone(),
-            batches_per_epoch: batches_per_epoch(
-                dataset.train.len(),
-                settings.batch_size.as_usize(),
-            ),
+            batches_per_epoch: batches,
             settings: settings.clone(),
             layers: model.layer_table()?,
         };
-        Ok(Self {
+        let mut trainer = Self {
             train: DeviceSplit::upload(&dataset.train, &device)?,
             test: DeviceSplit::upload(&dataset.test, &device)?,
             // A stream of its own, so restarts (which draw weights) keep shuffles stable.
             order: EpochOrder::new(dataset.train.len(), settings.seed.wrapping_add(1)),
+            epoch_order: Vec::new(),
             dataset,
             device,
             info,
@@ -234,8 +339,31 @@ impl Trainer {
             events,
             paused: false,
             probes: Vec::new(),
-            at: 0.0,
-        })
+            position: Position::start(batches),
+            history: History::default(),
+            run_dir: None,
+            last_saved: None,
+            unsaved: true,
+            diverged: None,
+            exploded: 0,
+            resumed_from: None,
+            policy: checkpoints,
+        };
+        if let Some(checkpoint) = resume {
+            for _ in 0..checkpoint.meta.position.restarts {
+                trainer.model.reinitialize(&mut trainer.init_rng)?;
+            }
+            trainer.restore(&checkpoint)?;
+            // The user's overrides (epochs, learning rate, pieces) over the checkpoint's.
+            let settings = trainer.info.settings.clone();
+            trainer.use_settings(settings);
+            if let (Some(policy), Some(run)) = (&trainer.policy, checkpoint.dir.parent()) {
+                trainer.run_dir = Some(RunDir::open(run, policy.keep)?);
+            }
+            trainer.last_saved = Some(checkpoint.dir.clone());
+            trainer.resumed_from = Some(checkpoint.dir);
+        }
+        Ok(trainer)
     }
 
     fn emit(&self, event: Event) {
@@ -243,8 +371,16 @@ impl Trainer {
         let _ = self.events.send(event);
     }
 
-    fn run(&mut self) -> Result<(), ModelError> {
+    fn run(&mut self) -> Result<(), Failure> {
         self.emit(Event::Started(self.info.clone()));
+        match self.resumed_from.take() {
+            Some(from) => {
+                self.emit_restored(from);
+                // Settings given on the command line differ from the checkpoint's.
+                self.unsaved = true;
+            }
+            None => self.save(SaveReason::Start),
+        }
         loop {
             let flow = match self.train_epochs()? {
                 Flow::Finished => self.idle()?,
@@ -252,28 +388,41 @@ impl Trainer {
             };
             match flow {
                 Flow::Restart => self.restart()?,
+                Flow::Rewound => {}
                 Flow::Stop | Flow::Finished => return Ok(()),
             }
         }
     }
 
-    fn restart(&mut self) -> Result<(), ModelError> {
+    fn restart(&mut self) -> Result<(), Failure> {
         self.model.reinitialize(&mut self.init_rng)?;
         self.optimizer = SGD::new(
             self.model.varmap().all_vars(),
             self.settings.learning_rate.get(),
         )?;
         self.paused = false;
+        self.diverged = None;
+        self.exploded = 0;
         self.emit(Event::Changed {
-            at: self.at,
+            at: self.position.at(),
             change: Change::Restarted,
         });
-        self.at = 0.0;
+        let mut position = Position::start(self.position.batches);
+        // The shuffling stream goes on; the weights were drawn once more.
+        position.orders_drawn = self.position.orders_drawn;
+        position.restarts = self.position.restarts + 1;
+        self.position = position;
+        self.history = History::default();
+        // Fresh weights make a new run, with checkpoints of its own.
+        self.run_dir = None;
+        self.last_saved = None;
+        self.unsaved = true;
+        self.save(SaveReason::Start);
         self.report_probes()
     }
 
     /// After the last epoch: answer commands (probes, swaps, restart) until stopped.
-    fn idle(&mut self) -> Result<Flow, ModelError> {
+    fn idle(&mut self) -> Result<Flow, Failure> {
         while let Ok(command) = self.commands.recv() {
             if let Some(flow) = self.apply(command)? {
                 return Ok(flow);
@@ -283,7 +432,7 @@ impl Trainer {
     }
 
     /// Applies pending commands, blocking while paused. `Some` ends the epoch loop.
-    fn handle_commands(&mut self) -> Result<Option<Flow>, ModelError> {
+    fn handle_commands(&mut self) -> Result<Option<Flow>, Failure> {
         loop {
             match self.commands.try_recv() {
                 Ok(command) => {
@@ -309,10 +458,15 @@ impl Trainer {
         }
     }
 
-    fn apply(&mut self, command: Command) -> Result<Option<Flow>, ModelError> {
+    fn apply(&mut self, command: Command) -> Result<Option<Flow>, Failure> {
         let change = match command {
             Command::Stop => return Ok(Some(Flow::Stop)),
             Command::Restart => return Ok(Some(Flow::Restart)),
+            Command::Save(reason) => {
+                self.save(reason);
+                return Ok(None);
+            }
+            Command::RestoreLastGood => return self.restore_last_good(),
             Command::Pause if !self.paused => {
                 self.paused = true;
                 Change::Paused
@@ -351,10 +505,18 @@ impl Trainer {
         };
         let reshaped = matches!(change, Change::Pooling(_) | Change::Activation(_));
         let refresh = reshaped || matches!(change, Change::Probes(_));
-        self.emit(Event::Changed {
-            at: self.at,
+        let at = self.position.at();
+        if matches!(
             change,
-        });
+            Change::Pooling(_) | Change::Activation(_) | Change::LearningRate(_)
+        ) {
+            self.history.changes.push(MarkedChange {
+                at,
+                change: change.clone(),
+            });
+            self.unsaved = true;
+        }
+        self.emit(Event::Changed { at, change });
         if reshaped {
             self.emit(Event::Layers(self.model.layer_table()?));
         }
@@ -364,29 +526,250 @@ impl Trainer {
         Ok(None)
     }
 
-    fn train_epochs(&mut self) -> Result<Flow, ModelError> {
-        let batch_size = self.settings.batch_size.as_usize();
-        let (rows, cols) = (self.dataset.train.rows, self.dataset.train.cols);
-        let batches = batches_per_epoch(self.dataset.train.len(), batch_size);
-        let reports = (self.settings.reports_per_epoch.max(1) as usize).min(batches);
-        let mut last = None;
-        for epoch in 1..=self.settings.epochs.get() {
-            let order: Vec<Vec<u32>> = self
+    /// Pooling, activation and learning rate from `settings`, into the model and
+    /// optimiser as well.
+    fn use_settings(&mut self, settings: TrainSettings) {
+        self.model.pooling = settings.pooling;
+        self.model.activation = settings.activation;
+        self.optimizer
+            .set_learning_rate(settings.learning_rate.get());
+        self.settings = settings;
+    }
+
+    /// Loads weights, position and history from `checkpoint`, and its pooling,
+    /// activation and learning rate; replays the shuffles up to its position.
+    fn restore(&mut self, checkpoint: &Checkpoint) -> Result<(), Failure> {
+        let weights = checkpoint.weights(&self.model.parameter_shapes(), &self.device)?;
+        self.model.set_parameters(&weights)?;
+        let meta = &checkpoint.meta;
+        let mut settings = self.settings.clone();
+        settings.pooling = meta.settings.pooling;
+        settings.activation = meta.settings.activation;
+        settings.learning_rate = meta.settings.learning_rate;
+        self.use_settings(settings);
+        self.position = meta.position.clone();
+        self.history = meta.history.clone();
+        self.order = EpochOrder::new(self.dataset.train.len(), self.settings.seed.wrapping_add(1));
+        let p = &self.position;
+        if p.batch > 0 {
+            // Mid-epoch: this epoch's order is the last one drawn.
+            self.order.skip_epochs(p.orders_drawn.saturating_sub(1));
+            self.epoch_order = self
                 .order
-                .next_epoch(batch_size)
+                .next_epoch(self.settings.batch_size.as_usize())
                 .map(<[u32]>::to_vec)
                 .collect();
-            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0u64, 0usize);
-            let mut train_seconds = 0.0f64;
-            for (i, ids) in order.iter().enumerate() {
+        } else {
+            self.order.skip_epochs(p.orders_drawn);
+        }
+        self.diverged = None;
+        self.exploded = 0;
+        Ok(())
+    }
+
+    fn emit_restored(&mut self, from: PathBuf) {
+        self.emit(Event::Restored(Restored {
+            from,
+            at: self.position.at(),
+            settings: self.settings.clone(),
+            history: self.history.clone(),
+        }));
+        if let Ok(table) = self.model.layer_table() {
+            self.emit(Event::Layers(table));
+        }
+    }
+
+    /// `u` after a divergence: the last good checkpoint with a tenth of the learning
+    /// rate, training again.
+    fn restore_last_good(&mut self) -> Result<Option<Flow>, Failure> {
+        if self.diverged.is_none() {
+            self.emit(Event::Rejected(
+                "nothing to restore: u goes back to the last good checkpoint after a divergence"
+                    .into(),
+            ));
+            return Ok(None);
+        }
+        let Some(path) = self.last_saved.clone() else {
+            self.emit(Event::Rejected(
+                "no checkpoint to go back to: checkpoints are off for this run".into(),
+            ));
+            return Ok(None);
+        };
+        let checkpoint = match checkpoint::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                self.emit(Event::Rejected(format!("cannot restore: {e}")));
+                return Ok(None);
+            }
+        };
+        let lr = self.settings.learning_rate.get() / 10.0;
+        self.restore(&checkpoint)?;
+        if let Ok(lower) = LearningRate::try_from(lr) {
+            self.optimizer.set_learning_rate(lower.get());
+            self.settings.learning_rate = lower;
+        }
+        self.paused = false;
+        self.unsaved = true;
+        self.emit_restored(path);
+        let at = self.position.at();
+        let change = Change::LearningRate(self.settings.learning_rate.get());
+        self.history.changes.push(MarkedChange {
+            at,
+            change: change.clone(),
+        });
+        self.emit(Event::Changed { at, change });
+        self.report_probes()?;
+        Ok(Some(Flow::Rewound))
+    }
+
+    /// Writes a checkpoint and reports it; failures are reported, never fatal.
+    fn save(&mut self, reason: SaveReason) {
+        let failed = |trainer: &Self, message: String| {
+            trainer.emit(Event::SaveFailed { reason, message });
+        };
+        let Some(policy) = self.policy.clone() else {
+            if !matches!(reason, SaveReason::Start | SaveReason::EpochEnd) {
+                failed(self, "checkpoints are off for this run".into());
+            }
+            return;
+        };
+        if let Some(d) = &self.diverged {
+            let last = self
+                .last_saved
+                .as_ref()
+                .map_or_else(|| "none".to_string(), |p| p.display().to_string());
+            return failed(
+                self,
+                format!("not saved: training {d}; the last good checkpoint is {last}"),
+            );
+        }
+        if !self.unsaved
+            && let Some(path) = self.last_saved.clone()
+        {
+            // Nothing changed since: the last checkpoint is this state.
+            return self.emit(Event::Saved(Saved {
+                path,
+                reason,
+                at: self.position.at(),
+            }));
+        }
+        if self.run_dir.is_none() {
+            match RunDir::create(&policy.runs_dir, policy.keep) {
+                Ok(run) => self.run_dir = Some(run),
+                Err(e) => return failed(self, e.to_string()),
+            }
+        }
+        let meta = self.meta(reason);
+        let parameters = self.model.parameters();
+        let Some(run) = self.run_dir.as_mut() else {
+            return;
+        };
+        match run.save(&parameters, meta) {
+            Ok(path) => {
+                self.last_saved = Some(path.clone());
+                self.unsaved = false;
+                self.emit(Event::Saved(Saved {
+                    path,
+                    reason,
+                    at: self.position.at(),
+                }));
+            }
+            Err(e) => failed(self, e.to_string()),
+        }
+    }
+
+    fn meta(&self, reason: SaveReason) -> Meta {
+        let data = &self.dataset;
+        Meta {
+            format: checkpoint::FORMAT,
+            program: format!("lenet-tui {}", env!("CARGO_PKG_VERSION")),
+            saved_at: chrono::Local::now().to_rfc3339(),
+            reason,
+            architecture: self.model.architecture().clone(),
+            settings: self.settings.clone(),
+            position: self.position.clone(),
+            data: DataFacts {
+                description: data.to_string(),
+                dir: match &data.location {
+                    DataLocation::Embedded => None,
+                    DataLocation::Dir { path, .. } => Some(path.clone()),
+                },
+                train_examples: data.train.len(),
+                test_examples: data.test.len(),
+                classes: data.classes.clone(),
+            },
+            history: self.history.clone(),
+            weights: WeightsFacts { bytes: 0, crc32: 0 },
+        }
+    }
+
+    /// Whether a batch loss means training has diverged.
+    fn diverging(&mut self, loss: f64) -> bool {
+        if !loss.is_finite() {
+            return true;
+        }
+        let guessing = (self.dataset.classes.len().max(2) as f64).ln();
+        if loss > EXPLODED_FACTOR * guessing {
+            self.exploded += 1;
+        } else {
+            self.exploded = 0;
+        }
+        self.exploded >= EXPLODED_BATCHES
+    }
+
+    fn diverge(&mut self, loss: f64) {
+        let divergence = Divergence {
+            epoch: self.position.epoch,
+            batch: self.position.batch + 1,
+            loss,
+            last_good: self.last_saved.clone(),
+        };
+        self.paused = true;
+        self.diverged = Some(divergence.clone());
+        self.emit(Event::Diverged(divergence));
+    }
+
+    fn train_epochs(&mut self) -> Result<Flow, Failure> {
+        let batch_size = self.settings.batch_size.as_usize();
+        let (rows, cols) = (self.dataset.train.rows, self.dataset.train.cols);
+        let batches = self.position.batches;
+        let reports = (self.settings.reports_per_epoch.max(1) as usize).min(batches);
+        while self.position.epoch <= self.settings.epochs.get() {
+            if self.position.batch == 0 {
+                self.epoch_order = self
+                    .order
+                    .next_epoch(batch_size)
+                    .map(<[u32]>::to_vec)
+                    .collect();
+                let p = &mut self.position;
+                p.orders_drawn += 1;
+                (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
+            }
+            let epoch = self.position.epoch;
+            while self.position.batch < batches {
+                // A rewind starts the epoch loop again from the checkpoint's position.
                 if let Some(flow) = self.handle_commands()? {
                     return Ok(flow);
                 }
+                let i = self.position.batch;
+                if crate::failpoint::hit("trainer-panic", &TRAINER_PANIC) {
+                    panic!("failpoint trainer-panic");
+                }
                 let start = Instant::now();
-                let ids = Tensor::from_slice(ids, ids.len(), &self.device)?;
+                let ids = Tensor::from_slice(
+                    &self.epoch_order[i],
+                    self.epoch_order[i].len(),
+                    &self.device,
+                )?;
                 let (x, y) = self.train.batch(&ids, rows, cols)?;
                 let logits = self.model.forward(&x)?;
                 let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let loss_value = f64::from(loss.to_scalar::<f32>()?);
+                if self.diverging(loss_value) {
+                    // No step with this loss: the weights stay as they were.
+                    self.diverge(loss_value);
+                    continue;
+                }
                 self.optimizer.backward_step(&loss)?;
                 let batch_correct = logits
                     .detach()
@@ -396,49 +779,60 @@ impl Trainer {
                     .sum_all()?
                     .to_scalar::<u32>()?;
                 let n = y.dims1()?;
-                loss_sum += f64::from(loss.to_scalar::<f32>()?) * n as f64;
-                correct += u64::from(batch_correct);
-                seen += n;
-                train_seconds += start.elapsed().as_secs_f64();
-                self.at = f64::from(epoch - 1) + (i + 1) as f64 / batches as f64;
+                let p = &mut self.position;
+                p.loss_sum += loss_value * n as f64;
+                p.correct += u64::from(batch_correct);
+                p.seen += n;
+                p.train_seconds += start.elapsed().as_secs_f64();
+                p.batch += 1;
+                self.unsaved = true;
                 // Evenly spaced reports, the last one on the final batch, as the
                 // chapter's animator plots them.
                 let due = (i + 1) * reports / batches != i * reports / batches;
                 if due {
-                    self.emit(Event::Progress(Progress {
+                    let p = &self.position;
+                    let progress = Progress {
                         epoch,
-                        at: self.at,
-                        batch: i + 1,
+                        at: p.at(),
+                        batch: p.batch,
                         batches,
-                        train_loss: loss_sum / seen as f64,
-                        train_acc: correct as f64 / seen as f64,
-                        examples_per_sec: seen as f64 / train_seconds.max(1e-9),
-                    }));
+                        train_loss: p.loss_sum / p.seen as f64,
+                        train_acc: p.correct as f64 / p.seen as f64,
+                        examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
+                    };
+                    self.history.push_progress(progress.clone());
+                    self.emit(Event::Progress(progress));
                     self.report_probes()?;
                 }
             }
             let eval_start = Instant::now();
             let test_acc = self.evaluate()?;
+            let p = &self.position;
             let summary = EpochSummary {
                 epoch,
-                train_loss: loss_sum / seen as f64,
-                train_acc: correct as f64 / seen as f64,
+                train_loss: p.loss_sum / p.seen.max(1) as f64,
+                train_acc: p.correct as f64 / p.seen.max(1) as f64,
                 test_acc,
-                examples_per_sec: seen as f64 / train_seconds.max(1e-9),
-                train_seconds,
+                examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
+                train_seconds: p.train_seconds,
                 eval_seconds: eval_start.elapsed().as_secs_f64(),
             };
-            self.emit(Event::EpochFinished(summary.clone()));
-            last = Some(summary);
+            self.history.epochs.push(summary.clone());
+            self.emit(Event::EpochFinished(summary));
+            let p = &mut self.position;
+            p.epoch += 1;
+            p.batch = 0;
+            (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
+            self.save(SaveReason::EpochEnd);
         }
-        if let Some(summary) = last {
-            self.emit(Event::Finished(summary));
+        if let Some(summary) = self.history.epochs.last() {
+            self.emit(Event::Finished(summary.clone()));
         }
         Ok(Flow::Finished)
     }
 
     /// Test-set accuracy, in batches, without gradient tracking.
-    fn evaluate(&self) -> Result<f64, ModelError> {
+    fn evaluate(&self) -> Result<f64, Failure> {
         let test = &self.dataset.test;
         let mut correct = 0u64;
         for start in (0..test.len()).step_by(EVAL_BATCH) {
@@ -458,7 +852,7 @@ impl Trainer {
         Ok(correct as f64 / test.len().max(1) as f64)
     }
 
-    fn report_probes(&self) -> Result<(), ModelError> {
+    fn report_probes(&self) -> Result<(), Failure> {
         if self.probes.is_empty() {
             return Ok(());
         }

@@ -1,11 +1,14 @@
 //! The dashboard's state and the one place it changes: [`App::update`] takes a key
 //! action or a trainer event and returns the commands to send to the trainer.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::data::Dataset;
 use crate::model::{Activation, LayerTable, Pooling};
-use crate::train::{Change, Command, EpochSummary, Event, LearningRate, ProbeReport, RunInfo};
+use crate::train::{
+    Change, Command, EpochSummary, Event, History, LearningRate, ProbeReport, RunInfo, SaveReason,
+};
 use crate::ui::history::Series;
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -19,6 +22,8 @@ pub enum RunState {
     Running,
     /// Paused by the user.
     Paused,
+    /// Paused by the trainer: the loss became NaN or exploded (the message says where).
+    Diverged(String),
     /// All epochs done; the figures stay up until the user quits.
     Finished,
     /// The trainer failed.
@@ -30,7 +35,7 @@ impl RunState {
     pub fn is_active(&self) -> bool {
         matches!(
             self,
-            RunState::Starting | RunState::Running | RunState::Paused
+            RunState::Starting | RunState::Running | RunState::Paused | RunState::Diverged(_)
         )
     }
 }
@@ -134,6 +139,8 @@ pub struct App {
     pub should_quit: bool,
     /// Whether an asciicast recording is running (the header shows ● REC).
     pub recording: bool,
+    /// The newest checkpoint written.
+    pub last_checkpoint: Option<PathBuf>,
 }
 
 impl App {
@@ -169,6 +176,7 @@ impl App {
             exit_on_finish: false,
             should_quit: false,
             recording: false,
+            last_checkpoint: None,
         }
     }
 
@@ -230,6 +238,39 @@ impl App {
                     self.should_quit = true;
                 }
             }
+            Event::Saved(saved) => {
+                // Routine saves stay out of the status line; asked-for ones answer there.
+                if !matches!(saved.reason, SaveReason::Start | SaveReason::EpochEnd) {
+                    self.status = Some(format!(
+                        "checkpoint saved: {}",
+                        short_checkpoint(&saved.path)
+                    ));
+                }
+                self.last_checkpoint = Some(saved.path);
+            }
+            Event::SaveFailed { message, .. } => {
+                self.status = Some(format!("checkpoint: {message}"));
+            }
+            Event::Diverged(d) => {
+                // The notice over the charts says what to do about it.
+                self.status = Some(format!("training {d}"));
+                self.state = RunState::Diverged(d.to_string());
+            }
+            Event::Restored(r) => {
+                self.epochs = r.settings.epochs.get();
+                self.pooling = r.settings.pooling;
+                self.activation = r.settings.activation;
+                self.learning_rate = r.settings.learning_rate.get();
+                self.load_history(&r.history);
+                self.at = r.at;
+                self.state = RunState::Running;
+                self.status = Some(format!(
+                    "restored {} (epoch {:.2})",
+                    short_checkpoint(&r.from),
+                    r.at
+                ));
+                self.last_checkpoint = Some(r.from);
+            }
             Event::Stopped => {
                 if self.state.is_active() {
                     self.state = RunState::Error("the trainer stopped unexpectedly".into());
@@ -242,8 +283,33 @@ impl App {
         }
     }
 
+    /// Replaces the charts with a checkpoint's history.
+    fn load_history(&mut self, history: &History) {
+        self.loss = Series::new();
+        self.train_acc = Series::new();
+        self.test_acc = Series::new();
+        for p in &history.progress {
+            self.loss.push(p.at, p.train_loss);
+            self.train_acc.push(p.at, p.train_acc);
+        }
+        for e in &history.epochs {
+            self.test_acc.push(f64::from(e.epoch), e.test_acc);
+        }
+        self.changes = history
+            .changes
+            .iter()
+            .filter_map(|c| change_label(&c.change).map(|label| ChangeMark { at: c.at, label }))
+            .collect();
+        self.last_epoch = history.epochs.last().cloned();
+        if let Some(e) = &self.last_epoch {
+            self.eval_seconds = e.eval_seconds;
+        }
+    }
+
     fn on_change(&mut self, at: f64, change: Change) {
-        let mark = |label: String| ChangeMark { at, label };
+        if let Some(label) = change_label(&change) {
+            self.changes.push(ChangeMark { at, label });
+        }
         match change {
             Change::Paused => {
                 self.state = RunState::Paused;
@@ -253,18 +319,9 @@ impl App {
                 self.state = RunState::Running;
                 self.status = Some("resumed".into());
             }
-            Change::Pooling(p) => {
-                self.pooling = p;
-                self.changes.push(mark(format!("pool {p}")));
-            }
-            Change::Activation(a) => {
-                self.activation = a;
-                self.changes.push(mark(format!("act {a}")));
-            }
-            Change::LearningRate(lr) => {
-                self.learning_rate = lr;
-                self.changes.push(mark(format!("lr {lr}")));
-            }
+            Change::Pooling(p) => self.pooling = p,
+            Change::Activation(a) => self.activation = a,
+            Change::LearningRate(lr) => self.learning_rate = lr,
             Change::Probes(_) => {}
             Change::Restarted => {
                 self.loss = Series::new();
@@ -307,8 +364,27 @@ impl App {
             Action::TogglePause => match self.state {
                 RunState::Running => vec![Effect::Trainer(Command::Pause)],
                 RunState::Paused => vec![Effect::Trainer(Command::Resume)],
+                RunState::Diverged(_) => {
+                    self.status = Some(
+                        "diverged: u goes back to the last good checkpoint, r restarts".into(),
+                    );
+                    Vec::new()
+                }
                 _ => Vec::new(),
             },
+            Action::Save => vec![Effect::Trainer(Command::Save(SaveReason::User))],
+            Action::RestoreGood => {
+                if matches!(self.state, RunState::Diverged(_)) {
+                    vec![Effect::Trainer(Command::RestoreLastGood)]
+                } else {
+                    self.status = Some(
+                        "u goes back to the last good checkpoint after a divergence; \
+                         training has not diverged"
+                            .into(),
+                    );
+                    Vec::new()
+                }
+            }
             Action::TogglePooling => {
                 self.pooling = self.pooling.toggled();
                 vec![Effect::Trainer(Command::SetPooling(self.pooling))]
@@ -450,6 +526,25 @@ impl App {
     pub fn current_epoch(&self) -> u32 {
         // 2.4 is in epoch 3; 3.0 is the end of epoch 3, not the start of epoch 4.
         (self.at.ceil() as u32).clamp(1, self.epochs.max(1))
+    }
+}
+
+/// A setting change's chart label (`pool max`), or none for changes not charted.
+fn change_label(change: &Change) -> Option<String> {
+    match change {
+        Change::Pooling(p) => Some(format!("pool {p}")),
+        Change::Activation(a) => Some(format!("act {a}")),
+        Change::LearningRate(lr) => Some(format!("lr {lr}")),
+        _ => None,
+    }
+}
+
+/// `run/ckpt-0003` of a checkpoint path: enough to recognise it in the status line.
+fn short_checkpoint(path: &Path) -> String {
+    let parts: Vec<_> = path.iter().rev().take(2).collect();
+    match parts.as_slice() {
+        [ckpt, run] => format!("{}/{}", run.to_string_lossy(), ckpt.to_string_lossy()),
+        _ => path.display().to_string(),
     }
 }
 

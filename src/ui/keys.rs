@@ -33,6 +33,10 @@ pub enum Action {
     LrDown,
     /// Restart with fresh weights (asks first).
     Restart,
+    /// Write a checkpoint now.
+    Save,
+    /// After a divergence: back to the last good checkpoint with a lower learning rate.
+    RestoreGood,
     /// Save a screenshot (SVG, PNG, text).
     Screenshot,
     /// Start or stop an asciicast recording.
@@ -49,7 +53,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::TogglePause,
         Action::TogglePooling,
         Action::ToggleActivation,
@@ -61,6 +65,8 @@ impl Action {
         Action::LrUp,
         Action::LrDown,
         Action::Restart,
+        Action::Save,
+        Action::RestoreGood,
         Action::Screenshot,
         Action::Record,
         Action::Figure,
@@ -83,6 +89,8 @@ impl Action {
             Action::LrUp => "lr_up",
             Action::LrDown => "lr_down",
             Action::Restart => "restart",
+            Action::Save => "save",
+            Action::RestoreGood => "restore",
             Action::Screenshot => "screenshot",
             Action::Record => "record",
             Action::Figure => "figure",
@@ -106,6 +114,8 @@ impl Action {
             Action::LrUp => "learning rate × 2",
             Action::LrDown => "learning rate ÷ 2",
             Action::Restart => "restart with fresh weights (asks first)",
+            Action::Save => "save a checkpoint now (also at every epoch end and on quit)",
+            Action::RestoreGood => "after a divergence: last good checkpoint, learning rate ÷ 10",
             Action::Screenshot => "screenshot: SVG, PNG and text of this frame",
             Action::Record => "start / stop an asciicast recording",
             Action::Figure => "save the training figure (PNG and SVG)",
@@ -126,6 +136,9 @@ impl Action {
             Action::Compare => "compare",
             Action::LrUp | Action::LrDown => "lr",
             Action::Restart => "restart",
+            Action::Save => "save",
+            // Shown in the status line when it applies, after a divergence.
+            Action::RestoreGood => return None,
             Action::Screenshot => "shot",
             Action::Record => "rec",
             Action::Figure => "fig",
@@ -276,6 +289,8 @@ impl Default for KeyMap {
             (Key::plain(Char('=')), Action::LrUp),
             (Key::plain(Char('-')), Action::LrDown),
             (Key::plain(Char('r')), Action::Restart),
+            (Key::plain(Char('w')), Action::Save),
+            (Key::plain(Char('u')), Action::RestoreGood),
             (Key::plain(Char('s')), Action::Screenshot),
             (Key::plain(Char('R')), Action::Record),
             (Key::plain(Char('g')), Action::Figure),
@@ -426,6 +441,7 @@ mod tests {
                 "Tab compare",
                 "+/- lr",
                 "r restart",
+                "w save",
                 "s shot",
                 "R rec",
                 "g fig",

@@ -13,6 +13,7 @@ pub mod widgets;
 
 use std::cell::RefCell;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 use crate::capture::{self, Palette, cast::Recorder};
-use crate::train::TrainerHandle;
+use crate::signals::Signal;
+use crate::train::{SaveReason, TrainerHandle};
 use app::{App, Effect, RunState};
 use keys::Key;
 use theme::ThemeKind;
@@ -56,6 +58,24 @@ pub struct Outcome {
     pub status: Option<String>,
     /// Where the log went.
     pub log_path: Option<PathBuf>,
+    /// The checkpoint written on the way out, or why none was.
+    pub checkpoint: Option<Result<PathBuf, String>>,
+    /// The signal that ended the dashboard, if one did.
+    pub signal: Option<Signal>,
+}
+
+/// Progress events seen by the `dashboard-panic` failpoint.
+static DASHBOARD_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// How long quitting waits for the last checkpoint before leaving anyway.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the event loop ended.
+enum Exit {
+    /// The user quit.
+    Quit,
+    /// SIGHUP, SIGTERM or SIGINT.
+    Signal(Signal),
 }
 
 /// The terminal's default colours for exports, from the theme.
@@ -129,13 +149,18 @@ fn shorten(path: &Path) -> String {
     }
 }
 
-/// Runs the dashboard until the user quits; the terminal is restored on every path
-/// out, panics included.
-pub fn run(trainer: TrainerHandle, mut app: App, capture: CaptureOptions) -> io::Result<Outcome> {
+/// Runs the dashboard until the user quits or a signal arrives; the terminal is
+/// restored and a checkpoint written on every path out, panics included.
+pub fn run(
+    trainer: TrainerHandle,
+    mut app: App,
+    capture: CaptureOptions,
+    signals: &Receiver<Signal>,
+) -> io::Result<Outcome> {
     let mut log = log::Log::open();
     let recorder: term::SharedRecorder = Rc::new(RefCell::new(None));
     let record_error = Rc::new(RefCell::new(None));
-    let mut terminal = term::enter(recorder.clone(), record_error.clone())?;
+    let mut terminal = term::enter(recorder.clone(), record_error.clone(), log.path().cloned())?;
     if let Some(path) = &capture.record {
         let size = terminal.size()?;
         match Recorder::create(path, size.width, size.height, "lenet-tui") {
@@ -163,15 +188,41 @@ pub fn run(trainer: TrainerHandle, mut app: App, capture: CaptureOptions) -> io:
         record_error,
         capture: &capture,
     };
-    let result = looper.run(&input);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&input, signals)));
     stop.store(true, Ordering::Relaxed);
     term::leave();
+    let reason = match &result {
+        Ok(Ok(Exit::Quit)) => SaveReason::Quit,
+        Ok(Ok(Exit::Signal(signal))) => signal.save_reason(),
+        // The terminal failed: most often the SSH connection went away.
+        Ok(Err(_)) => SaveReason::Hangup,
+        Err(_) => SaveReason::Panic,
+    };
+    let saved = trainer.save_now(reason, SAVE_TIMEOUT);
+    match &saved {
+        Ok(path) => log.line(&format!("checkpoint ({reason}): {}", path.display())),
+        Err(why) => log.line(&format!("no checkpoint ({reason}): {why}")),
+    }
     trainer.stop();
-    result?;
+    let exit = match result {
+        Ok(exit) => exit?,
+        Err(panic) => {
+            // The panic hook has restored the terminal and printed the message.
+            if let Ok(path) = &saved {
+                eprintln!("lenet-tui: checkpoint saved: {}", path.display());
+            }
+            std::panic::resume_unwind(panic);
+        }
+    };
     Ok(Outcome {
         state: app.state,
         status: app.status,
         log_path: log.path().cloned(),
+        checkpoint: Some(saved),
+        signal: match exit {
+            Exit::Signal(signal) => Some(signal),
+            Exit::Quit => None,
+        },
     })
 }
 
@@ -186,7 +237,11 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
-    fn run(&mut self, input: &Receiver<io::Result<TermEvent>>) -> io::Result<()> {
+    fn run(
+        &mut self,
+        input: &Receiver<io::Result<TermEvent>>,
+        signals: &Receiver<Signal>,
+    ) -> io::Result<Exit> {
         let mut events = self.trainer.events().clone();
         let mut dirty = true;
         let mut last_draw = Instant::now() - FRAME;
@@ -204,7 +259,7 @@ impl Loop<'_> {
             }
             if self.app.should_quit {
                 self.stop_recording();
-                return Ok(());
+                return Ok(Exit::Quit);
             }
             let wait = if dirty {
                 FRAME.saturating_sub(last_draw.elapsed())
@@ -217,6 +272,11 @@ impl Loop<'_> {
                         self.log.event(&event);
                         if let Some(label) = capture::cast::marker_label(&event) {
                             self.marker(&label);
+                        }
+                        if matches!(event, crate::train::Event::Progress(_))
+                            && crate::failpoint::hit("dashboard-panic", &DASHBOARD_PANIC)
+                        {
+                            panic!("failpoint dashboard-panic");
                         }
                         let finished = matches!(event, crate::train::Event::Finished(_));
                         self.app.on_event(event);
@@ -254,6 +314,13 @@ impl Loop<'_> {
                     Ok(Err(e)) => return Err(e),
                     Err(_) => return Err(io::Error::other("the input thread ended")),
                 },
+                recv(signals) -> signal => {
+                    if let Ok(signal) = signal {
+                        self.log.line(&format!("{} received", signal.name()));
+                        self.stop_recording();
+                        return Ok(Exit::Signal(signal));
+                    }
+                }
                 default(wait) => {}
             }
         }

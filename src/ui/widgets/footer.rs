@@ -7,17 +7,32 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::App;
 
-/// Draws the hint bar, with the status message at the right when there is room.
+/// Draws the hint bar, with the status message at the right. A status that does not
+/// fit beside all hints takes room from the last hints (up to 60 % of the line): a
+/// message such as a divergence or a saved path matters more than `g fig`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let width = usize::from(area.width);
+    let status_width = app
+        .status
+        .as_ref()
+        .map_or(0, |s| (s.chars().count() + 2).min(width * 3 / 5));
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for (keys, hint) in app.keymap.hints() {
+        let hint = format!(" {hint}  ");
+        let w = keys.chars().count() + hint.chars().count();
+        let room =
+            width.saturating_sub(status_width.max(if app.status.is_some() { 10 } else { 0 }));
+        if used + w > room {
+            break;
+        }
+        used += w;
         spans.push(Span::styled(keys, t.key));
-        spans.push(Span::styled(format!(" {hint}  "), t.dim));
+        spans.push(Span::styled(hint, t.dim));
     }
-    let hints_width: usize = spans.iter().map(Span::width).sum();
     if let Some(status) = &app.status {
-        let room = usize::from(area.width).saturating_sub(hints_width + 1);
+        let room = width.saturating_sub(used + 1);
         if room >= 8 {
             let text: String = status.chars().take(room).collect();
             spans.push(Span::raw(" ".repeat(room - text.chars().count())));

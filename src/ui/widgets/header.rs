@@ -16,6 +16,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         RunState::Starting => ("◌ starting", t.dim),
         RunState::Running => ("● running", t.running),
         RunState::Paused => ("‖ paused", t.paused),
+        RunState::Diverged(_) => ("✖ diverged", t.error),
         RunState::Finished => ("✔ finished", t.finished),
         RunState::Error(_) => ("✖ error", t.error),
     };

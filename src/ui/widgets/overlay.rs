@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::panel;
-use crate::ui::app::{App, Overlay};
+use crate::ui::app::{App, Overlay, RunState};
 use crate::ui::keys::Action;
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
@@ -35,10 +35,15 @@ fn confirm(
     )
 }
 
-/// Draws the overlay, if one is open.
+/// Draws the overlay, if one is open; else, after a divergence, what to do about it.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let Some(overlay) = app.overlay else { return };
     let t = &app.theme;
+    let Some(overlay) = app.overlay else {
+        if let RunState::Diverged(what) = &app.state {
+            diverged(app, frame, area, what);
+        }
+        return;
+    };
     let first_key = |a: Action| {
         app.keymap
             .keys(a)
@@ -79,6 +84,53 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             " again to restart, any other key to cancel.",
         ),
     };
+    draw_box(frame, area, title, lines, t);
+}
+
+/// The divergence notice: where it happened and the keys that deal with it.
+fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
+    let t = &app.theme;
+    let key = |a: Action| {
+        Span::styled(
+            app.keymap
+                .keys(a)
+                .first()
+                .map_or_else(|| "?".to_string(), ToString::to_string),
+            t.key,
+        )
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(format!(" Training {what}."), t.error)),
+        Line::from(" The trainer paused itself; the weights are no longer usable."),
+        Line::from(""),
+    ];
+    if app.last_checkpoint.is_some() {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            key(Action::RestoreGood),
+            Span::raw("  back to the last good checkpoint, learning rate ÷ 10"),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        key(Action::Restart),
+        Span::raw("  restart with fresh weights (then - lowers the rate)"),
+    ]));
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        key(Action::Quit),
+        Span::raw("  quit"),
+    ]));
+    draw_box(frame, area, " Diverged ", lines, t);
+}
+
+fn draw_box(
+    frame: &mut Frame,
+    area: Rect,
+    title: &'static str,
+    lines: Vec<Line<'static>>,
+    t: &crate::ui::theme::Theme,
+) {
     let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 4;
     let height = lines.len() as u16 + 2;
     let rect = centred(area, width, height);
