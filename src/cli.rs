@@ -65,6 +65,10 @@ pub struct CaptureArgs {
     /// PNG scale: cells of 8×16 pixels times N (1 to 8) [default: 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     pub png_scale: Option<u32>,
+    /// Save a screenshot (SVG, PNG, text) at every epoch end, and the training figure
+    /// at the end; with --headless the dashboard is drawn off-screen for them.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub snapshot_every: Option<SnapshotEvery>,
 }
 
 /// When headless training writes dashboard snapshots.
@@ -126,12 +130,13 @@ pub struct TrainArgs {
     /// With --headless: one JSON object per event on stdout.
     #[arg(long, requires = "headless")]
     pub json: bool,
-    /// With --headless: render the dashboard off-screen and save SVG, PNG and text
-    /// snapshots (and the training figure at the end) into the capture dir.
-    #[arg(long, value_enum, value_name = "WHEN", requires = "headless")]
-    pub snapshot_every: Option<SnapshotEvery>,
-    /// Size of headless snapshots [default: 160x48].
-    #[arg(long, value_name = "COLSxROWS", requires = "snapshot_every")]
+    /// Size of headless snapshots (--snapshot-every) [default: 160x48].
+    #[arg(
+        long,
+        value_name = "COLSxROWS",
+        requires = "snapshot_every",
+        requires = "headless"
+    )]
     pub size: Option<TermSize>,
     /// The run's options.
     #[command(flatten)]

@@ -59,6 +59,7 @@ pub struct UiSection {
 #[serde(deny_unknown_fields)]
 pub struct CaptureSection {
     /// Where capture files go.
+    #[serde(default, deserialize_with = "de_path")]
     pub dir: Option<PathBuf>,
     /// PNG scale, 1 to 8.
     pub png_scale: Option<PngScale>,
@@ -117,6 +118,7 @@ pub struct CheckpointSection {
     /// `false` trains without writing checkpoints.
     pub enabled: Option<bool>,
     /// The directory holding one directory per run.
+    #[serde(default, deserialize_with = "de_path")]
     pub dir: Option<PathBuf>,
     /// Checkpoints kept per run (the newest), 1 to 1000.
     pub keep: Option<Keep>,
@@ -178,7 +180,28 @@ pub struct ModelSection {
 
 fn de_data_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DataSpec>, D::Error> {
     let s = String::deserialize(d)?;
-    s.parse().map(Some).map_err(serde::de::Error::custom)
+    match s.parse().map_err(serde::de::Error::custom)? {
+        DataSpec::Dir(dir) => Ok(Some(DataSpec::Dir(expand_home(dir)))),
+        spec => Ok(Some(spec)),
+    }
+}
+
+fn de_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let path = PathBuf::deserialize(d)?;
+    if path.as_os_str().is_empty() {
+        return Err(serde::de::Error::custom(
+            "expected a directory, got an empty string",
+        ));
+    }
+    Ok(Some(expand_home(path)))
+}
+
+/// `~/x` → `<home>/x`, as a shell would; other paths as they are.
+fn expand_home(path: PathBuf) -> PathBuf {
+    match (path.strip_prefix("~"), directories::BaseDirs::new()) {
+        (Ok(rest), Some(dirs)) => dirs.home_dir().join(rest),
+        _ => path,
+    }
 }
 
 /// A config file that cannot be used.
@@ -396,6 +419,27 @@ mod tests {
         assert_eq!(r.settings.learning_rate.get(), 0.1);
         assert_eq!(r.settings.epochs.get(), 3);
         assert_eq!(r.settings.batch_size.get(), 256);
+    }
+
+    #[test]
+    fn a_tilde_means_the_home_directory() {
+        let cfg = parse(
+            "[checkpoints]\ndir = \"~/runs\"\n[capture]\ndir = \"/tmp/x\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let home = directories::BaseDirs::new()
+            .unwrap()
+            .home_dir()
+            .to_path_buf();
+        assert_eq!(cfg.checkpoints.dir, Some(home.join("runs")));
+        assert_eq!(cfg.capture.dir, Some(PathBuf::from("/tmp/x")));
+        let e = parse("[checkpoints]\ndir = \"\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("key `checkpoints.dir`: expected a directory"),
+            "{e}"
+        );
     }
 
     #[test]

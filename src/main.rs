@@ -201,6 +201,7 @@ fn capture_options(
             .or(config.capture.png_scale.map(|s| s.0))
             .unwrap_or(capture::DEFAULT_SCALE),
         record: record.map(std::path::Path::to_path_buf),
+        every_epoch: args.snapshot_every.is_some(),
     }
 }
 
@@ -223,7 +224,7 @@ fn train_headless(args: &TrainArgs) -> Result<ExitCode> {
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
     let (dataset, trainer) = start(&config, &args.run, 5)?;
-    let snapshots = args.snapshot_every.map(|_| {
+    let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
         let theme = theme(&config, &args.ui, ColorDepth::Truecolor);

@@ -368,3 +368,44 @@ fn bad_command_line_values_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("learning rate must be a finite number > 0"));
 }
+
+#[test]
+fn headless_snapshots_save_every_epoch_and_the_figure() {
+    let captures = tempfile::tempdir().unwrap();
+    let out = lenet(&[
+        "train",
+        "--headless",
+        "--data",
+        "embedded",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "100",
+        "--snapshot-every",
+        "epoch",
+        "--size",
+        "100x30",
+        "--png-scale",
+        "1",
+        "--capture-dir",
+        captures.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(captures.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let count = |suffix: &str| names.iter().filter(|n| n.ends_with(suffix)).count();
+    assert_eq!(
+        count("_avg-sigmoid.txt"),
+        2,
+        "one screenshot per epoch: {names:?}"
+    );
+    assert_eq!(count("_figure.png"), 1, "{names:?}");
+    let txt = names.iter().find(|n| n.ends_with(".txt")).unwrap();
+    let text = std::fs::read_to_string(captures.path().join(txt)).unwrap();
+    assert_eq!(text.lines().count(), 30, "{text}");
+    assert!(text.lines().all(|l| l.chars().count() == 100), "{text}");
+}

@@ -299,11 +299,29 @@ impl History {
             });
         }
     }
+}
 
-    /// Drops everything after `at` (epochs), e.g. when going back to a checkpoint.
-    pub fn truncate_after(&mut self, at: f64) {
-        self.progress.retain(|p| p.at <= at + 1e-9);
-        self.epochs.retain(|e| f64::from(e.epoch) <= at + 1e-9);
-        self.changes.retain(|c| c.at <= at + 1e-9);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_history_is_thinned_evenly() {
+        let mut h = History::default();
+        let n = History::MAX_PROGRESS + 1;
+        for i in 0..n {
+            h.push_progress(Progress {
+                epoch: 1,
+                at: i as f64,
+                batch: i,
+                batches: n,
+                train_loss: 1.0,
+                train_acc: 0.5,
+                examples_per_sec: 1.0,
+            });
+        }
+        assert_eq!(h.progress.len(), n.div_ceil(2));
+        assert_eq!(h.progress[0].at, 0.0);
+        assert_eq!(h.progress[1].at, 2.0, "every other point kept");
     }
 }

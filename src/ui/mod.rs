@@ -47,6 +47,8 @@ pub struct CaptureOptions {
     pub png_scale: u32,
     /// Record from the first frame into this file.
     pub record: Option<PathBuf>,
+    /// Save a screenshot at every epoch end (`--snapshot-every epoch`).
+    pub every_epoch: bool,
 }
 
 /// How the dashboard ended.
@@ -279,7 +281,11 @@ impl Loop<'_> {
                             panic!("failpoint dashboard-panic");
                         }
                         let finished = matches!(event, crate::train::Event::Finished(_));
+                        let epoch_end = matches!(event, crate::train::Event::EpochFinished(_));
                         self.app.on_event(event);
+                        if epoch_end && self.capture.every_epoch {
+                            self.apply(Effect::Screenshot)?;
+                        }
                         if finished {
                             let status = save_figure(self.app, self.capture);
                             self.log.line(&status);
