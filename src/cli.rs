@@ -108,9 +108,32 @@ pub enum CliCommand {
     Train(TrainArgs),
     /// Print the per-layer table (output shape and parameters) of the configured model.
     Shapes(RunArgs),
+    /// Measure training and evaluation throughput (examples/sec) on the chosen device:
+    /// the chapter's sigmoid/avg and relu/max unless --pool or --act pick one.
+    Bench(BenchArgs),
     /// List saved runs: when they started, epochs trained, best test accuracy, and the
     /// newest checkpoint (to pass to --resume).
     Runs(RunsArgs),
+}
+
+/// `lenet-tui bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Timed batches per repeat.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batches: u32,
+    /// Untimed batches first (caches, allocator, thread pool).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub warmup: u32,
+    /// Repeats; the median, minimum and maximum are reported.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeats: u32,
+    /// One JSON object per variant on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The model, data and device.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `lenet-tui runs`.

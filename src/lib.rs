@@ -7,6 +7,7 @@
 //! [`headless`] turns training events into lines of text or JSON, and [`ui`] is the
 //! dashboard.
 
+pub mod bench;
 pub mod capture;
 pub mod checkpoint;
 pub mod cli;

@@ -7,16 +7,19 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
+use lenet_tui::bench::{BenchSpec, Variant};
 use lenet_tui::capture;
 use lenet_tui::checkpoint::{self, Checkpoint};
-use lenet_tui::cli::{CaptureArgs, Cli, CliCommand, RunArgs, RunsArgs, TrainArgs, UiArgs};
+use lenet_tui::cli::{
+    BenchArgs, CaptureArgs, Cli, CliCommand, RunArgs, RunsArgs, TrainArgs, UiArgs,
+};
 use lenet_tui::config::{self, Config};
 use lenet_tui::data::{self, DataSpec, Dataset};
 use lenet_tui::device;
 use lenet_tui::headless::{self, HeadlessError, Report, Snapshots};
-use lenet_tui::model::{Architecture, LeNet};
+use lenet_tui::model::{Activation, Architecture, LeNet, Pooling};
 use lenet_tui::signals;
-use lenet_tui::train::{self, TrainerHandle, TrainerSpec};
+use lenet_tui::train::{self, LearningRate, TrainerHandle, TrainerSpec};
 use lenet_tui::ui::CaptureOptions;
 use lenet_tui::ui::app::{App, RunState};
 use lenet_tui::ui::keys::KeyMap;
@@ -24,6 +27,7 @@ use lenet_tui::ui::theme::{ColorDepth, Theme};
 
 fn main() -> ExitCode {
     pin_candle_threads();
+    lenet_tui::model::cpu::start_worker_threads();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -53,6 +57,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(CliCommand::Shapes(args)) => shapes(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Runs(args)) => runs(&args).map(|()| ExitCode::SUCCESS),
+        Some(CliCommand::Bench(args)) => bench(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Train(args)) if args.headless => train_headless(&args),
         Some(CliCommand::Train(args)) => dashboard(&args.run, &args.ui),
         None => dashboard(&cli.run, &cli.ui),
@@ -135,6 +140,81 @@ fn start(
         resume,
     });
     Ok((dataset, trainer))
+}
+
+/// `lenet-tui bench`: a table (or JSON lines) of examples/sec per variant.
+fn bench(args: &BenchArgs) -> Result<()> {
+    let config = config::load(args.run.config.as_deref())?;
+    let overrides = args.run.overrides();
+    let resolved = config.resolve(&overrides);
+    let location =
+        data::source::resolve(resolved.data_cli.as_ref(), resolved.data_config.as_ref())?;
+    let dataset = Arc::new(Dataset::load(&location)?);
+    let opened = device::open(resolved.device)?;
+    let s = &resolved.settings;
+    let lr = |default: f64| {
+        overrides
+            .lr
+            .or(config.train.lr)
+            .unwrap_or_else(|| LearningRate::try_from(default).expect("a valid default"))
+    };
+    let variants = if overrides.pooling.is_some() || overrides.activation.is_some() {
+        vec![Variant {
+            pooling: s.pooling,
+            activation: s.activation,
+            learning_rate: s.learning_rate,
+        }]
+    } else {
+        vec![
+            Variant {
+                pooling: Pooling::Avg,
+                activation: Activation::Sigmoid,
+                learning_rate: lr(0.9),
+            },
+            Variant {
+                pooling: Pooling::Max,
+                activation: Activation::Relu,
+                learning_rate: lr(0.1),
+            },
+        ]
+    };
+    let spec = BenchSpec {
+        architecture: Architecture::lenet(
+            dataset.train.rows,
+            dataset.train.cols,
+            dataset.classes.len(),
+        ),
+        dataset,
+        device: opened.device,
+        device_name: opened.name,
+        batch_size: s.batch_size.as_usize(),
+        variants,
+        warmup: args.warmup as usize,
+        batches: args.batches as usize,
+        repeats: args.repeats as usize,
+        seed: s.seed,
+    };
+    if !args.json {
+        println!(
+            "lenet-tui bench: {} ({} threads), batch {}, {} timed batches × {} repeats after {} warm-up; data: {}",
+            spec.device_name,
+            rayon::current_num_threads(),
+            spec.batch_size,
+            spec.batches,
+            spec.repeats,
+            spec.warmup,
+            spec.dataset
+        );
+        println!("{}", lenet_tui::bench::table_header());
+    }
+    lenet_tui::bench::run(&spec, |r| {
+        if args.json {
+            println!("{}", serde_json::to_string(r).expect("results serialise"));
+        } else {
+            println!("{}", lenet_tui::bench::table_row(r));
+        }
+    })?;
+    Ok(())
 }
 
 /// `lenet-tui runs`: one line per saved run.

@@ -409,3 +409,63 @@ fn headless_snapshots_save_every_epoch_and_the_figure() {
     assert_eq!(text.lines().count(), 30, "{text}");
     assert!(text.lines().all(|l| l.chars().count() == 100), "{text}");
 }
+
+#[test]
+fn bench_reports_every_part_for_both_variants_as_json() {
+    let out = lenet(&[
+        "bench",
+        "--json",
+        "--data",
+        "embedded",
+        "--batch-size",
+        "32",
+        "--batches",
+        "2",
+        "--warmup",
+        "1",
+        "--repeats",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    let variants: Vec<&str> = rows
+        .iter()
+        .map(|r| r["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(variants, ["avg/sigmoid", "max/relu"]);
+    for r in &rows {
+        assert_eq!(r["device"], "cpu");
+        assert_eq!(r["batch_size"], 32);
+        for part in ["step", "forward", "backward", "eval"] {
+            let (min, median, max) = (
+                r[part]["min"].as_f64().unwrap(),
+                r[part]["median"].as_f64().unwrap(),
+                r[part]["max"].as_f64().unwrap(),
+            );
+            assert!(0.0 < min && min <= median && median <= max, "{part}: {r}");
+        }
+    }
+    let one = lenet(&[
+        "bench",
+        "--data",
+        "embedded",
+        "--batch-size",
+        "32",
+        "--batches",
+        "1",
+        "--repeats",
+        "1",
+        "--pool",
+        "max",
+    ]);
+    let text = stdout(&one);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(
+        text.contains("step ex/s") && text.contains("max/sigmoid"),
+        "{text}"
+    );
+    assert!(!text.contains("avg/"), "only the variant asked for: {text}");
+}

@@ -8,6 +8,7 @@
 //! cannot be seeded): Xavier-uniform for conv and dense weights, as the chapter's
 //! `init_weights`, and PyTorch's default uniform ±1/√fan_in for biases.
 
+pub mod cpu;
 pub mod shapes;
 
 use std::fmt;
@@ -398,6 +399,43 @@ impl LeNet {
                 });
             }
             var.set(&value.to_device(&self.device)?.to_dtype(DType::F32)?)?;
+        }
+        Ok(())
+    }
+
+    /// Copies the parameters `names` into `out` (resized to match), for the CPU step.
+    pub fn read_parameters(
+        &self,
+        names: &[String],
+        out: &mut Vec<Vec<f32>>,
+    ) -> Result<(), ModelError> {
+        let map = self.varmap.data().lock().expect("var map lock");
+        out.resize_with(names.len(), Vec::new);
+        for (name, buf) in names.iter().zip(out.iter_mut()) {
+            let var = map.get(name).ok_or_else(|| ModelError::Shape {
+                layer: name.clone(),
+                input: Vec::new(),
+                why: "no such parameter".into(),
+            })?;
+            *buf = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        }
+        Ok(())
+    }
+
+    /// Sets the parameters `names` from flat `values` in their own shapes.
+    pub fn write_parameters(
+        &self,
+        names: &[String],
+        values: &[Vec<f32>],
+    ) -> Result<(), ModelError> {
+        let map = self.varmap.data().lock().expect("var map lock");
+        for (name, values) in names.iter().zip(values) {
+            let var = map.get(name).ok_or_else(|| ModelError::Shape {
+                layer: name.clone(),
+                input: Vec::new(),
+                why: "no such parameter".into(),
+            })?;
+            var.set(&Tensor::from_slice(values, var.dims(), &self.device)?)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 pub mod messages;
 pub mod settings;
+pub(crate) mod step;
 mod trainer;
 
 pub use messages::{

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::{Optimizer, SGD};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
@@ -18,16 +18,13 @@ use super::messages::{
     Restored, RunInfo, SaveReason, Saved,
 };
 use super::settings::{LearningRate, TrainSettings};
+use super::step::{DeviceSplit, StepEngine};
 use crate::checkpoint::{
     self, Checkpoint, CheckpointError, DataFacts, Meta, Position, RunDir, WeightsFacts,
 };
 use crate::data::batches::batches_per_epoch;
-use crate::data::{DataLocation, Dataset, EpochOrder, Split};
+use crate::data::{DataLocation, Dataset, EpochOrder};
 use crate::model::{Architecture, LeNet, ModelError};
-
-/// Test examples per evaluation batch: large enough to keep the matmuls busy, small
-/// enough that activations of a batch stay around 20 MB.
-const EVAL_BATCH: usize = 1000;
 
 /// Everything a trainer thread needs to start.
 pub struct TrainerSpec {
@@ -147,6 +144,7 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
     let thread = std::thread::Builder::new()
         .name(THREAD_NAME.into())
         .spawn(move || {
+            crate::model::cpu::flush_denormals();
             let events = event_tx.clone();
             // A panic becomes an error event, so the front end can report it and
             // restore the terminal on its own thread.
@@ -206,47 +204,6 @@ enum Flow {
     Stop,
 }
 
-/// A split uploaded to the device once: pixels stay bytes until a batch is taken.
-struct DeviceSplit {
-    pixels: Tensor,
-    labels: Tensor,
-}
-
-impl DeviceSplit {
-    fn upload(split: &Split, device: &Device) -> candle_core::Result<Self> {
-        Ok(Self {
-            pixels: Tensor::from_slice(&split.pixels, (split.len(), split.image_len()), device)?,
-            labels: Tensor::from_vec(
-                split
-                    .labels
-                    .iter()
-                    .map(|&l| u32::from(l))
-                    .collect::<Vec<_>>(),
-                split.len(),
-                device,
-            )?
-            .to_dtype(DType::U32)?,
-        })
-    }
-
-    /// Images `[n, 1, rows, cols]` in [0, 1] and labels `[n]` for the given indices.
-    fn batch(
-        &self,
-        ids: &Tensor,
-        rows: usize,
-        cols: usize,
-    ) -> candle_core::Result<(Tensor, Tensor)> {
-        let n = ids.dims1()?;
-        let x = self
-            .pixels
-            .index_select(ids, 0)?
-            .to_dtype(DType::F32)?
-            .affine(1.0 / 255.0, 0.0)?
-            .reshape((n, 1, rows, cols))?;
-        Ok((x, self.labels.index_select(ids, 0)?))
-    }
-}
-
 /// A batch loss this many times the loss of guessing (ln of the class count) counts as
 /// exploded; far above any loss a run that still learns has after its first batches.
 const EXPLODED_FACTOR: f64 = 10.0;
@@ -256,6 +213,21 @@ const EXPLODED_BATCHES: u32 = 3;
 /// Batches seen by the `trainer-panic` failpoint.
 static TRAINER_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+/// Whether a batch loss means training has diverged; `exploded` counts the exploded
+/// batches in a row.
+fn diverging(exploded: &mut u32, loss: f64, classes: usize) -> bool {
+    if !loss.is_finite() {
+        return true;
+    }
+    let guessing = (classes.max(2) as f64).ln();
+    if loss > EXPLODED_FACTOR * guessing {
+        *exploded += 1;
+    } else {
+        *exploded = 0;
+    }
+    *exploded >= EXPLODED_BATCHES
+}
+
 struct Trainer {
     dataset: Arc<Dataset>,
     device: Device,
@@ -263,6 +235,7 @@ struct Trainer {
     settings: TrainSettings,
     model: LeNet,
     optimizer: SGD,
+    engine: StepEngine,
     train: DeviceSplit,
     test: DeviceSplit,
     order: EpochOrder,
@@ -323,6 +296,7 @@ impl Trainer {
             layers: model.layer_table()?,
         };
         let mut trainer = Self {
+            engine: StepEngine::for_model(&model),
             train: DeviceSplit::upload(&dataset.train, &device)?,
             test: DeviceSplit::upload(&dataset.test, &device)?,
             // A stream of its own, so restarts (which draw weights) keep shuffles stable.
@@ -703,20 +677,6 @@ impl Trainer {
         }
     }
 
-    /// Whether a batch loss means training has diverged.
-    fn diverging(&mut self, loss: f64) -> bool {
-        if !loss.is_finite() {
-            return true;
-        }
-        let guessing = (self.dataset.classes.len().max(2) as f64).ln();
-        if loss > EXPLODED_FACTOR * guessing {
-            self.exploded += 1;
-        } else {
-            self.exploded = 0;
-        }
-        self.exploded >= EXPLODED_BATCHES
-    }
-
     fn diverge(&mut self, loss: f64) {
         let divergence = Divergence {
             epoch: self.position.epoch,
@@ -731,9 +691,9 @@ impl Trainer {
 
     fn train_epochs(&mut self) -> Result<Flow, Failure> {
         let batch_size = self.settings.batch_size.as_usize();
-        let (rows, cols) = (self.dataset.train.rows, self.dataset.train.cols);
         let batches = self.position.batches;
         let reports = (self.settings.reports_per_epoch.max(1) as usize).min(batches);
+        let classes = self.dataset.classes.len();
         while self.position.epoch <= self.settings.epochs.get() {
             if self.position.batch == 0 {
                 self.epoch_order = self
@@ -756,32 +716,31 @@ impl Trainer {
                     panic!("failpoint trainer-panic");
                 }
                 let start = Instant::now();
-                let ids = Tensor::from_slice(
+                let mut diverged = None;
+                let exploded = &mut self.exploded;
+                let outcome = self.engine.step(
+                    &self.model,
+                    &mut self.optimizer,
+                    &self.dataset.train,
+                    &self.train,
                     &self.epoch_order[i],
-                    self.epoch_order[i].len(),
-                    &self.device,
+                    |loss| {
+                        // No step with a diverging loss: the weights stay as they were.
+                        let bad = diverging(exploded, loss, classes);
+                        if bad {
+                            diverged = Some(loss);
+                        }
+                        !bad
+                    },
                 )?;
-                let (x, y) = self.train.batch(&ids, rows, cols)?;
-                let logits = self.model.forward(&x)?;
-                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
-                let loss_value = f64::from(loss.to_scalar::<f32>()?);
-                if self.diverging(loss_value) {
-                    // No step with this loss: the weights stay as they were.
-                    self.diverge(loss_value);
+                if let Some(loss) = diverged {
+                    self.diverge(loss);
                     continue;
                 }
-                self.optimizer.backward_step(&loss)?;
-                let batch_correct = logits
-                    .detach()
-                    .argmax(1)?
-                    .eq(&y)?
-                    .to_dtype(DType::U32)?
-                    .sum_all()?
-                    .to_scalar::<u32>()?;
-                let n = y.dims1()?;
+                let (loss_value, n) = (outcome.loss, outcome.examples);
                 let p = &mut self.position;
                 p.loss_sum += loss_value * n as f64;
-                p.correct += u64::from(batch_correct);
+                p.correct += outcome.correct;
                 p.seen += n;
                 p.train_seconds += start.elapsed().as_secs_f64();
                 p.batch += 1;
@@ -831,25 +790,11 @@ impl Trainer {
         Ok(Flow::Finished)
     }
 
-    /// Test-set accuracy, in batches, without gradient tracking.
-    fn evaluate(&self) -> Result<f64, Failure> {
-        let test = &self.dataset.test;
-        let mut correct = 0u64;
-        for start in (0..test.len()).step_by(EVAL_BATCH) {
-            let n = EVAL_BATCH.min(test.len() - start);
-            let ids = Tensor::arange(start as u32, (start + n) as u32, &self.device)?;
-            let (x, y) = self.test.batch(&ids, test.rows, test.cols)?;
-            let hits = self
-                .model
-                .forward_eval(&x)?
-                .argmax(1)?
-                .eq(&y)?
-                .to_dtype(DType::U32)?
-                .sum_all()?
-                .to_scalar::<u32>()?;
-            correct += u64::from(hits);
-        }
-        Ok(correct as f64 / test.len().max(1) as f64)
+    /// Test-set accuracy, without gradient tracking.
+    fn evaluate(&mut self) -> Result<f64, Failure> {
+        Ok(self
+            .engine
+            .accuracy(&self.model, &self.dataset.test, &self.test)?)
     }
 
     fn report_probes(&self) -> Result<(), Failure> {

@@ -1,0 +1,254 @@
+//! `lenet-tui bench`: training and evaluation throughput of the configured model on
+//! the chosen device, the way the trainer takes its steps, repeated so the spread is
+//! visible. Forward is timed alone on the same batches; backward (with the SGD
+//! update) is the step minus the forward.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::Device;
+use candle_nn::{Optimizer, SGD};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+
+use crate::data::Dataset;
+use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
+use crate::train::LearningRate;
+use crate::train::step::{DeviceSplit, StepEngine};
+
+/// A model variant to measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variant {
+    /// Pooling.
+    pub pooling: Pooling,
+    /// Activation.
+    pub activation: Activation,
+    /// SGD learning rate (the step does the update too).
+    pub learning_rate: LearningRate,
+}
+
+/// What to measure and how often.
+pub struct BenchSpec {
+    /// The data (batches come from its training set, evaluation from its test set).
+    pub dataset: Arc<Dataset>,
+    /// Where the model runs.
+    pub device: Device,
+    /// The device in words.
+    pub device_name: String,
+    /// The network.
+    pub architecture: Architecture,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Variants, measured one after the other.
+    pub variants: Vec<Variant>,
+    /// Batches before timing starts.
+    pub warmup: usize,
+    /// Timed batches per repeat.
+    pub batches: usize,
+    /// Repeats.
+    pub repeats: usize,
+    /// Seed for weights and batch order.
+    pub seed: u64,
+}
+
+/// Median, minimum and maximum of the repeats, in examples per second.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub median: f64,
+    /// Slowest repeat.
+    pub min: f64,
+    /// Fastest repeat.
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n == 0 {
+            0.0
+        } else if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Spread {
+            median,
+            min: values.first().copied().unwrap_or(0.0),
+            max: values.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// The figures of one variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchResult {
+    /// `pooling/activation`, e.g. `avg/sigmoid`.
+    pub variant: String,
+    /// The device in words.
+    pub device: String,
+    /// Worker threads (CPU).
+    pub threads: usize,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Timed batches per repeat.
+    pub batches: usize,
+    /// Repeats.
+    pub repeats: usize,
+    /// Whole training steps: forward, backward, update.
+    pub step: Spread,
+    /// Forward pass and loss.
+    pub forward: Spread,
+    /// Backward pass and update (step time minus forward time).
+    pub backward: Spread,
+    /// Test-set evaluation.
+    pub eval: Spread,
+}
+
+/// Runs the benchmark, calling `done` after each variant.
+pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), ModelError> {
+    let train = DeviceSplit::upload(&spec.dataset.train, &spec.device)?;
+    let test = DeviceSplit::upload(&spec.dataset.test, &spec.device)?;
+    let mut order: Vec<u32> = (0..spec.dataset.train.len() as u32).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(spec.seed));
+    let batches: Vec<&[u32]> = order.chunks_exact(spec.batch_size).collect();
+    if batches.is_empty() {
+        return Err(ModelError::Shape {
+            layer: "bench".into(),
+            input: vec![spec.dataset.train.len()],
+            why: format!(
+                "fewer training images than one batch of {}",
+                spec.batch_size
+            ),
+        });
+    }
+    let threads = rayon::current_num_threads();
+    for variant in &spec.variants {
+        let mut rng = StdRng::seed_from_u64(spec.seed);
+        let model = LeNet::new(
+            &spec.architecture,
+            variant.pooling,
+            variant.activation,
+            &spec.device,
+            &mut rng,
+        )?;
+        let mut optimizer = SGD::new(model.varmap().all_vars(), variant.learning_rate.get())?;
+        let mut engine = StepEngine::for_model(&model);
+        let mut next = 0;
+        let mut take = || {
+            let ids = batches[next % batches.len()];
+            next += 1;
+            ids
+        };
+        let host = &spec.dataset.train;
+        for _ in 0..spec.warmup {
+            engine.step(&model, &mut optimizer, host, &train, take(), |_| true)?;
+        }
+        let (mut step, mut forward, mut backward, mut eval) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..spec.repeats {
+            let ids: Vec<&[u32]> = (0..spec.batches).map(|_| take()).collect();
+            let examples = (spec.batches * spec.batch_size) as f64;
+            let start = Instant::now();
+            for ids in &ids {
+                engine.forward_only(&model, host, &train, ids)?;
+            }
+            let forward_s = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            for ids in &ids {
+                engine.step(&model, &mut optimizer, host, &train, ids, |_| true)?;
+            }
+            let step_s = start.elapsed().as_secs_f64();
+            step.push(examples / step_s);
+            forward.push(examples / forward_s);
+            backward.push(examples / (step_s - forward_s).max(1e-9));
+            let start = Instant::now();
+            engine.accuracy(&model, &spec.dataset.test, &test)?;
+            eval.push(spec.dataset.test.len() as f64 / start.elapsed().as_secs_f64());
+        }
+        done(&BenchResult {
+            variant: format!("{}/{}", variant.pooling, variant.activation),
+            device: spec.device_name.clone(),
+            threads,
+            batch_size: spec.batch_size,
+            batches: spec.batches,
+            repeats: spec.repeats,
+            step: Spread::of(step),
+            forward: Spread::of(forward),
+            backward: Spread::of(backward),
+            eval: Spread::of(eval),
+        });
+    }
+    Ok(())
+}
+
+/// A result as one line of the table `lenet-tui bench` prints.
+pub fn table_row(r: &BenchResult) -> String {
+    let cell = |s: &Spread| format!("{:>8.0} [{:.0}–{:.0}]", s.median, s.min, s.max);
+    format!(
+        "{:<12} {:<24} {:<24} {:<24} {}",
+        r.variant,
+        cell(&r.step),
+        cell(&r.forward),
+        cell(&r.backward),
+        cell(&r.eval)
+    )
+}
+
+/// The table's header.
+pub fn table_header() -> String {
+    format!(
+        "{:<12} {:<24} {:<24} {:<24} {}",
+        "variant", "step ex/s [min–max]", "forward", "backward+update", "eval"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_are_median_min_max() {
+        let s = Spread::of(vec![3.0, 1.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(Spread::of(vec![4.0, 1.0]).median, 2.5);
+    }
+
+    #[test]
+    fn a_short_bench_measures_every_part() {
+        let spec = BenchSpec {
+            dataset: Arc::new(Dataset::embedded()),
+            device: Device::Cpu,
+            device_name: "cpu".into(),
+            architecture: Architecture::default(),
+            batch_size: 32,
+            variants: vec![Variant {
+                pooling: Pooling::Max,
+                activation: Activation::Relu,
+                learning_rate: LearningRate::try_from(0.1).unwrap(),
+            }],
+            warmup: 1,
+            batches: 2,
+            repeats: 2,
+            seed: 1,
+        };
+        let mut results = Vec::new();
+        run(&spec, |r| results.push(r.clone())).unwrap();
+        assert_eq!(results.len(), 1);
+        let r = &results[0];
+        assert_eq!(r.variant, "max/relu");
+        for s in [r.step, r.forward, r.backward, r.eval] {
+            assert!(
+                s.min > 0.0 && s.min <= s.median && s.median <= s.max,
+                "{r:?}"
+            );
+        }
+        assert!(
+            r.forward.median > r.step.median,
+            "a forward pass is cheaper than a step"
+        );
+        assert!(table_row(r).starts_with("max/relu"));
+    }
+}

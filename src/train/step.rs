@@ -1,0 +1,228 @@
+//! One training step, on whichever path suits the device: on the CPU the graph-free
+//! kernels of [`crate::model::cpu`], elsewhere Candle's ops and autograd. The trainer
+//! and `lenet-tui bench` both take their steps here.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Optimizer, SGD};
+
+use crate::data::{Split, pixel_to_f32};
+use crate::model::cpu::{BatchFigures, CpuStep};
+use crate::model::{LeNet, ModelError};
+
+/// A split uploaded to the device once: pixels stay bytes until a batch is taken.
+pub(crate) struct DeviceSplit {
+    pixels: Tensor,
+    labels: Tensor,
+}
+
+impl DeviceSplit {
+    pub(crate) fn upload(split: &Split, device: &Device) -> candle_core::Result<Self> {
+        Ok(Self {
+            pixels: Tensor::from_slice(&split.pixels, (split.len(), split.image_len()), device)?,
+            labels: Tensor::from_vec(
+                split
+                    .labels
+                    .iter()
+                    .map(|&l| u32::from(l))
+                    .collect::<Vec<_>>(),
+                split.len(),
+                device,
+            )?
+            .to_dtype(DType::U32)?,
+        })
+    }
+
+    /// Images `[n, 1, rows, cols]` in [0, 1] and labels `[n]` for the given indices.
+    pub(crate) fn batch(
+        &self,
+        ids: &Tensor,
+        rows: usize,
+        cols: usize,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let n = ids.dims1()?;
+        let x = self
+            .pixels
+            .index_select(ids, 0)?
+            .to_dtype(DType::F32)?
+            .affine(1.0 / 255.0, 0.0)?
+            .reshape((n, 1, rows, cols))?;
+        Ok((x, self.labels.index_select(ids, 0)?))
+    }
+}
+
+/// How training steps are taken.
+pub(crate) enum StepEngine {
+    /// Graph-free CPU kernels; the buffers are reused from batch to batch.
+    Cpu {
+        step: Box<CpuStep>,
+        names: Vec<String>,
+        params: Vec<Vec<f32>>,
+        images: Vec<f32>,
+        labels: Vec<u32>,
+    },
+    /// Candle's ops and autograd (CUDA).
+    Candle,
+}
+
+/// The figures of a step.
+pub(crate) struct StepOutcome {
+    pub loss: f64,
+    pub correct: u64,
+    pub examples: usize,
+}
+
+impl StepEngine {
+    /// The CPU kernels for a CPU model, Candle otherwise.
+    pub(crate) fn for_model(model: &LeNet) -> Self {
+        match model.device() {
+            Device::Cpu => {
+                let step = CpuStep::new(model.architecture());
+                let names = step.parameter_names();
+                StepEngine::Cpu {
+                    step: Box::new(step),
+                    names,
+                    params: Vec::new(),
+                    images: Vec::new(),
+                    labels: Vec::new(),
+                }
+            }
+            _ => StepEngine::Candle,
+        }
+    }
+
+    /// Forward and backward on the examples `ids`; the weights are updated (plain SGD
+    /// at `learning_rate`) only if `accept` takes the loss.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step(
+        &mut self,
+        model: &LeNet,
+        optimizer: &mut SGD,
+        host: &Split,
+        device_split: &DeviceSplit,
+        ids: &[u32],
+        accept: impl FnOnce(f64) -> bool,
+    ) -> Result<StepOutcome, ModelError> {
+        match self {
+            StepEngine::Cpu {
+                step,
+                names,
+                params,
+                images,
+                labels,
+            } => {
+                gather(host, ids, images, labels);
+                model.read_parameters(names, params)?;
+                let BatchFigures { loss, correct } =
+                    step.gradients(params, images, labels, model.pooling, model.activation);
+                let stepped = accept(loss);
+                if stepped {
+                    step.apply(params, optimizer.learning_rate() as f32);
+                    model.write_parameters(names, params)?;
+                }
+                Ok(StepOutcome {
+                    loss,
+                    correct: correct as u64,
+                    examples: ids.len(),
+                })
+            }
+            StepEngine::Candle => {
+                let device = model.device();
+                let ids = Tensor::from_slice(ids, ids.len(), device)?;
+                let (x, y) = device_split.batch(&ids, host.rows, host.cols)?;
+                let logits = model.forward(&x)?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let loss_value = f64::from(loss.to_scalar::<f32>()?);
+                let stepped = accept(loss_value);
+                if stepped {
+                    optimizer.backward_step(&loss)?;
+                }
+                let correct = logits
+                    .detach()
+                    .argmax(1)?
+                    .eq(&y)?
+                    .to_dtype(DType::U32)?
+                    .sum_all()?
+                    .to_scalar::<u32>()?;
+                Ok(StepOutcome {
+                    loss: loss_value,
+                    correct: u64::from(correct),
+                    examples: y.dims1()?,
+                })
+            }
+        }
+    }
+
+    /// The forward pass alone on the examples `ids`: mean loss and correct predictions.
+    pub(crate) fn forward_only(
+        &mut self,
+        model: &LeNet,
+        host: &Split,
+        device_split: &DeviceSplit,
+        ids: &[u32],
+    ) -> Result<(f64, u64), ModelError> {
+        match self {
+            StepEngine::Cpu {
+                step,
+                names,
+                params,
+                images,
+                labels,
+            } => {
+                gather(host, ids, images, labels);
+                model.read_parameters(names, params)?;
+                let f = step.loss(params, images, labels, model.pooling, model.activation);
+                Ok((f.loss, f.correct as u64))
+            }
+            StepEngine::Candle => {
+                let ids = Tensor::from_slice(ids, ids.len(), model.device())?;
+                let (x, y) = device_split.batch(&ids, host.rows, host.cols)?;
+                let logits = model.forward_eval(&x)?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let correct = logits
+                    .argmax(1)?
+                    .eq(&y)?
+                    .to_dtype(DType::U32)?
+                    .sum_all()?
+                    .to_scalar::<u32>()?;
+                Ok((f64::from(loss.to_scalar::<f32>()?), u64::from(correct)))
+            }
+        }
+    }
+
+    /// Accuracy on a whole split, in batches: the training batch size on the CPU (its
+    /// buffers are reused), [`EVAL_BATCH`] elsewhere.
+    pub(crate) fn accuracy(
+        &mut self,
+        model: &LeNet,
+        host: &Split,
+        device_split: &DeviceSplit,
+    ) -> Result<f64, ModelError> {
+        let chunk = match self {
+            StepEngine::Cpu { step, .. } if step.batch_size() > 0 => step.batch_size(),
+            _ => EVAL_BATCH,
+        };
+        let all: Vec<u32> = (0..host.len() as u32).collect();
+        let mut correct = 0;
+        for ids in all.chunks(chunk) {
+            correct += self.forward_only(model, host, device_split, ids)?.1;
+        }
+        Ok(correct as f64 / host.len().max(1) as f64)
+    }
+}
+
+/// Test examples per evaluation batch on the GPU: large enough to keep it busy, small
+/// enough that a batch's activations stay around 20 MB.
+const EVAL_BATCH: usize = 1000;
+
+/// The images `ids` as values in [0, 1], and their labels.
+fn gather(split: &Split, ids: &[u32], images: &mut Vec<f32>, labels: &mut Vec<u32>) {
+    let len = split.image_len();
+    images.clear();
+    labels.clear();
+    for &i in ids {
+        let i = i as usize;
+        images.extend(split.image_bytes(i).iter().map(|&p| pixel_to_f32(p)));
+        labels.push(u32::from(split.labels[i]));
+    }
+    debug_assert_eq!(images.len(), ids.len() * len);
+}
