@@ -29,7 +29,7 @@ for size in 160x48 80x24; do
   first=""
   while tmux -L "$sock" has-session -t d 2>/dev/null; do
     if [ -z "$first" ] && tmux -L "$sock" capture-pane -p -t d | grep -q "Layers"; then
-      first=$(echo "$(date +%s.%N) - $start" | bc)
+      first=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN {printf "%.2f", a - b}')
     fi
     sleep 0.02
   done
@@ -37,6 +37,7 @@ for size in 160x48 80x24; do
   bytes=$(stat -c %s "$work/out.bin")
   speed=$(awk '/epoch 2:/{for(i=1;i<=NF;i++) if($i=="ex/s"||$i=="examples/sec") print $(i-1)}' \
     "$work/lenet-tui/lenet-tui.log" | tail -n1)
-  secs=$(echo "$end - $start" | bc)
-  echo "dashboard $size: ${speed:-?} examples/sec; $(echo "$bytes / $secs / 1024" | bc -l | xargs printf '%.1f') KiB/s to the terminal ($bytes bytes in ${secs%.*} s); first frame after ${first:-?} s"
+  secs=$(awk -v a="$end" -v b="$start" 'BEGIN {printf "%.1f", a - b}')
+  rate=$(awk -v n="$bytes" -v s="$secs" 'BEGIN {printf "%.1f", n / s / 1024}')
+  echo "dashboard $size: ${speed:-?} examples/sec; $rate KiB/s to the terminal ($bytes bytes in $secs s); first frame after ${first:-?} s"
 done

@@ -210,6 +210,15 @@ const EXPLODED_FACTOR: f64 = 10.0;
 /// Consecutive exploded batches that make a divergence: one spike may recover.
 const EXPLODED_BATCHES: u32 = 3;
 
+/// Activations go out with progress reports at most this often: heatmaps that change
+/// a little several times a second cost the dashboard a core's share of CPU and SSH
+/// tens of KB/s, and show nothing a refresh every two seconds does not (setting
+/// changes and new images are reported at once).
+const PROBES_EVERY: Duration = Duration::from_secs(2);
+
+/// Progress reports within an epoch are at least this far apart.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// Batches seen by the `trainer-panic` failpoint.
 static TRAINER_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -258,6 +267,10 @@ struct Trainer {
     exploded: u32,
     /// A resumed run reports where it came from once it has started.
     resumed_from: Option<PathBuf>,
+    /// When activations were last reported.
+    probes_sent: Option<Instant>,
+    /// When progress was last reported.
+    progress_sent: Option<Instant>,
 }
 
 impl Trainer {
@@ -321,6 +334,8 @@ impl Trainer {
             diverged: None,
             exploded: 0,
             resumed_from: None,
+            probes_sent: None,
+            progress_sent: None,
             policy: checkpoints,
         };
         if let Some(checkpoint) = resume {
@@ -387,6 +402,8 @@ impl Trainer {
         position.restarts = self.position.restarts + 1;
         self.position = position;
         self.history = History::default();
+        // The new curve starts with its first batch.
+        self.progress_sent = None;
         // Fresh weights make a new run, with checkpoints of its own.
         self.run_dir = None;
         self.last_saved = None;
@@ -538,6 +555,7 @@ impl Trainer {
         }
         self.diverged = None;
         self.exploded = 0;
+        self.progress_sent = None;
         Ok(())
     }
 
@@ -746,9 +764,15 @@ impl Trainer {
                 p.batch += 1;
                 self.unsaved = true;
                 // Evenly spaced reports, the last one on the final batch, as the
-                // chapter's animator plots them.
+                // chapter's animator plots them; when batches fly, no more than a few
+                // a second (a fast CPU or a GPU would otherwise flood the dashboard).
                 let due = (i + 1) * reports / batches != i * reports / batches;
-                if due {
+                let last = i + 1 == batches;
+                let spaced = self
+                    .progress_sent
+                    .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+                if due && (last || spaced) {
+                    self.progress_sent = Some(Instant::now());
                     let p = &self.position;
                     let progress = Progress {
                         epoch,
@@ -761,7 +785,9 @@ impl Trainer {
                     };
                     self.history.push_progress(progress.clone());
                     self.emit(Event::Progress(progress));
-                    self.report_probes()?;
+                    if self.probes_sent.is_none_or(|t| t.elapsed() >= PROBES_EVERY) {
+                        self.report_probes()?;
+                    }
                 }
             }
             let eval_start = Instant::now();
@@ -797,10 +823,11 @@ impl Trainer {
             .accuracy(&self.model, &self.dataset.test, &self.test)?)
     }
 
-    fn report_probes(&self) -> Result<(), Failure> {
+    fn report_probes(&mut self) -> Result<(), Failure> {
         if self.probes.is_empty() {
             return Ok(());
         }
+        self.probes_sent = Some(Instant::now());
         let test = &self.dataset.test;
         let ids: Vec<u32> = self.probes.iter().map(|&i| i as u32).collect();
         let ids = Tensor::from_vec(ids, self.probes.len(), &self.device)?;
