@@ -1052,39 +1052,28 @@ mod tests {
         .unwrap();
         let mut step = CpuStep::new(&arch);
         let mut params = params_of(&model, &step);
-        let (images, labels) = batch(8, 28, 10);
-        let first = step.train(
-            &mut params,
-            &images,
-            &labels,
-            Pooling::Max,
-            Activation::Relu,
-            0.3,
-        );
-        let mut last = first;
-        for _ in 0..30 {
-            last = step.train(
+        let mut train = |images: &[f32], labels: &[u32]| {
+            step.train(
                 &mut params,
-                &images,
-                &labels,
+                images,
+                labels,
                 Pooling::Max,
                 Activation::Relu,
                 0.3,
-            );
+            )
+        };
+        let (images, labels) = batch(8, 28, 10);
+        let first = train(&images, &labels);
+        let mut last = first;
+        for _ in 0..30 {
+            last = train(&images, &labels);
         }
         assert!(
             last.loss < first.loss * 0.85 && last.correct > first.correct,
             "{first:?} → {last:?}"
         );
         let (images, labels) = batch(3, 28, 10);
-        let f = step.train(
-            &mut params,
-            &images,
-            &labels,
-            Pooling::Max,
-            Activation::Relu,
-            0.3,
-        );
+        let f = train(&images, &labels);
         assert!(f.loss.is_finite() && f.correct <= 3);
     }
 }

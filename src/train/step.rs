@@ -53,15 +53,26 @@ impl DeviceSplit {
 /// How training steps are taken.
 pub(crate) enum StepEngine {
     /// Graph-free CPU kernels; the buffers are reused from batch to batch.
-    Cpu {
-        step: Box<CpuStep>,
-        names: Vec<String>,
-        params: Vec<Vec<f32>>,
-        images: Vec<f32>,
-        labels: Vec<u32>,
-    },
+    Cpu(Box<CpuEngine>),
     /// Candle's ops and autograd (CUDA).
     Candle,
+}
+
+/// The CPU kernels with the host copies of a batch and of the parameters.
+pub(crate) struct CpuEngine {
+    step: CpuStep,
+    names: Vec<String>,
+    params: Vec<Vec<f32>>,
+    images: Vec<f32>,
+    labels: Vec<u32>,
+}
+
+impl CpuEngine {
+    /// Takes the examples `ids` and the model's current parameters.
+    fn load(&mut self, model: &LeNet, host: &Split, ids: &[u32]) -> Result<(), ModelError> {
+        gather(host, ids, &mut self.images, &mut self.labels);
+        model.read_parameters(&self.names, &mut self.params)
+    }
 }
 
 /// The figures of a step.
@@ -77,14 +88,13 @@ impl StepEngine {
         match model.device() {
             Device::Cpu => {
                 let step = CpuStep::new(model.architecture());
-                let names = step.parameter_names();
-                StepEngine::Cpu {
-                    step: Box::new(step),
-                    names,
+                StepEngine::Cpu(Box::new(CpuEngine {
+                    names: step.parameter_names(),
+                    step,
                     params: Vec::new(),
                     images: Vec::new(),
                     labels: Vec::new(),
-                }
+                }))
             }
             _ => StepEngine::Candle,
         }
@@ -103,19 +113,18 @@ impl StepEngine {
         accept: impl FnOnce(f64) -> bool,
     ) -> Result<StepOutcome, ModelError> {
         match self {
-            StepEngine::Cpu {
-                step,
-                names,
-                params,
-                images,
-                labels,
-            } => {
-                gather(host, ids, images, labels);
-                model.read_parameters(names, params)?;
+            StepEngine::Cpu(cpu) => {
+                cpu.load(model, host, ids)?;
+                let CpuEngine {
+                    step,
+                    names,
+                    params,
+                    images,
+                    labels,
+                } = &mut **cpu;
                 let BatchFigures { loss, correct } =
                     step.gradients(params, images, labels, model.pooling, model.activation);
-                let stepped = accept(loss);
-                if stepped {
+                if accept(loss) {
                     step.apply(params, optimizer.learning_rate() as f32);
                     model.write_parameters(names, params)?;
                 }
@@ -161,16 +170,16 @@ impl StepEngine {
         ids: &[u32],
     ) -> Result<(f64, u64), ModelError> {
         match self {
-            StepEngine::Cpu {
-                step,
-                names,
-                params,
-                images,
-                labels,
-            } => {
-                gather(host, ids, images, labels);
-                model.read_parameters(names, params)?;
-                let f = step.loss(params, images, labels, model.pooling, model.activation);
+            StepEngine::Cpu(cpu) => {
+                cpu.load(model, host, ids)?;
+                let c = &mut **cpu;
+                let f = c.step.loss(
+                    &c.params,
+                    &c.images,
+                    &c.labels,
+                    model.pooling,
+                    model.activation,
+                );
                 Ok((f.loss, f.correct as u64))
             }
             StepEngine::Candle => {
@@ -198,7 +207,7 @@ impl StepEngine {
         device_split: &DeviceSplit,
     ) -> Result<f64, ModelError> {
         let chunk = match self {
-            StepEngine::Cpu { step, .. } if step.batch_size() > 0 => step.batch_size(),
+            StepEngine::Cpu(cpu) if cpu.step.batch_size() > 0 => cpu.step.batch_size(),
             _ => EVAL_BATCH,
         };
         let all: Vec<u32> = (0..host.len() as u32).collect();
