@@ -404,11 +404,8 @@ impl CpuStep {
         pooling: Pooling,
         activation: Activation,
     ) -> BatchFigures {
-        let batch = labels.len();
         assert_eq!(params.len(), self.grads.len(), "one buffer per parameter");
-        self.resize(batch);
-        self.forward(params, images, pooling, activation);
-        let figures = self.loss_and_output_gradient(labels);
+        let figures = self.loss(params, images, labels, pooling, activation);
         self.backward(params, pooling, activation);
         figures
     }

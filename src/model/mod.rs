@@ -440,17 +440,6 @@ impl LeNet {
         Ok(())
     }
 
-    /// The first parameter holding a NaN or infinity, if any.
-    pub fn first_non_finite(&self) -> Result<Option<String>, ModelError> {
-        for (name, t) in self.parameters() {
-            let values = t.flatten_all()?.to_vec1::<f32>()?;
-            if values.iter().any(|v| !v.is_finite()) {
-                return Ok(Some(name));
-            }
-        }
-        Ok(None)
-    }
-
     /// The device the parameters live on.
     pub fn device(&self) -> &Device {
         &self.device
