@@ -52,6 +52,36 @@ pub struct UiSection {
     pub color: Option<ColorChoice>,
     /// `braille`, `dot` or `block`.
     pub marker: Option<ChartMarker>,
+    /// Kilobytes a second of terminal output that routine heatmap refreshes keep
+    /// within; 0 for no limit.
+    pub max_output_kb: Option<OutputLimit>,
+}
+
+/// Terminal output budget in kilobytes a second, 0 (no limit) to 1,000,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct OutputLimit(pub u32);
+
+impl OutputLimit {
+    /// 8 KB/s: heatmaps refresh about every 2 s at 120×36, every 4–5 s at 160×48.
+    pub const DEFAULT: OutputLimit = OutputLimit(8);
+
+    /// The budget in bytes a second, `None` for no limit.
+    pub fn bytes_per_sec(self) -> Option<f64> {
+        (self.0 > 0).then(|| f64::from(self.0) * 1000.0)
+    }
+}
+
+impl TryFrom<i64> for OutputLimit {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        match u32::try_from(v) {
+            Ok(kb) if kb <= 1_000_000 => Ok(OutputLimit(kb)),
+            _ => Err(format!(
+                "the output budget must be between 0 (no limit) and 1000000 KB/s, got {v}"
+            )),
+        }
+    }
 }
 
 /// `[capture]`: screenshots, recordings and figures.

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use candle_core::Device;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The device the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -76,16 +76,26 @@ pub enum DeviceError {
 pub struct OpenedDevice {
     /// The Candle device.
     pub device: Device,
-    /// `cpu` or `cuda:N`.
+    /// `cpu`, or `cuda:N` and the GPU's name.
     pub name: String,
+    /// Which GPU, for a CUDA device whose driver names it.
+    pub gpu: Option<GpuIdentity>,
+}
+
+impl OpenedDevice {
+    /// The CPU.
+    pub fn cpu() -> Self {
+        Self {
+            device: Device::Cpu,
+            name: "cpu".into(),
+            gpu: None,
+        }
+    }
 }
 
 /// Opens the chosen device; `auto` falls back to the CPU when no GPU opens.
 pub fn open(choice: DeviceChoice) -> Result<OpenedDevice, DeviceError> {
-    let cpu = || OpenedDevice {
-        device: Device::Cpu,
-        name: "cpu".into(),
-    };
+    let cpu = OpenedDevice::cpu;
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
         // A CUDA build reports CUDA as available even without a GPU, so the only real
@@ -98,15 +108,113 @@ pub fn open(choice: DeviceChoice) -> Result<OpenedDevice, DeviceError> {
 }
 
 fn open_cuda(ordinal: usize) -> Result<OpenedDevice, DeviceError> {
-    Device::new_cuda(ordinal)
-        .map(|device| OpenedDevice {
-            device,
-            name: format!("cuda:{ordinal}"),
+    let device = Device::new_cuda(ordinal).map_err(|e| DeviceError::Cuda {
+        ordinal,
+        message: e.to_string().lines().next().unwrap_or_default().to_string(),
+    })?;
+    let gpu = gpu_identity(&device);
+    let name = match &gpu {
+        Some(g) => format!("cuda:{ordinal} {}", g.name),
+        None => format!("cuda:{ordinal}"),
+    };
+    Ok(OpenedDevice { device, name, gpu })
+}
+
+/// The GPU's name and UUID from the CUDA driver.
+#[cfg(feature = "cuda")]
+fn gpu_identity(device: &Device) -> Option<GpuIdentity> {
+    let cuda = device.as_cuda_device().ok()?;
+    let stream = cuda.cuda_stream();
+    let context = stream.context();
+    let name = context.name().ok()?;
+    let uuid = context.uuid().ok()?;
+    // NVML names devices "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
+    let hex: String = uuid
+        .bytes
+        .iter()
+        .map(|&b| format!("{:02x}", b as u8))
+        .collect();
+    let uuid = format!(
+        "GPU-{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    Some(GpuIdentity { name, uuid })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn gpu_identity(_: &Device) -> Option<GpuIdentity> {
+    None
+}
+
+/// Which GPU a CUDA device is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuIdentity {
+    /// The product name, e.g. `NVIDIA H200`.
+    pub name: String,
+    /// NVML's UUID string, `GPU-…`.
+    pub uuid: String,
+}
+
+/// Memory and utilisation of the GPU, as NVML reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GpuStats {
+    /// Bytes of device memory in use (by every process).
+    pub memory_used: u64,
+    /// Bytes of device memory in all.
+    pub memory_total: u64,
+    /// Percent of the last sample period a kernel was running.
+    pub utilization: u32,
+}
+
+/// Samples [`GpuStats`] through NVML, which is loaded at run time: where there is no
+/// `libnvidia-ml.so` (no driver, a CPU build) [`GpuMonitor::open`] gives `None`.
+pub struct GpuMonitor {
+    #[cfg(feature = "cuda")]
+    nvml: nvml_wrapper::Nvml,
+    #[cfg(feature = "cuda")]
+    uuid: String,
+}
+
+impl GpuMonitor {
+    /// A monitor for `gpu`, if NVML loads and knows it.
+    #[cfg(feature = "cuda")]
+    pub fn open(gpu: &GpuIdentity) -> Option<Self> {
+        let nvml = nvml_wrapper::Nvml::init().ok()?;
+        nvml.device_by_uuid(gpu.uuid.as_str()).ok()?;
+        Some(Self {
+            nvml,
+            uuid: gpu.uuid.clone(),
         })
-        .map_err(|e| DeviceError::Cuda {
-            ordinal,
-            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+    }
+
+    /// Without CUDA there is no GPU to watch.
+    #[cfg(not(feature = "cuda"))]
+    pub fn open(_: &GpuIdentity) -> Option<Self> {
+        None
+    }
+
+    /// The GPU's memory and utilisation now.
+    #[cfg(feature = "cuda")]
+    pub fn sample(&self) -> Option<GpuStats> {
+        let device = self.nvml.device_by_uuid(self.uuid.as_str()).ok()?;
+        let memory = device.memory_info().ok()?;
+        let utilization = device.utilization_rates().ok()?;
+        Some(GpuStats {
+            memory_used: memory.used,
+            memory_total: memory.total,
+            utilization: utilization.gpu,
         })
+    }
+
+    /// Without CUDA there is nothing to sample.
+    #[cfg(not(feature = "cuda"))]
+    pub fn sample(&self) -> Option<GpuStats> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +234,15 @@ mod tests {
     fn auto_and_cpu_always_open() {
         assert_eq!(open(DeviceChoice::Cpu).unwrap().name, "cpu");
         assert!(open(DeviceChoice::Auto).is_ok());
+    }
+
+    #[test]
+    fn no_gpu_monitor_without_a_gpu() {
+        let gpu = GpuIdentity {
+            name: "none".into(),
+            uuid: "GPU-00000000-0000-0000-0000-000000000000".into(),
+        };
+        assert!(GpuMonitor::open(&gpu).is_none());
     }
 
     #[cfg(not(feature = "cuda"))]

@@ -13,7 +13,7 @@ use lenet_tui::checkpoint::{self, Checkpoint};
 use lenet_tui::cli::{
     BenchArgs, CaptureArgs, Cli, CliCommand, RunArgs, RunsArgs, TrainArgs, UiArgs,
 };
-use lenet_tui::config::{self, Config};
+use lenet_tui::config::{self, Config, OutputLimit};
 use lenet_tui::data::{self, DataSpec, Dataset};
 use lenet_tui::device;
 use lenet_tui::headless::{self, HeadlessError, Report, Snapshots};
@@ -132,8 +132,7 @@ fn start(
     settings.reports_per_epoch = reports_per_epoch;
     let trainer = train::spawn(TrainerSpec {
         dataset: dataset.clone(),
-        device: opened.device,
-        device_name: opened.name,
+        device: opened,
         architecture,
         settings,
         checkpoints: policy,
@@ -364,6 +363,11 @@ fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
     let mut app = App::new(dataset, theme, keymap);
     app.exit_on_finish = ui.exit_on_finish;
+    app.max_output = config
+        .ui
+        .max_output_kb
+        .unwrap_or(OutputLimit::DEFAULT)
+        .bytes_per_sec();
     let capture = capture_options(&config, &ui.capture, ui.record.as_deref());
     let outcome =
         lenet_tui::ui::run(trainer, app, capture, &signals).context("running the dashboard")?;

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use candle_core::Device;
 use crossbeam_channel::RecvTimeoutError;
 use lenet_tui::checkpoint;
 use lenet_tui::data::Dataset;
+use lenet_tui::device::OpenedDevice;
 use lenet_tui::model::{Activation, Architecture, Pooling};
 use lenet_tui::train::{
     BatchSize, Change, CheckpointPolicy, Command, EpochSummary, Epochs, Event, LearningRate,
@@ -22,8 +22,7 @@ fn trainer(settings: TrainSettings) -> TrainerHandle {
 fn spec(settings: TrainSettings) -> TrainerSpec {
     TrainerSpec {
         dataset: Arc::new(Dataset::embedded()),
-        device: Device::Cpu,
-        device_name: "cpu".into(),
+        device: OpenedDevice::cpu(),
         architecture: Architecture::default(),
         settings,
         checkpoints: None,
@@ -75,8 +74,8 @@ fn next_matching(t: &TrainerHandle, want: impl Fn(&Event) -> bool) -> Event {
 }
 
 fn activations(t: &TrainerHandle) -> Vec<ProbeReport> {
-    match next_matching(t, |e| matches!(e, Event::Activations(_))) {
-        Event::Activations(a) => a,
+    match next_matching(t, |e| matches!(e, Event::Activations { .. })) {
+        Event::Activations { reports, .. } => reports,
         _ => unreachable!(),
     }
 }

@@ -107,7 +107,10 @@ fn app_midway(depth: ColorDepth) -> App {
     let mut max_model = model;
     max_model.pooling = Pooling::Max;
     app.on_event(Event::Layers(max_model.layer_table().unwrap()));
-    app.on_event(Event::Activations(vec![report(&dataset, app.probes[0], 4)]));
+    app.on_event(Event::Activations {
+        reports: vec![report(&dataset, app.probes[0], 4)],
+        periodic: false,
+    });
     app
 }
 
@@ -154,10 +157,13 @@ fn compare_mode_shows_a_pullover_beside_a_coat() {
     let mut app = app_midway(ColorDepth::Ansi256);
     app.on_action(Action::Compare);
     let dataset = app.dataset.clone();
-    app.on_event(Event::Activations(vec![
-        report(&dataset, app.probes[0], 2),
-        report(&dataset, app.probes[1], 6),
-    ]));
+    app.on_event(Event::Activations {
+        reports: vec![
+            report(&dataset, app.probes[0], 2),
+            report(&dataset, app.probes[1], 6),
+        ],
+        periodic: false,
+    });
     let terminal = draw(&app, 160, 48);
     let text = terminal.backend().to_string();
     assert!(text.contains("Pullover") && text.contains("Coat"), "{text}");
@@ -372,4 +378,22 @@ fn every_size_from_nothing_to_huge_draws_without_panic() {
             draw(&app, w, h);
         }
     }
+}
+
+#[test]
+fn a_gpu_run_names_the_gpu_and_shows_its_load() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.info.as_mut().unwrap().device = "cuda:0 NVIDIA H200".into();
+    let before = draw(&app, 160, 48).backend().to_string();
+    assert!(before.contains("cuda:0 NVIDIA H200") && !before.contains("GiB"));
+    app.on_event(Event::Gpu(lenet_tui::device::GpuStats {
+        memory_used: 2_254_857_830,
+        memory_total: 150_323_855_360,
+        utilization: 37,
+    }));
+    let text = draw(&app, 160, 48).backend().to_string();
+    assert!(
+        text.contains("cuda:0 NVIDIA H200 37% · 2.1/140 GiB"),
+        "{text}"
+    );
 }

@@ -48,7 +48,15 @@ pub enum Event {
     /// The layer table changed (pooling or activation swapped).
     Layers(LayerTable),
     /// The probe images as the model sees them now.
-    Activations(Vec<ProbeReport>),
+    Activations {
+        /// One report per probe image.
+        reports: Vec<ProbeReport>,
+        /// A routine refresh while training, not an answer to a command: a
+        /// dashboard short of bandwidth may show it late.
+        periodic: bool,
+    },
+    /// The GPU's memory and utilisation (CUDA runs where NVML loads), every few seconds.
+    Gpu(crate::device::GpuStats),
     /// A setting or the run state changed at `at` (epochs, fractional).
     Changed {
         /// Position in the run, in epochs.

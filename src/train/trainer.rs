@@ -24,16 +24,15 @@ use crate::checkpoint::{
 };
 use crate::data::batches::batches_per_epoch;
 use crate::data::{DataLocation, Dataset, EpochOrder};
+use crate::device::{GpuMonitor, OpenedDevice};
 use crate::model::{Architecture, LeNet, ModelError};
 
 /// Everything a trainer thread needs to start.
 pub struct TrainerSpec {
     /// The data, shared with the caller (the UI shows test images from it).
     pub dataset: Arc<Dataset>,
-    /// Where the model runs.
-    pub device: Device,
-    /// The device in words, for reports.
-    pub device_name: String,
+    /// Where the model runs, and its name for reports.
+    pub device: OpenedDevice,
     /// The network's layout.
     pub architecture: Architecture,
     /// The recipe (on resume: the checkpoint's, with the user's overrides).
@@ -269,6 +268,8 @@ struct Trainer {
     resumed_from: Option<PathBuf>,
     /// When activations were last reported.
     probes_sent: Option<Instant>,
+    /// NVML's view of the GPU, when training on one that NVML knows.
+    gpu_monitor: Option<GpuMonitor>,
     /// When progress was last reported.
     progress_sent: Option<Instant>,
 }
@@ -281,13 +282,18 @@ impl Trainer {
     ) -> Result<Self, Failure> {
         let TrainerSpec {
             dataset,
-            device,
-            device_name,
+            device: opened,
             architecture,
             settings,
             checkpoints,
             resume,
         } = spec;
+        let OpenedDevice {
+            device,
+            name: device_name,
+            gpu,
+        } = opened;
+        let gpu_monitor = gpu.as_ref().and_then(GpuMonitor::open);
         let mut init_rng = StdRng::seed_from_u64(settings.seed);
         let model = LeNet::new(
             &architecture,
@@ -335,6 +341,7 @@ impl Trainer {
             exploded: 0,
             resumed_from: None,
             probes_sent: None,
+            gpu_monitor,
             progress_sent: None,
             policy: checkpoints,
         };
@@ -409,7 +416,7 @@ impl Trainer {
         self.last_saved = None;
         self.unsaved = true;
         self.save(SaveReason::Start);
-        self.report_probes()
+        self.report_probes(false)
     }
 
     /// After the last epoch: answer commands (probes, swaps, restart) until stopped.
@@ -512,7 +519,7 @@ impl Trainer {
             self.emit(Event::Layers(self.model.layer_table()?));
         }
         if refresh {
-            self.report_probes()?;
+            self.report_probes(false)?;
         }
         Ok(None)
     }
@@ -610,7 +617,7 @@ impl Trainer {
             change: change.clone(),
         });
         self.emit(Event::Changed { at, change });
-        self.report_probes()?;
+        self.report_probes(false)?;
         Ok(Some(Flow::Rewound))
     }
 
@@ -786,7 +793,11 @@ impl Trainer {
                     self.history.push_progress(progress.clone());
                     self.emit(Event::Progress(progress));
                     if self.probes_sent.is_none_or(|t| t.elapsed() >= PROBES_EVERY) {
-                        self.report_probes()?;
+                        self.report_probes(true)?;
+                        if let Some(stats) = self.gpu_monitor.as_ref().and_then(GpuMonitor::sample)
+                        {
+                            self.emit(Event::Gpu(stats));
+                        }
                     }
                 }
             }
@@ -823,7 +834,7 @@ impl Trainer {
             .accuracy(&self.model, &self.dataset.test, &self.test)?)
     }
 
-    fn report_probes(&mut self) -> Result<(), Failure> {
+    fn report_probes(&mut self, periodic: bool) -> Result<(), Failure> {
         if self.probes.is_empty() {
             return Ok(());
         }
@@ -847,7 +858,7 @@ impl Trainer {
                 probe,
             })
             .collect();
-        self.emit(Event::Activations(reports));
+        self.emit(Event::Activations { reports, periodic });
         Ok(())
     }
 }

@@ -135,6 +135,10 @@ pub struct App {
     pub status: Option<String>,
     /// Leave once training finishes.
     pub exit_on_finish: bool,
+    /// The GPU's memory and utilisation, last reported.
+    pub gpu: Option<crate::device::GpuStats>,
+    /// Bytes a second routine heatmap refreshes keep the terminal output within.
+    pub max_output: Option<f64>,
     /// Set when the dashboard should close.
     pub should_quit: bool,
     /// Whether an asciicast recording is running (the header shows ● REC).
@@ -174,6 +178,8 @@ impl App {
             overlay: None,
             status: None,
             exit_on_finish: false,
+            gpu: None,
+            max_output: crate::config::OutputLimit::DEFAULT.bytes_per_sec(),
             should_quit: false,
             recording: false,
             last_checkpoint: None,
@@ -224,7 +230,8 @@ impl App {
                 self.last_epoch = Some(e);
             }
             Event::Layers(table) => self.layers = Some(table),
-            Event::Activations(reports) => self.activations = reports,
+            Event::Gpu(stats) => self.gpu = Some(stats),
+            Event::Activations { reports, .. } => self.activations = reports,
             Event::Changed { at, change } => self.on_change(at, change),
             Event::Rejected(why) => self.status = Some(why),
             Event::Finished(e) => {

@@ -3,6 +3,7 @@
 //! at most ~15 times a second, and only when something changed.
 
 pub mod app;
+pub mod budget;
 pub mod history;
 pub mod keys;
 pub mod log;
@@ -30,6 +31,7 @@ use crate::capture::{self, Palette, cast::Recorder};
 use crate::signals::Signal;
 use crate::train::{SaveReason, TrainerHandle};
 use app::{App, Effect, RunState};
+use budget::OutputBudget;
 use keys::Key;
 use theme::ThemeKind;
 
@@ -162,7 +164,13 @@ pub fn run(
     let mut log = log::Log::open();
     let recorder: term::SharedRecorder = Rc::new(RefCell::new(None));
     let record_error = Rc::new(RefCell::new(None));
-    let mut terminal = term::enter(recorder.clone(), record_error.clone(), log.path().cloned())?;
+    let written = Rc::new(std::cell::Cell::new(0));
+    let mut terminal = term::enter(
+        recorder.clone(),
+        record_error.clone(),
+        written.clone(),
+        log.path().cloned(),
+    )?;
     if let Some(path) = &capture.record {
         let size = terminal.size()?;
         match Recorder::create(path, size.width, size.height, "lenet-tui") {
@@ -188,6 +196,7 @@ pub fn run(
         log: &mut log,
         recorder,
         record_error,
+        written,
         capture: &capture,
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&input, signals)));
@@ -235,6 +244,8 @@ struct Loop<'a> {
     log: &'a mut log::Log,
     recorder: term::SharedRecorder,
     record_error: Rc<RefCell<Option<String>>>,
+    /// Bytes written to the terminal so far.
+    written: Rc<std::cell::Cell<u64>>,
     capture: &'a CaptureOptions,
 }
 
@@ -247,15 +258,30 @@ impl Loop<'_> {
         let mut events = self.trainer.events().clone();
         let mut dirty = true;
         let mut last_draw = Instant::now() - FRAME;
+        let mut budget = self
+            .app
+            .max_output
+            .map(|rate| OutputBudget::new(rate, Instant::now()));
+        // The newest routine heatmap refresh the budget has held back.
+        let mut deferred: Option<crate::train::Event> = None;
         loop {
             if let Some(e) = self.record_error.borrow_mut().take() {
                 self.app.recording = false;
                 self.app.status = Some(e);
                 dirty = true;
             }
+            if deferred.is_some() && budget.as_mut().is_none_or(|b| b.allows(Instant::now())) {
+                self.app.on_event(deferred.take().expect("checked above"));
+                dirty = true;
+            }
             if dirty && last_draw.elapsed() >= FRAME {
                 let app = &*self.app;
+                let before = self.written.get();
                 self.terminal.draw(|f| render::render(app, f))?;
+                let bytes = self.written.get() - before;
+                if let Some(b) = budget.as_mut() {
+                    b.spend(bytes, Instant::now());
+                }
                 dirty = false;
                 last_draw = Instant::now();
             }
@@ -263,14 +289,31 @@ impl Loop<'_> {
                 self.stop_recording();
                 return Ok(Exit::Quit);
             }
-            let wait = if dirty {
+            let mut wait = if dirty {
                 FRAME.saturating_sub(last_draw.elapsed())
             } else {
                 Duration::from_secs(1)
             };
+            if deferred.is_some()
+                && let Some(b) = budget.as_mut()
+            {
+                wait = wait.min(b.wait(Instant::now()));
+            }
             select! {
                 recv(events) -> event => match event {
                     Ok(event) => {
+                        let showing = !self.app.activations.is_empty();
+                        if budget
+                            .as_mut()
+                            .is_some_and(|b| b.holds_back(&event, showing, Instant::now()))
+                        {
+                            deferred = Some(event);
+                            continue;
+                        }
+                        if matches!(event, crate::train::Event::Activations { .. }) {
+                            // Newer than any refresh held back.
+                            deferred = None;
+                        }
                         self.log.event(&event);
                         if let Some(label) = capture::cast::marker_label(&event) {
                             self.marker(&label);

@@ -23,11 +23,14 @@ pub struct TermWriter {
     pending: Vec<u8>,
     /// The last recording error, for the status line.
     pub error: Rc<RefCell<Option<String>>>,
+    /// Bytes written to the terminal so far, shared with the event loop.
+    pub written: Rc<std::cell::Cell<u64>>,
 }
 
 impl Write for TermWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.out.write(buf)?;
+        self.written.set(self.written.get() + n as u64);
         if self.recorder.borrow().is_some() {
             self.pending.extend_from_slice(&buf[..n]);
         }
@@ -61,6 +64,7 @@ pub type Term = Terminal<CrosstermBackend<TermWriter>>;
 pub fn enter(
     recorder: SharedRecorder,
     error: Rc<RefCell<Option<String>>>,
+    written: Rc<std::cell::Cell<u64>>,
     log: Option<std::path::PathBuf>,
 ) -> io::Result<Term> {
     let restore_and_print = std::panic::take_hook();
@@ -85,6 +89,7 @@ pub fn enter(
         recorder,
         pending: Vec::new(),
         error,
+        written,
     };
     Terminal::new(CrosstermBackend::new(writer))
 }

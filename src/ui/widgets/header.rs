@@ -67,8 +67,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(format!("{}", app.learning_rate), t.highlight),
         sep(),
         Span::styled(device.to_string(), t.text),
+        Span::styled(app.gpu.map_or_else(String::new, gpu_figures), t.dim),
         sep(),
         Span::styled(data.to_string(), t.dim),
     ]);
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+}
+
+/// " 37% · 2.1/141 GiB": utilisation and memory in use, as NVML reports them.
+fn gpu_figures(g: crate::device::GpuStats) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    format!(
+        " {}% · {:.1}/{:.0} GiB",
+        g.utilization,
+        g.memory_used as f64 / GIB,
+        g.memory_total as f64 / GIB
+    )
 }
