@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::data::DataSpec;
 use crate::device::DeviceChoice;
-use crate::model::{Activation, Pooling};
+use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
 use crate::ui::keys::KeyMap;
 use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
@@ -198,7 +198,7 @@ pub struct TrainSection {
     pub device: Option<DeviceChoice>,
 }
 
-/// `[model]`: pieces that can also be swapped live.
+/// `[model]`: the network's layout, and the pieces that can also be swapped live.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
@@ -206,6 +206,104 @@ pub struct ModelSection {
     pub pooling: Option<Pooling>,
     /// `sigmoid` or `relu`.
     pub activation: Option<Activation>,
+    /// `[[model.conv]]` blocks in order; the chapter's two when absent.
+    pub conv: Option<Layers<ConvSection>>,
+    /// Hidden dense layer widths in order; the chapter's `[120, 84]` when absent.
+    pub dense: Option<Layers<Bounded<1, 65536>>>,
+    /// How weights are drawn.
+    pub init: Option<InitSetting>,
+}
+
+/// The most conv blocks or hidden dense layers a model may have.
+const MAX_LAYERS: usize = 8;
+
+/// A list of layers, at most [`MAX_LAYERS`] long.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Vec<T>", bound = "T: Deserialize<'de>")]
+pub struct Layers<T>(pub Vec<T>);
+
+impl<T> TryFrom<Vec<T>> for Layers<T> {
+    type Error = String;
+    fn try_from(v: Vec<T>) -> Result<Self, Self::Error> {
+        if v.len() <= MAX_LAYERS {
+            Ok(Layers(v))
+        } else {
+            Err(format!("at most {MAX_LAYERS} layers, got {}", v.len()))
+        }
+    }
+}
+
+/// `[[model.conv]]`: one convolution block (conv → activation → pooling).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvSection {
+    /// Output channels.
+    pub channels: Bounded<1, 512>,
+    /// Square kernel side.
+    pub kernel: Bounded<1, 31>,
+    /// Zero padding on each side (default 0).
+    pub padding: Option<Bounded<0, 15>>,
+    /// Step between kernel positions (default 1).
+    pub stride: Option<Bounded<1, 8>>,
+    /// Pooling window side and step; 1 for no pooling (default 2).
+    pub pool: Option<Bounded<1, 8>>,
+}
+
+/// An integer setting within `LO..=HI`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Bounded<const LO: i64, const HI: i64>(pub usize);
+
+impl<const LO: i64, const HI: i64> TryFrom<i64> for Bounded<LO, HI> {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        if (LO..=HI).contains(&v) {
+            Ok(Bounded(v as usize))
+        } else {
+            Err(format!("must be between {LO} and {HI}, got {v}"))
+        }
+    }
+}
+
+/// `init = "xavier-uniform" | "xavier-normal" | "kaiming" | "normal(SIGMA)"`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct InitSetting(pub Init);
+
+impl TryFrom<String> for InitSetting {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse().map(InitSetting)
+    }
+}
+
+impl ModelSection {
+    /// The network for `height`×`width` images of `classes` classes: the chapter's
+    /// LeNet with whatever this section changes. Shapes are checked by
+    /// [`Architecture::plan`], not here.
+    pub fn architecture(&self, height: usize, width: usize, classes: usize) -> Architecture {
+        let mut arch = Architecture::lenet(height, width, classes);
+        if let Some(convs) = &self.conv {
+            arch.convs = convs
+                .0
+                .iter()
+                .map(|c| ConvBlock {
+                    out_channels: c.channels.0,
+                    kernel: c.kernel.0,
+                    padding: c.padding.map_or(0, |p| p.0),
+                    stride: c.stride.map_or(1, |s| s.0),
+                    pool: c.pool.map_or(2, |p| p.0),
+                })
+                .collect();
+        }
+        if let Some(dense) = &self.dense {
+            arch.dense = dense.0.iter().map(|d| d.0).collect();
+        }
+        if let Some(init) = self.init {
+            arch.init = init.0;
+        }
+        arch
+    }
 }
 
 fn de_data_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DataSpec>, D::Error> {

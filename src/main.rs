@@ -67,20 +67,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn shapes(args: &RunArgs) -> Result<()> {
     let config = config::load(args.config.as_deref())?;
     let s = config.resolve(&args.overrides()).settings;
+    // Every data set lenet-tui reads has 28×28 images in 10 classes.
+    let architecture = config.model.architecture(28, 28, 10);
     let mut rng = rand::SeedableRng::seed_from_u64(s.seed);
     let model = LeNet::new(
-        &Architecture::default(),
+        &architecture,
         s.pooling,
         s.activation,
         &candle_core::Device::Cpu,
         &mut rng,
-    )?;
+    )
+    .with_context(|| model_source(args))?;
     println!(
-        "LeNet-5 ({} pooling, {} activation)",
-        s.pooling, s.activation
+        "{} ({} pooling, {} activation)",
+        if architecture == Architecture::default() {
+            "LeNet-5".to_string()
+        } else {
+            format!("LeNet variant: {}", architecture.summary())
+        },
+        s.pooling,
+        s.activation
     );
     println!("{}", model.layer_table()?);
     Ok(())
+}
+
+/// Where the model's layout came from, for errors about it.
+fn model_source(args: &RunArgs) -> String {
+    match &args.config {
+        Some(path) => format!("the [model] in {}", path.display()),
+        None => match config::default_path() {
+            Some(p) if p.is_file() => format!("the [model] in {}", p.display()),
+            _ => "the default model".into(),
+        },
+    }
 }
 
 /// Loads config, data, device and the checkpoint to resume, and starts the trainer.
@@ -114,12 +134,17 @@ fn start(
     });
     let location = data::source::resolve(data_cli.as_ref(), resolved.data_config.as_ref())?;
     let dataset = Arc::new(Dataset::load(&location)?);
+    // A resumed run keeps the model it was trained with.
+    let architecture = match &resume {
+        Some(c) => c.meta.architecture.clone(),
+        None => config.model.architecture(
+            dataset.train.rows,
+            dataset.train.cols,
+            dataset.classes.len(),
+        ),
+    };
+    architecture.plan().with_context(|| model_source(args))?;
     let opened = device::open(resolved.device)?;
-    let architecture = Architecture::lenet(
-        dataset.train.rows,
-        dataset.train.cols,
-        dataset.classes.len(),
-    );
     let mut settings = match &resume {
         Some(c) => {
             c.check_fits(&architecture, &dataset)?;
@@ -177,12 +202,16 @@ fn bench(args: &BenchArgs) -> Result<()> {
             },
         ]
     };
+    let architecture = config.model.architecture(
+        dataset.train.rows,
+        dataset.train.cols,
+        dataset.classes.len(),
+    );
+    architecture
+        .plan()
+        .with_context(|| model_source(&args.run))?;
     let spec = BenchSpec {
-        architecture: Architecture::lenet(
-            dataset.train.rows,
-            dataset.train.cols,
-            dataset.classes.len(),
-        ),
+        architecture,
         dataset,
         device: opened.device,
         device_name: opened.name,

@@ -203,11 +203,14 @@ struct ConvShape {
     w: usize,
     k: usize,
     pad: usize,
+    stride: usize,
     cout: usize,
     /// Output rows and columns of the convolution.
     ho: usize,
     wo: usize,
-    /// Rows and columns after 2×2 pooling.
+    /// Pooling window side (and step).
+    q: usize,
+    /// Rows and columns after pooling.
     ph: usize,
     pw: usize,
 }
@@ -268,8 +271,8 @@ impl CpuStep {
         let mut convs = Vec::new();
         for block in &arch.convs {
             let (ho, wo) = (
-                h + 2 * block.padding + 1 - block.kernel,
-                w + 2 * block.padding + 1 - block.kernel,
+                (h + 2 * block.padding - block.kernel) / block.stride + 1,
+                (w + 2 * block.padding - block.kernel) / block.stride + 1,
             );
             let shape = ConvShape {
                 cin: c,
@@ -277,11 +280,13 @@ impl CpuStep {
                 w,
                 k: block.kernel,
                 pad: block.padding,
+                stride: block.stride,
                 cout: block.out_channels,
                 ho,
                 wo,
-                ph: ho / 2,
-                pw: wo / 2,
+                q: block.pool,
+                ph: ho / block.pool,
+                pw: wo / block.pool,
             };
             convs.push(shape);
             (c, h, w) = (shape.cout, shape.ph, shape.pw);
@@ -711,6 +716,9 @@ fn valid_span(wo: usize, w: usize, kx: usize, pad: usize) -> (usize, usize) {
 fn im2col(s: &ConvShape, batch: usize, input: &[f32], cols: &mut [f32]) {
     let n = batch * s.ho * s.wo;
     let plane = s.h * s.w;
+    if s.stride > 1 {
+        return im2col_strided(s, batch, input, cols);
+    }
     cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
         let (ci, ky, kx) = (r / (s.k * s.k), r / s.k % s.k, r % s.k);
         let (lo, hi) = valid_span(s.wo, s.w, kx, s.pad);
@@ -737,12 +745,43 @@ fn im2col(s: &ConvShape, batch: usize, input: &[f32], cols: &mut [f32]) {
     });
 }
 
+/// The input position of output `o` at kernel tap `t`, if inside `[0, len)`.
+fn tap_source(o: usize, t: usize, s: &ConvShape, len: usize) -> Option<usize> {
+    (o * s.stride + t).checked_sub(s.pad).filter(|&i| i < len)
+}
+
+/// [`im2col`] for strides above 1, value by value: strided convolutions are an
+/// exercise variant, not the chapter's hot path.
+fn im2col_strided(s: &ConvShape, batch: usize, input: &[f32], cols: &mut [f32]) {
+    let n = batch * s.ho * s.wo;
+    let plane = s.h * s.w;
+    cols.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
+        let (ci, ky, kx) = (r / (s.k * s.k), r / s.k % s.k, r % s.k);
+        for b in 0..batch {
+            let src = &input[(ci * batch + b) * plane..][..plane];
+            let dst = &mut row[b * s.ho * s.wo..][..s.ho * s.wo];
+            for oy in 0..s.ho {
+                let y = tap_source(oy, ky, s, s.h);
+                for ox in 0..s.wo {
+                    dst[oy * s.wo + ox] = match (y, tap_source(ox, kx, s, s.w)) {
+                        (Some(y), Some(x)) => src[y * s.w + x],
+                        _ => 0.0,
+                    };
+                }
+            }
+        }
+    });
+}
+
 /// The adjoint of [`im2col`]: column gradients summed back onto the input layout.
 /// One task per input plane, which stays in L1 while all its taps are added.
 fn col2im(s: &ConvShape, batch: usize, d_cols: &[f32], d_input: &mut [f32]) {
     let n = batch * s.ho * s.wo;
     let plane = s.h * s.w;
     let out_plane = s.ho * s.wo;
+    if s.stride > 1 {
+        return col2im_strided(s, batch, d_cols, d_input);
+    }
     d_input
         .par_chunks_mut(plane)
         .with_min_len(16)
@@ -775,6 +814,101 @@ fn col2im(s: &ConvShape, batch: usize, d_cols: &[f32], d_input: &mut [f32]) {
         });
 }
 
+/// [`col2im`] for strides above 1, value by value.
+fn col2im_strided(s: &ConvShape, batch: usize, d_cols: &[f32], d_input: &mut [f32]) {
+    let n = batch * s.ho * s.wo;
+    let out_plane = s.ho * s.wo;
+    d_input
+        .par_chunks_mut(s.h * s.w)
+        .enumerate()
+        .for_each(|(index, dst)| {
+            let (ci, b) = (index / batch, index % batch);
+            dst.fill(0.0);
+            for ky in 0..s.k {
+                for kx in 0..s.k {
+                    let tap = ci * s.k * s.k + ky * s.k + kx;
+                    let src = &d_cols[tap * n + b * out_plane..][..out_plane];
+                    for oy in 0..s.ho {
+                        let Some(y) = tap_source(oy, ky, s, s.h) else {
+                            continue;
+                        };
+                        for ox in 0..s.wo {
+                            if let Some(x) = tap_source(ox, kx, s, s.w) {
+                                dst[y * s.w + x] += src[oy * s.wo + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// q×q, stride-q pooling of `[cout][batch][ho][wo]` for any window but 2, value by
+/// value; ragged edges are dropped. `winner` holds the offset of each window's maximum.
+fn pool_forward_any(
+    s: &ConvShape,
+    batch: usize,
+    act: &[f32],
+    pooled: &mut [f32],
+    winner: &mut [u8],
+    pooling: Pooling,
+) {
+    let (inp, outp, q) = (s.ho * s.wo, s.ph * s.pw, s.q);
+    let scale = 1.0 / (q * q) as f32;
+    pooled[..s.cout * batch * outp]
+        .par_chunks_mut(outp)
+        .zip(winner.par_chunks_mut(outp))
+        .enumerate()
+        .for_each(|(plane, (out, win))| {
+            let src = &act[plane * inp..][..inp];
+            for py in 0..s.ph {
+                for px in 0..s.pw {
+                    let at = |j: usize| src[(py * q + j / q) * s.wo + px * q + j % q];
+                    let (value, best) = match pooling {
+                        Pooling::Avg => ((0..q * q).map(at).sum::<f32>() * scale, 0),
+                        Pooling::Max => {
+                            let best = (1..q * q).fold(0, |b, j| if at(j) > at(b) { j } else { b });
+                            (at(best), best)
+                        }
+                    };
+                    out[py * s.pw + px] = value;
+                    win[py * s.pw + px] = best as u8;
+                }
+            }
+        });
+}
+
+/// The gradient of [`pool_forward_any`].
+fn pool_backward_any(
+    s: &ConvShape,
+    batch: usize,
+    d_pooled: &[f32],
+    winner: &[u8],
+    d_act: &mut [f32],
+    pooling: Pooling,
+) {
+    let (inp, outp, q) = (s.ho * s.wo, s.ph * s.pw, s.q);
+    let scale = 1.0 / (q * q) as f32;
+    d_act[..s.cout * batch * inp]
+        .par_chunks_mut(inp)
+        .enumerate()
+        .for_each(|(plane, dst)| {
+            let d = &d_pooled[plane * outp..][..outp];
+            let win = &winner[plane * outp..][..outp];
+            dst.fill(0.0);
+            for py in 0..s.ph {
+                for px in 0..s.pw {
+                    let g = d[py * s.pw + px];
+                    let at = |j: usize| (py * q + j / q) * s.wo + px * q + j % q;
+                    match pooling {
+                        Pooling::Avg => (0..q * q).for_each(|j| dst[at(j)] = g * scale),
+                        Pooling::Max => dst[at(usize::from(win[py * s.pw + px]))] = g,
+                    }
+                }
+            }
+        });
+}
+
 /// 2×2, stride-2 pooling of `[cout][batch][ho][wo]`; odd edges are dropped.
 fn pool_forward(
     s: &ConvShape,
@@ -784,6 +918,9 @@ fn pool_forward(
     winner: &mut [u8],
     pooling: Pooling,
 ) {
+    if s.q != 2 {
+        return pool_forward_any(s, batch, act, pooled, winner, pooling);
+    }
     let (inp, outp) = (s.ho * s.wo, s.ph * s.pw);
     debug_assert!(pooled.len() >= s.cout * batch * outp);
     pooled
@@ -838,6 +975,9 @@ fn pool_backward(
     d_act: &mut [f32],
     pooling: Pooling,
 ) {
+    if s.q != 2 {
+        return pool_backward_any(s, batch, d_pooled, winner, d_act, pooling);
+    }
     let (inp, outp) = (s.ho * s.wo, s.ph * s.pw);
     debug_assert!(d_act.len() >= s.cout * batch * inp);
     d_act
@@ -888,20 +1028,33 @@ mod tests {
     fn small_arch() -> Architecture {
         Architecture {
             input: [1, 12, 12],
-            convs: vec![
-                ConvBlock {
-                    out_channels: 3,
-                    kernel: 3,
-                    padding: 1,
-                },
-                ConvBlock {
-                    out_channels: 4,
-                    kernel: 3,
-                    padding: 0,
-                },
-            ],
+            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 3, 0)],
             dense: vec![7],
             classes: 5,
+            init: crate::model::Init::XavierUniform,
+        }
+    }
+
+    /// Strides, pooling windows of 3 and 1, three blocks, no hidden dense layer: the
+    /// general (non-2×2, strided) kernels.
+    fn odd_arch() -> Architecture {
+        let block = |c, k, p, stride, pool| ConvBlock {
+            out_channels: c,
+            kernel: k,
+            padding: p,
+            stride,
+            pool,
+        };
+        Architecture {
+            input: [1, 15, 15],
+            convs: vec![
+                block(3, 3, 1, 2, 1),
+                block(4, 3, 1, 1, 3),
+                block(2, 2, 0, 1, 1),
+            ],
+            dense: vec![],
+            classes: 4,
+            init: crate::model::Init::XavierUniform,
         }
     }
 
@@ -961,7 +1114,7 @@ mod tests {
 
     #[test]
     fn gradients_match_candles_autograd_for_every_variant() {
-        for arch in [small_arch(), Architecture::default()] {
+        for arch in [small_arch(), odd_arch(), Architecture::default()] {
             let side = arch.input[1];
             for (pooling, act) in [
                 (Pooling::Avg, Activation::Sigmoid),
@@ -1007,30 +1160,32 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
-        let arch = small_arch();
-        let (pooling, act) = (Pooling::Avg, Activation::Sigmoid);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-        let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-        let mut step = CpuStep::new(&arch);
-        let mut params = params_of(&model, &step);
-        let (images, labels) = batch(4, 12, 5);
-        step.gradients(&params, &images, &labels, pooling, act);
-        let analytic = step.parameter_gradients().to_vec();
-        let eps = 1e-2f32;
-        for (p, grads) in analytic.iter().enumerate() {
-            for i in [0, grads.len() / 2, grads.len() - 1] {
-                let original = params[p][i];
-                params[p][i] = original + eps;
-                let up = step.gradients(&params, &images, &labels, pooling, act).loss;
-                params[p][i] = original - eps;
-                let down = step.gradients(&params, &images, &labels, pooling, act).loss;
-                params[p][i] = original;
-                let numeric = (up - down) / (2.0 * f64::from(eps));
-                let g = f64::from(grads[i]);
-                assert!(
-                    (numeric - g).abs() <= 2e-3 + 0.05 * g.abs(),
-                    "parameter {p}[{i}]: finite difference {numeric} vs {g}"
-                );
+        for (arch, pooling) in [(small_arch(), Pooling::Avg), (odd_arch(), Pooling::Avg)] {
+            let act = Activation::Sigmoid;
+            let side = arch.input[1];
+            let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+            let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
+            let mut step = CpuStep::new(&arch);
+            let mut params = params_of(&model, &step);
+            let (images, labels) = batch(4, side, arch.classes as u32);
+            step.gradients(&params, &images, &labels, pooling, act);
+            let analytic = step.parameter_gradients().to_vec();
+            let eps = 1e-2f32;
+            for (p, grads) in analytic.iter().enumerate() {
+                for i in [0, grads.len() / 2, grads.len() - 1] {
+                    let original = params[p][i];
+                    params[p][i] = original + eps;
+                    let up = step.gradients(&params, &images, &labels, pooling, act).loss;
+                    params[p][i] = original - eps;
+                    let down = step.gradients(&params, &images, &labels, pooling, act).loss;
+                    params[p][i] = original;
+                    let numeric = (up - down) / (2.0 * f64::from(eps));
+                    let g = f64::from(grads[i]);
+                    assert!(
+                        (numeric - g).abs() <= 2e-3 + 0.05 * g.abs(),
+                        "parameter {p}[{i}]: finite difference {numeric} vs {g}"
+                    );
+                }
             }
         }
     }

@@ -112,7 +112,7 @@ impl FromStr for Activation {
     }
 }
 
-/// A convolution block: conv → activation → 2×2 pooling.
+/// A convolution block: conv → activation → pooling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvBlock {
     /// Output channels.
@@ -121,10 +121,90 @@ pub struct ConvBlock {
     pub kernel: usize,
     /// Zero padding on each side.
     pub padding: usize,
+    /// Step between kernel positions.
+    #[serde(default = "one")]
+    pub stride: usize,
+    /// Side of the square pooling window, which moves by its own size (1: no pooling).
+    #[serde(default = "two")]
+    pub pool: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn two() -> usize {
+    2
+}
+
+impl ConvBlock {
+    /// A block with stride 1 and the chapter's 2×2 pooling.
+    pub fn new(out_channels: usize, kernel: usize, padding: usize) -> Self {
+        Self {
+            out_channels,
+            kernel,
+            padding,
+            stride: 1,
+            pool: 2,
+        }
+    }
+}
+
+/// How weights are drawn before training (biases always take PyTorch's default,
+/// uniform in ±1/√fan_in).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// Uniform in ±√(6/(fan_in+fan_out)): the chapter's choice.
+    #[default]
+    XavierUniform,
+    /// Normal with σ = √(2/(fan_in+fan_out)).
+    XavierNormal,
+    /// He: normal with σ = √(2/fan_in), suited to ReLU.
+    Kaiming,
+    /// Normal with the given σ.
+    Normal(f64),
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Init::XavierUniform => f.write_str("xavier-uniform"),
+            Init::XavierNormal => f.write_str("xavier-normal"),
+            Init::Kaiming => f.write_str("kaiming"),
+            Init::Normal(sigma) => write!(f, "normal({sigma})"),
+        }
+    }
+}
+
+impl FromStr for Init {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "`{s}` is not an initialisation (xavier-uniform, xavier-normal, kaiming, \
+                 normal(SIGMA) with SIGMA > 0, e.g. normal(0.01))"
+            )
+        };
+        match s {
+            "xavier-uniform" | "xavier" => Ok(Init::XavierUniform),
+            "xavier-normal" => Ok(Init::XavierNormal),
+            "kaiming" | "he" => Ok(Init::Kaiming),
+            _ => {
+                let sigma = s
+                    .strip_prefix("normal(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .ok_or_else(bad)?;
+                Ok(Init::Normal(sigma))
+            }
+        }
+    }
 }
 
 /// The network's layout: conv blocks, then dense layers, then the classifier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
     /// Input channels, height and width.
     pub input: [usize; 3],
@@ -134,6 +214,9 @@ pub struct Architecture {
     pub dense: Vec<usize>,
     /// Number of classes (the last dense layer's width).
     pub classes: usize,
+    /// How the weights are drawn.
+    #[serde(default)]
+    pub init: Init,
 }
 
 impl Architecture {
@@ -141,22 +224,146 @@ impl Architecture {
     pub fn lenet(height: usize, width: usize, classes: usize) -> Self {
         Self {
             input: [1, height, width],
-            convs: vec![
-                ConvBlock {
-                    out_channels: 6,
-                    kernel: 5,
-                    padding: 2,
-                },
-                ConvBlock {
-                    out_channels: 16,
-                    kernel: 5,
-                    padding: 0,
-                },
-            ],
+            convs: vec![ConvBlock::new(6, 5, 2), ConvBlock::new(16, 5, 0)],
             dense: vec![120, 84],
             classes,
+            init: Init::XavierUniform,
         }
     }
+
+    /// The output side of every block and the flattened width, or the first layer
+    /// that cannot take its input, named, with the shapes up to it.
+    pub fn plan(&self) -> Result<Plan, ModelError> {
+        let [mut c, mut h, mut w] = self.input;
+        let mut path = format!("input {}", shapes::format_shape(&[c, h, w]));
+        let fail = |layer: String, why: String, path: &str| ModelError::Layout {
+            layer,
+            why,
+            path: path.to_string(),
+        };
+        let mut blocks = Vec::new();
+        for (i, b) in self.convs.iter().enumerate() {
+            let name = format!("conv{}", i + 1);
+            let (ph, pw) = (h + 2 * b.padding, w + 2 * b.padding);
+            if b.out_channels == 0 || b.kernel == 0 || b.stride == 0 || b.pool == 0 {
+                return Err(fail(
+                    name,
+                    "channels, kernel, stride and pooling window must all be at least 1".into(),
+                    &path,
+                ));
+            }
+            if b.kernel > ph || b.kernel > pw {
+                return Err(fail(
+                    name,
+                    format!(
+                        "a {k}×{k} kernel does not fit a {h}×{w} input with padding {p}",
+                        k = b.kernel,
+                        p = b.padding
+                    ),
+                    &path,
+                ));
+            }
+            let (ho, wo) = (
+                (ph - b.kernel) / b.stride + 1,
+                (pw - b.kernel) / b.stride + 1,
+            );
+            path += &format!(
+                " → {name} {}",
+                shapes::format_shape(&[b.out_channels, ho, wo])
+            );
+            c = b.out_channels;
+            if b.pool > ho || b.pool > wo {
+                return Err(fail(
+                    format!("pool{}", i + 1),
+                    format!(
+                        "a {q}×{q} pooling window does not fit a {ho}×{wo} input",
+                        q = b.pool
+                    ),
+                    &path,
+                ));
+            }
+            (h, w) = (ho / b.pool, wo / b.pool);
+            if b.pool > 1 {
+                path += &format!(" → pool{} {}", i + 1, shapes::format_shape(&[c, h, w]));
+            }
+            blocks.push(BlockPlan {
+                output: [c, ho, wo],
+                pooled: [c, h, w],
+            });
+        }
+        let flat = c * h * w;
+        if let Some(i) = std::iter::once(&flat)
+            .chain(&self.dense)
+            .chain(std::iter::once(&self.classes))
+            .position(|&n| n == 0)
+        {
+            let layer = if i == 0 {
+                "flatten".to_string()
+            } else {
+                format!("fc{i}")
+            };
+            return Err(fail(layer, "a layer with no outputs".into(), &path));
+        }
+        Ok(Plan {
+            blocks,
+            flattened: flat,
+        })
+    }
+
+    /// The layout in words, e.g. `conv 6k5p2 → 16k5 · dense 120, 84 · 10 classes`.
+    pub fn summary(&self) -> String {
+        let convs: Vec<String> = self
+            .convs
+            .iter()
+            .map(|b| {
+                let mut t = format!("{}k{}", b.out_channels, b.kernel);
+                if b.padding > 0 {
+                    t += &format!("p{}", b.padding);
+                }
+                if b.stride > 1 {
+                    t += &format!("s{}", b.stride);
+                }
+                if b.pool != 2 {
+                    t += &format!("/pool{}", b.pool);
+                }
+                t
+            })
+            .collect();
+        let dense: Vec<String> = self.dense.iter().map(usize::to_string).collect();
+        format!(
+            "conv {} · dense {} · {} classes · init {}",
+            if convs.is_empty() {
+                "none".into()
+            } else {
+                convs.join(" → ")
+            },
+            if dense.is_empty() {
+                "none".into()
+            } else {
+                dense.join(", ")
+            },
+            self.classes,
+            self.init
+        )
+    }
+}
+
+/// The shapes an [`Architecture`] produces, per example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Each conv block's output and pooled shapes.
+    pub blocks: Vec<BlockPlan>,
+    /// Width of the flattened last block.
+    pub flattened: usize,
+}
+
+/// One conv block's shapes, `[channels, rows, cols]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockPlan {
+    /// After the convolution (and activation).
+    pub output: [usize; 3],
+    /// After pooling.
+    pub pooled: [usize; 3],
 }
 
 impl Default for Architecture {
@@ -171,6 +378,16 @@ pub enum ModelError {
     /// A Candle operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// A layer of the configured architecture cannot take its input.
+    #[error("model: {layer}: {why}\n  shapes: {path} → {layer} ✗")]
+    Layout {
+        /// The layer, e.g. `conv3` or `pool2`.
+        layer: String,
+        /// What does not fit.
+        why: String,
+        /// The shapes from the input up to the layer, e.g. `input 1×28×28 → conv1 …`.
+        path: String,
+    },
     /// A layer cannot take its input's shape.
     #[error("{layer}: {why} (input {})", shapes::format_shape(input))]
     Shape {
@@ -221,9 +438,11 @@ enum Layer {
         weight: Var,
         bias: Var,
         padding: usize,
+        stride: usize,
     },
     Activation,
-    Pool,
+    /// Pooling over a square window of this side, moving by the same.
+    Pool(usize),
     Flatten,
     Dense {
         weight: Var,
@@ -255,7 +474,7 @@ impl LeNet {
     ) -> Result<Self, ModelError> {
         let varmap = VarMap::new();
         let mut layers = Vec::new();
-        let [mut c, mut h, mut w] = arch.input;
+        let [mut c, _, _] = arch.input;
         let new_var = |name: String, dims: &[usize]| -> Result<Var, ModelError> {
             let var = Var::zeros(dims, DType::F32, device)?;
             varmap
@@ -265,51 +484,29 @@ impl LeNet {
                 .insert(name, var.clone());
             Ok(var)
         };
-        for (i, block) in arch.convs.iter().enumerate() {
+        let plan = arch.plan()?;
+        for (i, (block, shape)) in arch.convs.iter().zip(&plan.blocks).enumerate() {
             let name = format!("conv{}", i + 1);
             let k = block.kernel;
-            let (ph, pw) = (h + 2 * block.padding, w + 2 * block.padding);
-            if k == 0 || k > ph || k > pw || block.out_channels == 0 {
-                return Err(ModelError::Shape {
-                    layer: name,
-                    input: vec![1, c, h, w],
-                    why: format!(
-                        "a {k}×{k} kernel with padding {} does not fit (or has no channels)",
-                        block.padding
-                    ),
-                });
-            }
             let weight = new_var(format!("{name}.weight"), &[block.out_channels, c, k, k])?;
             let bias = new_var(format!("{name}.bias"), &[block.out_channels])?;
             layers.push(Layer::Conv {
                 weight,
                 bias,
                 padding: block.padding,
+                stride: block.stride,
             });
             layers.push(Layer::Activation);
-            (c, h, w) = (block.out_channels, ph - k + 1, pw - k + 1);
-            if h < 2 || w < 2 {
-                return Err(ModelError::Shape {
-                    layer: format!("pool{}", i + 1),
-                    input: vec![1, c, h, w],
-                    why: "a 2×2 pooling window needs at least 2×2 input".into(),
-                });
+            if block.pool > 1 {
+                layers.push(Layer::Pool(block.pool));
             }
-            layers.push(Layer::Pool);
-            (h, w) = (h / 2, w / 2);
+            c = shape.pooled[0];
         }
         layers.push(Layer::Flatten);
-        let mut features = c * h * w;
+        let mut features = plan.flattened;
         let widths = arch.dense.iter().chain(std::iter::once(&arch.classes));
         for (i, &out) in widths.enumerate() {
             let name = format!("fc{}", i + 1);
-            if out == 0 {
-                return Err(ModelError::Shape {
-                    layer: name,
-                    input: vec![1, features],
-                    why: "a dense layer needs at least one output".into(),
-                });
-            }
             let weight = new_var(format!("{name}.weight"), &[out, features])?;
             let bias = new_var(format!("{name}.bias"), &[out])?;
             layers.push(Layer::Dense { weight, bias });
@@ -330,7 +527,8 @@ impl LeNet {
         Ok(model)
     }
 
-    /// Draws fresh weights from `rng`: Xavier-uniform weights, PyTorch-default biases.
+    /// Draws fresh weights from `rng` by the architecture's [`Init`], PyTorch-default
+    /// biases.
     pub fn reinitialize(&mut self, rng: &mut StdRng) -> Result<(), ModelError> {
         for layer in &self.layers {
             let (weight, bias) = match layer {
@@ -342,8 +540,23 @@ impl LeNet {
             let receptive: usize = dims[2..].iter().product();
             let fan_in = dims[1] * receptive;
             let fan_out = dims[0] * receptive;
-            let xavier = (6.0 / (fan_in + fan_out) as f64).sqrt();
-            weight.set(&uniform(rng, weight.dims(), xavier, &self.device)?)?;
+            let values = match self.arch.init {
+                Init::XavierUniform => uniform(
+                    rng,
+                    dims,
+                    (6.0 / (fan_in + fan_out) as f64).sqrt(),
+                    &self.device,
+                ),
+                Init::XavierNormal => normal(
+                    rng,
+                    dims,
+                    (2.0 / (fan_in + fan_out) as f64).sqrt(),
+                    &self.device,
+                ),
+                Init::Kaiming => normal(rng, dims, (2.0 / fan_in as f64).sqrt(), &self.device),
+                Init::Normal(sigma) => normal(rng, dims, sigma, &self.device),
+            }?;
+            weight.set(&values)?;
             let bias_bound = 1.0 / (fan_in as f64).sqrt();
             bias.set(&uniform(rng, bias.dims(), bias_bound, &self.device)?)?;
         }
@@ -552,11 +765,12 @@ impl LeNet {
                     weight,
                     bias,
                     padding,
+                    stride,
                 } => {
                     name = "Conv2d";
                     let b = param(bias);
                     let channels = b.dims1()?;
-                    x.conv2d(&param(weight), *padding, 1, 1, 1)?
+                    x.conv2d(&param(weight), *padding, *stride, 1, 1)?
                         .broadcast_add(&b.reshape((1, channels, 1, 1))?)?
                 }
                 Layer::Activation => {
@@ -566,11 +780,11 @@ impl LeNet {
                         Activation::Relu => x.relu()?,
                     }
                 }
-                Layer::Pool => {
+                Layer::Pool(q) => {
                     name = self.pooling.layer_name();
                     match self.pooling {
-                        Pooling::Avg => x.avg_pool2d(2)?,
-                        Pooling::Max => max_pool_2x2(&x)?,
+                        Pooling::Avg => avg_pool(&x, *q)?,
+                        Pooling::Max => max_pool(&x, *q)?,
                     }
                 }
                 Layer::Flatten => {
@@ -588,24 +802,36 @@ impl LeNet {
     }
 }
 
-/// 2×2 max pooling with stride 2, as PyTorch's `MaxPool2d(2)` computes it (odd edges
+/// q×q average pooling with stride q, ragged edges dropped first: Candle 0.11's
+/// `avg_pool2d` backward spreads the gradient by nearest-neighbour upsampling to the
+/// input's size, which misplaces it when the window does not divide the input.
+fn avg_pool(x: &Tensor, q: usize) -> candle_core::Result<Tensor> {
+    trim_to_windows(x, q)?.avg_pool2d(q)
+}
+
+/// `x` without the rows and columns that no q×q window covers.
+fn trim_to_windows(x: &Tensor, q: usize) -> candle_core::Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    if h % q == 0 && w % q == 0 {
+        return Ok(x.clone());
+    }
+    x.narrow(2, 0, h / q * q)?.narrow(3, 0, w / q * q)
+}
+
+/// q×q max pooling with stride q, as PyTorch's `MaxPool2d(q)` computes it (ragged edges
 /// dropped), built from a reshape and a max so that its gradient is right.
 ///
 /// Candle 0.11's `max_pool2d` backward multiplies the gradient by the share of maxima
 /// in the window instead of dividing by their count: a unique maximum gets ¼ of its
 /// gradient, so every layer below a max pool learns 4× slower (16× below two). The
 /// max reduction's backward sends the full gradient to the maximum.
-fn max_pool_2x2(x: &Tensor) -> candle_core::Result<Tensor> {
+fn max_pool(x: &Tensor, q: usize) -> candle_core::Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
-    let (h2, w2) = (h / 2, w / 2);
-    let x = if (h, w) == (2 * h2, 2 * w2) {
-        x.clone()
-    } else {
-        x.narrow(2, 0, 2 * h2)?.narrow(3, 0, 2 * w2)?
-    };
-    x.reshape((n, c, h2, 2, w2, 2))?
+    let (h2, w2) = (h / q, w / q);
+    trim_to_windows(x, q)?
+        .reshape((n, c, h2, q, w2, q))?
         .permute((0, 1, 2, 4, 3, 5))?
-        .reshape((n, c, h2, w2, 4))?
+        .reshape((n, c, h2, w2, q * q))?
         .max(4)
 }
 
@@ -627,6 +853,19 @@ fn uniform(
     let bound = bound as f32;
     let n: usize = dims.iter().product();
     let values: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+    Tensor::from_vec(values, dims, device)
+}
+
+fn normal(
+    rng: &mut StdRng,
+    dims: &[usize],
+    sigma: f64,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let dist = rand_distr::Normal::new(0.0f32, sigma as f32)
+        .map_err(|e| candle_core::Error::Msg(format!("normal({sigma}): {e}")))?;
+    let n: usize = dims.iter().product();
+    let values: Vec<f32> = (0..n).map(|_| rng.sample(dist)).collect();
     Tensor::from_vec(values, dims, device)
 }
 
@@ -773,7 +1012,7 @@ mod tests {
             1f32, 5., 2., 0., 3., 4., 8., 1., 0., 2., 7., 6., 9., 1., 3., 3.,
         ];
         let x = Var::from_slice(&values, (1, 1, 4, 4), &Device::Cpu).unwrap();
-        let y = max_pool_2x2(x.as_tensor()).unwrap();
+        let y = max_pool(x.as_tensor(), 2).unwrap();
         assert_eq!(
             y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             [5., 8., 9., 7.]
@@ -795,14 +1034,14 @@ mod tests {
             .unwrap()
             .reshape((1, 1, 5, 5))
             .unwrap();
-        let y = max_pool_2x2(&odd).unwrap();
+        let y = max_pool(&odd, 2).unwrap();
         assert_eq!(
             y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
             [6., 8., 16., 18.]
         );
         // Same values as Candle's own forward pass.
         let x = Tensor::rand(0f32, 1f32, (2, 3, 10, 10), &Device::Cpu).unwrap();
-        let ours = max_pool_2x2(&x)
+        let ours = max_pool(&x, 2)
             .unwrap()
             .flatten_all()
             .unwrap()
@@ -834,7 +1073,58 @@ mod tests {
         .unwrap();
         assert_eq!(
             err.to_string(),
-            "conv2: a 20×20 kernel with padding 0 does not fit (or has no channels) (input 1×6×14×14)"
+            "model: conv2: a 20×20 kernel does not fit a 14×14 input with padding 0\n  \
+             shapes: input 1×28×28 → conv1 6×28×28 → pool1 6×14×14 → conv2 ✗"
         );
+    }
+}
+
+#[cfg(test)]
+mod init_tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn inits_parse_print_and_draw_at_their_scale() {
+        for text in ["xavier-uniform", "xavier-normal", "kaiming", "normal(0.05)"] {
+            let init: Init = text.parse().unwrap();
+            assert_eq!(init.to_string(), text);
+        }
+        for bad in [
+            "normal(0)",
+            "normal(-1)",
+            "normal(x)",
+            "gaussian",
+            "normal(0.1",
+        ] {
+            assert!(bad.parse::<Init>().is_err(), "{bad}");
+        }
+        // conv2's weights: fan_in 150. Kaiming σ = √(2/150) ≈ 0.115; normal(0.01) ≈ 0.01.
+        for (init, sigma) in [
+            (Init::Kaiming, (2.0f32 / 150.0).sqrt()),
+            (Init::Normal(0.01), 0.01),
+        ] {
+            let arch = Architecture {
+                init,
+                ..Architecture::default()
+            };
+            let mut rng = StdRng::seed_from_u64(2);
+            let model = LeNet::new(
+                &arch,
+                Pooling::Avg,
+                Activation::Relu,
+                &Device::Cpu,
+                &mut rng,
+            )
+            .unwrap();
+            let w = model.varmap().data().lock().unwrap()["conv2.weight"]
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let sd = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+            assert!((sd / sigma - 1.0).abs() < 0.1, "{init}: σ {sd} vs {sigma}");
+        }
     }
 }
