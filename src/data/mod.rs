@@ -1,9 +1,10 @@
 //! Data: IDX files in, checked [`Dataset`]s out, plus where they come from, the
-//! catalogue of known data sets, and the shuffled minibatch order the trainer walks
-//! through.
+//! catalogue of known data sets and their download, and the shuffled minibatch order the
+//! trainer walks through.
 
 pub mod batches;
 pub mod catalog;
+pub mod download;
 pub mod embedded;
 pub mod idx;
 pub mod source;
