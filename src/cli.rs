@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::checkpoint::ResumeFrom;
 use crate::config::Overrides;
-use crate::data::DataSpec;
+use crate::data::download::Mirror;
+use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate};
@@ -114,6 +115,40 @@ pub enum CliCommand {
     /// List saved runs: when they started, epochs trained, best test accuracy, and the
     /// newest checkpoint (to pass to --resume).
     Runs(RunsArgs),
+    /// Download the full data sets and see which are installed.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `lenet-tui data …`.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Fetch a data set's four files, check each against its published MD5 and install
+    /// it in <user data dir>/lenet-tui/NAME/ (files already there and verified are
+    /// skipped; nothing unverified is ever left in place).
+    Download(DownloadArgs),
+    /// For each known data set: where it is installed, whether each file is present
+    /// and verified, and which data a plain `lenet-tui` run would use.
+    Info(RunsArgs),
+}
+
+/// `lenet-tui data download`.
+#[derive(Debug, Clone, Args)]
+pub struct DownloadArgs {
+    /// The data set.
+    #[arg(value_enum, default_value_t = KnownDataset::FashionMnist)]
+    pub dataset: KnownDataset,
+    /// URL of the directory holding the four .gz files [default: config
+    /// data.mirror.NAME, else the publisher's].
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<Mirror>,
+    /// Install into DIR instead [default: <user data dir>/lenet-tui/NAME, which a plain
+    /// run searches].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `lenet-tui bench`.
@@ -136,7 +171,7 @@ pub struct BenchArgs {
     pub run: RunArgs,
 }
 
-/// `lenet-tui runs`.
+/// `lenet-tui runs` and `lenet-tui data info`: only the config file.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunsArgs {
     /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
@@ -258,5 +293,37 @@ mod tests {
         );
         assert!("10x5".parse::<TermSize>().is_err());
         assert!(Cli::try_parse_from(["lenet-tui", "--png-scale", "0"]).is_err());
+    }
+
+    #[test]
+    fn data_download_takes_a_known_data_set_and_a_mirror_url() {
+        let cli = Cli::try_parse_from(["lenet-tui", "data", "download"]).unwrap();
+        let Some(CliCommand::Data(DataCommand::Download(args))) = cli.command else {
+            panic!("data download")
+        };
+        assert_eq!(args.dataset, KnownDataset::FashionMnist);
+        assert_eq!(args.mirror, None);
+        let cli = Cli::try_parse_from([
+            "lenet-tui",
+            "data",
+            "download",
+            "mnist",
+            "--mirror",
+            "http://127.0.0.1:8000/m",
+        ])
+        .unwrap();
+        let Some(CliCommand::Data(DataCommand::Download(args))) = cli.command else {
+            panic!("data download mnist")
+        };
+        assert_eq!(args.dataset, KnownDataset::Mnist);
+        assert_eq!(
+            args.mirror.unwrap().url_of("x.gz"),
+            "http://127.0.0.1:8000/m/x.gz"
+        );
+        let err = Cli::try_parse_from(["lenet-tui", "data", "download", "kmnist"]).unwrap_err();
+        assert!(err.to_string().contains("fashion-mnist, mnist"), "{err}");
+        let err = Cli::try_parse_from(["lenet-tui", "data", "download", "--mirror", "ftp://x/"])
+            .unwrap_err();
+        assert!(err.to_string().contains("is not a mirror URL"), "{err}");
     }
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::data::DataSpec;
+use crate::data::download::Mirror;
+use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
@@ -180,6 +181,30 @@ pub struct DataSection {
     /// A directory with the four IDX files, or `embedded`.
     #[serde(default, deserialize_with = "de_data_spec")]
     pub dir: Option<DataSpec>,
+    /// `[data.mirror]`: where `data download` fetches each data set from.
+    #[serde(default)]
+    pub mirror: MirrorSection,
+}
+
+/// `[data.mirror]`: a mirror URL per known data set, keyed by its command-line name.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorSection {
+    /// Fashion-MNIST's mirror.
+    #[serde(rename = "fashion-mnist")]
+    pub fashion_mnist: Option<Mirror>,
+    /// MNIST's mirror.
+    pub mnist: Option<Mirror>,
+}
+
+impl MirrorSection {
+    /// The mirror set for `dataset`, if any.
+    pub fn get(&self, dataset: KnownDataset) -> Option<&Mirror> {
+        match dataset {
+            KnownDataset::FashionMnist => self.fashion_mnist.as_ref(),
+            KnownDataset::Mnist => self.mnist.as_ref(),
+        }
+    }
 }
 
 /// `[train]`: the recipe.
@@ -631,6 +656,18 @@ mod tests {
         assert!(
             e.starts_with("c.toml:2:9: key `ui.color`: `purple` is not a colour setting"),
             "{e}"
+        );
+        let e = err("[data.mirror]\nmnist = \"ftp://example.org/\"\n");
+        assert!(
+            e.starts_with(
+                "c.toml:2:9: key `data.mirror.mnist`: `ftp://example.org/` is not a mirror URL"
+            ),
+            "{e}"
+        );
+        let e = err("[data.mirror]\nkmnist = \"http://example.org/\"\n");
+        assert!(
+            e.ends_with("unknown field `kmnist`, expected `fashion-mnist` or `mnist`"),
+            "lists the data sets: {e}"
         );
         let e = err("[train\n");
         assert!(e.starts_with("c.toml:1:"), "{e}");

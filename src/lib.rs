@@ -1,11 +1,11 @@
 //! lenet-tui: trains LeNet-5 on Fashion-MNIST and lets a class watch it learn.
 //!
-//! The modules follow the data: [`data`] reads and checks IDX files, [`model`] is
-//! LeNet in Candle, [`train`] runs it on a thread behind typed channels and saves
-//! [`checkpoint`]s, [`signals`] turn SIGHUP/SIGTERM/SIGINT into events, [`device`]
-//! picks CPU or CUDA, [`config`] and [`cli`] read the user's settings,
-//! [`headless`] turns training events into lines of text or JSON, and [`ui`] is the
-//! dashboard.
+//! The modules follow the data: [`data`] knows the data sets, downloads them, and reads
+//! and checks IDX files, [`model`] is LeNet in Candle, [`train`] runs it on a thread
+//! behind typed channels and saves [`checkpoint`]s, [`signals`] turn
+//! SIGHUP/SIGTERM/SIGINT into events, [`device`] picks CPU or CUDA, [`config`] and
+//! [`cli`] read the user's settings, [`headless`] turns training events into lines of
+//! text or JSON, and [`ui`] is the dashboard.
 
 pub mod bench;
 pub mod capture;

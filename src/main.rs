@@ -11,10 +11,12 @@ use lenet_tui::bench::{BenchSpec, Variant};
 use lenet_tui::capture;
 use lenet_tui::checkpoint::{self, Checkpoint};
 use lenet_tui::cli::{
-    BenchArgs, CaptureArgs, Cli, CliCommand, RunArgs, RunsArgs, TrainArgs, UiArgs,
+    BenchArgs, CaptureArgs, Cli, CliCommand, DataCommand, DownloadArgs, RunArgs, RunsArgs,
+    TrainArgs, UiArgs,
 };
 use lenet_tui::config::{self, Config, OutputLimit};
-use lenet_tui::data::{self, DataSpec, Dataset};
+use lenet_tui::data::download::{self as dl, DownloadSpec, FileState, Mirror, StderrProgress};
+use lenet_tui::data::{self, DataLocation, DataSpec, Dataset, KnownDataset};
 use lenet_tui::device;
 use lenet_tui::headless::{self, HeadlessError, Report, Snapshots};
 use lenet_tui::model::{Activation, Architecture, LeNet, Pooling};
@@ -58,6 +60,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(CliCommand::Shapes(args)) => shapes(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Runs(args)) => runs(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Bench(args)) => bench(&args).map(|()| ExitCode::SUCCESS),
+        Some(CliCommand::Data(DataCommand::Download(args))) => {
+            data_download(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Some(CliCommand::Data(DataCommand::Info(args))) => {
+            data_info(&args).map(|()| ExitCode::SUCCESS)
+        }
         Some(CliCommand::Train(args)) if args.headless => train_headless(&args),
         Some(CliCommand::Train(args)) => dashboard(&args.run, &args.ui),
         None => dashboard(&cli.run, &cli.ui),
@@ -294,6 +302,114 @@ fn runs(args: &RunsArgs) -> Result<()> {
             ),
         }
     }
+    Ok(())
+}
+
+/// `lenet-tui data download`: progress on stderr, the outcome on stdout.
+fn data_download(args: &DownloadArgs) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    let dataset = args.dataset;
+    let mirror = args
+        .mirror
+        .clone()
+        .or_else(|| config.data.mirror.get(dataset).cloned())
+        .unwrap_or_else(|| Mirror::default_for(dataset));
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => dataset
+            .user_dir()
+            .context("this system has no user data directory; pass --dir DIR")?,
+    };
+    eprintln!("{dataset}: from {mirror} into {}", dir.display());
+    let spec = DownloadSpec::new(dataset, mirror, dir.clone());
+    let report = {
+        let mut progress = StderrProgress::default();
+        dl::download(&spec, |event| progress.show(event))
+            .with_context(|| format!("downloading {dataset}"))?
+    };
+    println!(
+        "{dataset} installed in {}: {} fetched, {} already there, all four MD5-verified",
+        dir.display(),
+        report.fetched,
+        report.skipped
+    );
+    if dataset == KnownDataset::FashionMnist {
+        println!("a plain `lenet-tui` run uses: {}", plain_run_data(&config));
+    } else {
+        println!("(plain `lenet-tui` runs train on Fashion-MNIST)");
+    }
+    Ok(())
+}
+
+/// The data a plain `lenet-tui` run would use, loaded and counted, or why it cannot.
+fn plain_run_data(config: &Config) -> String {
+    data::source::resolve(None, config.data.dir.as_ref())
+        .and_then(|location| Dataset::load(&location))
+        .map_or_else(
+            |e| format!("none: it would stop with `{e}`"),
+            |d| d.to_string(),
+        )
+}
+
+/// `lenet-tui data info`: every place each known data set can be, file by file.
+fn data_info(args: &RunsArgs) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    let used = data::source::resolve(None, config.data.dir.as_ref()).ok();
+    for dataset in KnownDataset::ALL {
+        let classes = dataset.classes();
+        println!(
+            "{dataset} (`{}`), {} classes: {}",
+            dataset.cli_name(),
+            classes.len(),
+            classes.join(", ")
+        );
+        let files: Vec<_> = dataset.files().into_iter().map(Into::into).collect();
+        let places = [
+            ("user data dir", dataset.user_dir()),
+            ("system package", dataset.system_dir().map(Into::into)),
+        ];
+        let mut installed = false;
+        for (label, dir) in places {
+            let Some(dir) = dir else { continue };
+            let states = dl::check_installed(&dir, &files);
+            let is_used = dataset == KnownDataset::FashionMnist
+                && matches!(&used, Some(DataLocation::Dir { path, .. }) if *path == dir);
+            let mark = if is_used {
+                "  <- a plain run uses this"
+            } else {
+                ""
+            };
+            if !states.iter().any(FileState::is_present) {
+                println!("  {label:<15} {}: not installed", dir.display());
+                continue;
+            }
+            installed = true;
+            println!("  {label:<15} {}:{mark}", dir.display());
+            for (file, state) in files.iter().zip(&states) {
+                println!("    {:<28} {state}", file.name);
+            }
+        }
+        if dataset.has_embedded_subset() {
+            let mark = if used == Some(DataLocation::Embedded) {
+                "  <- a plain run uses this"
+            } else {
+                ""
+            };
+            println!(
+                "  {:<15} {} train / {} test images, compiled in{mark}",
+                "embedded subset",
+                data::embedded::TRAIN_PER_CLASS * classes.len(),
+                data::embedded::TEST_PER_CLASS * classes.len()
+            );
+        }
+        if !installed {
+            println!(
+                "  to install it: lenet-tui data download {}",
+                dataset.cli_name()
+            );
+        }
+    }
+    println!("a plain `lenet-tui` run uses: {}", plain_run_data(&config));
     Ok(())
 }
 

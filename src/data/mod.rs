@@ -1,7 +1,10 @@
-//! Data: IDX files in, checked [`Dataset`]s out, plus where they come from and the
-//! shuffled minibatch order the trainer walks through.
+//! Data: IDX files in, checked [`Dataset`]s out, plus where they come from, the
+//! catalogue of known data sets and their download, and the shuffled minibatch order the
+//! trainer walks through.
 
 pub mod batches;
+pub mod catalog;
+pub mod download;
 pub mod embedded;
 pub mod idx;
 pub mod source;
@@ -10,23 +13,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use batches::EpochOrder;
+pub use catalog::KnownDataset;
 pub use source::{DataLocation, DataSpec, Origin};
 
 use idx::{IdxImages, IdxProblem};
-
-/// Fashion-MNIST's class names, in label order.
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
 
 /// The four files of an MNIST-style data set, without the optional `.gz`.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
@@ -161,7 +151,9 @@ pub struct Dataset {
 impl Dataset {
     /// Loads the data set `location` points at.
     pub fn load(location: &DataLocation) -> Result<Dataset, DataError> {
-        let classes: Vec<String> = FASHION_MNIST_CLASSES
+        // lenet-tui trains on Fashion-MNIST; the files carry no class names.
+        let classes: Vec<String> = KnownDataset::FashionMnist
+            .classes()
             .iter()
             .map(|s| s.to_string())
             .collect();

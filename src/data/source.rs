@@ -5,10 +5,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{DataError, DataProblem, IDX_FILES, find_idx_file};
+use super::{DataError, DataProblem, IDX_FILES, KnownDataset, find_idx_file};
 
 /// Where Debian's and Ubuntu's `dataset-fashion-mnist` package installs the files.
-pub const SYSTEM_DIR: &str = "/usr/share/datasets/fashion-mnist";
+pub const SYSTEM_DIR: &str = super::catalog::FASHION_MNIST_SYSTEM_DIR;
 
 /// A data location as the user writes it (`--data`, `data.dir`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,15 +82,12 @@ impl fmt::Display for DataLocation {
 
 /// The directories searched when neither `--data` nor `data.dir` is given.
 pub fn default_candidates() -> Vec<(PathBuf, Origin)> {
-    let mut dirs = Vec::new();
-    if let Some(project) = directories::ProjectDirs::from("", "", "lenet-tui") {
-        dirs.push((
-            project.data_dir().join("fashion-mnist"),
-            Origin::UserDataDir,
-        ));
-    }
-    dirs.push((PathBuf::from(SYSTEM_DIR), Origin::SystemPackage));
-    dirs
+    let dataset = KnownDataset::FashionMnist;
+    let user = dataset.user_dir().map(|d| (d, Origin::UserDataDir));
+    let system = dataset
+        .system_dir()
+        .map(|d| (d.to_path_buf(), Origin::SystemPackage));
+    user.into_iter().chain(system).collect()
 }
 
 /// Picks the data location by the rules above, searching the default directories.
