@@ -214,6 +214,10 @@ pub struct RunArgs {
     /// [default: search, see README].
     #[arg(long, value_name = "DIR|embedded")]
     pub data: Option<DataSpec>,
+    /// Data set: fashion-mnist or mnist, from where `lenet-tui data download` puts it
+    /// (with --data DIR: the class names for DIR) [default: fashion-mnist].
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<KnownDataset>,
     /// auto, cpu, cuda or cuda:N [default: auto].
     #[arg(long, value_name = "DEVICE")]
     pub device: Option<DeviceChoice>,
@@ -247,6 +251,7 @@ impl RunArgs {
     pub fn overrides(&self) -> Overrides {
         Overrides {
             data: self.data.clone(),
+            dataset: self.dataset,
             device: self.device,
             epochs: self.epochs,
             lr: self.lr,

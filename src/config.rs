@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::data::download::Mirror;
-use crate::data::{DataSpec, KnownDataset};
+use crate::data::{DataError, DataLocation, DataSpec, KnownDataset, Labels};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
@@ -184,6 +184,33 @@ pub struct DataSection {
     /// `[data.mirror]`: where `data download` fetches each data set from.
     #[serde(default)]
     pub mirror: MirrorSection,
+    /// Which known data set to train on: `fashion-mnist` (default) or `mnist`.
+    pub dataset: Option<KnownDataset>,
+    /// Class names in label order, for a directory of another data set.
+    pub classes: Option<ClassNames>,
+}
+
+/// `data.classes`: 2 to 1000 distinct, non-empty names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct ClassNames(pub Vec<String>);
+
+impl TryFrom<Vec<String>> for ClassNames {
+    type Error = String;
+    fn try_from(names: Vec<String>) -> Result<Self, Self::Error> {
+        if !(2..=1000).contains(&names.len()) {
+            return Err(format!("needs 2 to 1000 class names, got {}", names.len()));
+        }
+        if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
+            return Err(format!("class {i} has an empty name"));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if let Some(j) = names[..i].iter().position(|n| n == name) {
+                return Err(format!("classes {j} and {i} are both named `{name}`"));
+            }
+        }
+        Ok(ClassNames(names))
+    }
 }
 
 /// `[data.mirror]`: a mirror URL per known data set, keyed by its command-line name.
@@ -451,6 +478,8 @@ pub struct Resolved {
 pub struct Overrides {
     /// `--data`.
     pub data: Option<DataSpec>,
+    /// `--dataset`.
+    pub dataset: Option<KnownDataset>,
     /// `--device`.
     pub device: Option<DeviceChoice>,
     /// `--epochs`.
@@ -489,6 +518,30 @@ impl Config {
                 reports_per_epoch: d.reports_per_epoch,
             },
         }
+    }
+}
+
+impl Config {
+    /// Where the data is and what its labels mean: `--data` over `--dataset` over
+    /// `data.dir` over `data.dataset`; the class names from `--dataset`, else
+    /// `data.classes`, else `data.dataset`, else Fashion-MNIST's.
+    pub fn data(&self, cli: &Overrides) -> Result<(DataLocation, Labels), DataError> {
+        let d = &self.data;
+        let dataset = cli
+            .dataset
+            .or(d.dataset)
+            .unwrap_or(KnownDataset::FashionMnist);
+        let labels = match (cli.dataset, &d.classes) {
+            (None, Some(names)) => Labels::Named(names.0.clone()),
+            _ => Labels::Known(dataset),
+        };
+        let location = match (&cli.data, cli.dataset, &d.dir) {
+            (Some(_), _, _) | (None, None, Some(_)) => {
+                crate::data::source::resolve(cli.data.as_ref(), d.dir.as_ref())?
+            }
+            _ => crate::data::source::resolve_known(dataset)?,
+        };
+        Ok((location, labels))
     }
 }
 

@@ -16,7 +16,7 @@ use lenet_tui::cli::{
 };
 use lenet_tui::config::{self, Config, OutputLimit};
 use lenet_tui::data::download::{self as dl, DownloadSpec, FileState, Mirror, StderrProgress};
-use lenet_tui::data::{self, DataLocation, DataSpec, Dataset, KnownDataset};
+use lenet_tui::data::{self, DataLocation, DataSpec, Dataset, KnownDataset, Labels};
 use lenet_tui::device;
 use lenet_tui::headless::{self, HeadlessError, Report, Snapshots};
 use lenet_tui::model::{Activation, Architecture, LeNet, Pooling};
@@ -133,15 +133,24 @@ fn start(
                 .with_context(|| format!("cannot resume from {}", path.display()))
         })
         .transpose()?;
-    // A resumed run reads the data it was trained on unless told otherwise.
-    let data_cli = resolved.data_cli.clone().or_else(|| {
-        resume.as_ref().map(|c| match &c.meta.data.dir {
-            Some(dir) => DataSpec::Dir(dir.clone()),
-            None => DataSpec::Embedded,
-        })
+    let dataset = Arc::new(match &resume {
+        // A resumed run reads the data it was trained on, with its class names,
+        // unless told otherwise.
+        Some(c) if overrides.data.is_none() && overrides.dataset.is_none() => {
+            let location = data::source::resolve(
+                Some(&match &c.meta.data.dir {
+                    Some(dir) => DataSpec::Dir(dir.clone()),
+                    None => DataSpec::Embedded,
+                }),
+                None,
+            )?;
+            Dataset::load_as(&location, &Labels::from_names(&c.meta.data.classes))?
+        }
+        _ => {
+            let (location, labels) = config.data(&overrides)?;
+            Dataset::load_as(&location, &labels)?
+        }
     });
-    let location = data::source::resolve(data_cli.as_ref(), resolved.data_config.as_ref())?;
-    let dataset = Arc::new(Dataset::load(&location)?);
     // A resumed run keeps the model it was trained with.
     let architecture = match &resume {
         Some(c) => c.meta.architecture.clone(),
@@ -179,9 +188,8 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let config = config::load(args.run.config.as_deref())?;
     let overrides = args.run.overrides();
     let resolved = config.resolve(&overrides);
-    let location =
-        data::source::resolve(resolved.data_cli.as_ref(), resolved.data_config.as_ref())?;
-    let dataset = Arc::new(Dataset::load(&location)?);
+    let (location, labels) = config.data(&overrides)?;
+    let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
     let opened = device::open(resolved.device)?;
     let s = &resolved.settings;
     let lr = |default: f64| {
@@ -336,15 +344,20 @@ fn data_download(args: &DownloadArgs) -> Result<()> {
     if dataset == KnownDataset::FashionMnist {
         println!("a plain `lenet-tui` run uses: {}", plain_run_data(&config));
     } else {
-        println!("(plain `lenet-tui` runs train on Fashion-MNIST)");
+        println!(
+            "train on it with `lenet-tui --dataset {}` (or `dataset = \"{}\"` in [data])",
+            dataset.cli_name(),
+            dataset.cli_name()
+        );
     }
     Ok(())
 }
 
 /// The data a plain `lenet-tui` run would use, loaded and counted, or why it cannot.
 fn plain_run_data(config: &Config) -> String {
-    data::source::resolve(None, config.data.dir.as_ref())
-        .and_then(|location| Dataset::load(&location))
+    config
+        .data(&Default::default())
+        .and_then(|(location, labels)| Dataset::load_as(&location, &labels))
         .map_or_else(
             |e| format!("none: it would stop with `{e}`"),
             |d| d.to_string(),

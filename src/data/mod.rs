@@ -146,17 +146,59 @@ pub struct Dataset {
     pub test: Split,
     /// Where the files were read from.
     pub location: DataLocation,
+    /// Which data set it is, e.g. `Fashion-MNIST`.
+    pub title: String,
+}
+
+/// What a data set's labels mean: a known set's classes, or names from the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Labels {
+    /// One of the catalogue's data sets.
+    Known(KnownDataset),
+    /// Class names in label order, from `data.classes`.
+    Named(Vec<String>),
+}
+
+impl Labels {
+    /// The known data set with exactly these class names, else the names themselves.
+    pub fn from_names(names: &[String]) -> Labels {
+        KnownDataset::ALL
+            .into_iter()
+            .find(|d| d.classes().iter().eq(names.iter()))
+            .map_or_else(|| Labels::Named(names.to_vec()), Labels::Known)
+    }
+
+    /// Class names in label order.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Labels::Known(d) => d.classes().iter().map(|s| s.to_string()).collect(),
+            Labels::Named(names) => names.clone(),
+        }
+    }
+
+    /// The data set's name for reports.
+    pub fn title(&self) -> String {
+        match self {
+            Labels::Known(d) => d.display_name().to_string(),
+            Labels::Named(names) => format!("a {}-class data set", names.len()),
+        }
+    }
 }
 
 impl Dataset {
-    /// Loads the data set `location` points at.
+    /// Loads the Fashion-MNIST files `location` points at.
     pub fn load(location: &DataLocation) -> Result<Dataset, DataError> {
-        // lenet-tui trains on Fashion-MNIST; the files carry no class names.
-        let classes: Vec<String> = KnownDataset::FashionMnist
-            .classes()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        Self::load_as(location, &Labels::Known(KnownDataset::FashionMnist))
+    }
+
+    /// Loads the files `location` points at, whose labels mean `labels` (the IDX
+    /// files carry no class names). The embedded subset is always Fashion-MNIST.
+    pub fn load_as(location: &DataLocation, labels: &Labels) -> Result<Dataset, DataError> {
+        let labels = match location {
+            DataLocation::Embedded => &Labels::Known(KnownDataset::FashionMnist),
+            DataLocation::Dir { .. } => labels,
+        };
+        let classes = labels.names();
         let files = match location {
             DataLocation::Embedded => embedded::files(),
             DataLocation::Dir { path, .. } => read_dir_files(path)?,
@@ -169,6 +211,7 @@ impl Dataset {
             train,
             test,
             location: location.clone(),
+            title: labels.title(),
         })
     }
 
@@ -185,10 +228,13 @@ impl Dataset {
 
 impl fmt::Display for Dataset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            DataLocation::Embedded => write!(f, "embedded {} subset", self.title)?,
+            DataLocation::Dir { .. } => write!(f, "{} in {}", self.title, self.location)?,
+        }
         write!(
             f,
-            "{} ({} train / {} test images)",
-            self.location,
+            " ({} train / {} test images)",
             self.train.len(),
             self.test.len()
         )

@@ -72,17 +72,14 @@ pub enum DataLocation {
 impl fmt::Display for DataLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DataLocation::Embedded => f.write_str("embedded Fashion-MNIST subset"),
-            DataLocation::Dir { path, origin } => {
-                write!(f, "Fashion-MNIST in {} ({origin})", path.display())
-            }
+            DataLocation::Embedded => f.write_str("the embedded subset"),
+            DataLocation::Dir { path, origin } => write!(f, "{} ({origin})", path.display()),
         }
     }
 }
 
-/// The directories searched when neither `--data` nor `data.dir` is given.
-pub fn default_candidates() -> Vec<(PathBuf, Origin)> {
-    let dataset = KnownDataset::FashionMnist;
+/// The directories searched for `dataset` when neither `--data` nor `data.dir` is given.
+pub fn default_candidates(dataset: KnownDataset) -> Vec<(PathBuf, Origin)> {
     let user = dataset.user_dir().map(|d| (d, Origin::UserDataDir));
     let system = dataset
         .system_dir()
@@ -95,7 +92,26 @@ pub fn resolve(
     cli: Option<&DataSpec>,
     config: Option<&DataSpec>,
 ) -> Result<DataLocation, DataError> {
-    resolve_with(cli, config, &default_candidates())
+    resolve_with(cli, config, &default_candidates(KnownDataset::FashionMnist))
+}
+
+/// Where `dataset` is installed (`--dataset`, `data.dataset`): its directory in the
+/// user data dir, then its system package's; only Fashion-MNIST falls back to the
+/// embedded subset, for the others the error says how to download them.
+pub fn resolve_known(dataset: KnownDataset) -> Result<DataLocation, DataError> {
+    match resolve_with(None, None, &default_candidates(dataset))? {
+        DataLocation::Embedded if !dataset.has_embedded_subset() => Err(DataError {
+            file: dataset
+                .user_dir()
+                .map_or_else(|| dataset.cli_name().into(), |d| d.display().to_string()),
+            problem: DataProblem::Directory(format!(
+                "{} is not installed; run `lenet-tui data download {}` (or pass --data DIR)",
+                dataset.display_name(),
+                dataset.cli_name()
+            )),
+        }),
+        found => Ok(found),
+    }
 }
 
 /// [`resolve`] with the searched directories given, so tests control them.
