@@ -397,3 +397,45 @@ fn a_gpu_run_names_the_gpu_and_shows_its_load() {
         "{text}"
     );
 }
+
+#[test]
+fn a_configured_variant_shows_its_own_layers_and_maps() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    let block = |c, k, p, pool| lenet_tui::model::ConvBlock {
+        out_channels: c,
+        kernel: k,
+        padding: p,
+        stride: 1,
+        pool,
+    };
+    let arch = Architecture {
+        convs: vec![block(16, 5, 2, 2), block(32, 3, 1, 2), block(8, 3, 1, 1)],
+        dense: vec![64],
+        ..Architecture::default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let model = LeNet::new(
+        &arch,
+        Pooling::Max,
+        lenet_tui::model::Activation::Relu,
+        &Device::Cpu,
+        &mut rng,
+    )
+    .unwrap();
+    app.on_event(Event::Layers(model.layer_table().unwrap()));
+    let dataset = app.dataset.clone();
+    let mut wide = report(&dataset, app.probes[0], 4);
+    wide.probe.layer1 = map(16, 28);
+    wide.probe.layer2 = map(32, 14);
+    app.on_event(Event::Activations {
+        reports: vec![wide],
+        periodic: false,
+    });
+    for (w, h) in [(120, 36), (160, 48)] {
+        let text = draw(&app, w, h).backend().to_string();
+        assert!(text.contains("16×28×28") && text.contains("32×14×14"), "{w}×{h}:\n{text}");
+        // Three conv rows in the shape table, and the unpooled third block's 8×7×7.
+        assert!(text.matches("Conv2d").count() >= 3, "{w}×{h}:\n{text}");
+        assert!(text.contains(" 8×7×7 "), "{w}×{h}:\n{text}");
+    }
+}
