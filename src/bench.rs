@@ -160,6 +160,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             for ids in &ids {
                 engine.step(&model, &mut optimizer, host, &train, ids, |_| true)?;
             }
+            engine.settle()?;
             let step_s = start.elapsed().as_secs_f64();
             step.push(examples / step_s);
             forward.push(examples / forward_s);

@@ -943,27 +943,53 @@ fn pool_forward(
                             *o = (a[0] + a[1] + b[0] + b[1]) * 0.25;
                         }
                     }
-                    Pooling::Max => {
-                        for (px, (o, w)) in out.iter_mut().zip(win.iter_mut()).enumerate() {
-                            let q = [
-                                top[2 * px],
-                                top[2 * px + 1],
-                                bottom[2 * px],
-                                bottom[2 * px + 1],
-                            ];
-                            let mut best = 0;
-                            for j in 1..4 {
-                                if q[j] > q[best] {
-                                    best = j;
-                                }
-                            }
-                            *o = q[best];
-                            *w = best as u8;
-                        }
-                    }
+                    Pooling::Max => max_pool_row(top, bottom, out, win),
                 }
             }
         });
+}
+
+/// One row of 2×2 max pooling: the maxima of the `top`/`bottom` pairs and which of
+/// the four won (0, 1 above; 2, 3 below), the first maximum on ties as PyTorch.
+/// Branch-free selects, so the loop vectorises.
+fn max_pool_row(top: &[f32], bottom: &[f32], out: &mut [f32], win: &mut [u8]) {
+    with_avx2!(max_pool_row_avx2, max_pool_row_portable(top: &[f32], bottom: &[f32], out: &mut [f32], win: &mut [u8]));
+}
+
+#[inline(always)]
+fn max_pool_row_portable(top: &[f32], bottom: &[f32], out: &mut [f32], win: &mut [u8]) {
+    let (top, bottom) = (&top[..2 * out.len()], &bottom[..2 * out.len()]);
+    let win = &mut win[..out.len()];
+    for (px, (o, w)) in out.iter_mut().zip(win.iter_mut()).enumerate() {
+        let (a, b) = (top[2 * px], top[2 * px + 1]);
+        let (c, d) = (bottom[2 * px], bottom[2 * px + 1]);
+        let (upper, wu) = if b > a { (b, 1) } else { (a, 0) };
+        let (lower, wl) = if d > c { (d, 3) } else { (c, 2) };
+        (*o, *w) = if lower > upper {
+            (lower, wl)
+        } else {
+            (upper, wu)
+        };
+    }
+}
+
+/// The gradient of [`max_pool_row`]: each value of `d` to the input that won, zero
+/// to the other three; every input is written, so nothing needs clearing first.
+fn max_unpool_row(d: &[f32], win: &[u8], top: &mut [f32], bottom: &mut [f32]) {
+    with_avx2!(max_unpool_row_avx2, max_unpool_row_portable(d: &[f32], win: &[u8], top: &mut [f32], bottom: &mut [f32]));
+}
+
+#[inline(always)]
+fn max_unpool_row_portable(d: &[f32], win: &[u8], top: &mut [f32], bottom: &mut [f32]) {
+    let n = d.len();
+    let (win, top, bottom) = (&win[..n], &mut top[..2 * n], &mut bottom[..2 * n]);
+    for (px, (&g, &w)) in d.iter().zip(win).enumerate() {
+        let pick = |k: u8| if w == k { g } else { 0.0 };
+        top[2 * px] = pick(0);
+        top[2 * px + 1] = pick(1);
+        bottom[2 * px] = pick(2);
+        bottom[2 * px + 1] = pick(3);
+    }
 }
 
 /// The gradient of [`pool_forward`]: `d_pooled` spread back onto `d_act`.
@@ -987,8 +1013,8 @@ fn pool_backward(
         .for_each(|(plane, dst)| {
             let d = &d_pooled[plane * outp..][..outp];
             let win = &winner[plane * outp..][..outp];
-            if s.ho % 2 == 1 || s.wo % 2 == 1 || pooling == Pooling::Max {
-                // Dropped edges and losing inputs get no gradient.
+            if s.ho % 2 == 1 || s.wo % 2 == 1 {
+                // Dropped edges get no gradient (every other value is written below).
                 dst.fill(0.0);
             }
             for py in 0..s.ph {
@@ -1006,12 +1032,7 @@ fn pool_backward(
                             bottom[2 * px + 1] = g;
                         }
                     }
-                    Pooling::Max => {
-                        for (px, (&g, &w)) in d.iter().zip(win).enumerate() {
-                            let row = if w < 2 { &mut *top } else { &mut *bottom };
-                            row[2 * px + usize::from(w % 2)] = g;
-                        }
-                    }
+                    Pooling::Max => max_unpool_row(d, win, top, bottom),
                 }
             }
         });

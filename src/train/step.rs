@@ -54,8 +54,12 @@ impl DeviceSplit {
 pub(crate) enum StepEngine {
     /// Graph-free CPU kernels; the buffers are reused from batch to batch.
     Cpu(Box<CpuEngine>),
-    /// Candle's ops and autograd (CUDA).
-    Candle,
+    /// Candle's ops and autograd (CUDA). Correct predictions add up on the device,
+    /// so a step reads back only its loss (which the divergence check needs).
+    Candle {
+        /// Correct predictions since the last [`StepEngine::settle`], on the device.
+        correct: Option<Tensor>,
+    },
 }
 
 /// The CPU kernels with the host copies of a batch and of the parameters.
@@ -78,7 +82,9 @@ impl CpuEngine {
 /// The figures of a step.
 pub(crate) struct StepOutcome {
     pub loss: f64,
-    pub correct: u64,
+    /// Correct predictions, when counted on the host; on a GPU they add up on the
+    /// device until [`StepEngine::settle`].
+    pub correct: Option<u64>,
     pub examples: usize,
 }
 
@@ -96,7 +102,19 @@ impl StepEngine {
                     labels: Vec::new(),
                 }))
             }
-            _ => StepEngine::Candle,
+            _ => StepEngine::Candle { correct: None },
+        }
+    }
+
+    /// Correct predictions of the steps since the last call that are still on the
+    /// device (none on the CPU): one read-back, at progress reports and saves.
+    pub(crate) fn settle(&mut self) -> Result<u64, ModelError> {
+        match self {
+            StepEngine::Cpu(_) => Ok(0),
+            StepEngine::Candle { correct } => match correct.take() {
+                Some(t) => Ok(u64::from(t.to_scalar::<u32>()?)),
+                None => Ok(0),
+            },
         }
     }
 
@@ -130,31 +148,33 @@ impl StepEngine {
                 }
                 Ok(StepOutcome {
                     loss,
-                    correct: correct as u64,
+                    correct: Some(correct as u64),
                     examples: ids.len(),
                 })
             }
-            StepEngine::Candle => {
+            StepEngine::Candle { correct: tally } => {
                 let device = model.device();
                 let ids = Tensor::from_slice(ids, ids.len(), device)?;
                 let (x, y) = device_split.batch(&ids, host.rows, host.cols)?;
                 let logits = model.forward(&x)?;
                 let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
                 let loss_value = f64::from(loss.to_scalar::<f32>()?);
-                let stepped = accept(loss_value);
-                if stepped {
+                if accept(loss_value) {
                     optimizer.backward_step(&loss)?;
+                    let correct = logits
+                        .detach()
+                        .argmax(1)?
+                        .eq(&y)?
+                        .to_dtype(DType::U32)?
+                        .sum_all()?;
+                    *tally = Some(match tally.take() {
+                        Some(sum) => (sum + correct)?,
+                        None => correct,
+                    });
                 }
-                let correct = logits
-                    .detach()
-                    .argmax(1)?
-                    .eq(&y)?
-                    .to_dtype(DType::U32)?
-                    .sum_all()?
-                    .to_scalar::<u32>()?;
                 Ok(StepOutcome {
                     loss: loss_value,
-                    correct: u64::from(correct),
+                    correct: None,
                     examples: y.dims1()?,
                 })
             }
@@ -182,7 +202,7 @@ impl StepEngine {
                 );
                 Ok((f.loss, f.correct as u64))
             }
-            StepEngine::Candle => {
+            StepEngine::Candle { .. } => {
                 let ids = Tensor::from_slice(ids, ids.len(), model.device())?;
                 let (x, y) = device_split.batch(&ids, host.rows, host.cols)?;
                 let logits = model.forward_eval(&x)?;
@@ -234,4 +254,72 @@ fn gather(split: &Split, ids: &[u32], images: &mut Vec<f32>, labels: &mut Vec<u3
         labels.push(u32::from(split.labels[i]));
     }
     debug_assert_eq!(images.len(), ids.len() * len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::model::{Activation, Architecture, Pooling};
+    use rand::SeedableRng;
+
+    /// The Candle path (what CUDA runs), tried on the CPU: the same losses as the CPU
+    /// kernels, and the correct predictions it keeps on the device add up to theirs.
+    #[test]
+    fn candle_steps_tally_on_the_device_and_agree_with_the_cpu_kernels() {
+        let data = Dataset::embedded();
+        let split = DeviceSplit::upload(&data.train, &Device::Cpu).unwrap();
+        let model = || {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+            LeNet::new(
+                &Architecture::default(),
+                Pooling::Max,
+                Activation::Relu,
+                &Device::Cpu,
+                &mut rng,
+            )
+            .unwrap()
+        };
+        let (cpu_model, candle_model) = (model(), model());
+        let mut cpu = StepEngine::for_model(&cpu_model);
+        let mut candle = StepEngine::Candle { correct: None };
+        let mut opt_cpu = SGD::new(cpu_model.varmap().all_vars(), 0.1).unwrap();
+        let mut opt_candle = SGD::new(candle_model.varmap().all_vars(), 0.1).unwrap();
+        let (mut cpu_correct, mut steps) = (0, 0);
+        for batch in 0..4u32 {
+            let ids: Vec<u32> = (batch * 64..(batch + 1) * 64).collect();
+            let a = cpu
+                .step(&cpu_model, &mut opt_cpu, &data.train, &split, &ids, |_| {
+                    true
+                })
+                .unwrap();
+            // The last batch is refused, as a diverging one: it must not count.
+            let accept = batch < 3;
+            let b = candle
+                .step(
+                    &candle_model,
+                    &mut opt_candle,
+                    &data.train,
+                    &split,
+                    &ids,
+                    |_| accept,
+                )
+                .unwrap();
+            assert!((a.loss - b.loss).abs() < 1e-3, "{} vs {}", a.loss, b.loss);
+            assert_eq!(b.correct, None, "counted on the device");
+            if accept {
+                cpu_correct += a.correct.unwrap();
+                steps += 1;
+            }
+        }
+        assert_eq!(steps, 3);
+        let settled = candle.settle().unwrap();
+        assert!(
+            settled.abs_diff(cpu_correct) <= 2,
+            "{settled} vs {cpu_correct} on the CPU"
+        );
+        assert!(settled > 0);
+        assert_eq!(candle.settle().unwrap(), 0, "settling empties the tally");
+        assert_eq!(cpu.settle().unwrap(), 0);
+    }
 }

@@ -403,6 +403,8 @@ impl Trainer {
             at: self.position.at(),
             change: Change::Restarted,
         });
+        // What the device counted belongs to the run being dropped.
+        self.engine.settle()?;
         let mut position = Position::start(self.position.batches);
         // The shuffling stream goes on; the weights were drawn once more.
         position.orders_drawn = self.position.orders_drawn;
@@ -545,6 +547,7 @@ impl Trainer {
         settings.activation = meta.settings.activation;
         settings.learning_rate = meta.settings.learning_rate;
         self.use_settings(settings);
+        self.engine.settle()?;
         self.position = meta.position.clone();
         self.history = meta.history.clone();
         self.order = EpochOrder::new(self.dataset.train.len(), self.settings.seed.wrapping_add(1));
@@ -626,6 +629,10 @@ impl Trainer {
         let failed = |trainer: &Self, message: String| {
             trainer.emit(Event::SaveFailed { reason, message });
         };
+        match self.engine.settle() {
+            Ok(correct) => self.position.correct += correct,
+            Err(e) => return failed(self, format!("counting correct predictions: {e}")),
+        }
         let Some(policy) = self.policy.clone() else {
             if !matches!(reason, SaveReason::Start | SaveReason::EpochEnd) {
                 failed(self, "checkpoints are off for this run".into());
@@ -765,7 +772,7 @@ impl Trainer {
                 let (loss_value, n) = (outcome.loss, outcome.examples);
                 let p = &mut self.position;
                 p.loss_sum += loss_value * n as f64;
-                p.correct += outcome.correct;
+                p.correct += outcome.correct.unwrap_or(0);
                 p.seen += n;
                 p.train_seconds += start.elapsed().as_secs_f64();
                 p.batch += 1;
@@ -780,6 +787,7 @@ impl Trainer {
                     .is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
                 if due && (last || spaced) {
                     self.progress_sent = Some(Instant::now());
+                    self.position.correct += self.engine.settle()?;
                     let p = &self.position;
                     let progress = Progress {
                         epoch,
@@ -801,6 +809,7 @@ impl Trainer {
                     }
                 }
             }
+            self.position.correct += self.engine.settle()?;
             let eval_start = Instant::now();
             let test_acc = self.evaluate()?;
             let p = &self.position;
