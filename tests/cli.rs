@@ -3,20 +3,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use lenet_tui::data::idx::{IMAGES_MAGIC, encode_labels_gz, encode_plain};
 
 fn lenet(args: &[&str]) -> Output {
     // Keep the user's own config, data and saved runs out of the tests.
     let home = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home.path())
-        .env("XDG_DATA_HOME", home.path())
-        .env("XDG_STATE_HOME", home.path())
-        .output()
-        .expect("run lenet-tui")
+    common::lenet_in(home.path(), args)
 }
 
 fn stdout(o: &Output) -> String {

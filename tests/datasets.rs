@@ -4,16 +4,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn lenet(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home)
-        .env("XDG_DATA_HOME", home)
-        .env("XDG_STATE_HOME", home)
-        .output()
-        .expect("run lenet-tui")
+    common::lenet_in(home, args)
 }
 
 fn text(bytes: &[u8]) -> String {

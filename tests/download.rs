@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use lenet_tui::data::catalog::Md5;
@@ -303,13 +303,7 @@ fn a_failure_midway_keeps_what_was_installed_and_leaves_no_partial_file() {
 }
 
 fn lenet(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
-        .args(args)
-        .env("XDG_CONFIG_HOME", home)
-        .env("XDG_DATA_HOME", home)
-        .env("XDG_STATE_HOME", home)
-        .output()
-        .expect("run lenet-tui")
+    common::lenet_in(home, args)
 }
 
 fn stderr(o: &Output) -> String {

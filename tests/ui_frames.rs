@@ -433,7 +433,10 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
     });
     for (w, h) in [(120, 36), (160, 48)] {
         let text = draw(&app, w, h).backend().to_string();
-        assert!(text.contains("16×28×28") && text.contains("32×14×14"), "{w}×{h}:\n{text}");
+        assert!(
+            text.contains("16×28×28") && text.contains("32×14×14"),
+            "{w}×{h}:\n{text}"
+        );
         // Three conv rows in the shape table, and the unpooled third block's 8×7×7.
         assert!(text.matches("Conv2d").count() >= 3, "{w}×{h}:\n{text}");
         assert!(text.contains(" 8×7×7 "), "{w}×{h}:\n{text}");

@@ -8,6 +8,18 @@ use std::process::Command;
 use lenet_tui::data::idx::{IdxImages, encode_images_gz, encode_labels_gz};
 use lenet_tui::data::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 
+/// Runs the binary with `home` as its config, data and state dir, so the user's own
+/// files stay out of the tests.
+pub fn lenet_in(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lenet-tui"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .env("XDG_STATE_HOME", home)
+        .output()
+        .expect("run lenet-tui")
+}
+
 /// A tiny valid data set: `n` 28×28 images with labels cycling through the classes.
 pub fn write_dataset(dir: &Path, train: usize, test: usize) {
     write_split(dir, TRAIN_IMAGES, TRAIN_LABELS, train);
