@@ -180,6 +180,19 @@ pub enum Change {
     Restarted,
 }
 
+impl Change {
+    /// The short label a chart marks a setting change with (`pool max`, `lr 0.1`);
+    /// `None` for changes that are not settings.
+    pub fn setting_label(&self) -> Option<String> {
+        match self {
+            Change::Pooling(p) => Some(format!("pool {p}")),
+            Change::Activation(a) => Some(format!("act {a}")),
+            Change::LearningRate(lr) => Some(format!("lr {lr}")),
+            _ => None,
+        }
+    }
+}
+
 /// One probe image and what the model makes of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeReport {

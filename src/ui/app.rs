@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::capture::figure::{FigureData, FigureRun, LineStyle};
 use crate::data::Dataset;
 use crate::model::{Activation, LayerTable, Pooling};
 use crate::train::{
@@ -355,7 +356,11 @@ impl App {
         self.changes = history
             .changes
             .iter()
-            .filter_map(|c| change_label(&c.change).map(|label| ChangeMark { at: c.at, label }))
+            .filter_map(|c| {
+                c.change
+                    .setting_label()
+                    .map(|label| ChangeMark { at: c.at, label })
+            })
             .collect();
         self.last_epoch = history.epochs.last().cloned();
         if let Some(e) = &self.last_epoch {
@@ -364,7 +369,7 @@ impl App {
     }
 
     fn on_change(&mut self, at: f64, change: Change) {
-        if let Some(label) = change_label(&change) {
+        if let Some(label) = change.setting_label() {
             self.changes.push(ChangeMark { at, label });
         }
         match change {
@@ -610,17 +615,34 @@ impl App {
         Some(remaining_epochs * info.train_examples as f64 / speed + evals_left * self.eval_seconds)
     }
 
-    /// The chart series as plain data for the training figure.
-    pub fn figure_data(&self) -> crate::capture::figure::FigureData {
-        crate::capture::figure::FigureData {
+    /// The chart series as plain data for the training figure: the current run, and
+    /// the earlier runs faintly beneath it, as the charts show them.
+    pub fn figure_data(&self) -> FigureData {
+        let run = |label: String, line, [loss, train, test]: [&Series; 3]| FigureRun {
+            label,
+            line,
+            train_loss: loss.points().to_vec(),
+            train_acc: train.points().to_vec(),
+            test_acc: test.points().to_vec(),
+        };
+        let current = [&self.loss, &self.train_acc, &self.test_acc];
+        let runs = match self.curve_labels() {
+            None => vec![run(String::new(), LineStyle::Solid, current)],
+            Some((past, label)) => self
+                .past_runs
+                .iter()
+                .zip(past)
+                .map(|(r, l)| run(l, LineStyle::Faint, [&r.loss, &r.train_acc, &r.test_acc]))
+                .chain(std::iter::once(run(label, LineStyle::Solid, current)))
+                .collect(),
+        };
+        FigureData {
             title: format!(
                 "LeNet-5 on Fashion-MNIST: {} pooling, {}, lr {}",
                 self.pooling, self.activation, self.learning_rate
             ),
             epochs: f64::from(self.epochs.max(1)),
-            train_loss: self.loss.points().to_vec(),
-            train_acc: self.train_acc.points().to_vec(),
-            test_acc: self.test_acc.points().to_vec(),
+            runs,
             changes: self
                 .changes
                 .iter()
@@ -643,16 +665,6 @@ impl App {
     pub fn current_epoch(&self) -> u32 {
         // 2.4 is in epoch 3; 3.0 is the end of epoch 3, not the start of epoch 4.
         (self.at.ceil() as u32).clamp(1, self.epochs.max(1))
-    }
-}
-
-/// A setting change's chart label (`pool max`), or none for changes not charted.
-fn change_label(change: &Change) -> Option<String> {
-    match change {
-        Change::Pooling(p) => Some(format!("pool {p}")),
-        Change::Activation(a) => Some(format!("act {a}")),
-        Change::LearningRate(lr) => Some(format!("lr {lr}")),
-        _ => None,
     }
 }
 
