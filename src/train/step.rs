@@ -286,3 +286,41 @@ fn gather(split: &Split, ids: &[u32], images: &mut Vec<f32>, labels: &mut Vec<u3
     }
     debug_assert_eq!(images.len(), ids.len() * len);
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::data::Dataset;
+    use crate::model::{Activation, Architecture, Pooling};
+
+    #[test]
+    fn both_engines_count_the_same_predictions() {
+        // The trainer evaluates with Candle only on CUDA; on the CPU the same model
+        // through both paths must give (all but float ties) the same matrix.
+        let data = Dataset::embedded();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let model = LeNet::new(
+            &Architecture::default(),
+            Pooling::Max,
+            Activation::Relu,
+            &Device::Cpu,
+            &mut rng,
+        )
+        .unwrap();
+        let split = DeviceSplit::upload(&data.test, &Device::Cpu).unwrap();
+        let cpu = StepEngine::for_model(&model)
+            .evaluate(&model, &data.test, &split)
+            .unwrap();
+        let candle = StepEngine::Candle
+            .evaluate(&model, &data.test, &split)
+            .unwrap();
+        assert_eq!((cpu.total(), candle.total()), (1000, 1000));
+        let moved: u64 = (0..10)
+            .flat_map(|t| (0..10).map(move |p| (t, p)))
+            .map(|(t, p)| cpu.count(t, p).abs_diff(candle.count(t, p)))
+            .sum();
+        assert!(moved <= 4, "{moved} counts differ:\n{cpu:?}\n{candle:?}");
+    }
+}
