@@ -253,6 +253,20 @@ fn help_and_confirmations_overlay_the_frame() {
 }
 
 #[test]
+fn help_lists_every_key_even_at_80_by_24() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_action(Action::Help);
+    let text = draw(&app, 80, 24).backend().to_string();
+    for what in [
+        "pause / resume training",
+        "show / hide the first layer's kernels",
+        "quit at once",
+    ] {
+        assert!(text.contains(what), "{what}:\n{text}");
+    }
+}
+
+#[test]
 fn without_colour_heatmaps_use_shade_glyphs() {
     let app = app_midway(ColorDepth::None);
     let text = draw(&app, 160, 48).backend().to_string();
