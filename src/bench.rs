@@ -166,7 +166,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             forward.push(examples / forward_s);
             backward.push(examples / (step_s - forward_s).max(1e-9));
             let start = Instant::now();
-            engine.accuracy(&model, &spec.dataset.test, &test)?;
+            engine.evaluate(&model, &spec.dataset.test, &test)?;
             eval.push(spec.dataset.test.len() as f64 / start.elapsed().as_secs_f64());
         }
         done(&BenchResult {

@@ -118,6 +118,9 @@ pub enum CliCommand {
     /// Download the full data sets and see which are installed.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Compare two saved runs: their curves in one training figure (PNG and SVG in the
+    /// capture dir) and their per-epoch figures side by side.
+    Compare(CompareArgs),
 }
 
 /// `lenet-tui data …`.
@@ -149,6 +152,28 @@ pub struct DownloadArgs {
     /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `lenet-tui compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// The first run (solid lines): `latest`, a run's name from `lenet-tui runs`, or a
+    /// run or checkpoint directory.
+    #[arg(value_name = "RUN_A")]
+    pub run_a: String,
+    /// The second run (dashed lines), named the same ways.
+    #[arg(value_name = "RUN_B")]
+    pub run_b: String,
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the figure [default: config capture.dir, else
+    /// <Pictures>/lenet-tui, else the data dir].
+    #[arg(long, value_name = "DIR")]
+    pub capture_dir: Option<PathBuf>,
+    /// PNG scale: 800×500 pixels times N (1 to 8) [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub png_scale: Option<u32>,
 }
 
 /// `lenet-tui bench`.

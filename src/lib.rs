@@ -5,12 +5,14 @@
 //! behind typed channels and saves [`checkpoint`]s, [`signals`] turn
 //! SIGHUP/SIGTERM/SIGINT into events, [`device`] picks CPU or CUDA, [`config`] and
 //! [`cli`] read the user's settings, [`headless`] turns training events into lines of
-//! text or JSON, and [`ui`] is the dashboard.
+//! text or JSON, [`compare`] sets two saved runs side by side, and [`ui`] is the
+//! dashboard.
 
 pub mod bench;
 pub mod capture;
 pub mod checkpoint;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;

@@ -11,8 +11,8 @@ use lenet_tui::bench::{BenchSpec, Variant};
 use lenet_tui::capture;
 use lenet_tui::checkpoint::{self, Checkpoint};
 use lenet_tui::cli::{
-    BenchArgs, CaptureArgs, Cli, CliCommand, DataCommand, DownloadArgs, RunArgs, RunsArgs,
-    TrainArgs, UiArgs,
+    BenchArgs, CaptureArgs, Cli, CliCommand, CompareArgs, DataCommand, DownloadArgs, RunArgs,
+    RunsArgs, TrainArgs, UiArgs,
 };
 use lenet_tui::config::{self, Config, OutputLimit};
 use lenet_tui::data::download::{self as dl, DownloadSpec, FileState, Mirror, StderrProgress};
@@ -59,6 +59,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Some(CliCommand::Shapes(args)) => shapes(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Runs(args)) => runs(&args).map(|()| ExitCode::SUCCESS),
+        Some(CliCommand::Compare(args)) => compare(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Bench(args)) => bench(&args).map(|()| ExitCode::SUCCESS),
         Some(CliCommand::Data(DataCommand::Download(args))) => {
             data_download(&args).map(|()| ExitCode::SUCCESS)
@@ -423,6 +424,30 @@ fn data_info(args: &RunsArgs) -> Result<()> {
         }
     }
     println!("a plain `lenet-tui` run uses: {}", plain_run_data(&config));
+    Ok(())
+}
+
+/// `lenet-tui compare`: the two runs' figure into the capture dir, its path and a
+/// table of their epochs on stdout.
+fn compare(args: &CompareArgs) -> Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    let runs_dir = config
+        .checkpoints
+        .runs_dir()
+        .context("no data directory for saved runs; set checkpoints.dir")?;
+    let a = lenet_tui::compare::load_run(&args.run_a, &runs_dir)?;
+    let b = lenet_tui::compare::load_run(&args.run_b, &runs_dir)?;
+    let dir = capture::dir::resolve(args.capture_dir.as_deref(), config.capture.dir.as_deref());
+    let scale = args
+        .png_scale
+        .or(config.capture.png_scale.map(|s| s.0))
+        .unwrap_or(capture::DEFAULT_SCALE);
+    let data = lenet_tui::compare::figure_data(&a, &b);
+    let stem = lenet_tui::compare::figure_stem(&a, &b);
+    let path = capture::figure::write_figure(&data, &dir, &stem, scale)
+        .with_context(|| format!("writing the figure into {}", dir.display()))?;
+    print!("{}", lenet_tui::compare::table(&a, &b));
+    println!("figure: {} (and .svg)", path.display());
     Ok(())
 }
 

@@ -463,3 +463,110 @@ fn bench_reports_every_part_for_both_variants_as_json() {
     );
     assert!(!text.contains("avg/"), "only the variant asked for: {text}");
 }
+
+/// Runs lenet-tui with its config, data and state dirs in `home`.
+fn lenet_in(home: &Path, args: &[&str]) -> Output {
+    common::lenet_in(home, args)
+}
+
+#[test]
+fn compare_draws_two_saved_runs_into_one_figure_and_a_table() {
+    let home = tempfile::tempdir().unwrap();
+    for pool in ["avg", "max"] {
+        let out = lenet_in(
+            home.path(),
+            &[
+                "train",
+                "--headless",
+                "--data",
+                "embedded",
+                "--epochs",
+                "1",
+                "--pool",
+                pool,
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let runs_dir = home.path().join("lenet-tui/runs");
+    let runs = lenet_tui::checkpoint::list_runs(&runs_dir).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let name = |i: usize| {
+        runs[i]
+            .dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (a, b) = (name(0), name(1));
+    let captures = home.path().join("captures");
+    let out = lenet_in(
+        home.path(),
+        &[
+            "compare",
+            &a,
+            "latest",
+            "--png-scale",
+            "1",
+            "--capture-dir",
+            captures.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("A  {a}: avg pooling, sigmoid, lr 0.9")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("B  {b}: max pooling, sigmoid, lr 0.9")),
+        "latest is the second run: {text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .unwrap_or_else(|| panic!("a row for epoch 1: {text}"));
+    assert_eq!(
+        row.matches('.').count(),
+        7,
+        "three figures a run and B − A: {row}"
+    );
+    assert!(text.contains("best test acc: A 0."), "{text}");
+    let figure = text
+        .lines()
+        .find_map(|l| l.strip_prefix("figure: "))
+        .and_then(|l| l.strip_suffix(" (and .svg)"))
+        .unwrap_or_else(|| panic!("the figure's path: {text}"));
+    let png = std::path::PathBuf::from(figure);
+    assert_eq!(png.parent(), Some(captures.as_path()));
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+    let svg = std::fs::read_to_string(png.with_extension("svg")).unwrap();
+    for label in [
+        "train loss · A avg/sigmoid",
+        "test acc · B max/sigmoid",
+        a.as_str(),
+    ] {
+        assert!(svg.contains(label), "{label} missing from the figure");
+    }
+
+    // A run that is not there: both places looked at are named.
+    let out = lenet_in(home.path(), &["compare", &a, "no-such-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&runs_dir.join("no-such-run").display().to_string()),
+        "{err}"
+    );
+    // A damaged checkpoint: its file is named.
+    let meta = runs[1]
+        .checkpoints
+        .last()
+        .unwrap()
+        .join(lenet_tui::checkpoint::META_FILE);
+    std::fs::write(&meta, "{ not json").unwrap();
+    let out = lenet_in(home.path(), &["compare", &a, &b]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&meta.display().to_string()), "{err}");
+}

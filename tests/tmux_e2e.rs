@@ -266,6 +266,29 @@ fn dashboard_in_a_real_terminal() {
     t.keys(&["Escape"]);
     t.wait_for("help closed", |s| !s.contains("swap pooling: avg ↔ max"));
 
+    // b, c and k show the probabilities, the confusion matrix and the kernels beside
+    // the activations; all three fit at 160×48, and each hides again.
+    let panels = [
+        ("b", "Probabilities"),
+        ("c", "Confusion"),
+        ("k", "Kernels · layer 1, 6 of 5×5"),
+    ];
+    for (key, title) in panels {
+        t.keys(&[key]);
+        t.wait_for(title, |s| s.contains(title));
+    }
+    let screen = t.wait_for("the first epoch's confusion matrix", |s| {
+        s.contains("most confused: ") && s.contains("Confusion · epoch ")
+    });
+    assert!(
+        panels.iter().all(|(_, title)| screen.contains(title)) && !screen.contains("no room"),
+        "all three panels at once:\n{screen}"
+    );
+    for (key, title) in panels {
+        t.keys(&[key]);
+        t.wait_for(&format!("{title} hidden"), |s| !s.contains(title));
+    }
+
     // A resize below the minimum and back.
     t.resize(70, 20);
     t.wait_for("too-small notice", |s| s.contains("terminal too small"));
@@ -318,6 +341,19 @@ fn dashboard_in_a_real_terminal() {
     let markers = common::check_cast(&casts[0]);
     assert!(markers.iter().any(|m| m == "pooling max"), "{markers:?}");
     t.keys(&["p"]);
+    t.wait_for("avg pooling again", |s| !s.contains("MaxPool2d"));
+
+    // Max pooling, then a restart: the avg run's curves stay, faint and labelled.
+    t.keys(&["p"]);
+    t.wait_for("max pooling", |s| s.contains("MaxPool2d"));
+    t.keys(&["r"]);
+    t.wait_for("restart confirmation", |s| s.contains("Restart?"));
+    t.keys(&["r"]);
+    t.wait_for("the earlier run's labels", |s| {
+        s.contains("restarted with fresh weights")
+            && s.contains("avg/sigmoid")
+            && s.contains("max/sigmoid")
+    });
 
     // q asks first while training runs; q again quits with status 0.
     t.keys(&["q"]);
@@ -426,6 +462,9 @@ fn resize_storms_and_tiny_windows_never_break_the_dashboard() {
         return;
     };
     t.wait_for("the dashboard", |s| s.contains("Layers"));
+    // With every optional panel, so their layout goes through the storm too.
+    t.keys(&["b", "c", "k"]);
+    t.wait_for("the panels", |s| s.contains("Kernels"));
     for (w, h) in [
         (1, 1),
         (2, 1),

@@ -171,6 +171,67 @@ fn pooling_swap_changes_the_forward_pass_but_not_the_weights() {
 }
 
 #[test]
+fn the_confusion_matrix_of_the_whole_test_set_arrives_with_each_epoch() {
+    let t = trainer(settings(2));
+    let mut epochs = Vec::new();
+    loop {
+        let event = next_matching(&t, |e| {
+            matches!(
+                e,
+                Event::Confusion { .. } | Event::EpochFinished(_) | Event::Finished(_)
+            )
+        });
+        match event {
+            Event::Confusion { epoch, matrix } => {
+                assert_eq!(matrix.classes(), 10);
+                assert_eq!(matrix.total(), 1000, "every test image, once");
+                epochs.push((epoch, matrix));
+            }
+            Event::EpochFinished(e) => {
+                // The same evaluation: its diagonal is the epoch's test accuracy.
+                let (epoch, matrix) = epochs.last().expect("the matrix comes first");
+                assert_eq!(*epoch, e.epoch);
+                assert_eq!(matrix.accuracy(), e.test_acc);
+            }
+            _ => break,
+        }
+    }
+    let numbers: Vec<u32> = epochs.iter().map(|(e, _)| *e).collect();
+    assert_eq!(numbers, [1, 2]);
+    assert_ne!(
+        epochs[0].1, epochs[1].1,
+        "a second epoch changes the predictions"
+    );
+}
+
+#[test]
+fn activations_carry_the_first_layers_kernels_as_they_learn() {
+    let t = trainer(settings(5));
+    t.send(Command::SetProbes(vec![0]));
+    let kernels =
+        |t: &TrainerHandle| match next_matching(t, |e| matches!(e, Event::Activations { .. })) {
+            Event::Activations { kernels, .. } => kernels.expect("LeNet has a first conv layer"),
+            _ => unreachable!(),
+        };
+    let before = kernels(&t);
+    assert_eq!(
+        (
+            before.out_channels,
+            before.in_channels,
+            before.rows,
+            before.cols
+        ),
+        (6, 1, 5, 5)
+    );
+    assert_eq!(before.values.len(), 150);
+    assert_eq!(before.kernel(5).len(), 25);
+    next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 10));
+    t.send(Command::SetProbes(vec![1]));
+    let after = kernels(&t);
+    assert_ne!(before.values, after.values, "ten batches moved the weights");
+}
+
+#[test]
 fn stop_ends_the_thread_cleanly() {
     let t = trainer(settings(5));
     next_matching(&t, |e| matches!(e, Event::Progress(_)));

@@ -7,14 +7,16 @@ use candle_core::Device;
 use lenet_tui::data::Dataset;
 use lenet_tui::model::{ActivationMap, Architecture, LeNet, Pooling, Probe};
 use lenet_tui::train::{
-    Change, Divergence, EpochSummary, Event, History, MarkedChange, ProbeReport, Progress,
-    Restored, RunInfo, SaveReason, Saved, TrainSettings,
+    Change, ConfusionMatrix, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
+    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, TrainSettings,
 };
-use lenet_tui::ui::app::{App, RunState};
+use lenet_tui::ui::app::{App, Panel, RunState};
 use lenet_tui::ui::keys::{Action, KeyMap};
 use lenet_tui::ui::render::render;
 use lenet_tui::ui::theme::{ChartMarker, ColorDepth, Theme, ThemeKind};
-use lenet_tui::ui::widgets::{activations, charts, footer, header, layers};
+use lenet_tui::ui::widgets::{
+    activations, charts, confusion, footer, header, kernels, layers, probabilities,
+};
 use rand::SeedableRng;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -36,8 +38,53 @@ fn map(channels: usize, side: usize) -> ActivationMap {
     }
 }
 
+/// Six 5×5 kernels with weights from -0.4 to 0.4 in a pattern per kernel.
+fn first_kernels() -> ConvKernels {
+    ConvKernels {
+        out_channels: 6,
+        in_channels: 1,
+        rows: 5,
+        cols: 5,
+        values: (0..150)
+            .map(|i| ((i * 29) % 41) as f32 / 50.0 - 0.4)
+            .collect(),
+    }
+}
+
+/// The embedded test set (100 images a class) after an epoch: mostly right, shirts
+/// often taken for T-shirts.
+fn test_confusion() -> ConfusionMatrix {
+    let mut counts = vec![0u64; 100];
+    let mistakes = [
+        (6, 0, 15),
+        (6, 2, 8),
+        (6, 4, 7),
+        (4, 2, 12),
+        (2, 4, 10),
+        (0, 6, 9),
+        (9, 7, 5),
+        (7, 9, 6),
+        (5, 7, 4),
+        (3, 0, 3),
+    ];
+    for (t, p, n) in mistakes {
+        counts[t * 10 + p] = n;
+    }
+    for c in 0..10 {
+        let wrong: u64 = counts[c * 10..c * 10 + 10].iter().sum();
+        counts[c * 10 + c] = 100 - wrong;
+    }
+    ConfusionMatrix::from_counts(10, counts).unwrap()
+}
+
 fn report(dataset: &Dataset, index: usize, predicted: usize) -> ProbeReport {
-    let mut probabilities = vec![0.02f32; 10];
+    // 82 % for the prediction, the rest spread unevenly so bars of several lengths show.
+    let mut probabilities: Vec<f32> = (0..10).map(|c| (c + 1) as f32).collect();
+    probabilities[predicted] = 0.0;
+    let rest: f32 = probabilities.iter().sum();
+    for p in &mut probabilities {
+        *p *= 0.18 / rest;
+    }
     probabilities[predicted] = 0.82;
     ProbeReport {
         index,
@@ -89,6 +136,10 @@ fn app_midway(depth: ColorDepth) -> App {
             examples_per_sec: 1234.5,
         }));
         if step % 5 == 0 {
+            app.on_event(Event::Confusion {
+                epoch: (step / 5) as u32,
+                matrix: test_confusion(),
+            });
             app.on_event(Event::EpochFinished(EpochSummary {
                 epoch: (step / 5) as u32,
                 train_loss: 2.3 / (1.0 + at),
@@ -109,8 +160,23 @@ fn app_midway(depth: ColorDepth) -> App {
     app.on_event(Event::Layers(max_model.layer_table().unwrap()));
     app.on_event(Event::Activations {
         reports: vec![report(&dataset, app.probes[0], 4)],
+        kernels: Some(first_kernels()),
         periodic: false,
     });
+    app
+}
+
+/// `app_midway` with every optional panel shown.
+fn app_with_panels(depth: ColorDepth) -> App {
+    let mut app = app_midway(depth);
+    for action in [
+        Action::ToggleProbabilities,
+        Action::ToggleConfusion,
+        Action::ToggleKernels,
+    ] {
+        app.on_action(action);
+    }
+    assert_eq!(app.panels, Panel::ALL);
     app
 }
 
@@ -162,6 +228,7 @@ fn compare_mode_shows_a_pullover_beside_a_coat() {
             report(&dataset, app.probes[0], 2),
             report(&dataset, app.probes[1], 6),
         ],
+        kernels: Some(first_kernels()),
         periodic: false,
     });
     let terminal = draw(&app, 160, 48);
@@ -183,6 +250,20 @@ fn help_and_confirmations_overlay_the_frame() {
     app.on_action(Action::Quit);
     let text = draw(&app, 120, 36).backend().to_string();
     assert!(text.contains("Press q again to quit"), "{text}");
+}
+
+#[test]
+fn help_lists_every_key_even_at_80_by_24() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_action(Action::Help);
+    let text = draw(&app, 80, 24).backend().to_string();
+    for what in [
+        "pause / resume training",
+        "show / hide the first layer's kernels",
+        "quit at once",
+    ] {
+        assert!(text.contains(what), "{what}:\n{text}");
+    }
 }
 
 #[test]
@@ -274,6 +355,9 @@ fn tiny_and_odd_areas_never_panic() {
                 layers::render(&app, f, area);
                 activations::render(&app, f, area);
                 footer::render(&app, f, area);
+                probabilities::render(&app, f, area);
+                confusion::render(&app, f, area);
+                kernels::render(&app, f, area);
             })
             .unwrap();
     }
@@ -430,6 +514,7 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
     app.on_event(Event::Activations {
         reports: vec![wide],
         periodic: false,
+        kernels: None,
     });
     for (w, h) in [(120, 36), (160, 48)] {
         let text = draw(&app, w, h).backend().to_string();
@@ -440,5 +525,216 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
         // Three conv rows in the shape table, and the unpooled third block's 8×7×7.
         assert!(text.matches("Conv2d").count() >= 3, "{w}×{h}:\n{text}");
         assert!(text.contains(" 8×7×7 "), "{w}×{h}:\n{text}");
+    }
+}
+
+#[test]
+fn every_size_with_every_panel_draws_without_panic() {
+    let mut app = app_with_panels(ColorDepth::Truecolor);
+    for compare in [false, true] {
+        if compare {
+            app.on_action(Action::Compare);
+        }
+        for w in (0..=200).step_by(3) {
+            for h in (0..=64).step_by(3) {
+                draw(&app, w, h);
+            }
+        }
+    }
+    let mut plain = app_with_panels(ColorDepth::None);
+    plain.confusion = None;
+    plain.kernels = None;
+    plain.activations.clear();
+    for (w, h) in [(80, 24), (120, 36), (160, 48), (81, 25)] {
+        draw(&plain, w, h);
+    }
+}
+
+#[test]
+fn panels_beside_the_activations_at_120_by_36_and_160_by_48() {
+    let app = app_with_panels(ColorDepth::Ansi256);
+    let big = draw(&app, 160, 48);
+    let text = big.backend().to_string();
+    for what in [
+        "Probabilities",
+        "Confusion · epoch 3",
+        "most confused: Shirt → T-shirt/top (15)",
+        "Kernels · layer 1, 6 of 5×5",
+        "Activations",
+    ] {
+        assert!(text.contains(what), "{what}:\n{text}");
+    }
+    assert!(!text.contains("no room for"), "{text}");
+    snapshot("frame_panels_160x48", &big);
+
+    let mid = draw(&app, 120, 36);
+    let text = mid.backend().to_string();
+    for what in [
+        "Probabilities",
+        "Confusion",
+        "Kernels",
+        "Shirt → T-shirt/top (15)",
+    ] {
+        assert!(text.contains(what), "{what}:\n{text}");
+    }
+    snapshot("frame_panels_120x36", &mid);
+
+    // 80×24 keeps what fits and names the rest.
+    let small = draw(&app, 80, 24).backend().to_string();
+    assert!(small.contains("Probabilities"), "{small}");
+    assert!(
+        small.contains("no room for: confusion matrix, kernels"),
+        "{small}"
+    );
+}
+
+#[test]
+fn compare_mode_puts_two_images_bars_side_by_side() {
+    let mut app = app_with_panels(ColorDepth::Ansi256);
+    app.on_action(Action::Compare);
+    let dataset = app.dataset.clone();
+    app.on_event(Event::Activations {
+        reports: vec![
+            report(&dataset, app.probes[0], 2),
+            report(&dataset, app.probes[1], 6),
+        ],
+        kernels: Some(first_kernels()),
+        periodic: false,
+    });
+    let terminal = draw(&app, 160, 48);
+    let text = terminal.backend().to_string();
+    let header = format!("#{} ", app.probes[0]);
+    assert!(text.contains(&header), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("Pullover") && l.matches('%').count() >= 2),
+        "two bars a class:\n{text}"
+    );
+    snapshot("frame_panels_compare_160x48", &terminal);
+}
+
+#[test]
+fn each_new_panel_on_its_own() {
+    let app = app_with_panels(ColorDepth::Ansi256);
+    let panel = |name: &str, w: u16, h: u16, f: &dyn Fn(&App, &mut ratatui::Frame)| {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|frame| f(&app, frame)).unwrap();
+        snapshot(name, &terminal);
+        terminal.backend().to_string()
+    };
+    let probs = panel("panel_probabilities", 36, 13, &|a, f| {
+        probabilities::render(a, f, f.area())
+    });
+    // The prediction (Coat, 82 %) has the longest bar; every class is listed.
+    let coat = probs.lines().find(|l| l.contains("Coat")).unwrap();
+    assert!(coat.contains("82%") && coat.contains("████████"), "{probs}");
+    assert_eq!(probs.matches('%').count(), 10, "{probs}");
+    let short = panel("panel_probabilities_short", 36, 6, &|a, f| {
+        probabilities::render(a, f, f.area())
+    });
+    assert!(short.contains("Coat"), "the most probable stays: {short}");
+
+    let matrix = panel("panel_confusion", 59, 14, &|a, f| {
+        confusion::render(a, f, f.area())
+    });
+    let shirt = matrix.lines().find(|l| l.contains("│      Shirt")).unwrap();
+    assert!(shirt.contains("15") && shirt.contains("70%"), "{matrix}");
+    assert!(matrix.contains("most confused: Shirt → T-shirt/top (15)"));
+    let compact = panel("panel_confusion_compact", 30, 8, &|a, f| {
+        confusion::render(a, f, f.area())
+    });
+    assert!(
+        compact.contains('▀') && compact.contains("Shirt → T-shirt/top (15)"),
+        "{compact}"
+    );
+
+    let k = panel("panel_kernels", 34, 14, &|a, f| {
+        kernels::render(a, f, f.area())
+    });
+    assert!(k.contains("-0.40") && k.contains("0.40"), "{k}");
+    assert_eq!(
+        k.lines()
+            .filter(|l| l.contains("▀▀▀▀▀▀▀▀▀▀ ▀▀▀▀▀▀▀▀▀▀ ▀▀▀▀▀▀▀▀▀▀"))
+            .count(),
+        10,
+        "2 rows of 3 kernels at twice their size:\n{k}"
+    );
+}
+
+#[test]
+fn without_colour_the_matrix_shows_its_counts() {
+    let app = app_with_panels(ColorDepth::None);
+    let mut terminal = Terminal::new(TestBackend::new(59, 14)).unwrap();
+    terminal
+        .draw(|f| confusion::render(&app, f, f.area()))
+        .unwrap();
+    let text = terminal.backend().to_string();
+    let shirt = text.lines().find(|l| l.contains("│      Shirt")).unwrap();
+    assert!(!shirt.contains('▓') && !shirt.contains('▀'), "{text}");
+    assert!(shirt.contains("  15   ·   8   ·   7"), "{text}");
+}
+
+#[test]
+fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_event(Event::Changed {
+        at: 3.0,
+        change: Change::Restarted,
+    });
+    for step in 1..=5 {
+        let at = f64::from(step) / 5.0;
+        app.on_event(Event::Progress(Progress {
+            epoch: 1,
+            at,
+            batch: 1,
+            batches: 24,
+            train_loss: 1.0 / (1.0 + at),
+            train_acc: 0.4 + 0.3 * at,
+            examples_per_sec: 1234.5,
+        }));
+    }
+    let mut terminal = Terminal::new(TestBackend::new(60, 14)).unwrap();
+    terminal
+        .draw(|f| charts::render_loss(&app, f, f.area()))
+        .unwrap();
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("avg/sigmoid") && text.contains("max/sigmoid"),
+        "the old run (started avg) and the new one (max):\n{text}"
+    );
+    snapshot("panel_loss_two_runs", &terminal);
+    // The old curve is drawn in the faint colour, the new one in the full one.
+    let buffer = terminal.backend().buffer();
+    let braille = |colour| {
+        buffer
+            .content()
+            .iter()
+            .filter(|c| {
+                c.symbol()
+                    .chars()
+                    .any(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch))
+                    && Some(c.fg) == colour
+            })
+            .count()
+    };
+    let t = &app.theme;
+    assert_ne!(t.past_loss.fg, t.loss.fg);
+    assert!(
+        braille(t.past_loss.fg) > 10 && braille(t.loss.fg) >= 3,
+        "{text}"
+    );
+
+    let mut terminal = Terminal::new(TestBackend::new(70, 16)).unwrap();
+    terminal
+        .draw(|f| charts::render_accuracy(&app, f, f.area()))
+        .unwrap();
+    let text = terminal.backend().to_string();
+    for label in [
+        "avg/sigmoid train",
+        "avg/sigmoid test",
+        "max/sigmoid train",
+        "max/sigmoid test",
+    ] {
+        assert!(text.contains(label), "{label}:\n{text}");
     }
 }

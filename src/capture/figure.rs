@@ -1,7 +1,11 @@
 //! The chapter's training figure: train loss, train accuracy and test accuracy
 //! against epochs, with a dashed line wherever pooling, activation or learning rate
-//! changed. Drawn with plotters as SVG and as PNG (text from the embedded font).
+//! changed. Several runs can share it: the dashboard's earlier runs drawn faintly
+//! under the current one, or two saved runs (`lenet-tui compare`), solid and
+//! dashed. Drawn with plotters as SVG and as PNG (text from the embedded font).
 
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::coord::Shift;
@@ -15,14 +19,38 @@ pub struct FigureData {
     pub title: String,
     /// Epochs on the x axis.
     pub epochs: f64,
+    /// The runs, drawn in order (later ones on top).
+    pub runs: Vec<FigureRun>,
+    /// (epoch, label) of setting changes.
+    pub changes: Vec<(f64, String)>,
+}
+
+/// One run's curves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FigureRun {
+    /// Added to each of its legend entries (`train loss · avg/sigmoid`); empty for
+    /// a figure of one run.
+    pub label: String,
+    /// How its lines are drawn.
+    pub line: LineStyle,
     /// (epoch, value) points.
     pub train_loss: Vec<(f64, f64)>,
     /// (epoch, value) points.
     pub train_acc: Vec<(f64, f64)>,
     /// (epoch, value) points.
     pub test_acc: Vec<(f64, f64)>,
-    /// (epoch, label) of setting changes.
-    pub changes: Vec<(f64, String)>,
+}
+
+/// How a run's lines are drawn, so runs sharing a figure tell apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LineStyle {
+    /// Full colour: the run the figure is about.
+    #[default]
+    Solid,
+    /// Dashed: a second run compared with the first.
+    Dashed,
+    /// Pale: an earlier run, for reference.
+    Faint,
 }
 
 /// Figure size in pixels at scale 1 (PNG) and in SVG units.
@@ -63,6 +91,19 @@ pub fn figure_png(data: &FigureData, scale: u32) -> Result<Vec<u8>, String> {
     super::png::encode_rgb(w, h, &rgb).map_err(|e| e.to_string())
 }
 
+/// Writes the figure as `STEM.png` (at `scale`) and `STEM.svg` in `dir` (created on
+/// demand, the stem made unique there); returns the PNG's path.
+pub fn write_figure(data: &FigureData, dir: &Path, stem: &str, scale: u32) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let stem = super::dir::unique_stem(dir, stem, &["svg", "png"]);
+    let png = figure_png(data, scale).map_err(io::Error::other)?;
+    let svg = figure_svg(data).map_err(io::Error::other)?;
+    let path = dir.join(format!("{stem}.png"));
+    super::write_atomic(&path, &png)?;
+    super::write_atomic(&path.with_extension("svg"), svg.as_bytes())?;
+    Ok(path)
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &FigureData,
@@ -72,9 +113,9 @@ fn draw<DB: DrawingBackend>(
     let px = |v: f64| (v * s).round() as i32;
     root.fill(&WHITE).map_err(err)?;
     let top = data
-        .train_loss
+        .runs
         .iter()
-        .map(|p| p.1)
+        .flat_map(|r| r.train_loss.iter().map(|p| p.1))
         .chain([1.0])
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max)
@@ -96,27 +137,61 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     let width = px(2.0).max(1) as u32;
-    let series = [
-        ("train loss", &data.train_loss, RGBColor(31, 119, 180)),
-        ("train acc", &data.train_acc, RGBColor(148, 103, 189)),
-        ("test acc", &data.test_acc, RGBColor(44, 160, 44)),
-    ];
-    for (name, points, color) in series {
-        let style = color.stroke_width(width);
-        chart
-            .draw_series(LineSeries::new(points.iter().copied(), style))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        if name == "test acc" {
-            // One point per epoch: mark them, as the chapter's plot does.
-            chart
-                .draw_series(
-                    points
-                        .iter()
-                        .map(|&p| Circle::new(p, px(3.0), color.filled())),
-                )
-                .map_err(err)?;
+    for run in &data.runs {
+        let series = [
+            ("train loss", &run.train_loss, RGBColor(31, 119, 180)),
+            ("train acc", &run.train_acc, RGBColor(148, 103, 189)),
+            ("test acc", &run.test_acc, RGBColor(44, 160, 44)),
+        ];
+        for (metric, points, color) in series {
+            let name = if run.label.is_empty() {
+                metric.to_string()
+            } else {
+                format!("{metric} · {}", run.label)
+            };
+            let (color, stroke) = match run.line {
+                // Toward the white background, thinner: there, not in the way.
+                LineStyle::Faint => (color.mix(0.35), px(1.5).max(1) as u32),
+                _ => (color.mix(1.0), width),
+            };
+            let style = color.stroke_width(stroke);
+            let (dash, gap) = (px(8.0).max(2), px(5.0).max(2));
+            let drawn = match run.line {
+                LineStyle::Dashed => chart
+                    .draw_series(DashedLineSeries::new(
+                        points.iter().copied(),
+                        dash,
+                        gap,
+                        style,
+                    ))
+                    .map_err(err)?,
+                _ => chart
+                    .draw_series(LineSeries::new(points.iter().copied(), style))
+                    .map_err(err)?,
+            };
+            let dashed = run.line == LineStyle::Dashed;
+            drawn.label(name).legend(move |(x, y)| {
+                // The legend's sample line, in two pieces: apart for a dashed run.
+                let (a, b) = if dashed {
+                    ((0, 8), (12, 20))
+                } else {
+                    ((0, 10), (10, 20))
+                };
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(a.0, 0), (a.1, 0)], style)
+                    + PathElement::new(vec![(b.0, 0), (b.1, 0)], style)
+            });
+            if metric == "test acc" && run.line != LineStyle::Faint {
+                // One point per epoch: mark them, as the chapter's plot does.
+                let marker = if dashed {
+                    color.stroke_width(width)
+                } else {
+                    color.filled()
+                };
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, px(3.0), marker)))
+                    .map_err(err)?;
+            }
         }
     }
     let magenta = RGBColor(190, 60, 190);
@@ -152,13 +227,21 @@ fn draw<DB: DrawingBackend>(
 mod tests {
     use super::*;
 
+    fn run(label: &str, line: LineStyle, shift: f64) -> FigureRun {
+        FigureRun {
+            label: label.into(),
+            line,
+            train_loss: vec![(0.5, 2.3), (1.0, 1.5), (2.0, 0.8 + shift), (3.0, 0.6)],
+            train_acc: vec![(0.5, 0.1), (1.0, 0.4), (2.0, 0.7 - shift), (3.0, 0.78)],
+            test_acc: vec![(1.0, 0.45), (2.0, 0.7), (3.0, 0.77 - shift)],
+        }
+    }
+
     fn data() -> FigureData {
         FigureData {
             title: "LeNet-5 on Fashion-MNIST".into(),
             epochs: 3.0,
-            train_loss: vec![(0.5, 2.3), (1.0, 1.5), (2.0, 0.8), (3.0, 0.6)],
-            train_acc: vec![(0.5, 0.1), (1.0, 0.4), (2.0, 0.7), (3.0, 0.78)],
-            test_acc: vec![(1.0, 0.45), (2.0, 0.7), (3.0, 0.77)],
+            runs: vec![run("", LineStyle::Solid, 0.0)],
             changes: vec![(1.5, "pool max".into())],
         }
     }
@@ -172,5 +255,33 @@ mod tests {
         let decoder = png::Decoder::new(std::io::Cursor::new(png));
         let reader = decoder.read_info().unwrap();
         assert_eq!((reader.info().width, reader.info().height), SIZE);
+    }
+
+    #[test]
+    fn runs_sharing_a_figure_are_named_in_the_legend() {
+        let mut two = data();
+        two.runs = vec![
+            run("A avg/sigmoid", LineStyle::Solid, 0.0),
+            run("B max/sigmoid", LineStyle::Dashed, 0.1),
+            run("earlier", LineStyle::Faint, 0.2),
+        ];
+        let svg = figure_svg(&two).unwrap();
+        for entry in [
+            "train loss · A avg/sigmoid",
+            "test acc · B max/sigmoid",
+            "train acc · earlier",
+        ] {
+            assert!(svg.contains(entry), "{entry} missing");
+        }
+        assert!(
+            svg.contains("stroke-dasharray") || svg.matches("<polyline").count() > 9,
+            "the dashed run is drawn in pieces"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_figure(&two, dir.path(), "fig", 1).unwrap();
+        assert_eq!(path, dir.path().join("fig.png"));
+        assert!(path.with_extension("svg").is_file());
+        let again = write_figure(&two, dir.path(), "fig", 1).unwrap();
+        assert_eq!(again, dir.path().join("fig-2.png"), "never overwrites");
     }
 }

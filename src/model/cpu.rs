@@ -425,6 +425,11 @@ impl CpuStep {
         &self.grads
     }
 
+    /// The logits of the last forward pass (`batch × classes`, row-major).
+    pub fn logits(&self) -> &[f32] {
+        &self.dense_act[self.dense.len() - 1]
+    }
+
     fn forward(&mut self, params: &[Vec<f32>], images: &[f32], pooling: Pooling, act: Activation) {
         let batch = self.batch;
         for i in 0..self.convs.len() {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Activation, LayerTable, Pooling, Probe};
+use crate::train::confusion::ConfusionMatrix;
 use crate::train::settings::{LearningRate, TrainSettings};
 
 /// What the trainer is told to do; each takes effect before the next batch.
@@ -45,12 +46,24 @@ pub enum Event {
     Progress(Progress),
     /// An epoch ended and the test set was evaluated.
     EpochFinished(EpochSummary),
+    /// The test set's confusion matrix after an epoch, sent just before its
+    /// [`Event::EpochFinished`] from the same evaluation.
+    Confusion {
+        /// Epoch number, from 1.
+        epoch: u32,
+        /// Test images by true and predicted class.
+        matrix: ConfusionMatrix,
+    },
     /// The layer table changed (pooling or activation swapped).
     Layers(LayerTable),
     /// The probe images as the model sees them now.
     Activations {
         /// One report per probe image.
         reports: Vec<ProbeReport>,
+        /// The first convolution's kernels at the same moment (none without a conv
+        /// layer); they ride in this refresh so the dashboard's output budget covers
+        /// them too.
+        kernels: Option<ConvKernels>,
         /// A routine refresh while training, not an answer to a command: a
         /// dashboard short of bandwidth may show it late.
         periodic: bool,
@@ -167,6 +180,19 @@ pub enum Change {
     Restarted,
 }
 
+impl Change {
+    /// The short label a chart marks a setting change with (`pool max`, `lr 0.1`);
+    /// `None` for changes that are not settings.
+    pub fn setting_label(&self) -> Option<String> {
+        match self {
+            Change::Pooling(p) => Some(format!("pool {p}")),
+            Change::Activation(a) => Some(format!("act {a}")),
+            Change::LearningRate(lr) => Some(format!("lr {lr}")),
+            _ => None,
+        }
+    }
+}
+
 /// One probe image and what the model makes of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeReport {
@@ -184,6 +210,35 @@ pub struct ProbeReport {
     pub cols: usize,
     /// Activations and probabilities.
     pub probe: Probe,
+}
+
+/// A convolution layer's weights as plain numbers: `out_channels × in_channels`
+/// kernels of `rows × cols`, as Candle stores them (`[out, in, rows, cols]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConvKernels {
+    /// Output channels (feature maps).
+    pub out_channels: usize,
+    /// Input channels (1 for grey images).
+    pub in_channels: usize,
+    /// Kernel rows.
+    pub rows: usize,
+    /// Kernel columns.
+    pub cols: usize,
+    /// `out_channels · in_channels · rows · cols` weights, kernel by kernel, row-major.
+    pub values: Vec<f32>,
+}
+
+impl ConvKernels {
+    /// Number of 2-D kernels (`out_channels × in_channels`).
+    pub fn count(&self) -> usize {
+        self.out_channels * self.in_channels
+    }
+
+    /// The `i`-th 2-D kernel: output channel `i / in_channels`, input `i % in_channels`.
+    pub fn kernel(&self, i: usize) -> &[f32] {
+        let n = self.rows * self.cols;
+        &self.values[i * n..(i + 1) * n]
+    }
 }
 
 /// Why a checkpoint is written; recorded in it and shown by `lenet-tui runs`.

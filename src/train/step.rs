@@ -8,6 +8,7 @@ use candle_nn::{Optimizer, SGD};
 use crate::data::{Split, pixel_to_f32};
 use crate::model::cpu::{BatchFigures, CpuStep};
 use crate::model::{LeNet, ModelError};
+use crate::train::confusion::ConfusionMatrix;
 
 /// A split uploaded to the device once: pixels stay bytes until a batch is taken.
 pub(crate) struct DeviceSplit {
@@ -218,25 +219,75 @@ impl StepEngine {
         }
     }
 
-    /// Accuracy on a whole split, in batches: the training batch size on the CPU (its
-    /// buffers are reused), [`EVAL_BATCH`] elsewhere.
-    pub(crate) fn accuracy(
+    /// The predicted class of each example `ids` (the forward pass alone), into
+    /// `predicted`.
+    fn predict(
         &mut self,
         model: &LeNet,
         host: &Split,
         device_split: &DeviceSplit,
-    ) -> Result<f64, ModelError> {
+        ids: &[u32],
+        predicted: &mut Vec<u32>,
+    ) -> Result<(), ModelError> {
+        predicted.clear();
+        match self {
+            StepEngine::Cpu(cpu) => {
+                cpu.load(model, host, ids)?;
+                let c = &mut **cpu;
+                c.step.loss(
+                    &c.params,
+                    &c.images,
+                    &c.labels,
+                    model.pooling,
+                    model.activation,
+                );
+                let classes = model.architecture().classes.max(1);
+                predicted.extend(c.step.logits().chunks(classes).map(|z| argmax(z) as u32));
+            }
+            StepEngine::Candle { .. } => {
+                let ids = Tensor::from_slice(ids, ids.len(), model.device())?;
+                let (x, _) = device_split.batch(&ids, host.rows, host.cols)?;
+                let logits = model.forward_eval(&x)?;
+                predicted.extend(logits.argmax(1)?.to_vec1::<u32>()?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The confusion matrix of a whole split (its diagonal is the accuracy), in
+    /// batches: the training batch size on the CPU (its buffers are reused),
+    /// [`EVAL_BATCH`] elsewhere.
+    pub(crate) fn evaluate(
+        &mut self,
+        model: &LeNet,
+        host: &Split,
+        device_split: &DeviceSplit,
+    ) -> Result<ConfusionMatrix, ModelError> {
         let chunk = match self {
             StepEngine::Cpu(cpu) if cpu.step.batch_size() > 0 => cpu.step.batch_size(),
             _ => EVAL_BATCH,
         };
         let all: Vec<u32> = (0..host.len() as u32).collect();
-        let mut correct = 0;
+        let mut matrix = ConfusionMatrix::new(model.architecture().classes);
+        let mut predicted = Vec::with_capacity(chunk);
         for ids in all.chunks(chunk) {
-            correct += self.forward_only(model, host, device_split, ids)?.1;
+            self.predict(model, host, device_split, ids, &mut predicted)?;
+            for (&i, &p) in ids.iter().zip(&predicted) {
+                matrix.record(usize::from(host.labels[i as usize]), p as usize);
+            }
         }
-        Ok(correct as f64 / host.len().max(1) as f64)
+        Ok(matrix)
     }
+}
+
+/// The index of the largest value, ordered as the CPU kernels order it when they
+/// count correct predictions, so the matrix's diagonal is exactly their count.
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
 }
 
 /// Test examples per evaluation batch on the GPU: large enough to keep it busy, small
@@ -321,5 +372,34 @@ mod tests {
         assert!(settled > 0);
         assert_eq!(candle.settle().unwrap(), 0, "settling empties the tally");
         assert_eq!(cpu.settle().unwrap(), 0);
+    }
+
+    #[test]
+    fn both_engines_count_the_same_predictions() {
+        // The trainer evaluates with Candle only on CUDA; on the CPU the same model
+        // through both paths must give (all but float ties) the same matrix.
+        let data = Dataset::embedded();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let model = LeNet::new(
+            &Architecture::default(),
+            Pooling::Max,
+            Activation::Relu,
+            &Device::Cpu,
+            &mut rng,
+        )
+        .unwrap();
+        let split = DeviceSplit::upload(&data.test, &Device::Cpu).unwrap();
+        let cpu = StepEngine::for_model(&model)
+            .evaluate(&model, &data.test, &split)
+            .unwrap();
+        let candle = StepEngine::Candle { correct: None }
+            .evaluate(&model, &data.test, &split)
+            .unwrap();
+        assert_eq!((cpu.total(), candle.total()), (1000, 1000));
+        let moved: u64 = (0..10)
+            .flat_map(|t| (0..10).map(move |p| (t, p)))
+            .map(|(t, p)| cpu.count(t, p).abs_diff(candle.count(t, p)))
+            .sum();
+        assert!(moved <= 4, "{moved} counts differ:\n{cpu:?}\n{candle:?}");
     }
 }

@@ -13,9 +13,10 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::confusion::ConfusionMatrix;
 use super::messages::{
-    Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, ProbeReport, Progress,
-    Restored, RunInfo, SaveReason, Saved,
+    Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
+    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
 };
 use super::settings::{LearningRate, TrainSettings};
 use super::step::{DeviceSplit, StepEngine};
@@ -214,6 +215,10 @@ const EXPLODED_BATCHES: u32 = 3;
 /// tens of KB/s, and show nothing a refresh every two seconds does not (setting
 /// changes and new images are reported at once).
 const PROBES_EVERY: Duration = Duration::from_secs(2);
+
+/// The parameter shown as the first layer's kernels (the model's and the CPU step's
+/// name for it).
+const FIRST_KERNELS: &str = "conv1.weight";
 
 /// Progress reports within an epoch are at least this far apart.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -811,7 +816,9 @@ impl Trainer {
             }
             self.position.correct += self.engine.settle()?;
             let eval_start = Instant::now();
-            let test_acc = self.evaluate()?;
+            let matrix = self.evaluate()?;
+            let test_acc = matrix.accuracy();
+            self.emit(Event::Confusion { epoch, matrix });
             let p = &self.position;
             let summary = EpochSummary {
                 epoch,
@@ -836,11 +843,32 @@ impl Trainer {
         Ok(Flow::Finished)
     }
 
-    /// Test-set accuracy, without gradient tracking.
-    fn evaluate(&mut self) -> Result<f64, Failure> {
+    /// The test set's confusion matrix (its diagonal is the accuracy), without
+    /// gradient tracking.
+    fn evaluate(&mut self) -> Result<ConfusionMatrix, Failure> {
         Ok(self
             .engine
-            .accuracy(&self.model, &self.dataset.test, &self.test)?)
+            .evaluate(&self.model, &self.dataset.test, &self.test)?)
+    }
+
+    /// The first convolution's weights as plain numbers, if the model has one.
+    fn first_kernels(&self) -> Result<Option<ConvKernels>, Failure> {
+        let Some((_, weight)) = self
+            .model
+            .parameters()
+            .into_iter()
+            .find(|(name, _)| name == FIRST_KERNELS)
+        else {
+            return Ok(None);
+        };
+        let (out_channels, in_channels, rows, cols) = weight.dims4()?;
+        Ok(Some(ConvKernels {
+            out_channels,
+            in_channels,
+            rows,
+            cols,
+            values: weight.flatten_all()?.to_vec1::<f32>()?,
+        }))
     }
 
     fn report_probes(&mut self, periodic: bool) -> Result<(), Failure> {
@@ -867,7 +895,12 @@ impl Trainer {
                 probe,
             })
             .collect();
-        self.emit(Event::Activations { reports, periodic });
+        let kernels = self.first_kernels()?;
+        self.emit(Event::Activations {
+            reports,
+            kernels,
+            periodic,
+        });
         Ok(())
     }
 }

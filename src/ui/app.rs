@@ -1,15 +1,18 @@
-//! The dashboard's state and the one place it changes: [`App::update`] takes a key
-//! action or a trainer event and returns the commands to send to the trainer.
+//! The dashboard's state and the one place it changes: [`App::on_event`] takes a
+//! trainer event and [`App::on_action`] a key action, returning what the event loop
+//! should do (commands for the trainer, files to write).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::capture::figure::{FigureData, FigureRun, LineStyle};
 use crate::data::Dataset;
 use crate::model::{Activation, LayerTable, Pooling};
 use crate::train::{
-    Change, Command, EpochSummary, Event, History, LearningRate, ProbeReport, RunInfo, SaveReason,
+    Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
+    ProbeReport, RunInfo, SaveReason,
 };
-use crate::ui::history::Series;
+use crate::ui::history::{PAST_RUNS, PastRun, RunRecipe, Series, run_labels};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
 
@@ -60,6 +63,22 @@ pub enum Compare {
     Left,
     /// Two images; the keys move the right one.
     Right,
+}
+
+/// A panel that a key shows and hides, beside the activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// Class probabilities of the shown images, as bars.
+    Probabilities,
+    /// The test set's confusion matrix after the last epoch.
+    Confusion,
+    /// The first convolution's kernels.
+    Kernels,
+}
+
+impl Panel {
+    /// Every panel, in the order they are laid out.
+    pub const ALL: [Panel; 3] = [Panel::Probabilities, Panel::Confusion, Panel::Kernels];
 }
 
 /// What a key asks for beyond a state change: a trainer command, or file output that
@@ -125,6 +144,18 @@ pub struct App {
     pub compare: Compare,
     /// The latest activations, one per shown image.
     pub activations: Vec<ProbeReport>,
+    /// The first convolution's kernels, as of the latest activations.
+    pub kernels: Option<ConvKernels>,
+    /// The test set's confusion matrix after the last finished epoch.
+    pub confusion: Option<ConfusionMatrix>,
+    /// The epoch `confusion` is from.
+    pub confusion_epoch: u32,
+    /// The optional panels shown, in [`Panel::ALL`] order.
+    pub panels: Vec<Panel>,
+    /// What the current run started with, which names its curves beside past runs'.
+    pub recipe: RunRecipe,
+    /// Earlier runs of this session (oldest first, at most [`PAST_RUNS`]), drawn faintly.
+    pub past_runs: Vec<PastRun>,
     /// The last finished epoch.
     pub last_epoch: Option<EpochSummary>,
     /// Seconds the last test evaluation took, for the ETA.
@@ -173,6 +204,16 @@ impl App {
             probes,
             compare: Compare::Off,
             activations: Vec::new(),
+            kernels: None,
+            confusion: None,
+            confusion_epoch: 0,
+            panels: Vec::new(),
+            recipe: RunRecipe {
+                pooling: Pooling::Avg,
+                activation: Activation::Sigmoid,
+                learning_rate: LearningRate::CHAPTER.get(),
+            },
+            past_runs: Vec::new(),
             last_epoch: None,
             eval_seconds: 0.0,
             overlay: None,
@@ -211,6 +252,7 @@ impl App {
                 self.pooling = info.settings.pooling;
                 self.activation = info.settings.activation;
                 self.learning_rate = info.settings.learning_rate.get();
+                self.recipe = self.current_recipe();
                 self.layers = Some(info.layers.clone());
                 self.info = Some(info);
                 if self.state == RunState::Starting {
@@ -231,7 +273,16 @@ impl App {
             }
             Event::Layers(table) => self.layers = Some(table),
             Event::Gpu(stats) => self.gpu = Some(stats),
-            Event::Activations { reports, .. } => self.activations = reports,
+            Event::Activations {
+                reports, kernels, ..
+            } => {
+                self.activations = reports;
+                self.kernels = kernels;
+            }
+            Event::Confusion { epoch, matrix } => {
+                self.confusion = Some(matrix);
+                self.confusion_epoch = epoch;
+            }
             Event::Changed { at, change } => self.on_change(at, change),
             Event::Rejected(why) => self.status = Some(why),
             Event::Finished(e) => {
@@ -305,7 +356,11 @@ impl App {
         self.changes = history
             .changes
             .iter()
-            .filter_map(|c| change_label(&c.change).map(|label| ChangeMark { at: c.at, label }))
+            .filter_map(|c| {
+                c.change
+                    .setting_label()
+                    .map(|label| ChangeMark { at: c.at, label })
+            })
             .collect();
         self.last_epoch = history.epochs.last().cloned();
         if let Some(e) = &self.last_epoch {
@@ -314,7 +369,7 @@ impl App {
     }
 
     fn on_change(&mut self, at: f64, change: Change) {
-        if let Some(label) = change_label(&change) {
+        if let Some(label) = change.setting_label() {
             self.changes.push(ChangeMark { at, label });
         }
         match change {
@@ -331,9 +386,9 @@ impl App {
             Change::LearningRate(lr) => self.learning_rate = lr,
             Change::Probes(_) => {}
             Change::Restarted => {
-                self.loss = Series::new();
-                self.train_acc = Series::new();
-                self.test_acc = Series::new();
+                self.keep_past_run();
+                self.recipe = self.current_recipe();
+                self.confusion = None;
                 self.changes.clear();
                 self.last_epoch = None;
                 self.at = 0.0;
@@ -447,6 +502,9 @@ impl App {
                 };
                 vec![Effect::Trainer(self.probe_command())]
             }
+            Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
+            Action::ToggleConfusion => self.toggle(Panel::Confusion),
+            Action::ToggleKernels => self.toggle(Panel::Kernels),
             Action::Restart => {
                 self.overlay = Some(Overlay::ConfirmRestart);
                 Vec::new()
@@ -468,6 +526,63 @@ impl App {
             Action::Figure => vec![Effect::Figure],
             Action::ForceQuit => Vec::new(),
         }
+    }
+
+    /// Shows `panel` if hidden, hides it if shown.
+    fn toggle(&mut self, panel: Panel) -> Vec<Effect> {
+        if self.shows(panel) {
+            self.panels.retain(|&p| p != panel);
+        } else {
+            self.panels.push(panel);
+            self.panels
+                .sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
+        }
+        Vec::new()
+    }
+
+    /// Whether `panel` is shown.
+    pub fn shows(&self, panel: Panel) -> bool {
+        self.panels.contains(&panel)
+    }
+
+    /// The settings in force now, as a run recipe.
+    fn current_recipe(&self) -> RunRecipe {
+        RunRecipe {
+            pooling: self.pooling,
+            activation: self.activation,
+            learning_rate: self.learning_rate,
+        }
+    }
+
+    /// Moves the current curves to the past runs (dropping the oldest beyond
+    /// [`PAST_RUNS`]) and starts empty ones; a run with nothing plotted is not kept.
+    fn keep_past_run(&mut self) {
+        let run = PastRun {
+            recipe: self.recipe,
+            loss: std::mem::take(&mut self.loss),
+            train_acc: std::mem::take(&mut self.train_acc),
+            test_acc: std::mem::take(&mut self.test_acc),
+        };
+        if run.loss.points().is_empty() && run.test_acc.points().is_empty() {
+            return;
+        }
+        self.past_runs.push(run);
+        if self.past_runs.len() > PAST_RUNS {
+            self.past_runs.remove(0);
+        }
+    }
+
+    /// Curve labels when past runs are shown: one per past run (oldest first), then
+    /// the current run's; `None` while there is only the current run.
+    pub fn curve_labels(&self) -> Option<(Vec<String>, String)> {
+        if self.past_runs.is_empty() {
+            return None;
+        }
+        let mut recipes: Vec<RunRecipe> = self.past_runs.iter().map(|r| r.recipe).collect();
+        recipes.push(self.recipe);
+        let mut labels = run_labels(&recipes);
+        let current = labels.pop().unwrap_or_default();
+        Some((labels, current))
     }
 
     /// Cancels an overlay (a key with no action, such as Esc or `n`).
@@ -500,17 +615,34 @@ impl App {
         Some(remaining_epochs * info.train_examples as f64 / speed + evals_left * self.eval_seconds)
     }
 
-    /// The chart series as plain data for the training figure.
-    pub fn figure_data(&self) -> crate::capture::figure::FigureData {
-        crate::capture::figure::FigureData {
+    /// The chart series as plain data for the training figure: the current run, and
+    /// the earlier runs faintly beneath it, as the charts show them.
+    pub fn figure_data(&self) -> FigureData {
+        let run = |label: String, line, [loss, train, test]: [&Series; 3]| FigureRun {
+            label,
+            line,
+            train_loss: loss.points().to_vec(),
+            train_acc: train.points().to_vec(),
+            test_acc: test.points().to_vec(),
+        };
+        let current = [&self.loss, &self.train_acc, &self.test_acc];
+        let runs = match self.curve_labels() {
+            None => vec![run(String::new(), LineStyle::Solid, current)],
+            Some((past, label)) => self
+                .past_runs
+                .iter()
+                .zip(past)
+                .map(|(r, l)| run(l, LineStyle::Faint, [&r.loss, &r.train_acc, &r.test_acc]))
+                .chain(std::iter::once(run(label, LineStyle::Solid, current)))
+                .collect(),
+        };
+        FigureData {
             title: format!(
                 "LeNet-5 on Fashion-MNIST: {} pooling, {}, lr {}",
                 self.pooling, self.activation, self.learning_rate
             ),
             epochs: f64::from(self.epochs.max(1)),
-            train_loss: self.loss.points().to_vec(),
-            train_acc: self.train_acc.points().to_vec(),
-            test_acc: self.test_acc.points().to_vec(),
+            runs,
             changes: self
                 .changes
                 .iter()
@@ -533,16 +665,6 @@ impl App {
     pub fn current_epoch(&self) -> u32 {
         // 2.4 is in epoch 3; 3.0 is the end of epoch 3, not the start of epoch 4.
         (self.at.ceil() as u32).clamp(1, self.epochs.max(1))
-    }
-}
-
-/// A setting change's chart label (`pool max`), or none for changes not charted.
-fn change_label(change: &Change) -> Option<String> {
-    match change {
-        Change::Pooling(p) => Some(format!("pool {p}")),
-        Change::Activation(a) => Some(format!("act {a}")),
-        Change::LearningRate(lr) => Some(format!("lr {lr}")),
-        _ => None,
     }
 }
 
@@ -632,6 +754,89 @@ mod tests {
         a.state = RunState::Finished;
         a.on_action(Action::Quit);
         assert!(a.should_quit, "nothing to lose once finished");
+    }
+
+    #[test]
+    fn panel_keys_show_and_hide_panels_in_a_fixed_order() {
+        let mut a = app();
+        assert!(a.panels.is_empty());
+        assert_eq!(a.on_action(Action::ToggleKernels), vec![]);
+        a.on_action(Action::ToggleProbabilities);
+        a.on_action(Action::ToggleConfusion);
+        assert_eq!(a.panels, Panel::ALL);
+        a.on_action(Action::ToggleProbabilities);
+        assert!(!a.shows(Panel::Probabilities));
+        assert_eq!(a.panels, [Panel::Confusion, Panel::Kernels]);
+    }
+
+    /// Plays a run: progress at each quarter epoch up to `epochs`, an epoch end each.
+    fn play(a: &mut App, epochs: u32, loss: f64) {
+        for q in 1..=epochs * 4 {
+            let at = f64::from(q) / 4.0;
+            a.on_event(Event::Progress(crate::train::Progress {
+                epoch: at.ceil() as u32,
+                at,
+                batch: 1,
+                batches: 4,
+                train_loss: loss / at,
+                train_acc: 0.5,
+                examples_per_sec: 100.0,
+            }));
+        }
+        for e in 1..=epochs {
+            a.on_event(Event::EpochFinished(EpochSummary {
+                epoch: e,
+                train_loss: loss,
+                train_acc: 0.5,
+                test_acc: 0.6,
+                examples_per_sec: 100.0,
+                train_seconds: 1.0,
+                eval_seconds: 0.1,
+            }));
+        }
+    }
+
+    fn restarted(a: &mut App) {
+        a.on_event(Event::Changed {
+            at: 1.0,
+            change: Change::Restarted,
+        });
+    }
+
+    #[test]
+    fn a_restart_keeps_the_earlier_runs_curves_labelled_by_their_settings() {
+        let mut a = app();
+        assert_eq!(a.curve_labels(), None, "one run: plain curve names");
+        play(&mut a, 2, 2.0);
+        a.on_event(Event::Confusion {
+            epoch: 2,
+            matrix: ConfusionMatrix::new(10),
+        });
+        // p, then r: the new run has max pooling; the old one started with avg.
+        a.on_event(Event::Changed {
+            at: 2.0,
+            change: Change::Pooling(Pooling::Max),
+        });
+        restarted(&mut a);
+        assert!(a.loss.points().is_empty() && a.test_acc.points().is_empty());
+        assert_eq!(a.confusion, None, "the matrix was the old run's");
+        assert_eq!(a.past_runs.len(), 1);
+        assert_eq!(a.past_runs[0].loss.points().len(), 8);
+        assert_eq!(a.past_runs[0].test_acc.points().len(), 2);
+        assert_eq!(
+            a.curve_labels(),
+            Some((vec!["avg/sigmoid".to_string()], "max/sigmoid".to_string()))
+        );
+        // A restart before anything was plotted keeps no empty run.
+        restarted(&mut a);
+        assert_eq!(a.past_runs.len(), 1);
+        // Only the newest few are kept.
+        for _ in 0..PAST_RUNS + 2 {
+            play(&mut a, 1, 1.0);
+            restarted(&mut a);
+        }
+        assert_eq!(a.past_runs.len(), PAST_RUNS);
+        assert!(a.past_runs.iter().all(|r| r.loss.max_y() == Some(4.0)));
     }
 
     #[test]

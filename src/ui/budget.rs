@@ -90,6 +90,7 @@ mod tests {
         let mut b = OutputBudget::new(1000.0, t0);
         let refresh = |periodic| Event::Activations {
             reports: Vec::new(),
+            kernels: None,
             periodic,
         };
         assert!(!b.holds_back(&refresh(true), true, t0), "within budget");

@@ -27,6 +27,12 @@ pub enum Action {
     NextClass,
     /// Compare mode: off → moving left image → moving right image → off.
     Compare,
+    /// Show or hide the class-probability bars of the shown images.
+    ToggleProbabilities,
+    /// Show or hide the test set's confusion matrix.
+    ToggleConfusion,
+    /// Show or hide the first convolution's kernels.
+    ToggleKernels,
     /// Double the learning rate.
     LrUp,
     /// Halve the learning rate.
@@ -53,7 +59,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 22] = [
         Action::TogglePause,
         Action::TogglePooling,
         Action::ToggleActivation,
@@ -62,6 +68,9 @@ impl Action {
         Action::PrevClass,
         Action::NextClass,
         Action::Compare,
+        Action::ToggleProbabilities,
+        Action::ToggleConfusion,
+        Action::ToggleKernels,
         Action::LrUp,
         Action::LrDown,
         Action::Restart,
@@ -86,6 +95,9 @@ impl Action {
             Action::PrevClass => "prev_class",
             Action::NextClass => "next_class",
             Action::Compare => "compare",
+            Action::ToggleProbabilities => "probabilities",
+            Action::ToggleConfusion => "confusion",
+            Action::ToggleKernels => "kernels",
             Action::LrUp => "lr_up",
             Action::LrDown => "lr_down",
             Action::Restart => "restart",
@@ -111,6 +123,9 @@ impl Action {
             Action::PrevClass => "next image of the previous class",
             Action::NextClass => "next image of the next class",
             Action::Compare => "compare two images: off → move left → move right",
+            Action::ToggleProbabilities => "show / hide the class probabilities of the images",
+            Action::ToggleConfusion => "show / hide the test set's confusion matrix",
+            Action::ToggleKernels => "show / hide the first layer's kernels",
             Action::LrUp => "learning rate × 2",
             Action::LrDown => "learning rate ÷ 2",
             Action::Restart => "restart with fresh weights (asks first)",
@@ -134,6 +149,9 @@ impl Action {
             Action::PrevImage | Action::NextImage => "image",
             Action::PrevClass | Action::NextClass => "class",
             Action::Compare => "compare",
+            Action::ToggleProbabilities | Action::ToggleConfusion | Action::ToggleKernels => {
+                "panels"
+            }
             Action::LrUp | Action::LrDown => "lr",
             Action::Restart => "restart",
             Action::Save => "save",
@@ -284,6 +302,10 @@ impl Default for KeyMap {
             (Key::plain(Up), Action::PrevClass),
             (Key::plain(Down), Action::NextClass),
             (Key::plain(Tab), Action::Compare),
+            // b for bars: p is pooling.
+            (Key::plain(Char('b')), Action::ToggleProbabilities),
+            (Key::plain(Char('c')), Action::ToggleConfusion),
+            (Key::plain(Char('k')), Action::ToggleKernels),
             (Key::plain(Char('+')), Action::LrUp),
             // `=` shares the key cap with `+` on most layouts.
             (Key::plain(Char('=')), Action::LrUp),
@@ -439,6 +461,7 @@ mod tests {
                 "←/→ image",
                 "↑/↓ class",
                 "Tab compare",
+                "b/c/k panels",
                 "+/- lr",
                 "r restart",
                 "w save",

@@ -122,18 +122,7 @@ pub fn save_screenshot(app: &App, size: (u16, u16), capture: &CaptureOptions) ->
 pub fn save_figure(app: &App, capture: &CaptureOptions) -> String {
     let data = app.figure_data();
     let stem = format!("{}_figure", app.capture_stem());
-    let result = (|| -> io::Result<PathBuf> {
-        std::fs::create_dir_all(&capture.dir)?;
-        let stem = capture::dir::unique_stem(&capture.dir, &stem, &["svg", "png"]);
-        let png =
-            capture::figure::figure_png(&data, capture.png_scale).map_err(io::Error::other)?;
-        let svg = capture::figure::figure_svg(&data).map_err(io::Error::other)?;
-        let path = capture.dir.join(format!("{stem}.png"));
-        capture::write_atomic(&path, &png)?;
-        capture::write_atomic(&path.with_extension("svg"), svg.as_bytes())?;
-        Ok(path)
-    })();
-    match result {
+    match capture::figure::write_figure(&data, &capture.dir, &stem, capture.png_scale) {
         Ok(path) => format!(
             "figure saved: {}",
             shorten(&path.with_extension("{png,svg}"))

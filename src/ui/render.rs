@@ -1,18 +1,30 @@
 //! The whole frame: a pure function of [`App`] state.
+//!
+//! Header, then the loss and accuracy charts beside the layer table, then the
+//! activations, with the optional panels (probabilities, confusion matrix, kernels)
+//! packed to their right: stacked in a column while their heights allow, side by side
+//! otherwise, at their comfortable sizes when there is room and their smallest when
+//! not; a panel that still does not fit is named on the activations' border.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::ui::app::App;
-use crate::ui::widgets::{activations, charts, footer, header, layers, overlay};
+use crate::ui::app::{App, Panel};
+use crate::ui::widgets::{
+    PanelSize, activations, charts, confusion, footer, header, kernels, layers, overlay,
+    probabilities,
+};
 
 /// The smallest terminal the dashboard draws in.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
 
 /// Body height from which the layer table gets its full 16 rows.
 const ROOMY_BODY: u16 = 30;
+
+/// Width the activations keep beside the optional panels: an image and a few maps.
+const ACTIVATIONS_MIN_WIDTH: u16 = 40;
 
 /// Draws the dashboard, or a notice when the terminal is too small for it.
 pub fn render(app: &App, frame: &mut Frame) {
@@ -41,9 +53,144 @@ pub fn render(app: &App, frame: &mut Frame) {
     charts::render_loss(app, frame, loss);
     charts::render_accuracy(app, frame, accuracy);
     layers::render(app, frame, table);
-    activations::render(app, frame, bottom);
+    let wanted: Vec<(Panel, PanelSize)> = app.panels.iter().map(|&p| (p, size(app, p))).collect();
+    let arranged = arrange(bottom, &wanted, ACTIVATIONS_MIN_WIDTH);
+    activations::render(app, frame, arranged.activations);
+    for &(panel, rect) in &arranged.panels {
+        match panel {
+            Panel::Probabilities => probabilities::render(app, frame, rect),
+            Panel::Confusion => confusion::render(app, frame, rect),
+            Panel::Kernels => kernels::render(app, frame, rect),
+        }
+    }
+    if !arranged.hidden.is_empty() {
+        let names: Vec<&str> = arranged.hidden.iter().map(|&p| name(p)).collect();
+        let note = format!(" no room for: {} ", names.join(", "));
+        let a = arranged.activations;
+        if a.height >= 2 && a.width > 4 {
+            frame.buffer_mut().set_stringn(
+                a.x + 2,
+                a.bottom() - 1,
+                note,
+                usize::from(a.width - 4),
+                app.theme.dim,
+            );
+        }
+    }
     footer::render(app, frame, foot);
     overlay::render(app, frame, area);
+}
+
+/// A panel's name in the "no room" note.
+fn name(panel: Panel) -> &'static str {
+    match panel {
+        Panel::Probabilities => "probabilities",
+        Panel::Confusion => "confusion matrix",
+        Panel::Kernels => "kernels",
+    }
+}
+
+fn size(app: &App, panel: Panel) -> PanelSize {
+    match panel {
+        Panel::Probabilities => probabilities::size(app),
+        Panel::Confusion => confusion::size(app),
+        Panel::Kernels => kernels::size(app),
+    }
+}
+
+/// Where the activations and the optional panels go in the row they share.
+#[derive(Debug, Clone, PartialEq)]
+struct Arrangement {
+    activations: Rect,
+    panels: Vec<(Panel, Rect)>,
+    /// Panels asked for that did not fit, in order.
+    hidden: Vec<Panel>,
+}
+
+/// Packs `wanted` panels into columns at the right of `area`, leaving the
+/// activations at least `keep` columns: first with each panel at its preferred
+/// height, then at its smallest; while even that does not fit, the last panel goes.
+fn arrange(area: Rect, wanted: &[(Panel, PanelSize)], keep: u16) -> Arrangement {
+    // A panel shorter than its smallest useful height draws nothing useful anywhere.
+    let (mut shown, mut hidden): (Vec<_>, Vec<_>) =
+        wanted.iter().partition(|(_, s)| s.min.1 <= area.height);
+    let mut hidden: Vec<Panel> = hidden.drain(..).map(|&(p, _)| p).collect();
+    while !shown.is_empty() {
+        for preferred in [true, false] {
+            let height = |s: &PanelSize| if preferred { s.preferred.1 } else { s.min.1 };
+            let mut columns: Vec<Vec<(Panel, PanelSize)>> = Vec::new();
+            let mut used = 0;
+            for &&(panel, size) in &shown {
+                match columns.last_mut() {
+                    Some(column) if used + height(&size) <= area.height => {
+                        column.push((panel, size));
+                        used += height(&size);
+                    }
+                    _ => {
+                        columns.push(vec![(panel, size)]);
+                        used = height(&size);
+                    }
+                }
+            }
+            let widest = |c: &[(Panel, PanelSize)], f: fn(&PanelSize) -> u16| {
+                c.iter().map(|(_, s)| f(s)).max().unwrap_or(0)
+            };
+            let least: u32 = columns
+                .iter()
+                .map(|c| u32::from(widest(c, |s| s.min.0)))
+                .sum();
+            if least + u32::from(keep) > u32::from(area.width) {
+                continue;
+            }
+            // Widths from the smallest up to the preferred, left column first.
+            let mut spare = area.width - keep - least as u16;
+            let widths: Vec<u16> = columns
+                .iter()
+                .map(|c| {
+                    let (min, want) = (widest(c, |s| s.min.0), widest(c, |s| s.preferred.0));
+                    let add = want.saturating_sub(min).min(spare);
+                    spare -= add;
+                    min + add
+                })
+                .collect();
+            let taken: u16 = widths.iter().sum();
+            let activations = Rect::new(area.x, area.y, area.width - taken, area.height);
+            let mut panels = Vec::new();
+            let mut x = activations.right();
+            for (column, width) in columns.iter().zip(widths) {
+                let mut spare = area
+                    .height
+                    .saturating_sub(column.iter().map(|(_, s)| s.min.1).sum());
+                let mut y = area.y;
+                for (i, (panel, size)) in column.iter().enumerate() {
+                    let mut h = size.min.1 + size.preferred.1.saturating_sub(size.min.1).min(spare);
+                    spare -= h - size.min.1;
+                    if i + 1 == column.len() {
+                        // The last in a column takes what is left of it.
+                        h = area.bottom() - y;
+                    }
+                    panels.push((*panel, Rect::new(x, y, width, h)));
+                    y += h;
+                }
+                x += width;
+            }
+            hidden.sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
+            return Arrangement {
+                activations,
+                panels,
+                hidden,
+            };
+        }
+        if let Some((panel, _)) = shown.pop() {
+            hidden.push(*panel);
+        }
+    }
+    hidden.sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
+    Arrangement {
+        activations: area,
+        panels: Vec::new(),
+        hidden,
+    }
 }
 
 fn too_small(app: &App, frame: &mut Frame, area: Rect) {
@@ -59,4 +206,92 @@ fn too_small(app: &App, frame: &mut Frame, area: Rect) {
         .flex(Flex::Center)
         .areas(area);
     frame.render_widget(Paragraph::new(lines).centered().style(app.theme.text), v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(min: (u16, u16), preferred: (u16, u16)) -> PanelSize {
+        PanelSize { min, preferred }
+    }
+
+    const P: Panel = Panel::Probabilities;
+    const C: Panel = Panel::Confusion;
+    const K: Panel = Panel::Kernels;
+
+    fn all() -> Vec<(Panel, PanelSize)> {
+        vec![
+            (P, size((25, 6), (35, 13))),
+            (C, size((27, 8), (59, 14))),
+            (K, size((20, 6), (34, 14))),
+        ]
+    }
+
+    fn within(inner: Rect, outer: Rect) -> bool {
+        inner.x >= outer.x
+            && inner.y >= outer.y
+            && inner.right() <= outer.right()
+            && inner.bottom() <= outer.bottom()
+    }
+
+    fn check(area: Rect, a: &Arrangement, keep: u16) {
+        assert!(within(a.activations, area));
+        let mut rects = vec![a.activations];
+        rects.extend(a.panels.iter().map(|&(_, r)| r));
+        for (i, r) in rects.iter().enumerate() {
+            assert!(within(*r, area), "{r:?} outside {area:?}");
+            for other in &rects[i + 1..] {
+                assert!(
+                    r.intersection(*other).is_empty(),
+                    "{r:?} overlaps {other:?}"
+                );
+            }
+        }
+        if !a.panels.is_empty() {
+            assert!(a.activations.width >= keep);
+        }
+    }
+
+    #[test]
+    fn stacks_panels_while_their_heights_allow() {
+        // 160×48: the bottom row is 160×29.
+        let area = Rect::new(0, 18, 160, 29);
+        let a = arrange(area, &all(), 40);
+        check(area, &a, 40);
+        assert!(a.hidden.is_empty());
+        let rect = |p| a.panels.iter().find(|(q, _)| *q == p).unwrap().1;
+        assert_eq!(rect(P).x, rect(C).x, "probabilities above the matrix");
+        assert_eq!(rect(P).height, 13);
+        assert_eq!(rect(C).y, rect(P).bottom());
+        assert_eq!(rect(C).width, 59, "room for the matrix's preferred width");
+        assert!(rect(K).x > rect(C).x);
+        assert_eq!(rect(K).width, 34);
+        assert_eq!(a.activations.width, 160 - 59 - 34);
+    }
+
+    #[test]
+    fn squeezes_then_drops_panels_when_short_of_room() {
+        // 120×36: the bottom row is 120×17; all three fit side by side, at their
+        // smallest widths or a little more.
+        let area = Rect::new(0, 18, 120, 17);
+        let a = arrange(area, &all(), 40);
+        check(area, &a, 40);
+        assert!(a.hidden.is_empty(), "{a:?}");
+        // 80×24: room for one.
+        let area = Rect::new(0, 13, 80, 10);
+        let a = arrange(area, &all(), 40);
+        check(area, &a, 40);
+        assert_eq!(a.panels.len(), 1);
+        assert_eq!(a.hidden, [C, K]);
+        // Too low for the matrix's smallest size: it goes, the others stay.
+        let area = Rect::new(0, 0, 200, 7);
+        let a = arrange(area, &all(), 40);
+        check(area, &a, 40);
+        assert_eq!(a.hidden, [C]);
+        // Nothing asked for, or no room at all.
+        assert_eq!(arrange(area, &[], 40).activations, area);
+        let tiny = Rect::new(0, 0, 30, 3);
+        assert_eq!(arrange(tiny, &all(), 40).panels, []);
+    }
 }

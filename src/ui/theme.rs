@@ -158,6 +158,12 @@ pub struct Theme {
     pub train_acc: Style,
     /// Test accuracy line.
     pub test_acc: Style,
+    /// An earlier run's train loss line: the same hue, faint.
+    pub past_loss: Style,
+    /// An earlier run's train accuracy line.
+    pub past_train_acc: Style,
+    /// An earlier run's test accuracy line.
+    pub past_test_acc: Style,
     /// Change markers on the charts.
     pub change: Style,
     /// Run state: running.
@@ -228,6 +234,27 @@ impl Theme {
             } else {
                 pick((90, 210, 120), 78, Color::LightGreen)
             },
+            // Earlier runs: toward the background, so the current run stands out and
+            // each faint line keeps its hue. Chart canvases keep only the colour, so
+            // DIM alone would not show; it does dim the legend entry.
+            past_loss: if light {
+                pick((165, 201, 225), 153, Color::LightBlue)
+            } else {
+                pick((45, 75, 115), 24, Color::Blue)
+            }
+            .add_modifier(Modifier::DIM),
+            past_train_acc: if light {
+                pick((233, 189, 153), 223, Color::LightRed)
+            } else {
+                pick((115, 72, 27), 94, Color::DarkGray)
+            }
+            .add_modifier(Modifier::DIM),
+            past_test_acc: if light {
+                pick((161, 209, 177), 151, Color::LightGreen)
+            } else {
+                pick((40, 95, 55), 22, Color::Green)
+            }
+            .add_modifier(Modifier::DIM),
             change: pick((200, 80, 200), 170, Color::Magenta),
             running: pick((90, 210, 120), 78, Color::Green).patch(bold),
             paused: pick((240, 200, 60), 220, Color::Yellow).patch(bold),
@@ -270,6 +297,22 @@ impl Theme {
                 _ => Color::White,
             }),
         }
+    }
+
+    /// Text drawn over a heatmap cell of level `t`: dark on bright cells, light on
+    /// dark ones, on the cell's own colour; plain without colour.
+    pub fn on_heat(&self, t: f32) -> Style {
+        let Some(bg) = self.heat(t) else {
+            return Style::default();
+        };
+        // Inferno turns from red to orange around 0.65; the grey ramps are half way.
+        let bright = match self.depth {
+            ColorDepth::Truecolor => t >= 0.65,
+            _ => t >= 0.5,
+        };
+        Style::default()
+            .bg(bg)
+            .fg(if bright { Color::Black } else { Color::White })
     }
 
     /// The grey level for an input image pixel in [0, 1], like `heat` but neutral.

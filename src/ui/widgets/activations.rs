@@ -13,7 +13,7 @@ use super::panel;
 use crate::model::ActivationMap;
 use crate::train::ProbeReport;
 use crate::ui::app::{App, Compare};
-use crate::ui::theme::{Theme, shade};
+use crate::ui::theme::Theme;
 
 /// Draws the panel.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -131,7 +131,7 @@ fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t
     let title = format!("{name} {}×{}×{} ", map.channels, map.height, map.width);
     let title_width = title.chars().count() as u16;
     buf.set_string(area.x, area.y, &title, t.dim);
-    legend(
+    heatmap::legend(
         buf,
         Rect::new(
             area.x + title_width,
@@ -150,36 +150,8 @@ fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t
         grid,
         &maps,
         (map.height, map.width),
+        1.0,
         Scale::Heat { min, max },
         t,
     );
-}
-
-/// `min ▇▇▇▇▇▇ max`: the colour scale with the value range it stands for.
-fn legend(buf: &mut Buffer, area: Rect, min: f32, max: f32, t: &Theme) {
-    let lo = format!("{min:.2} ");
-    let hi = format!(" {max:.2}");
-    let bar = area
-        .width
-        .saturating_sub((lo.len() + hi.len()) as u16)
-        .min(16);
-    if bar < 4 {
-        return;
-    }
-    buf.set_string(area.x, area.y, &lo, t.dim);
-    let x0 = area.x + lo.len() as u16;
-    for i in 0..bar {
-        let v = f32::from(i) / f32::from(bar - 1);
-        if let Some(cell) = buf.cell_mut((x0 + i, area.y)) {
-            match t.heat(v) {
-                Some(c) => {
-                    cell.set_char('█').set_fg(c);
-                }
-                None => {
-                    cell.set_char(shade(v));
-                }
-            }
-        }
-    }
-    buf.set_string(x0 + bar, area.y, &hi, t.dim);
 }

@@ -1,5 +1,6 @@
 //! Loss and accuracy charts against epochs, as the chapter's animator plots them,
-//! with a vertical marker wherever a setting changed.
+//! with a vertical marker wherever a setting changed. After a restart the earlier
+//! runs' curves stay underneath, faint, each labelled with its settings.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -42,7 +43,7 @@ fn title(base: &str, app: &App) -> String {
     }
 }
 
-fn dataset<'a>(name: &'a str, series: &'a Series, style: Style, marker: Marker) -> Dataset<'a> {
+fn dataset(name: String, series: &Series, style: Style, marker: Marker) -> Dataset<'_> {
     Dataset::default()
         .name(name)
         .marker(marker)
@@ -54,7 +55,8 @@ fn dataset<'a>(name: &'a str, series: &'a Series, style: Style, marker: Marker) 
 /// One chart: its series, y range and legend corner.
 struct ChartSpec<'a> {
     title: &'static str,
-    series: Vec<(&'static str, &'a Series, Style)>,
+    /// Name, points and style of each curve, drawn in order (later on top).
+    series: Vec<(String, &'a Series, Style)>,
     top: f64,
     legend: LegendPosition,
 }
@@ -106,14 +108,43 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
     frame.render_widget(chart, area);
 }
 
+/// Each run's curves, earlier runs first: its label (`None` while there is only the
+/// current run), its series, and whether it is an earlier one.
+fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
+    let current = [&app.loss, &app.train_acc, &app.test_acc];
+    let Some((past, label)) = app.curve_labels() else {
+        return vec![(None, current, false)];
+    };
+    app.past_runs
+        .iter()
+        .zip(past)
+        .map(|(r, l)| (Some(l), [&r.loss, &r.train_acc, &r.test_acc], true))
+        .chain(std::iter::once((Some(label), current, false)))
+        .collect()
+}
+
 /// Draws the train-loss chart.
 pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let runs = runs(app);
     // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point,
     // rounded up to a half so the axis labels stay short.
-    let top = app.loss.max_y().unwrap_or(2.5).max(0.5);
+    let top = runs
+        .iter()
+        .filter_map(|(_, [loss, ..], _)| loss.max_y())
+        .reduce(f64::max)
+        .unwrap_or(2.5)
+        .max(0.5);
+    let series = runs
+        .into_iter()
+        .map(|(label, [loss, ..], past)| {
+            let style = if past { t.past_loss } else { t.loss };
+            (label.unwrap_or_else(|| "train loss".into()), loss, style)
+        })
+        .collect();
     let spec = ChartSpec {
         title: "Loss",
-        series: vec![("train loss", &app.loss, app.theme.loss)],
+        series,
         top: (top * 1.1 * 2.0).ceil() / 2.0,
         legend: LegendPosition::TopRight,
     };
@@ -123,12 +154,23 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
 /// Draws the train- and test-accuracy chart.
 pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let mut series = Vec::new();
+    for (label, [_, train, test], past) in runs(app) {
+        let name = |what: &str| match &label {
+            Some(l) => format!("{l} {what}"),
+            None => format!("{what} acc"),
+        };
+        let (train_style, test_style) = if past {
+            (t.past_train_acc, t.past_test_acc)
+        } else {
+            (t.train_acc, t.test_acc)
+        };
+        series.push((name("train"), train, train_style));
+        series.push((name("test"), test, test_style));
+    }
     let spec = ChartSpec {
         title: "Accuracy",
-        series: vec![
-            ("train acc", &app.train_acc, t.train_acc),
-            ("test acc", &app.test_acc, t.test_acc),
-        ],
+        series,
         top: 1.0,
         legend: LegendPosition::BottomRight,
     };

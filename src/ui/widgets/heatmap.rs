@@ -2,7 +2,7 @@
 //! background gives two pixel rows per cell, so square maps stay square. Without
 //! colour, shade glyphs stand in, one per pixel pair.
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 
 use crate::ui::theme::{Theme, shade};
@@ -53,6 +53,28 @@ pub fn cell_size(rows: usize, cols: usize, scale: f64) -> (u16, u16) {
     (w, pixel_rows.div_ceil(2))
 }
 
+/// Paints one cell from its upper pixel and, if the map has one there, its lower
+/// pixel (both already scaled to [0, 1]).
+fn paint(cell: &mut Cell, top: f32, bottom: Option<f32>, how: Scale, theme: &Theme) {
+    let colour = |t| match how {
+        Scale::Grey => theme.grey(t),
+        Scale::Heat { .. } => theme.heat(t),
+    };
+    match (colour(top), bottom.map(colour)) {
+        (Some(fg), Some(Some(bg))) => {
+            cell.set_char('▀').set_fg(fg).set_bg(bg);
+        }
+        (Some(fg), _) => {
+            // Odd pixel row count: the last cell row has only its upper half.
+            cell.set_char('▀').set_fg(fg);
+        }
+        (None, _) => {
+            let t = bottom.map_or(top, |b| (top + b) / 2.0);
+            cell.set_char(shade(t));
+        }
+    }
+}
+
 /// Draws a row-major `rows`×`cols` map into `area` at `scale`, nearest-neighbour.
 pub fn draw_map(
     buf: &mut Buffer,
@@ -83,28 +105,81 @@ pub fn draw_map(
             let px = usize::from(cx);
             let top = sample(usize::from(cy) * 2, px).unwrap_or(0.0);
             let bottom = sample(usize::from(cy) * 2 + 1, px);
-            let Some(cell) = buf.cell_mut((area.x + cx, area.y + cy)) else {
-                continue;
-            };
-            let colour = |t| match how {
-                Scale::Grey => theme.grey(t),
-                Scale::Heat { .. } => theme.heat(t),
-            };
-            match (colour(top), bottom.map(colour)) {
-                (Some(fg), Some(Some(bg))) => {
-                    cell.set_char('▀').set_fg(fg).set_bg(bg);
+            if let Some(cell) = buf.cell_mut((area.x + cx, area.y + cy)) {
+                paint(cell, top, bottom, how, theme);
+            }
+        }
+    }
+}
+
+/// Draws a row-major `rows`×`cols` matrix as blocks: each value `cell_width` cells
+/// wide and `pixel_rows` half-cells high (2: a cell row per matrix row; 1: two matrix
+/// rows share a cell row), clipped to `area`. For tables of values such as a
+/// confusion matrix, where rows must line up with their labels.
+pub fn draw_blocks(
+    buf: &mut Buffer,
+    area: Rect,
+    values: &[f32],
+    (rows, cols): (usize, usize),
+    (cell_width, pixel_rows): (u16, u16),
+    how: Scale,
+    theme: &Theme,
+) {
+    if rows == 0 || cols == 0 || values.len() < rows * cols || cell_width == 0 || pixel_rows == 0 {
+        return;
+    }
+    let (cell_width, pixel_rows) = (usize::from(cell_width), usize::from(pixel_rows));
+    let w = (cols * cell_width).min(usize::from(area.width));
+    let h = (rows * pixel_rows)
+        .div_ceil(2)
+        .min(usize::from(area.height));
+    let sample = |py: usize, cx: usize| -> Option<f32> {
+        let r = py / pixel_rows;
+        (r < rows).then(|| how.unit(values[r * cols + cx / cell_width]))
+    };
+    for cy in 0..h {
+        for cx in 0..w {
+            let top = sample(cy * 2, cx).unwrap_or(0.0);
+            let bottom = sample(cy * 2 + 1, cx);
+            // Both fit in u16: they are bounded by the area's size.
+            if let Some(cell) = buf.cell_mut((area.x + cx as u16, area.y + cy as u16)) {
+                paint(cell, top, bottom, how, theme);
+            }
+        }
+    }
+}
+
+/// `min ▇▇▇▇▇▇ max`: a colour scale with the value range it stands for, at most 16
+/// cells of it; nothing where fewer than 4 fit.
+pub fn legend(buf: &mut Buffer, area: Rect, min: f32, max: f32, t: &Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let lo = format!("{min:.2} ");
+    let hi = format!(" {max:.2}");
+    let bar = area
+        .width
+        .saturating_sub((lo.chars().count() + hi.chars().count()) as u16)
+        .min(16);
+    if bar < 4 {
+        return;
+    }
+    buf.set_string(area.x, area.y, &lo, t.dim);
+    let x0 = area.x + lo.chars().count() as u16;
+    for i in 0..bar {
+        let v = f32::from(i) / f32::from(bar - 1);
+        if let Some(cell) = buf.cell_mut((x0 + i, area.y)) {
+            match t.heat(v) {
+                Some(c) => {
+                    cell.set_char('█').set_fg(c);
                 }
-                (Some(fg), _) => {
-                    // Odd pixel row count: the last cell row has only its upper half.
-                    cell.set_char('▀').set_fg(fg);
-                }
-                (None, _) => {
-                    let t = bottom.map_or(top, |b| (top + b) / 2.0);
-                    cell.set_char(shade(t));
+                None => {
+                    cell.set_char(shade(v));
                 }
             }
         }
     }
+    buf.set_string(x0 + bar, area.y, &hi, t.dim);
 }
 
 /// How to lay out `n` maps of `rows`×`cols` in `area`: columns and scale, the
@@ -142,16 +217,19 @@ pub fn fit_grid(
     best
 }
 
-/// Draws `n` maps in a grid chosen by [`fit_grid`]; returns the rows used.
+/// Draws `n` maps in a grid chosen by [`fit_grid`], each at most `max_scale` cells
+/// per pixel column (1 for activations; small kernels are worth enlarging); returns
+/// the rows used.
 pub fn draw_grid(
     buf: &mut Buffer,
     area: Rect,
     maps: &[&[f32]],
     (rows, cols): (usize, usize),
+    max_scale: f64,
     how: Scale,
     theme: &Theme,
 ) -> u16 {
-    let Some((grid_cols, scale)) = fit_grid(maps.len(), rows, cols, area, 1.0) else {
+    let Some((grid_cols, scale)) = fit_grid(maps.len(), rows, cols, area, max_scale) else {
         return 0;
     };
     let (w, h) = cell_size(rows, cols, scale);
@@ -239,6 +317,52 @@ mod tests {
             &[1.0; 4],
             (2, 2),
             1.0,
+            Scale::Grey,
+            &theme,
+        );
+    }
+
+    #[test]
+    fn blocks_give_each_matrix_row_a_cell_row_or_half_of_one() {
+        let theme = Theme::new(ThemeKind::Dark, ColorDepth::Truecolor, ChartMarker::Braille);
+        let values = [0.0, 1.0, 1.0, 0.0];
+        let mut buf = Buffer::empty(Rect::new(0, 0, 6, 2));
+        draw_blocks(
+            &mut buf,
+            Rect::new(0, 0, 6, 2),
+            &values,
+            (2, 2),
+            (3, 2),
+            Scale::Grey,
+            &theme,
+        );
+        let (black, white) = (
+            ratatui::style::Color::Rgb(0, 0, 0),
+            ratatui::style::Color::Rgb(255, 255, 255),
+        );
+        // Row 0: three black cells, then three white; row 1 the other way round.
+        assert_eq!((buf[(2, 0)].fg, buf[(2, 0)].bg), (black, black));
+        assert_eq!((buf[(3, 0)].fg, buf[(3, 0)].bg), (white, white));
+        assert_eq!(buf[(0, 1)].fg, white);
+        let mut half = Buffer::empty(Rect::new(0, 0, 2, 1));
+        draw_blocks(
+            &mut half,
+            Rect::new(0, 0, 2, 1),
+            &values,
+            (2, 2),
+            (1, 1),
+            Scale::Grey,
+            &theme,
+        );
+        assert_eq!((half[(0, 0)].fg, half[(0, 0)].bg), (black, white));
+        // Clipped, never out of bounds.
+        let mut tiny = Buffer::empty(Rect::new(0, 0, 1, 1));
+        draw_blocks(
+            &mut tiny,
+            Rect::new(0, 0, 1, 1),
+            &values,
+            (2, 2),
+            (4, 2),
             Scale::Grey,
             &theme,
         );

@@ -3,11 +3,14 @@
 
 pub mod activations;
 pub mod charts;
+pub mod confusion;
 pub mod footer;
 pub mod header;
 pub mod heatmap;
+pub mod kernels;
 pub mod layers;
 pub mod overlay;
+pub mod probabilities;
 
 use ratatui::widgets::{Block, BorderType, Borders};
 
@@ -21,6 +24,27 @@ pub fn panel<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .border_style(theme.border)
         .title(title)
         .title_style(theme.title)
+}
+
+/// How much room a panel wants (border included): below `min` it does not draw
+/// usefully; at `preferred` it shows everything at a comfortable size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanelSize {
+    /// Smallest useful (width, height).
+    pub min: (u16, u16),
+    /// Comfortable (width, height).
+    pub preferred: (u16, u16),
+}
+
+/// `name` cut to `width` characters, ending in `…` when cut.
+pub fn abbreviate(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        return name.to_string();
+    }
+    match width {
+        0 => String::new(),
+        _ => name.chars().take(width - 1).chain(['…']).collect(),
+    }
 }
 
 /// `m:ss` or `h:mm:ss`.
@@ -37,6 +61,14 @@ pub fn format_duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_cut_with_an_ellipsis() {
+        assert_eq!(abbreviate("Ankle boot", 10), "Ankle boot");
+        assert_eq!(abbreviate("T-shirt/top", 8), "T-shirt…");
+        assert_eq!(abbreviate("Bag", 1), "…");
+        assert_eq!(abbreviate("Bag", 0), "");
+    }
 
     #[test]
     fn durations_read_like_a_clock() {
