@@ -330,6 +330,12 @@ impl TryFrom<String> for InitSetting {
 }
 
 impl ModelSection {
+    /// Whether this section changes the layout or initialisation (not just the
+    /// pieces that can be swapped live).
+    pub fn sets_layout(&self) -> bool {
+        self.conv.is_some() || self.dense.is_some() || self.init.is_some()
+    }
+
     /// The network for `height`×`width` images of `classes` classes: the chapter's
     /// LeNet with whatever this section changes. Shapes are checked by
     /// [`Architecture::plan`], not here.

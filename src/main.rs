@@ -153,13 +153,16 @@ fn start(
         }
     });
     // A resumed run keeps the model it was trained with.
+    let configured = config.model.architecture(
+        dataset.train.rows,
+        dataset.train.cols,
+        dataset.classes.len(),
+    );
+    // A resumed run keeps the model it was trained with, unless the config sets
+    // another layout, which is then refused by `check_fits` below.
     let architecture = match &resume {
-        Some(c) => c.meta.architecture.clone(),
-        None => config.model.architecture(
-            dataset.train.rows,
-            dataset.train.cols,
-            dataset.classes.len(),
-        ),
+        Some(c) if !config.model.sets_layout() => c.meta.architecture.clone(),
+        _ => configured,
     };
     architecture.plan().with_context(|| model_source(args))?;
     let opened = device::open(resolved.device)?;

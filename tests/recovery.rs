@@ -233,7 +233,32 @@ fn damaged_and_foreign_checkpoints_are_refused_clearly() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("made for another model") && err.contains("8"),
+        err.contains("`conv1.bias` has shape [6], this model needs [8]")
+            && err.contains("weights.safetensors"),
+        "{err}"
+    );
+    // A config whose [model] differs from the checkpoint's is refused up front.
+    std::fs::write(&meta_path, &meta).unwrap();
+    let config = home.0.path().join("wide.toml");
+    std::fs::write(
+        &config,
+        "[model]
+dense = [32]
+",
+    )
+    .unwrap();
+    let out = home.run(&[
+        "train",
+        "--headless",
+        "--resume",
+        "latest",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("made for another model") && err.contains("32"),
         "{err}"
     );
 

@@ -337,7 +337,11 @@ impl CpuStep {
         self.batch = batch;
         for (i, (s, b)) in self.convs.iter().zip(&mut self.conv_buffers).enumerate() {
             let n = batch * s.ho * s.wo;
-            b.cols = vec![0.0; s.patch() * n];
+            b.cols = if direct(i, s) {
+                Vec::new()
+            } else {
+                vec![0.0; s.patch() * n]
+            };
             b.act = vec![0.0; s.cout * n];
             b.d_act = vec![0.0; s.cout * n];
             // The first block's input gradient is never computed.
@@ -411,7 +415,7 @@ impl CpuStep {
     ) -> BatchFigures {
         assert_eq!(params.len(), self.grads.len(), "one buffer per parameter");
         let figures = self.loss(params, images, labels, pooling, activation);
-        self.backward(params, pooling, activation);
+        self.backward(params, images, pooling, activation);
         figures
     }
 
@@ -441,10 +445,14 @@ impl CpuStep {
             } else {
                 &before[i - 1].pooled
             };
-            im2col(&s, batch, input, &mut b.cols);
             let n = batch * s.ho * s.wo;
-            let weight = View::new(&params[2 * i], s.cout, s.patch());
-            matmul(&mut b.act, weight, View::new(&b.cols, s.patch(), n), false);
+            if direct(i, &s) {
+                conv_direct(&s, batch, input, &params[2 * i], &mut b.act);
+            } else {
+                im2col(&s, batch, input, &mut b.cols);
+                let weight = View::new(&params[2 * i], s.cout, s.patch());
+                matmul(&mut b.act, weight, View::new(&b.cols, s.patch(), n), false);
+            }
             let bias = &params[2 * i + 1];
             b.act
                 .par_chunks_mut(n)
@@ -527,7 +535,7 @@ impl CpuStep {
         }
     }
 
-    fn backward(&mut self, params: &[Vec<f32>], pooling: Pooling, act: Activation) {
+    fn backward(&mut self, params: &[Vec<f32>], images: &[f32], pooling: Pooling, act: Activation) {
         let batch = self.batch;
         let convs = self.convs.len();
         let layers = self.dense.len() - 1;
@@ -592,11 +600,15 @@ impl CpuStep {
                 (&mut w[2 * i], &mut b[0])
             };
             // dW [cout × patch] = dZ · cols^T; db = row sums of dZ.
-            matmul_long(
-                gw,
-                View::new(&buf.d_act, s.cout, n),
-                View::new(&buf.cols, s.patch(), n).t(),
-            );
+            if direct(i, &s) {
+                conv_weight_grad_direct(&s, batch, images, &buf.d_act, gw);
+            } else {
+                matmul_long(
+                    gw,
+                    View::new(&buf.d_act, s.cout, n),
+                    View::new(&buf.cols, s.patch(), n).t(),
+                );
+            }
             gb.par_iter_mut()
                 .zip(buf.d_act.par_chunks(n))
                 .for_each(|(g, row)| *g = row.iter().sum());
@@ -714,6 +726,168 @@ fn valid_span(wo: usize, w: usize, kx: usize, pad: usize) -> (usize, usize) {
     let lo = (-shift).clamp(0, wo as isize) as usize;
     let hi = (w as isize - shift).clamp(lo as isize, wo as isize) as usize;
     (lo, hi)
+}
+
+/// Whether conv block `i` convolves directly instead of through im2col and a matrix
+/// product: the first block (whose input gradient is never needed) with stride 1 and
+/// a small patch. Its column matrix would be k² times its input (20 MB for conv1 at
+/// batch 256) and the products thin (6×25 by 200,704): memory-bound work, where the
+/// direct loops keep one image and one output row in L1.
+fn direct(i: usize, s: &ConvShape) -> bool {
+    i == 0 && s.stride == 1 && s.patch() <= 64
+}
+
+/// `input` `[cin][batch][h][w]`'s image `b`, zero-padded by `s.pad`, into `padded`
+/// `[cin][h + 2·pad][w + 2·pad]`.
+fn pad_image(s: &ConvShape, batch: usize, input: &[f32], b: usize, padded: &mut Vec<f32>) {
+    let (hp, wp) = (s.h + 2 * s.pad, s.w + 2 * s.pad);
+    padded.clear();
+    padded.resize(s.cin * hp * wp, 0.0);
+    for ci in 0..s.cin {
+        let src = &input[(ci * batch + b) * s.h * s.w..][..s.h * s.w];
+        for y in 0..s.h {
+            padded[(ci * hp + y + s.pad) * wp + s.pad..][..s.w]
+                .copy_from_slice(&src[y * s.w..][..s.w]);
+        }
+    }
+}
+
+/// The convolution (without bias) of `input` `[cin][batch][h][w]` by `weight`
+/// `[cout][cin][k][k]` into `out` `[cout][batch][ho][wo]`, one output channel per
+/// task, each output row summed tap by tap in place.
+fn conv_direct(s: &ConvShape, batch: usize, input: &[f32], weight: &[f32], out: &mut [f32]) {
+    let plane = s.ho * s.wo;
+    out[..s.cout * batch * plane]
+        .par_chunks_mut(batch * plane)
+        .enumerate()
+        .for_each(|(co, out)| {
+            let w = &weight[co * s.patch()..][..s.patch()];
+            let mut padded = Vec::new();
+            for b in 0..batch {
+                pad_image(s, batch, input, b, &mut padded);
+                conv_image(s, w, &padded, &mut out[b * plane..][..plane]);
+            }
+        });
+}
+
+/// One image and one output channel of [`conv_direct`].
+fn conv_image(s: &ConvShape, w: &[f32], padded: &[f32], out: &mut [f32]) {
+    with_avx2!(conv_image_avx2, conv_image_portable(s: &ConvShape, w: &[f32], padded: &[f32], out: &mut [f32]));
+}
+
+/// Output values computed together in [`conv_image`]: one AVX register.
+const LANES: usize = 8;
+
+#[inline(always)]
+fn conv_image_portable(s: &ConvShape, w: &[f32], padded: &[f32], out: &mut [f32]) {
+    let (hp, wp, wo) = (s.h + 2 * s.pad, s.w + 2 * s.pad, s.wo);
+    // Eight outputs at a time, summed over every tap in a register; the last block
+    // overlaps the one before when the row is not a multiple of eight (the values
+    // are stored, not added, so computing some twice is harmless).
+    if wo < LANES {
+        return conv_image_narrow(s, w, padded, out);
+    }
+    let starts = (0..=wo - LANES)
+        .step_by(LANES)
+        .chain((wo % LANES != 0).then(|| wo - LANES));
+    for oy in 0..s.ho {
+        for x0 in starts.clone() {
+            let mut acc = [0.0f32; LANES];
+            for ci in 0..s.cin {
+                for ky in 0..s.k {
+                    let line = &padded[(ci * hp + oy + ky) * wp..][..wp];
+                    for kx in 0..s.k {
+                        let tap = w[(ci * s.k + ky) * s.k + kx];
+                        let x = &line[x0 + kx..][..LANES];
+                        for l in 0..LANES {
+                            acc[l] += tap * x[l];
+                        }
+                    }
+                }
+            }
+            out[oy * wo + x0..][..LANES].copy_from_slice(&acc);
+        }
+    }
+}
+
+/// [`conv_image`] for rows narrower than [`LANES`].
+fn conv_image_narrow(s: &ConvShape, w: &[f32], padded: &[f32], out: &mut [f32]) {
+    let (hp, wp, wo) = (s.h + 2 * s.pad, s.w + 2 * s.pad, s.wo);
+    for oy in 0..s.ho {
+        let row = &mut out[oy * wo..][..wo];
+        row.fill(0.0);
+        for ci in 0..s.cin {
+            for ky in 0..s.k {
+                let line = &padded[(ci * hp + oy + ky) * wp..][..wp];
+                for kx in 0..s.k {
+                    let tap = w[(ci * s.k + ky) * s.k + kx];
+                    for (o, &x) in row.iter_mut().zip(&line[kx..kx + wo]) {
+                        *o += tap * x;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The weight gradient of [`conv_direct`]: `grad` `[cout][cin·k·k]` =
+/// Σ over images and positions of `d_out` `[cout][batch][ho][wo]` times the input under
+/// each tap; one output channel per task.
+fn conv_weight_grad_direct(
+    s: &ConvShape,
+    batch: usize,
+    input: &[f32],
+    d_out: &[f32],
+    grad: &mut [f32],
+) {
+    let plane = s.ho * s.wo;
+    grad[..s.cout * s.patch()]
+        .par_chunks_mut(s.patch())
+        .enumerate()
+        .for_each(|(co, g)| {
+            let mut padded = Vec::new();
+            g.fill(0.0);
+            for b in 0..batch {
+                pad_image(s, batch, input, b, &mut padded);
+                let d = &d_out[(co * batch + b) * plane..][..plane];
+                weight_grad_image(s, d, &padded, g);
+            }
+        });
+}
+
+/// One image of [`conv_weight_grad_direct`], added into `grad` `[cin·k·k]`.
+fn weight_grad_image(s: &ConvShape, d: &[f32], padded: &[f32], grad: &mut [f32]) {
+    with_avx2!(weight_grad_image_avx2, weight_grad_image_portable(s: &ConvShape, d: &[f32], padded: &[f32], grad: &mut [f32]));
+}
+
+#[inline(always)]
+fn weight_grad_image_portable(s: &ConvShape, d: &[f32], padded: &[f32], grad: &mut [f32]) {
+    let (hp, wp, wo) = (s.h + 2 * s.pad, s.w + 2 * s.pad, s.wo);
+    let full = wo / LANES * LANES;
+    for ci in 0..s.cin {
+        for ky in 0..s.k {
+            for kx in 0..s.k {
+                // Eight products at a time summed in a register over the whole
+                // image, the row's ragged end one by one; one horizontal sum a tap.
+                let mut acc = [0.0f32; LANES];
+                let mut tail = 0.0f32;
+                for oy in 0..s.ho {
+                    let line = &padded[(ci * hp + oy + ky) * wp + kx..][..wo];
+                    let d_row = &d[oy * wo..][..wo];
+                    for x0 in (0..full).step_by(LANES) {
+                        let (g, x) = (&d_row[x0..][..LANES], &line[x0..][..LANES]);
+                        for l in 0..LANES {
+                            acc[l] += g[l] * x[l];
+                        }
+                    }
+                    for ox in full..wo {
+                        tail += d_row[ox] * line[ox];
+                    }
+                }
+                grad[(ci * s.k + ky) * s.k + kx] += acc.iter().sum::<f32>() + tail;
+            }
+        }
+    }
 }
 
 /// Input `[cin][batch][h][w]` → columns `[(cin, ky, kx)][(batch, oy, ox)]`: each
@@ -1140,7 +1314,13 @@ mod tests {
 
     #[test]
     fn gradients_match_candles_autograd_for_every_variant() {
-        for arch in [small_arch(), odd_arch(), Architecture::default()] {
+        // Rows narrower than the eight lanes of the direct convolution.
+        let narrow = Architecture {
+            input: [1, 7, 7],
+            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 2, 0)],
+            ..small_arch()
+        };
+        for arch in [small_arch(), odd_arch(), narrow, Architecture::default()] {
             let side = arch.input[1];
             for (pooling, act) in [
                 (Pooling::Avg, Activation::Sigmoid),
