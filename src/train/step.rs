@@ -282,7 +282,7 @@ impl StepEngine {
 
 /// The index of the largest value, ordered as the CPU kernels order it when they
 /// count correct predictions, so the matrix's diagonal is exactly their count.
-fn argmax(values: &[f32]) -> usize {
+pub(crate) fn argmax(values: &[f32]) -> usize {
     values
         .iter()
         .enumerate()

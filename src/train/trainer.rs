@@ -19,7 +19,7 @@ use super::messages::{
     ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
 };
 use super::settings::{LearningRate, TrainSettings};
-use super::step::{DeviceSplit, StepEngine};
+use super::step::{DeviceSplit, StepEngine, argmax};
 use crate::checkpoint::{
     self, Checkpoint, CheckpointError, DataFacts, Meta, Position, RunDir, WeightsFacts,
 };
@@ -903,12 +903,4 @@ impl Trainer {
         });
         Ok(())
     }
-}
-
-fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
 }

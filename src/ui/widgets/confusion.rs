@@ -21,13 +21,7 @@ const LABEL_WIDTH: usize = 11;
 const ACCURACY_WIDTH: usize = 5;
 
 fn label_width(app: &App) -> usize {
-    app.dataset
-        .classes
-        .iter()
-        .map(|c| c.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(LABEL_WIDTH)
+    super::class_name_width(app, LABEL_WIDTH)
 }
 
 /// Cell width that fits the largest count with a space before it.

@@ -58,6 +58,17 @@ pub fn format_duration(seconds: f64) -> String {
     }
 }
 
+/// Columns for the longest class name, at most `cap`.
+pub fn class_name_width(app: &crate::ui::app::App, cap: usize) -> usize {
+    app.dataset
+        .classes
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(cap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

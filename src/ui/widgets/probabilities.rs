@@ -20,13 +20,7 @@ const PERCENT_WIDTH: usize = 5;
 const GAP: &str = " │ ";
 
 fn name_width(app: &App) -> usize {
-    app.dataset
-        .classes
-        .iter()
-        .map(|c| c.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(NAME_WIDTH)
+    super::class_name_width(app, NAME_WIDTH)
 }
 
 /// The room the panel wants: every class on a row under a header row.
