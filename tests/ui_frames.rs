@@ -218,9 +218,8 @@ fn whole_frame_at_80_by_24() {
     );
 }
 
-#[test]
-fn compare_mode_shows_a_pullover_beside_a_coat() {
-    let mut app = app_midway(ColorDepth::Ansi256);
+/// Compare mode, with the probe reports of a pullover (left) and a coat (right).
+fn compare_pullover_and_coat(app: &mut App) {
     app.on_action(Action::Compare);
     let dataset = app.dataset.clone();
     app.on_event(Event::Activations {
@@ -231,6 +230,12 @@ fn compare_mode_shows_a_pullover_beside_a_coat() {
         kernels: Some(first_kernels()),
         periodic: false,
     });
+}
+
+#[test]
+fn compare_mode_shows_a_pullover_beside_a_coat() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    compare_pullover_and_coat(&mut app);
     let terminal = draw(&app, 160, 48);
     let text = terminal.backend().to_string();
     assert!(text.contains("Pullover") && text.contains("Coat"), "{text}");
@@ -591,16 +596,7 @@ fn panels_beside_the_activations_at_120_by_36_and_160_by_48() {
 #[test]
 fn compare_mode_puts_two_images_bars_side_by_side() {
     let mut app = app_with_panels(ColorDepth::Ansi256);
-    app.on_action(Action::Compare);
-    let dataset = app.dataset.clone();
-    app.on_event(Event::Activations {
-        reports: vec![
-            report(&dataset, app.probes[0], 2),
-            report(&dataset, app.probes[1], 6),
-        ],
-        kernels: Some(first_kernels()),
-        periodic: false,
-    });
+    compare_pullover_and_coat(&mut app);
     let terminal = draw(&app, 160, 48);
     let text = terminal.backend().to_string();
     let header = format!("#{} ", app.probes[0]);
