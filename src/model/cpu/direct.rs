@@ -363,75 +363,101 @@ mod avx2 {
         &'g mut [f32],
     );
 
-    /// Channels `c0..c0 + CB` of [`weight_grad`]: for each tap, two sets of sums
-    /// (even and odd rows, for twice the independent FMA chains) over every image,
-    /// added at the end.
+    /// Channels `c0..c0 + CB` of [`weight_grad`], two neighbouring taps of a kernel
+    /// row at a time: each output-gradient load then serves two sums (eight loads
+    /// for twelve FMAs), and the twelve sums are independent chains.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn weight_grad_block<const CB: usize>((c, images, d, n, c0, grad): GradArgs) {
+        for ci in 0..c.cin {
+            for ky in 0..c.k {
+                let mut kx = 0;
+                while kx < c.k {
+                    let tap = (ci * c.k + ky) * c.k + kx;
+                    // SAFETY: passed on from the caller, with `kx + KB ≤ k`.
+                    unsafe {
+                        if kx + 1 < c.k {
+                            let [first, second] =
+                                tap_sums::<CB, 2>(c, images, d, n, c0, ci, ky, kx);
+                            for j in 0..CB {
+                                grad[(c0 + j) * c.patch() + tap] = first[j];
+                                grad[(c0 + j) * c.patch() + tap + 1] = second[j];
+                            }
+                            kx += 2;
+                        } else {
+                            let [only] = tap_sums::<CB, 1>(c, images, d, n, c0, ci, ky, kx);
+                            for j in 0..CB {
+                                grad[(c0 + j) * c.patch() + tap] = only[j];
+                            }
+                            kx += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weight gradient of taps `(ci, ky, kx..kx + KB)` for channels
+    /// `c0..c0 + CB`: Σ over images and positions, in registers.
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    unsafe fn tap_sums<const CB: usize, const KB: usize>(
+        c: &Correlation,
+        images: &[f32],
+        d: &[f32],
+        n: usize,
+        c0: usize,
+        ci: usize,
+        ky: usize,
+        kx: usize,
+    ) -> [[f32; CB]; KB] {
         let plane = c.ho * c.wo;
         let full = c.wo / LANES * LANES;
         // The last block overlaps the one before; its first lanes were counted there.
         let ragged = c.wo % LANES;
         let mask: [f32; LANES] = std::array::from_fn(|l| f32::from(l >= LANES - ragged));
-        // SAFETY: `mask` holds one register.
-        let mask = unsafe { _mm256_loadu_ps(mask.as_ptr()) };
         let (img, dp) = (images.as_ptr(), d.as_ptr());
-        for ci in 0..c.cin {
-            for ky in 0..c.k {
-                for kx in 0..c.k {
-                    let mut even = [_mm256_setzero_ps(); CB];
-                    let mut odd = [_mm256_setzero_ps(); CB];
-                    // One row of one image into `acc`.
-                    let row = |acc: &mut [__m256; CB], b: usize, oy: usize| {
-                        // SAFETY: within the asserted bounds (module docs); `d`'s rows
-                        // are `(c0 + j)·n + b < cout·n` planes in.
-                        unsafe {
-                            let line = img.add(
-                                b * c.image_stride + ci * c.plane_stride + (oy + ky) * c.wp + kx,
-                            );
-                            let g = dp.add(b * plane + oy * c.wo);
-                            let mut x0 = 0;
-                            while x0 < full {
-                                let x = _mm256_loadu_ps(line.add(x0));
-                                for j in 0..CB {
-                                    let gj = _mm256_loadu_ps(g.add((c0 + j) * n * plane + x0));
-                                    acc[j] = _mm256_fmadd_ps(gj, x, acc[j]);
-                                }
-                                x0 += LANES;
-                            }
-                            if ragged != 0 {
-                                let x0 = c.wo - LANES;
-                                let x = _mm256_mul_ps(_mm256_loadu_ps(line.add(x0)), mask);
-                                for j in 0..CB {
-                                    let gj = _mm256_loadu_ps(g.add((c0 + j) * n * plane + x0));
-                                    acc[j] = _mm256_fmadd_ps(gj, x, acc[j]);
-                                }
+        let mut acc = [[_mm256_setzero_ps(); CB]; KB];
+        // SAFETY: within the asserted bounds (module docs; the taps' inputs end at
+        // `kx + KB − 1 + wo ≤ wp`); `d`'s rows are `(c0 + j)·n + b < cout·n` planes in.
+        unsafe {
+            let mask = _mm256_loadu_ps(mask.as_ptr());
+            for b in 0..n {
+                for oy in 0..c.ho {
+                    let line =
+                        img.add(b * c.image_stride + ci * c.plane_stride + (oy + ky) * c.wp + kx);
+                    let g = dp.add(b * plane + oy * c.wo);
+                    let mut block = |x0: usize, masked: bool| {
+                        let x: [__m256; KB] = std::array::from_fn(|t| {
+                            let x = _mm256_loadu_ps(line.add(x0 + t));
+                            if masked { _mm256_mul_ps(x, mask) } else { x }
+                        });
+                        for j in 0..CB {
+                            let gj = _mm256_loadu_ps(g.add((c0 + j) * n * plane + x0));
+                            for t in 0..KB {
+                                acc[t][j] = _mm256_fmadd_ps(gj, x[t], acc[t][j]);
                             }
                         }
                     };
-                    for b in 0..n {
-                        let mut oy = 0;
-                        while oy + 1 < c.ho {
-                            row(&mut even, b, oy);
-                            row(&mut odd, b, oy + 1);
-                            oy += 2;
-                        }
-                        if oy < c.ho {
-                            row(&mut even, b, oy);
-                        }
+                    let mut x0 = 0;
+                    while x0 < full {
+                        block(x0, false);
+                        x0 += LANES;
                     }
-                    let tap = (ci * c.k + ky) * c.k + kx;
-                    for j in 0..CB {
-                        let mut lanes = [0.0f32; LANES];
-                        // SAFETY: `lanes` holds one register.
-                        unsafe {
-                            _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(even[j], odd[j]))
-                        };
-                        grad[(c0 + j) * c.patch() + tap] = lanes.iter().sum();
+                    if ragged != 0 {
+                        block(c.wo - LANES, true);
                     }
                 }
             }
         }
+        std::array::from_fn(|t| {
+            std::array::from_fn(|j| {
+                let mut lanes = [0.0f32; LANES];
+                // SAFETY: `lanes` holds one register.
+                unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc[t][j]) };
+                lanes.iter().sum()
+            })
+        })
     }
 }
 

@@ -12,14 +12,18 @@ pub(super) fn fast_exp(x: f32) -> f32 {
     // Round to nearest by adding and subtracting 1.5·2^23: `round()` is a libm call on
     // baseline x86-64 and would stop the loop from vectorising.
     const MAGIC: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let shifted = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = shifted - MAGIC;
     // ln 2 in two parts, so r keeps its precision.
     let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (0.166_666_67 + r * (0.041_666_66 + r * (0.008_333_6 + r * 0.001_388_89)))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // n as an integer, read from the low bits of `shifted` (two's complement): `n as
+    // i32` would saturate and check for NaN, value by value, and not vectorise.
+    let n_bits = shifted.to_bits().wrapping_sub(MAGIC.to_bits());
+    p * f32::from_bits(n_bits.wrapping_add(127) << 23)
 }
 
 #[inline(always)]
@@ -57,6 +61,25 @@ fn times_slope_portable(g: &mut [f32], a: &[f32], act: Activation) {
     }
 }
 
+/// The sum of `values`, in eight running sums: a plain `.sum()` adds one value at a
+/// time, each waiting for the last, and does not vectorise.
+pub(super) fn sum(values: &[f32]) -> f32 {
+    with_avx2!(sum_avx2, sum_portable(values: &[f32]) -> f32);
+}
+
+#[inline(always)]
+fn sum_portable(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder().iter().sum::<f32>();
+    for chunk in chunks {
+        for (s, v) in lanes.iter_mut().zip(chunk) {
+            *s += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
 /// `out[j] = Σ_i m[i][j]` for a row-major `rows × cols` matrix.
 pub(super) fn column_sums(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     out.fill(0.0);
@@ -70,6 +93,15 @@ pub(super) fn column_sums(m: &[f32], rows: usize, cols: usize, out: &mut [f32]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_in_lanes_add_up_every_value() {
+        for len in [0, 1, 7, 8, 9, 100, 12_545] {
+            let values: Vec<f32> = (0..len).map(|i| (i % 13) as f32 - 6.0).collect();
+            let exact: f64 = values.iter().map(|&v| f64::from(v)).sum();
+            assert_eq!(f64::from(sum(&values)), exact, "{len} values");
+        }
+    }
 
     #[test]
     fn fast_exp_is_accurate_and_sigmoid_saturates() {

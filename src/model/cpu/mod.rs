@@ -29,9 +29,12 @@ use super::{Activation, Architecture, Pooling};
 /// lanes of baseline x86-64's SSE2), else as it is.
 macro_rules! with_avx2 {
     ($fast:ident, $portable:ident($($arg:ident: $ty:ty),*)) => {
+        with_avx2!($fast, $portable($($arg: $ty),*) -> ())
+    };
+    ($fast:ident, $portable:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn $fast($($arg: $ty),*) {
+        unsafe fn $fast($($arg: $ty),*) -> $ret {
             $portable($($arg),*)
         }
         #[cfg(target_arch = "x86_64")]
@@ -50,7 +53,7 @@ mod matmul;
 mod pool;
 
 use direct::{Correlation, correlate, correlate_weight_grad, flipped_taps, pad_image, tap_major};
-use elementwise::{bias_activate, column_sums, times_slope};
+use elementwise::{bias_activate, column_sums, sum, times_slope};
 use im2col::{col2im, im2col};
 use matmul::{View, matmul};
 use pool::{pool_backward, pool_forward};
@@ -703,7 +706,7 @@ impl Worker {
                 );
             }
             for (g, row) in gb.iter_mut().zip(buf.d_act.chunks(positions)) {
-                *g = row.iter().sum();
+                *g = sum(row);
             }
             if i == 0 {
                 // The input is data: its gradient is never needed.
