@@ -8,7 +8,9 @@
 #
 #   benches/dashboard.sh [ROUNDS] [BINARY] [DATA]
 #     defaults: 7, target/release/lenet-tui, /usr/share/datasets/fashion-mnist
-# Each run trains 3 epochs and counts the mean of epochs 2 and 3 (epoch 1 warms up).
+# Each run trains EPOCHS epochs (default 3) and counts the mean of epochs 2 on (epoch 1
+# warms up); with the CPU step at ~25k ex/s an epoch takes under 3 s, so EPOCHS=8
+# gives each run enough training to measure.
 set -euo pipefail
 rounds=${1:-7}
 bin=$(realpath "${2:-target/release/lenet-tui}")
@@ -16,7 +18,7 @@ data=${3:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
 sock="lenet-dash-$$"
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
-epochs=3
+epochs=${EPOCHS:-3}
 
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a - b}'; }

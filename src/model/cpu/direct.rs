@@ -201,17 +201,31 @@ fn weight_grad_portable(c: &Correlation, images: &[f32], d: &[f32], n: usize, gr
         for ci in 0..c.cin {
             for ky in 0..c.k {
                 for kx in 0..c.k {
-                    let mut sum = 0.0;
+                    // Eight running sums, so the compiler can keep them in a vector.
+                    let mut lanes = [0.0f32; LANES];
+                    let mut rest = 0.0;
                     for b in 0..n {
                         let g = &d[(co * n + b) * plane..][..plane];
                         let image = &images[b * c.image_stride + ci * c.plane_stride..];
                         for oy in 0..c.ho {
                             let line = &image[(oy + ky) * c.wp + kx..][..c.wo];
                             let row = &g[oy * c.wo..][..c.wo];
-                            sum += row.iter().zip(line).map(|(g, x)| g * x).sum::<f32>();
+                            let (rows, lines) = (row.chunks_exact(LANES), line.chunks_exact(LANES));
+                            rest += rows
+                                .remainder()
+                                .iter()
+                                .zip(lines.remainder())
+                                .map(|(g, x)| g * x)
+                                .sum::<f32>();
+                            for (g, x) in rows.zip(lines) {
+                                for l in 0..LANES {
+                                    lanes[l] += g[l] * x[l];
+                                }
+                            }
                         }
                     }
-                    grad[co * c.patch() + (ci * c.k + ky) * c.k + kx] = sum;
+                    grad[co * c.patch() + (ci * c.k + ky) * c.k + kx] =
+                        lanes.iter().sum::<f32>() + rest;
                 }
             }
         }

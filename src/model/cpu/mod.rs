@@ -92,6 +92,10 @@ const LANES: usize = 8;
 /// tenant costs little.
 const CHUNK_IMAGES: usize = 16;
 
+/// The fewest workers a step keeps (each with its chunk's buffers, about 1.5 MB for
+/// LeNet): a batch of 256 in one parallel section.
+const MIN_WORKERS: usize = 16;
+
 /// One convolution block's sizes.
 #[derive(Debug, Clone, Copy)]
 struct ConvShape {
@@ -381,8 +385,11 @@ impl CpuStep {
                 correct: 0,
             };
         }
+        // Workers (and their memory) are bounded whatever the batch size: a larger
+        // batch is taken a group of chunks at a time.
+        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
         let chunks = batch.div_ceil(CHUNK_IMAGES);
-        while self.workers.len() < chunks {
+        while self.workers.len() < chunks.min(group) {
             self.workers.push(Worker::new(&self.net));
         }
         for (i, s) in self.net.convs.iter().enumerate() {
@@ -401,44 +408,56 @@ impl CpuStep {
         let image_len = images.len() / batch;
         let scale = 1.0 / batch as f32;
         let net = &self.net;
-        let workers = &mut self.workers[..chunks];
-        workers
-            .par_iter_mut()
-            .zip(images.par_chunks(CHUNK_IMAGES * image_len))
-            .zip(labels.par_chunks(CHUNK_IMAGES))
-            .for_each(|((worker, images), labels)| {
-                worker.forward(net, &weights, images, labels.len(), pooling, act);
-                worker.loss_and_output_gradient(net, labels, scale);
-                if backward {
-                    worker.backward(net, &weights, images, labels.len(), pooling, act);
-                }
-            });
         let classes = *net.dense.last().expect("a classifier");
+        let (mut loss, mut correct) = (0.0, 0);
         self.logits.clear();
-        for (worker, labels) in workers.iter().zip(labels.chunks(CHUNK_IMAGES)) {
-            self.logits.extend_from_slice(
-                &worker.dense_act[net.dense.len() - 1][..labels.len() * classes],
-            );
-        }
-        if backward {
-            sum_gradients(workers, &mut self.grads);
+        let per_group = group * CHUNK_IMAGES;
+        let groups = images
+            .chunks(per_group * image_len)
+            .zip(labels.chunks(per_group));
+        for (g, (images, labels)) in groups.enumerate() {
+            let workers = &mut self.workers[..labels.len().div_ceil(CHUNK_IMAGES)];
+            workers
+                .par_iter_mut()
+                .zip(images.par_chunks(CHUNK_IMAGES * image_len))
+                .zip(labels.par_chunks(CHUNK_IMAGES))
+                .for_each(|((worker, images), labels)| {
+                    worker.forward(net, &weights, images, labels.len(), pooling, act);
+                    worker.loss_and_output_gradient(net, labels, scale);
+                    if backward {
+                        worker.backward(net, &weights, images, labels.len(), pooling, act);
+                    }
+                });
+            for (worker, labels) in workers.iter().zip(labels.chunks(CHUNK_IMAGES)) {
+                let logits = &worker.dense_act[net.dense.len() - 1];
+                self.logits
+                    .extend_from_slice(&logits[..labels.len() * classes]);
+                loss += worker.loss;
+                correct += worker.correct;
+            }
+            if backward {
+                sum_gradients(workers, &mut self.grads, g > 0);
+            }
         }
         BatchFigures {
-            loss: workers.iter().map(|w| w.loss).sum::<f64>() / batch as f64,
-            correct: workers.iter().map(|w| w.correct).sum(),
+            loss: loss / batch as f64,
+            correct,
         }
     }
 }
 
-/// `grads` = the sum of the workers' gradients, split across threads in pieces.
-fn sum_gradients(workers: &[Worker], grads: &mut [Vec<f32>]) {
+/// `grads` = the sum of the workers' gradients (`+=` when `accumulate`), split
+/// across threads in pieces.
+fn sum_gradients(workers: &[Worker], grads: &mut [Vec<f32>], accumulate: bool) {
     /// Values per task: enough that scheduling is noise.
     const PIECE: usize = 8192;
     grads.par_iter_mut().enumerate().for_each(|(p, g)| {
         g.par_chunks_mut(PIECE).enumerate().for_each(|(c, piece)| {
             let range = c * PIECE..c * PIECE + piece.len();
-            piece.copy_from_slice(&workers[0].grads[p][range.clone()]);
-            for w in &workers[1..] {
+            if !accumulate {
+                piece.fill(0.0);
+            }
+            for w in workers {
                 let part = &w.grads[p][range.clone()];
                 piece.iter_mut().zip(part).for_each(|(a, b)| *a += b);
             }
@@ -937,6 +956,34 @@ mod tests {
             {
                 close(g, &reference[name], &format!("{name} ({pooling}/{act})"));
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_workers_is_taken_in_groups() {
+        let arch = small_arch();
+        let (pooling, act) = (Pooling::Max, Activation::Sigmoid);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
+        let mut step = CpuStep::new(&arch);
+        let params = params_of(&model, &step);
+        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
+        let (images, labels) = batch(2 * group * CHUNK_IMAGES + 3, 12, arch.classes as u32);
+        let figures = step.gradients(&params, &images, &labels, pooling, act);
+        assert_eq!(step.workers.len(), group, "workers are bounded");
+        let (loss, reference) = candle_reference(&model, &images, &labels, 12);
+        assert!(
+            (figures.loss - loss).abs() < 1e-4,
+            "loss {} vs {loss}",
+            figures.loss
+        );
+        assert_eq!(step.logits().len(), labels.len() * arch.classes);
+        for (name, g) in step
+            .parameter_names()
+            .iter()
+            .zip(step.parameter_gradients())
+        {
+            close(g, &reference[name], name);
         }
     }
 
