@@ -116,7 +116,6 @@ fn has_fma() -> bool {
 /// `out[co][b]` (in a `[cout][n][ho][wo]` buffer) = Σ taps · image for one padded
 /// image (`cin` planes of `hp × wp`, `plane_stride` apart) and
 /// `taps` `[cin·k·k][cout]`; `c.wo ≥ LANES`.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn correlate(
     c: &Correlation,
     image: &[f32],
@@ -139,7 +138,6 @@ pub(super) fn correlate(
     correlate_portable(c, image, taps, out, n, b);
 }
 
-#[allow(clippy::too_many_arguments)]
 fn correlate_portable(
     c: &Correlation,
     image: &[f32],
@@ -247,8 +245,28 @@ mod avx2 {
     use super::{CHANNEL_BLOCK, Correlation, column_blocks};
     use crate::model::cpu::LANES;
 
+    /// Runs `$kernel::<CB>(args)` for each block of channels `c0..c0 + CB` covering
+    /// `0..$cout`, with CB (at most [`CHANNEL_BLOCK`]) a constant, so each block
+    /// size has its accumulators in registers.
+    macro_rules! channel_blocks {
+        ($cout:expr, |$c0:ident| $kernel:ident($args:expr)) => {{
+            let mut $c0 = 0;
+            while $c0 < $cout {
+                let block = ($cout - $c0).min(CHANNEL_BLOCK);
+                match block {
+                    6 => $kernel::<6>($args),
+                    5 => $kernel::<5>($args),
+                    4 => $kernel::<4>($args),
+                    3 => $kernel::<3>($args),
+                    2 => $kernel::<2>($args),
+                    _ => $kernel::<1>($args),
+                }
+                $c0 += block;
+            }
+        }};
+    }
+
     #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn correlate(
         c: &Correlation,
         image: &[f32],
@@ -257,22 +275,11 @@ mod avx2 {
         n: usize,
         b: usize,
     ) {
-        let mut c0 = 0;
-        while c0 < c.cout {
-            let block = (c.cout - c0).min(CHANNEL_BLOCK);
-            let args = (c, image, taps, &mut *out, n, b, c0);
-            // SAFETY: passed on from the caller.
-            unsafe {
-                match block {
-                    6 => correlate_block::<6>(args),
-                    5 => correlate_block::<5>(args),
-                    4 => correlate_block::<4>(args),
-                    3 => correlate_block::<3>(args),
-                    2 => correlate_block::<2>(args),
-                    _ => correlate_block::<1>(args),
-                }
-            }
-            c0 += block;
+        // SAFETY: passed on from the caller.
+        unsafe {
+            channel_blocks!(c.cout, |c0| correlate_block((
+                c, image, taps, &mut *out, n, b, c0
+            )))
         }
     }
 
@@ -349,22 +356,11 @@ mod avx2 {
         n: usize,
         grad: &mut [f32],
     ) {
-        let mut c0 = 0;
-        while c0 < c.cout {
-            let block = (c.cout - c0).min(CHANNEL_BLOCK);
-            let args = (c, images, d, n, c0, &mut *grad);
-            // SAFETY: passed on from the caller.
-            unsafe {
-                match block {
-                    6 => weight_grad_block::<6>(args),
-                    5 => weight_grad_block::<5>(args),
-                    4 => weight_grad_block::<4>(args),
-                    3 => weight_grad_block::<3>(args),
-                    2 => weight_grad_block::<2>(args),
-                    _ => weight_grad_block::<1>(args),
-                }
-            }
-            c0 += block;
+        // SAFETY: passed on from the caller.
+        unsafe {
+            channel_blocks!(c.cout, |c0| weight_grad_block((
+                c, images, d, n, c0, &mut *grad
+            )))
         }
     }
 

@@ -890,88 +890,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn gradients_match_candles_autograd_for_every_variant() {
-        // Rows narrower than the eight lanes of the direct convolution.
-        let narrow = Architecture {
-            input: [1, 7, 7],
-            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 2, 0)],
-            ..small_arch()
-        };
-        for arch in [small_arch(), odd_arch(), narrow, Architecture::default()] {
-            let side = arch.input[1];
-            for (pooling, act) in [
-                (Pooling::Avg, Activation::Sigmoid),
-                (Pooling::Max, Activation::Relu),
-                (Pooling::Max, Activation::Sigmoid),
-            ] {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-                let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-                let mut step = CpuStep::new(&arch);
-                let params = params_of(&model, &step);
-                let (images, labels) = batch(6, side, arch.classes as u32);
-                let figures = step.gradients(&params, &images, &labels, pooling, act);
-                let (loss, reference) = candle_reference(&model, &images, &labels, side);
-                assert!(
-                    (figures.loss - loss).abs() < 1e-4,
-                    "loss {} vs {loss}",
-                    figures.loss
-                );
-                for (name, g) in step
-                    .parameter_names()
-                    .iter()
-                    .zip(step.parameter_gradients())
-                {
-                    close(g, &reference[name], &format!("{name} ({pooling}/{act})"));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_batch_cut_into_chunks_has_the_gradients_of_the_whole() {
-        // 37 images: two full chunks and a ragged one, summed by `sum_gradients`.
-        let arch = Architecture::default();
-        for (pooling, act) in [
-            (Pooling::Avg, Activation::Sigmoid),
-            (Pooling::Max, Activation::Relu),
-        ] {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-            let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-            let mut step = CpuStep::new(&arch);
-            let params = params_of(&model, &step);
-            let (images, labels) = batch(2 * CHUNK_IMAGES + 5, 28, 10);
-            let figures = step.gradients(&params, &images, &labels, pooling, act);
-            let (loss, reference) = candle_reference(&model, &images, &labels, 28);
-            assert!(
-                (figures.loss - loss).abs() < 1e-4,
-                "loss {} vs {loss}",
-                figures.loss
-            );
-            assert_eq!(step.logits().len(), labels.len() * 10);
-            for (name, g) in step
-                .parameter_names()
-                .iter()
-                .zip(step.parameter_gradients())
-            {
-                close(g, &reference[name], &format!("{name} ({pooling}/{act})"));
-            }
-        }
-    }
-
-    #[test]
-    fn a_batch_larger_than_the_workers_is_taken_in_groups() {
-        let arch = small_arch();
-        let (pooling, act) = (Pooling::Max, Activation::Sigmoid);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
-        let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-        let mut step = CpuStep::new(&arch);
+    /// Takes `images` generated images through a fresh step and Candle's autograd
+    /// with the same model (weights from `seed`): the same loss, logits for every
+    /// image and the same gradients. Returns the step.
+    fn assert_matches_candle(
+        arch: &Architecture,
+        pooling: Pooling,
+        act: Activation,
+        images: usize,
+        seed: u64,
+    ) -> CpuStep {
+        let side = arch.input[1];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let model = LeNet::new(arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
+        let mut step = CpuStep::new(arch);
         let params = params_of(&model, &step);
-        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
-        let (images, labels) = batch(2 * group * CHUNK_IMAGES + 3, 12, arch.classes as u32);
+        let (images, labels) = batch(images, side, arch.classes as u32);
         let figures = step.gradients(&params, &images, &labels, pooling, act);
-        assert_eq!(step.workers.len(), group, "workers are bounded");
-        let (loss, reference) = candle_reference(&model, &images, &labels, 12);
+        let (loss, reference) = candle_reference(&model, &images, &labels, side);
         assert!(
             (figures.loss - loss).abs() < 1e-4,
             "loss {} vs {loss}",
@@ -983,8 +919,54 @@ mod tests {
             .iter()
             .zip(step.parameter_gradients())
         {
-            close(g, &reference[name], name);
+            close(g, &reference[name], &format!("{name} ({pooling}/{act})"));
         }
+        step
+    }
+
+    #[test]
+    fn gradients_match_candles_autograd_for_every_variant() {
+        // Rows narrower than the eight lanes of the direct convolution.
+        let narrow = Architecture {
+            input: [1, 7, 7],
+            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 2, 0)],
+            ..small_arch()
+        };
+        for arch in [small_arch(), odd_arch(), narrow, Architecture::default()] {
+            for (pooling, act) in [
+                (Pooling::Avg, Activation::Sigmoid),
+                (Pooling::Max, Activation::Relu),
+                (Pooling::Max, Activation::Sigmoid),
+            ] {
+                assert_matches_candle(&arch, pooling, act, 6, 3);
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_cut_into_chunks_has_the_gradients_of_the_whole() {
+        // Two full chunks and a ragged one, summed by `sum_gradients`.
+        for (pooling, act) in [
+            (Pooling::Avg, Activation::Sigmoid),
+            (Pooling::Max, Activation::Relu),
+        ] {
+            assert_matches_candle(
+                &Architecture::default(),
+                pooling,
+                act,
+                2 * CHUNK_IMAGES + 5,
+                11,
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_workers_is_taken_in_groups() {
+        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
+        let images = 2 * group * CHUNK_IMAGES + 3;
+        let step =
+            assert_matches_candle(&small_arch(), Pooling::Max, Activation::Sigmoid, images, 13);
+        assert_eq!(step.workers.len(), group, "workers are bounded");
     }
 
     #[test]
