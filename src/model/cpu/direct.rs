@@ -104,13 +104,9 @@ fn column_blocks(wo: usize) -> impl Iterator<Item = usize> + Clone {
 }
 
 /// Whether the AVX2 + FMA kernels can run here.
+#[cfg(target_arch = "x86_64")]
 fn has_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// `out[co][b]` (in a `[cout][n][ho][wo]` buffer) = Σ taps · image for one padded
