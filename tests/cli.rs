@@ -120,11 +120,11 @@ fn headless_json_is_one_object_per_event_on_the_embedded_subset() {
         path.contains("/lenet-tui/runs/") && path.ends_with("/ckpt-0002"),
         "the start checkpoint, then this one: {saved}"
     );
-    assert_eq!(
-        kinds.iter().filter(|&&k| k == "progress").count(),
-        5,
-        "{kinds:?}"
-    );
+    // Five evenly spaced reports an epoch (the default), but none closer than 250 ms
+    // apart but the last: the CPU step takes the subset's epoch in well under a
+    // second, so some may be dropped. The last (epoch 1.0) always comes; see below.
+    let reports = kinds.iter().filter(|&&k| k == "progress").count();
+    assert!((1..=5).contains(&reports), "{kinds:?}");
     for e in &events {
         for key in [
             "epoch",

@@ -122,6 +122,9 @@ fn sigterm_saves_a_checkpoint_and_resume_finishes_the_run() {
     let home = Home::new();
     let mut child = home
         .command(&args(&quick(&["--epochs", "3"])))
+        // 60 batches of at least 20 ms: the signal below lands in epoch 2 however
+        // fast the machine trains.
+        .env(lenet_tui::failpoint::ENV, "slow-batches:20")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

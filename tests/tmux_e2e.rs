@@ -395,7 +395,10 @@ fn first_plotted_column(screen: &str) -> Option<usize> {
 fn hangup_saves_and_resume_latest_continues_with_the_history() {
     let home = tempfile::tempdir().unwrap();
     let args = "--data embedded --batch-size 32 --epochs 3";
-    let Some(t) = Tmux::start_in(home.path(), args) else {
+    // 188 batches of at least 10 ms an epoch: the hangup lands in epoch 2 however
+    // fast the machine trains.
+    let slow = "LENET_TUI_FAILPOINT=slow-batches:10";
+    let Some(t) = Tmux::launch(home.path(), slow, args) else {
         return;
     };
     t.wait_for("epoch 2", |s| header(s).contains("epoch 2/3"));
@@ -421,7 +424,8 @@ fn hangup_saves_and_resume_latest_continues_with_the_history() {
     assert_eq!(saved.meta.history.epochs.len(), 1);
     drop(t);
 
-    let Some(t) = Tmux::start_in(home.path(), "--resume latest") else {
+    // Slow too, so the screen is caught while the resumed run is still in epoch 2.
+    let Some(t) = Tmux::launch(home.path(), slow, "--resume latest") else {
         return;
     };
     let screen = t.wait_for("the resumed run", |s| {

@@ -753,6 +753,9 @@ impl Trainer {
                     panic!("failpoint trainer-panic");
                 }
                 let start = Instant::now();
+                if let Some(pause) = crate::failpoint::delay("slow-batches") {
+                    std::thread::sleep(pause);
+                }
                 let mut diverged = None;
                 let exploded = &mut self.exploded;
                 let outcome = self.engine.step(
