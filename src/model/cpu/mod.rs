@@ -121,27 +121,38 @@ impl ConvShape {
         self.cin * self.k * self.k
     }
 
-    /// The forward pass as a direct correlation of each padded image, where the
-    /// kernels take it (stride 1, output rows at least a register wide); where the
-    /// images lie is for [`image_planes`] to say.
-    fn forward_correlation(&self) -> Option<Correlation> {
-        (self.stride == 1 && self.wo >= LANES).then_some(Correlation {
-            cin: self.cin,
-            plane_stride: 0,
-            image_stride: 0,
-            cout: self.cout,
-            k: self.k,
-            hp: self.h + 2 * self.pad,
-            wp: self.w + 2 * self.pad,
-            ho: self.ho,
-            wo: self.wo,
-        })
+    /// Whether the direct kernels take this block's forward pass and weight gradient
+    /// (stride 1, output rows at least a register wide); else im2col and gemm.
+    fn convolves_directly(&self) -> bool {
+        self.stride == 1 && self.wo >= LANES
     }
 
-    /// Whether the forward pass reads the input planes in place (no padding), from
-    /// a buffer of `[cin][n][h][w]`.
+    /// Whether the direct kernels read the input planes in place (no padding), from
+    /// a buffer of `[cin][n][h][w]`, rather than from the padded copy.
     fn reads_input_in_place(&self) -> bool {
         self.pad == 0
+    }
+
+    /// The forward pass of a chunk of `n` images as a direct correlation, reading
+    /// the images where [`image_planes`] says.
+    fn forward_correlation(&self, n: usize) -> Correlation {
+        let (hp, wp) = (self.h + 2 * self.pad, self.w + 2 * self.pad);
+        let (plane_stride, image_stride) = if self.reads_input_in_place() {
+            (n * hp * wp, hp * wp)
+        } else {
+            (hp * wp, self.cin * hp * wp)
+        };
+        Correlation {
+            cin: self.cin,
+            plane_stride,
+            image_stride,
+            cout: self.cout,
+            k: self.k,
+            hp,
+            wp,
+            ho: self.ho,
+            wo: self.wo,
+        }
     }
 
     /// The input gradient as a direct correlation of the output gradient, padded by
@@ -393,7 +404,7 @@ impl CpuStep {
             self.workers.push(Worker::new(&self.net));
         }
         for (i, s) in self.net.convs.iter().enumerate() {
-            if s.forward_correlation().is_some() {
+            if s.convolves_directly() {
                 tap_major(&params[2 * i], s.cout, s.patch(), &mut self.taps[i]);
             }
             if backward && i > 0 && s.input_grad_correlation().is_some() {
@@ -485,7 +496,7 @@ impl Worker {
             .map(|(i, s)| {
                 let positions = n * s.ho * s.wo;
                 let pooled = s.cout * n * s.ph * s.pw;
-                let direct = s.forward_correlation().is_some();
+                let direct = s.convolves_directly();
                 ConvBuffers {
                     padded: if direct && !s.reads_input_in_place() {
                         vec![0.0; n * s.cin * (s.h + 2 * s.pad) * (s.w + 2 * s.pad)]
@@ -546,9 +557,10 @@ impl Worker {
             };
             let (weight, bias) = (&weights.params[2 * i], &weights.params[2 * i + 1]);
             let positions = n * s.ho * s.wo;
-            if let Some(c) = s.forward_correlation() {
+            if s.convolves_directly() {
+                let c = s.forward_correlation(n);
                 pad_chunk(s, input, n, &mut buf.padded);
-                let (images, c) = image_planes(s, c, &buf.padded, input, n);
+                let images = image_planes(s, &buf.padded, input);
                 for b in 0..n {
                     let image = &images[b * c.image_stride..];
                     correlate(&c, image, &weights.taps[i], &mut buf.act, n, b);
@@ -708,14 +720,14 @@ impl Worker {
                 (&mut w[2 * i], &mut b[0])
             };
             // dW [cout × patch] = dZ · cols^T; db = row sums of dZ.
-            if let Some(c) = s.forward_correlation() {
+            if s.convolves_directly() {
                 let input: &[f32] = if i == 0 {
                     images
                 } else {
                     &before[i - 1].pooled
                 };
-                let (images, c) = image_planes(s, c, &buf.padded, input, n);
-                correlate_weight_grad(&c, images, &buf.d_act, n, gw);
+                let images = image_planes(s, &buf.padded, input);
+                correlate_weight_grad(&s.forward_correlation(n), images, &buf.d_act, n, gw);
             } else {
                 matmul(
                     gw,
@@ -756,31 +768,14 @@ impl Worker {
     }
 }
 
-/// The chunk's input images for the direct kernels and the correlation that reads
-/// them: in place when the block has no padding, else from `padded` (as
-/// [`pad_chunk`] left it).
-fn image_planes<'a>(
-    s: &ConvShape,
-    c: Correlation,
-    padded: &'a [f32],
-    input: &'a [f32],
-    n: usize,
-) -> (&'a [f32], Correlation) {
+/// The chunk's input images as [`ConvShape::forward_correlation`] reads them: in
+/// place when the block has no padding, else `padded` (as [`pad_chunk`] left it).
+fn image_planes<'a>(s: &ConvShape, padded: &'a [f32], input: &'a [f32]) -> &'a [f32] {
     if s.reads_input_in_place() {
-        let plane = s.h * s.w;
-        let c = Correlation {
-            plane_stride: n * plane,
-            image_stride: plane,
-            ..c
-        };
-        return (input, c);
+        input
+    } else {
+        padded
     }
-    let c = Correlation {
-        plane_stride: c.hp * c.wp,
-        image_stride: s.cin * c.hp * c.wp,
-        ..c
-    };
-    (padded, c)
 }
 
 /// The chunk's `n` input images zero-padded into `padded`, one after the other,
