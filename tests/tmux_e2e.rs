@@ -497,37 +497,97 @@ fn resize_storms_and_tiny_windows_never_break_the_dashboard() {
 
 #[test]
 fn a_dashboard_panic_restores_the_terminal_and_keeps_a_checkpoint() {
+    // Batches of at least 20 ms hold training in progress (20 epochs take 10 s or
+    // more) when the fifth progress report makes the dashboard panic, on any machine.
     let Some(t) = Tmux::start_with_env(
-        "LENET_TUI_FAILPOINT=dashboard-panic:5",
+        "LENET_TUI_FAILPOINT=slow-batches:20,dashboard-panic:5",
+        "--data embedded --epochs 20",
+    ) else {
+        return;
+    };
+    let err = t.wait_panic_exit("failpoint dashboard-panic");
+    let saved = newest_checkpoint(&t);
+    assert_eq!(saved.meta.reason, lenet_tui::train::SaveReason::Panic);
+    assert!(
+        saved.meta.position.at() < 20.0,
+        "saved mid-run: {:?}",
+        saved.meta.position
+    );
+    assert!(
+        err.contains(&saved.dir.display().to_string()),
+        "names the panic checkpoint: {err}"
+    );
+}
+
+/// After the run has finished, its final checkpoint already holds everything (the
+/// weights, the whole history, the position at the end), so a panic then writes no
+/// new one and names that one.
+#[test]
+fn a_dashboard_panic_after_the_run_names_its_final_checkpoint() {
+    let Some(t) = Tmux::start_with_env(
+        "LENET_TUI_FAILPOINT=dashboard-panic-finished",
         "--data embedded --epochs 2",
     ) else {
         return;
     };
-    assert_eq!(t.wait_exit(), "101", "a panic exits with Rust's status 101");
-    let err = std::fs::read_to_string(t.dir.join("stderr")).unwrap();
-    assert!(err.contains("failpoint dashboard-panic"), "{err}");
-    assert!(
-        err.contains("log: ") && err.contains("lenet-tui.log"),
-        "{err}"
-    );
-    assert!(err.contains("checkpoint saved: "), "{err}");
-    let alt = t.tmux(&[
-        "display-message",
-        "-p",
-        "-t",
-        "e2e",
-        "#{alternate_on} #{cursor_flag}",
-    ]);
+    let err = t.wait_panic_exit("failpoint dashboard-panic-finished");
+    let runs = lenet_tui::checkpoint::list_runs(&t.dir.join("lenet-tui/runs")).unwrap();
+    assert_eq!(runs.len(), 1);
     assert_eq!(
-        String::from_utf8_lossy(&alt.stdout).trim(),
-        "0 1",
-        "terminal restored"
+        runs[0].checkpoints.len(),
+        3,
+        "start and two epoch ends, no panic checkpoint: {:?}",
+        runs[0].checkpoints
     );
+    let saved = newest_checkpoint(&t);
+    assert_eq!(saved.meta.reason, lenet_tui::train::SaveReason::EpochEnd);
+    assert_eq!(saved.meta.position.epoch, 3, "past the last epoch");
+    assert_eq!(saved.meta.position.batch, 0);
+    assert_eq!(saved.meta.history.epochs.len(), 2);
+    assert!(
+        err.contains(&format!("checkpoint saved: {}", saved.dir.display())),
+        "names the final checkpoint: {err}"
+    );
+}
+
+impl Tmux {
+    /// Waits for a panic's exit (101) and checks the terminal was restored and the
+    /// message, the log and a checkpoint were named; returns stderr.
+    fn wait_panic_exit(&self, message: &str) -> String {
+        assert_eq!(
+            self.wait_exit(),
+            "101",
+            "a panic exits with Rust's status 101"
+        );
+        let err = std::fs::read_to_string(self.dir.join("stderr")).unwrap();
+        assert!(err.contains(message), "{err}");
+        assert!(
+            err.contains("log: ") && err.contains("lenet-tui.log"),
+            "{err}"
+        );
+        assert!(err.contains("checkpoint saved: "), "{err}");
+        let alt = self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            "e2e",
+            "#{alternate_on} #{cursor_flag}",
+        ]);
+        assert_eq!(
+            String::from_utf8_lossy(&alt.stdout).trim(),
+            "0 1",
+            "terminal restored"
+        );
+        err
+    }
+}
+
+/// The newest checkpoint of the only run in `t`'s home.
+fn newest_checkpoint(t: &Tmux) -> lenet_tui::checkpoint::Checkpoint {
     let runs = lenet_tui::checkpoint::list_runs(&t.dir.join("lenet-tui/runs")).unwrap();
     let newest = runs
         .last()
         .and_then(|r| r.checkpoints.last())
         .expect("a checkpoint");
-    let saved = lenet_tui::checkpoint::load(newest).unwrap();
-    assert_eq!(saved.meta.reason, lenet_tui::train::SaveReason::Panic);
+    lenet_tui::checkpoint::load(newest).unwrap()
 }

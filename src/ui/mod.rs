@@ -68,7 +68,8 @@ pub struct Outcome {
     pub signal: Option<Signal>,
 }
 
-/// Progress events seen by the `dashboard-panic` failpoint.
+/// Progress events seen by the `dashboard-panic` failpoint (and the end of the run, by
+/// `dashboard-panic-finished`).
 static DASHBOARD_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// How long quitting waits for the last checkpoint before leaving anyway.
@@ -323,6 +324,9 @@ impl Loop<'_> {
                             self.log.line(&status);
                             if !status.starts_with("figure saved") {
                                 self.app.status = Some(status);
+                            }
+                            if crate::failpoint::hit("dashboard-panic-finished", &DASHBOARD_PANIC) {
+                                panic!("failpoint dashboard-panic-finished");
                             }
                         }
                         dirty = true;
