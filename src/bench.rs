@@ -7,16 +7,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::Device;
-use candle_nn::{Optimizer, SGD};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
 use crate::data::Dataset;
+use crate::engine;
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::train::LearningRate;
-use crate::train::step::{DeviceSplit, StepEngine};
 
 /// A model variant to measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,8 +109,6 @@ pub struct BenchResult {
 
 /// Runs the benchmark, calling `done` after each variant.
 pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), ModelError> {
-    let train = DeviceSplit::upload(&spec.dataset.train, &spec.device)?;
-    let test = DeviceSplit::upload(&spec.dataset.test, &spec.device)?;
     let mut order: Vec<u32> = (0..spec.dataset.train.len() as u32).collect();
     order.shuffle(&mut StdRng::seed_from_u64(spec.seed));
     let batches: Vec<&[u32]> = order.chunks_exact(spec.batch_size).collect();
@@ -135,17 +132,16 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             &spec.device,
             &mut rng,
         )?;
-        let mut optimizer = SGD::new(model.varmap().all_vars(), variant.learning_rate.get())?;
-        let mut engine = StepEngine::for_model(&model);
+        let lr = variant.learning_rate.get();
+        let mut engine = engine::open(&model, spec.dataset.clone())?;
         let mut next = 0;
         let mut take = || {
             let ids = batches[next % batches.len()];
             next += 1;
             ids
         };
-        let host = &spec.dataset.train;
         for _ in 0..spec.warmup {
-            engine.step(&model, &mut optimizer, host, &train, take(), |_| true)?;
+            engine.step(&model, lr, take(), &mut |_| true)?;
         }
         let (mut step, mut forward, mut backward, mut eval) = (vec![], vec![], vec![], vec![]);
         for _ in 0..spec.repeats {
@@ -153,12 +149,12 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             let examples = (spec.batches * spec.batch_size) as f64;
             let start = Instant::now();
             for ids in &ids {
-                engine.forward_only(&model, host, &train, ids)?;
+                engine.forward_only(&model, ids)?;
             }
             let forward_s = start.elapsed().as_secs_f64();
             let start = Instant::now();
             for ids in &ids {
-                engine.step(&model, &mut optimizer, host, &train, ids, |_| true)?;
+                engine.step(&model, lr, ids, &mut |_| true)?;
             }
             engine.settle()?;
             let step_s = start.elapsed().as_secs_f64();
@@ -166,7 +162,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             forward.push(examples / forward_s);
             backward.push(examples / (step_s - forward_s).max(1e-9));
             let start = Instant::now();
-            engine.evaluate(&model, &spec.dataset.test, &test)?;
+            engine.evaluate(&model)?;
             eval.push(spec.dataset.test.len() as f64 / start.elapsed().as_secs_f64());
         }
         done(&BenchResult {

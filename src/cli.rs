@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::checkpoint::ResumeFrom;
 use crate::config::Overrides;
 use crate::data::download::Mirror;
 use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
+use crate::train::checkpoint::ResumeFrom;
 use crate::train::{BatchSize, Epochs, LearningRate};
 use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
 
@@ -288,6 +288,53 @@ impl RunArgs {
     }
 }
 
+// The model's and the data's settings are plain types that know nothing of clap;
+// their names on the command line are given here.
+
+impl clap::ValueEnum for Pooling {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Pooling::Avg, Pooling::Max]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            Pooling::Avg => ("avg", "Average pooling, the chapter's choice"),
+            Pooling::Max => ("max", "Max pooling, the chapter's exercise 1"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
+impl clap::ValueEnum for Activation {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Activation::Sigmoid, Activation::Relu]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            Activation::Sigmoid => ("sigmoid", "The logistic sigmoid, the chapter's choice"),
+            Activation::Relu => ("relu", "Rectified linear unit"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
+impl clap::ValueEnum for KnownDataset {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KnownDataset::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            KnownDataset::FashionMnist => {
+                "Zalando's Fashion-MNIST: the data set lenet-tui trains on"
+            }
+            KnownDataset::Mnist => "LeCun's handwritten digits",
+        };
+        Some(clap::builder::PossibleValue::new(self.cli_name()).help(help))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +402,21 @@ mod tests {
         let err = Cli::try_parse_from(["lenet-tui", "data", "download", "--mirror", "ftp://x/"])
             .unwrap_err();
         assert!(err.to_string().contains("is not a mirror URL"), "{err}");
+    }
+
+    #[test]
+    fn settings_are_named_on_the_command_line_as_everywhere_else() {
+        use clap::ValueEnum;
+        for ds in KnownDataset::ALL {
+            let value = ds.to_possible_value().unwrap();
+            assert_eq!(value.get_name(), ds.cli_name());
+            assert_eq!(KnownDataset::from_str(ds.cli_name(), false), Ok(ds));
+        }
+        for p in Pooling::value_variants() {
+            assert_eq!(Pooling::from_str(&p.to_string(), false), Ok(*p));
+        }
+        for a in Activation::value_variants() {
+            assert_eq!(a.to_string().parse::<Activation>(), Ok(*a));
+        }
     }
 }

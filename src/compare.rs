@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::capture::figure::{FigureData, FigureRun, LineStyle};
-use crate::checkpoint::{self, CheckpointError, Meta, ResumeFrom};
 use crate::train::EpochSummary;
-use crate::ui::history::{RunRecipe, run_labels};
+use crate::train::checkpoint::{self, CheckpointError, Meta, ResumeFrom};
+use crate::train::{RunRecipe, run_labels};
 
 /// A saved run as the comparison reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,8 +188,8 @@ pub fn table(a: &SavedRun, b: &SavedRun) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::{DataFacts, Position, WeightsFacts};
     use crate::model::{Architecture, Pooling};
+    use crate::train::checkpoint::{DataFacts, Position, WeightsFacts};
     use crate::train::{Change, History, MarkedChange, SaveReason, TrainSettings};
 
     fn saved(name: &str, pooling: Pooling, test_accs: &[f64]) -> SavedRun {

@@ -64,8 +64,8 @@ pub struct UiSection {
 pub struct OutputLimit(pub u32);
 
 impl OutputLimit {
-    /// 8 KB/s: heatmaps refresh about every 2 s at 120×36, every 4–5 s at 160×48.
-    pub const DEFAULT: OutputLimit = OutputLimit(8);
+    /// The dashboard's own default (8 KB/s).
+    pub const DEFAULT: OutputLimit = OutputLimit(crate::ui::budget::DEFAULT_KB_PER_SEC);
 
     /// The budget in bytes a second, `None` for no limit.
     pub fn bytes_per_sec(self) -> Option<f64> {
@@ -591,7 +591,9 @@ impl CheckpointSection {
         }
         Some(crate::train::CheckpointPolicy {
             runs_dir: self.runs_dir()?,
-            keep: self.keep.map_or(crate::checkpoint::DEFAULT_KEEP, |k| k.0),
+            keep: self
+                .keep
+                .map_or(crate::train::checkpoint::DEFAULT_KEEP, |k| k.0),
         })
     }
 
@@ -599,7 +601,7 @@ impl CheckpointSection {
     pub fn runs_dir(&self) -> Option<PathBuf> {
         self.dir
             .clone()
-            .or_else(crate::checkpoint::default_runs_dir)
+            .or_else(crate::train::checkpoint::default_runs_dir)
     }
 }
 

@@ -10,15 +10,18 @@
 
 pub mod bench;
 pub mod capture;
-pub mod checkpoint;
 pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod engine;
 pub mod failpoint;
 pub mod headless;
 pub mod model;
 pub mod signals;
 pub mod train;
 pub mod ui;
+
+/// Checkpoints belong to the training half; the path most callers know them by.
+pub use train::checkpoint;

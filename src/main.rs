@@ -29,7 +29,7 @@ use lenet_tui::ui::theme::{ColorDepth, Theme};
 
 fn main() -> ExitCode {
     pin_candle_threads();
-    lenet_tui::model::cpu::start_worker_threads();
+    lenet_tui::engine::cpu::start_worker_threads();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

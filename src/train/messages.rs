@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::ConfusionMatrix;
 use crate::model::{Activation, LayerTable, Pooling, Probe};
-use crate::train::confusion::ConfusionMatrix;
 use crate::train::settings::{LearningRate, TrainSettings};
 
 /// What the trainer is told to do; each takes effect before the next batch.

@@ -7,25 +7,23 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use candle_core::{Device, Tensor};
-use candle_nn::{Optimizer, SGD};
+use candle_core::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::confusion::ConfusionMatrix;
+use super::checkpoint::{
+    self, Checkpoint, CheckpointError, DataFacts, Meta, Position, RunDir, WeightsFacts,
+};
 use super::messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
     ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
 };
 use super::settings::{LearningRate, TrainSettings};
-use super::step::{DeviceSplit, StepEngine, argmax};
-use crate::checkpoint::{
-    self, Checkpoint, CheckpointError, DataFacts, Meta, Position, RunDir, WeightsFacts,
-};
 use crate::data::batches::batches_per_epoch;
 use crate::data::{DataLocation, Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
+use crate::engine::{self, ConfusionMatrix, Engine, argmax};
 use crate::model::{Architecture, LeNet, ModelError};
 
 /// Everything a trainer thread needs to start.
@@ -144,7 +142,7 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
     let thread = std::thread::Builder::new()
         .name(THREAD_NAME.into())
         .spawn(move || {
-            crate::model::cpu::flush_denormals();
+            crate::engine::cpu::flush_denormals();
             let events = event_tx.clone();
             // A panic becomes an error event, so the front end can report it and
             // restore the terminal on its own thread.
@@ -247,10 +245,7 @@ struct Trainer {
     info: RunInfo,
     settings: TrainSettings,
     model: LeNet,
-    optimizer: SGD,
-    engine: StepEngine,
-    train: DeviceSplit,
-    test: DeviceSplit,
+    engine: Box<dyn Engine>,
     order: EpochOrder,
     /// The current epoch's batches of example indices.
     epoch_order: Vec<Vec<u32>>,
@@ -307,7 +302,6 @@ impl Trainer {
             &device,
             &mut init_rng,
         )?;
-        let optimizer = SGD::new(model.varmap().all_vars(), settings.learning_rate.get())?;
         let batches = batches_per_epoch(dataset.train.len(), settings.batch_size.as_usize());
         let info = RunInfo {
             data: dataset.to_string(),
@@ -320,9 +314,7 @@ impl Trainer {
             layers: model.layer_table()?,
         };
         let mut trainer = Self {
-            engine: StepEngine::for_model(&model),
-            train: DeviceSplit::upload(&dataset.train, &device)?,
-            test: DeviceSplit::upload(&dataset.test, &device)?,
+            engine: engine::open(&model, dataset.clone())?,
             // A stream of its own, so restarts (which draw weights) keep shuffles stable.
             order: EpochOrder::new(dataset.train.len(), settings.seed.wrapping_add(1)),
             epoch_order: Vec::new(),
@@ -331,7 +323,6 @@ impl Trainer {
             info,
             settings,
             model,
-            optimizer,
             init_rng,
             commands,
             events,
@@ -397,10 +388,6 @@ impl Trainer {
 
     fn restart(&mut self) -> Result<(), Failure> {
         self.model.reinitialize(&mut self.init_rng)?;
-        self.optimizer = SGD::new(
-            self.model.varmap().all_vars(),
-            self.settings.learning_rate.get(),
-        )?;
         self.paused = false;
         self.diverged = None;
         self.exploded = 0;
@@ -492,7 +479,6 @@ impl Trainer {
                 Change::Activation(activation)
             }
             Command::SetLearningRate(lr) => {
-                self.optimizer.set_learning_rate(lr.get());
                 self.settings.learning_rate = lr;
                 Change::LearningRate(lr.get())
             }
@@ -532,12 +518,10 @@ impl Trainer {
     }
 
     /// Pooling, activation and learning rate from `settings`, into the model and
-    /// optimiser as well.
+    /// the engine as well.
     fn use_settings(&mut self, settings: TrainSettings) {
         self.model.pooling = settings.pooling;
         self.model.activation = settings.activation;
-        self.optimizer
-            .set_learning_rate(settings.learning_rate.get());
         self.settings = settings;
     }
 
@@ -612,7 +596,6 @@ impl Trainer {
         let lr = self.settings.learning_rate.get() / 10.0;
         self.restore(&checkpoint)?;
         if let Ok(lower) = LearningRate::try_from(lr) {
-            self.optimizer.set_learning_rate(lower.get());
             self.settings.learning_rate = lower;
         }
         self.paused = false;
@@ -760,11 +743,9 @@ impl Trainer {
                 let exploded = &mut self.exploded;
                 let outcome = self.engine.step(
                     &self.model,
-                    &mut self.optimizer,
-                    &self.dataset.train,
-                    &self.train,
+                    self.settings.learning_rate.get(),
                     &self.epoch_order[i],
-                    |loss| {
+                    &mut |loss| {
                         // No step with a diverging loss: the weights stay as they were.
                         let bad = diverging(exploded, loss, classes);
                         if bad {
@@ -849,9 +830,7 @@ impl Trainer {
     /// The test set's confusion matrix (its diagonal is the accuracy), without
     /// gradient tracking.
     fn evaluate(&mut self) -> Result<ConfusionMatrix, Failure> {
-        Ok(self
-            .engine
-            .evaluate(&self.model, &self.dataset.test, &self.test)?)
+        Ok(self.engine.evaluate(&self.model)?)
     }
 
     /// The first convolution's weights as plain numbers, if the model has one.
@@ -880,12 +859,9 @@ impl Trainer {
         }
         self.probes_sent = Some(Instant::now());
         let test = &self.dataset.test;
-        let ids: Vec<u32> = self.probes.iter().map(|&i| i as u32).collect();
-        let ids = Tensor::from_vec(ids, self.probes.len(), &self.device)?;
-        let (x, _) = self.test.batch(&ids, test.rows, test.cols)?;
         let reports = self
-            .model
-            .probe(&x)?
+            .engine
+            .probe(&self.model, &self.probes)?
             .into_iter()
             .zip(&self.probes)
             .map(|(probe, &index)| ProbeReport {

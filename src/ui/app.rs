@@ -12,7 +12,8 @@ use crate::train::{
     Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
     ProbeReport, RunInfo, SaveReason,
 };
-use crate::ui::history::{PAST_RUNS, PastRun, RunRecipe, Series, run_labels};
+use crate::train::{RunRecipe, run_labels};
+use crate::ui::history::{PAST_RUNS, PastRun, Series};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
 
@@ -220,7 +221,7 @@ impl App {
             status: None,
             exit_on_finish: false,
             gpu: None,
-            max_output: crate::config::OutputLimit::DEFAULT.bytes_per_sec(),
+            max_output: Some(f64::from(super::budget::DEFAULT_KB_PER_SEC) * 1000.0),
             should_quit: false,
             recording: false,
             last_checkpoint: None,

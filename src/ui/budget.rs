@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::train::Event;
 
+/// The budget unless configured otherwise, in KB/s: heatmaps refresh about every 2 s
+/// at 120×36, every 4–5 s at 160×48.
+pub const DEFAULT_KB_PER_SEC: u32 = 8;
+
 /// How many seconds of output may go out in one burst before refreshes wait.
 const BURST_SECONDS: f64 = 2.0;
 

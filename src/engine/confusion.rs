@@ -45,6 +45,13 @@ impl ConfusionMatrix {
         }
     }
 
+    /// Records the predictions `predicted` of the examples `ids` of `split`.
+    pub fn record_all(&mut self, ids: &[u32], predicted: &[u32], split: &crate::data::Split) {
+        for (&i, &p) in ids.iter().zip(predicted) {
+            self.record(usize::from(split.labels[i as usize]), p as usize);
+        }
+    }
+
     /// Number of classes.
     pub fn classes(&self) -> usize {
         self.classes

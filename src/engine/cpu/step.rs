@@ -1,89 +1,16 @@
-//! LeNet's training step on the CPU, without Candle's graph.
-//!
-//! Candle's CPU convolutions run their backward passes at a few GFLOP/s and its
-//! autograd adds a zero tensor and an add for every node; a LeNet step spends most of
-//! its time there. This module does the same arithmetic as [`super::LeNet::forward`]
-//! plus backprop and an SGD update, with no gradient for the input image and every
-//! buffer kept from one batch to the next. The weights stay in the model's `Var`s:
-//! the trainer copies them in and out around each step (250 KB), so everything else
-//! (evaluation, probes, checkpoints) sees them as usual. Tests check the gradients
-//! against Candle's autograd and finite differences.
-//!
-//! A step is one parallel section: the batch is cut into chunks of
-//! [`CHUNK_IMAGES`], and each task takes its chunk through the whole network,
-//! forward, loss and backward, with its own buffers and its own parameter gradients,
-//! which are summed once at the end. So the threads meet once per step rather than
-//! once per operation, and a chunk's activations stay in its core's L2 cache between
-//! one layer and the next. Within a chunk, stride-1 convolutions run on the direct
-//! kernels of [`direct`] (forward, weight gradient, and the input gradient as a
-//! correlation with the flipped kernels); others as im2col and a matrix product on
-//! `gemm`; dense layers on `gemm`; activation and pooling in plain loops.
-//!
-//! Activations are laid out `[channels][images][rows][cols]` within a chunk.
+//! The per-chunk training step (see the module docs of [`super`]).
 
 use rayon::prelude::*;
 
-use super::{Activation, Architecture, Pooling};
-
-/// Runs `$portable(args…)` compiled for AVX2 and FMA when the CPU has them (twice the
-/// lanes of baseline x86-64's SSE2), else as it is.
-macro_rules! with_avx2 {
-    ($fast:ident, $portable:ident($($arg:ident: $ty:ty),*)) => {
-        with_avx2!($fast, $portable($($arg: $ty),*) -> ())
-    };
-    ($fast:ident, $portable:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn $fast($($arg: $ty),*) -> $ret {
-            $portable($($arg),*)
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features `$fast` was compiled for.
-            return unsafe { $fast($($arg),*) };
-        }
-        return $portable($($arg),*);
-    };
-}
-
-mod direct;
-mod elementwise;
-mod im2col;
-mod matmul;
-mod pool;
-
-use direct::{Correlation, correlate, correlate_weight_grad, flipped_taps, pad_image, tap_major};
-use elementwise::{bias_activate, column_sums, sum, times_slope};
-use im2col::{col2im, im2col};
-use matmul::{View, matmul};
-use pool::{pool_backward, pool_forward};
-
-/// Flushes denormal floats to zero on the calling thread (x86-64: FTZ and DAZ).
-///
-/// Sigmoid activations and their gradients drift into the denormal range as training
-/// goes on, where every operation on them costs a hundred cycles; PyTorch slows by a
-/// third from it. Values that small (< 1.2e-38) do not change any result here.
-pub fn flush_denormals() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: sets two flag bits of this thread's SSE control register; no memory
-    // is involved. The intrinsics are deprecated only in favour of inline assembly.
-    #[allow(deprecated)]
-    unsafe {
-        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-        _mm_setcsr(_mm_getcsr() | 0x8040);
-    }
-}
-
-/// Starts the global worker threads (rayon's, which gemm and Candle use too) with
-/// denormals flushed; a no-op if they are already running.
-pub fn start_worker_threads() {
-    let _ = rayon::ThreadPoolBuilder::new()
-        .start_handler(|_| flush_denormals())
-        .build_global();
-}
-
-/// Values in one AVX register: the width of the direct kernels' column blocks.
-const LANES: usize = 8;
+use super::LANES;
+use super::direct::{
+    Correlation, correlate, correlate_weight_grad, flipped_taps, pad_image, tap_major,
+};
+use super::elementwise::{bias_activate, column_sums, sum, times_slope};
+use super::im2col::{col2im, im2col};
+use super::matmul::{View, matmul};
+use super::pool::{pool_backward, pool_forward};
+use crate::model::{Activation, Architecture, Pooling};
 
 /// Images one task takes through the whole step before the gradients are summed:
 /// few enough that the chunk's activations and their gradients (about 1 MB for
@@ -98,26 +25,26 @@ const MIN_WORKERS: usize = 16;
 
 /// One convolution block's sizes.
 #[derive(Debug, Clone, Copy)]
-struct ConvShape {
-    cin: usize,
-    h: usize,
-    w: usize,
-    k: usize,
-    pad: usize,
-    stride: usize,
-    cout: usize,
+pub(super) struct ConvShape {
+    pub(super) cin: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) k: usize,
+    pub(super) pad: usize,
+    pub(super) stride: usize,
+    pub(super) cout: usize,
     /// Output rows and columns of the convolution.
-    ho: usize,
-    wo: usize,
+    pub(super) ho: usize,
+    pub(super) wo: usize,
     /// Pooling window side (and step).
-    q: usize,
+    pub(super) q: usize,
     /// Rows and columns after pooling.
-    ph: usize,
-    pw: usize,
+    pub(super) ph: usize,
+    pub(super) pw: usize,
 }
 
 impl ConvShape {
-    fn patch(&self) -> usize {
+    pub(super) fn patch(&self) -> usize {
         self.cin * self.k * self.k
     }
 
@@ -241,6 +168,8 @@ struct Worker {
 /// A reusable training step for one architecture on the CPU.
 pub struct CpuStep {
     net: Net,
+    /// [`Architecture::parameter_names`], the order the parameters are taken in.
+    names: Vec<String>,
     batch: usize,
     workers: Vec<Worker>,
     taps: Vec<Vec<f32>>,
@@ -252,7 +181,7 @@ pub struct CpuStep {
 }
 
 impl CpuStep {
-    /// A step for `arch`, whose shapes [`super::LeNet::new`] has already checked.
+    /// A step for `arch`, whose shapes [`crate::model::LeNet::new`] has already checked.
     pub fn new(arch: &Architecture) -> Self {
         let [mut c, mut h, mut w] = arch.input;
         let mut convs = Vec::new();
@@ -287,6 +216,7 @@ impl CpuStep {
             taps: vec![Vec::new(); net.convs.len()],
             flipped: vec![Vec::new(); net.convs.len()],
             net,
+            names: arch.parameter_names(),
             batch: 0,
             workers: Vec::new(),
             logits: Vec::new(),
@@ -295,17 +225,8 @@ impl CpuStep {
 
     /// Parameter names in the order [`CpuStep::train`] takes them (`conv1.weight`,
     /// `conv1.bias`, …, `fc1.weight`, …), as the model's `VarMap` names them.
-    pub fn parameter_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for i in 1..=self.net.convs.len() {
-            names.push(format!("conv{i}.weight"));
-            names.push(format!("conv{i}.bias"));
-        }
-        for i in 1..self.net.dense.len() {
-            names.push(format!("fc{i}.weight"));
-            names.push(format!("fc{i}.bias"));
-        }
-        names
+    pub fn parameter_names(&self) -> &[String] {
+        &self.names
     }
 
     /// Plain SGD with the gradients of the last [`CpuStep::gradients`] call.
@@ -791,249 +712,5 @@ fn pad_chunk(s: &ConvShape, input: &[f32], n: usize, padded: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{ConvBlock, LeNet};
-    use candle_core::{DType, Device, Tensor};
-    use rand::SeedableRng;
-    use std::collections::HashMap;
-
-    fn small_arch() -> Architecture {
-        Architecture {
-            input: [1, 12, 12],
-            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 3, 0)],
-            dense: vec![7],
-            classes: 5,
-            init: crate::model::Init::XavierUniform,
-        }
-    }
-
-    /// Strides, pooling windows of 3 and 1, three blocks, no hidden dense layer: the
-    /// general (non-2×2, strided) kernels.
-    fn odd_arch() -> Architecture {
-        let block = |c, k, p, stride, pool| ConvBlock {
-            out_channels: c,
-            kernel: k,
-            padding: p,
-            stride,
-            pool,
-        };
-        Architecture {
-            input: [1, 15, 15],
-            convs: vec![
-                block(3, 3, 1, 2, 1),
-                block(4, 3, 1, 1, 3),
-                block(2, 2, 0, 1, 1),
-            ],
-            dense: vec![],
-            classes: 4,
-            init: crate::model::Init::XavierUniform,
-        }
-    }
-
-    /// The model's parameters in [`CpuStep`] order.
-    fn params_of(model: &LeNet, step: &CpuStep) -> Vec<Vec<f32>> {
-        let map: HashMap<String, Tensor> = model.parameters().into_iter().collect();
-        step.parameter_names()
-            .iter()
-            .map(|n| map[n].flatten_all().unwrap().to_vec1::<f32>().unwrap())
-            .collect()
-    }
-
-    fn batch(n: usize, side: usize, classes: u32) -> (Vec<f32>, Vec<u32>) {
-        let images = (0..n * side * side)
-            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
-            .collect();
-        let labels = (0..n as u32).map(|i| (i * 3) % classes).collect();
-        (images, labels)
-    }
-
-    /// Candle's loss and gradients for the same model and batch.
-    fn candle_reference(
-        model: &LeNet,
-        images: &[f32],
-        labels: &[u32],
-        side: usize,
-    ) -> (f64, HashMap<String, Vec<f32>>) {
-        let n = labels.len();
-        let x = Tensor::from_slice(images, (n, 1, side, side), &Device::Cpu).unwrap();
-        let y = Tensor::from_slice(labels, n, &Device::Cpu).unwrap();
-        let logits = model.forward(&x).unwrap();
-        let loss = candle_nn::loss::cross_entropy(&logits, &y).unwrap();
-        let grads = loss.backward().unwrap();
-        let out = model
-            .parameters()
-            .into_iter()
-            .map(|(name, t)| {
-                let g = grads.get(&t).unwrap().flatten_all().unwrap();
-                (
-                    name,
-                    g.to_dtype(DType::F32).unwrap().to_vec1::<f32>().unwrap(),
-                )
-            })
-            .collect();
-        (f64::from(loss.to_scalar::<f32>().unwrap()), out)
-    }
-
-    fn close(a: &[f32], b: &[f32], what: &str) {
-        let scale = b.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= 1e-3 * scale + 1e-6,
-                "{what}[{i}]: {x} vs Candle's {y}"
-            );
-        }
-    }
-
-    /// Takes `images` generated images through a fresh step and Candle's autograd
-    /// with the same model (weights from `seed`): the same loss, logits for every
-    /// image and the same gradients. Returns the step.
-    fn assert_matches_candle(
-        arch: &Architecture,
-        pooling: Pooling,
-        act: Activation,
-        images: usize,
-        seed: u64,
-    ) -> CpuStep {
-        let side = arch.input[1];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let model = LeNet::new(arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-        let mut step = CpuStep::new(arch);
-        let params = params_of(&model, &step);
-        let (images, labels) = batch(images, side, arch.classes as u32);
-        let figures = step.gradients(&params, &images, &labels, pooling, act);
-        let (loss, reference) = candle_reference(&model, &images, &labels, side);
-        assert!(
-            (figures.loss - loss).abs() < 1e-4,
-            "loss {} vs {loss}",
-            figures.loss
-        );
-        assert_eq!(step.logits().len(), labels.len() * arch.classes);
-        for (name, g) in step
-            .parameter_names()
-            .iter()
-            .zip(step.parameter_gradients())
-        {
-            close(g, &reference[name], &format!("{name} ({pooling}/{act})"));
-        }
-        step
-    }
-
-    #[test]
-    fn gradients_match_candles_autograd_for_every_variant() {
-        // Rows narrower than the eight lanes of the direct convolution.
-        let narrow = Architecture {
-            input: [1, 7, 7],
-            convs: vec![ConvBlock::new(3, 3, 1), ConvBlock::new(4, 2, 0)],
-            ..small_arch()
-        };
-        for arch in [small_arch(), odd_arch(), narrow, Architecture::default()] {
-            for (pooling, act) in [
-                (Pooling::Avg, Activation::Sigmoid),
-                (Pooling::Max, Activation::Relu),
-                (Pooling::Max, Activation::Sigmoid),
-            ] {
-                assert_matches_candle(&arch, pooling, act, 6, 3);
-            }
-        }
-    }
-
-    #[test]
-    fn a_batch_cut_into_chunks_has_the_gradients_of_the_whole() {
-        // Two full chunks and a ragged one, summed by `sum_gradients`.
-        for (pooling, act) in [
-            (Pooling::Avg, Activation::Sigmoid),
-            (Pooling::Max, Activation::Relu),
-        ] {
-            assert_matches_candle(
-                &Architecture::default(),
-                pooling,
-                act,
-                2 * CHUNK_IMAGES + 5,
-                11,
-            );
-        }
-    }
-
-    #[test]
-    fn a_batch_larger_than_the_workers_is_taken_in_groups() {
-        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
-        let images = 2 * group * CHUNK_IMAGES + 3;
-        let step =
-            assert_matches_candle(&small_arch(), Pooling::Max, Activation::Sigmoid, images, 13);
-        assert_eq!(step.workers.len(), group, "workers are bounded");
-    }
-
-    #[test]
-    fn gradients_match_finite_differences() {
-        for (arch, pooling) in [(small_arch(), Pooling::Avg), (odd_arch(), Pooling::Avg)] {
-            let act = Activation::Sigmoid;
-            let side = arch.input[1];
-            let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-            let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
-            let mut step = CpuStep::new(&arch);
-            let mut params = params_of(&model, &step);
-            let (images, labels) = batch(4, side, arch.classes as u32);
-            step.gradients(&params, &images, &labels, pooling, act);
-            let analytic = step.parameter_gradients().to_vec();
-            let eps = 1e-2f32;
-            for (p, grads) in analytic.iter().enumerate() {
-                for i in [0, grads.len() / 2, grads.len() - 1] {
-                    let original = params[p][i];
-                    params[p][i] = original + eps;
-                    let up = step.gradients(&params, &images, &labels, pooling, act).loss;
-                    params[p][i] = original - eps;
-                    let down = step.gradients(&params, &images, &labels, pooling, act).loss;
-                    params[p][i] = original;
-                    let numeric = (up - down) / (2.0 * f64::from(eps));
-                    let g = f64::from(grads[i]);
-                    assert!(
-                        (numeric - g).abs() <= 2e-3 + 0.05 * g.abs(),
-                        "parameter {p}[{i}]: finite difference {numeric} vs {g}"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_step_lowers_the_loss_and_batch_sizes_can_change() {
-        let arch = Architecture::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-        let model = LeNet::new(
-            &arch,
-            Pooling::Max,
-            Activation::Relu,
-            &Device::Cpu,
-            &mut rng,
-        )
-        .unwrap();
-        let mut step = CpuStep::new(&arch);
-        let mut params = params_of(&model, &step);
-        let mut train = |images: &[f32], labels: &[u32]| {
-            step.train(
-                &mut params,
-                images,
-                labels,
-                Pooling::Max,
-                Activation::Relu,
-                // At 0.3 the loss of eight images jumps about chaotically, so where it
-                // ends depends on the order of float additions.
-                0.1,
-            )
-        };
-        let (images, labels) = batch(8, 28, 10);
-        let first = train(&images, &labels);
-        let mut last = first;
-        for _ in 0..30 {
-            last = train(&images, &labels);
-        }
-        assert!(
-            last.loss < first.loss * 0.85 && last.correct > first.correct,
-            "{first:?} → {last:?}"
-        );
-        let (images, labels) = batch(3, 28, 10);
-        let f = train(&images, &labels);
-        assert!(f.loss.is_finite() && f.correct <= 3);
-    }
-}
+#[path = "step_tests.rs"]
+mod tests;

@@ -239,7 +239,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{CHANNEL_BLOCK, Correlation, column_blocks};
-    use crate::model::cpu::LANES;
+    use crate::engine::cpu::LANES;
 
     /// Runs `$kernel::<CB>(args)` for each block of channels `c0..c0 + CB` covering
     /// `0..$cout`, with CB (at most [`CHANNEL_BLOCK`]) a constant, so each block

@@ -1,0 +1,47 @@
+//! What the model makes of one image, as plain numbers: the activation maps of its
+//! first two layers and its class probabilities. These cross the channel to the UI.
+
+use serde::Serialize;
+
+/// A stack of 2-D activation maps for one image, e.g. 6×28×28 after conv1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationMap {
+    /// Number of maps.
+    pub channels: usize,
+    /// Rows per map.
+    pub height: usize,
+    /// Columns per map.
+    pub width: usize,
+    /// `channels * height * width` values, map by map, row-major.
+    pub values: Vec<f32>,
+}
+
+impl ActivationMap {
+    /// The values of map `c`.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let n = self.height * self.width;
+        &self.values[c * n..(c + 1) * n]
+    }
+}
+
+/// What the model makes of one image: its first two layers' activations and its
+/// class probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    /// Activations after the first conv block's activation function.
+    pub layer1: ActivationMap,
+    /// Activations after the second conv block's activation function.
+    pub layer2: ActivationMap,
+    /// Softmax over the classes.
+    pub probabilities: Vec<f32>,
+}
+
+/// A map with no values, for a model with fewer than two conv blocks.
+pub(crate) fn empty_map() -> ActivationMap {
+    ActivationMap {
+        channels: 0,
+        height: 0,
+        width: 0,
+        values: Vec::new(),
+    }
+}
