@@ -1,19 +1,29 @@
-//! The training thread: owns the model, optimiser and data; takes [`Command`]s in and
+//! The training thread: owns the model, engine and data; takes [`Command`]s in and
 //! sends [`Event`]s out over crossbeam channels. It never touches the terminal.
+//!
+//! [`messages`] are the typed commands and events, [`settings`] the recipe, `handle`
+//! starts the thread and talks to it, `trainer` is the run's state and its epoch
+//! loop, which consults the policies in [`policy`] (report cadence, divergence guard)
+//! and [`saver`] (when and where to write [`checkpoint`]s), and [`position`] is where
+//! a run stands.
 
 pub mod checkpoint;
+mod handle;
 pub mod messages;
-mod position;
+pub mod policy;
+pub mod position;
 pub mod recipe;
+pub mod saver;
 pub mod settings;
 mod trainer;
 
 pub use crate::engine::{Confusion, ConfusionMatrix};
+pub use handle::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
 pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
     ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
 };
 pub use position::Position;
 pub use recipe::{RunRecipe, run_labels};
+pub use saver::CheckpointPolicy;
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};
-pub use trainer::{CheckpointPolicy, THREAD_NAME, TrainerHandle, TrainerSpec, spawn};

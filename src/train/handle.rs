@@ -1,0 +1,162 @@
+//! The caller's side of the training thread: what it needs to start ([`TrainerSpec`]),
+//! [`spawn`], and the [`TrainerHandle`] that sends commands and receives events.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::checkpoint::Checkpoint;
+use super::messages::{Command, Event, SaveReason};
+use super::saver::CheckpointPolicy;
+use super::settings::TrainSettings;
+use super::trainer::Trainer;
+use crate::data::Dataset;
+use crate::device::OpenedDevice;
+use crate::model::Architecture;
+
+/// Everything a trainer thread needs to start.
+pub struct TrainerSpec {
+    /// The data, shared with the caller (the UI shows test images from it).
+    pub dataset: Arc<Dataset>,
+    /// Where the model runs, and its name for reports.
+    pub device: OpenedDevice,
+    /// The network's layout.
+    pub architecture: Architecture,
+    /// The recipe (on resume: the checkpoint's, with the user's overrides).
+    pub settings: TrainSettings,
+    /// Where checkpoints go; `None` trains without them.
+    pub checkpoints: Option<CheckpointPolicy>,
+    /// A checkpoint to continue from, already checked with [`Checkpoint::check_fits`].
+    pub resume: Option<Checkpoint>,
+}
+
+/// The caller's end of a running trainer.
+pub struct TrainerHandle {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TrainerHandle {
+    /// Sends a command; false if the thread has already ended.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// The event stream.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// Asks for a checkpoint and waits up to `timeout` for the answer; other events
+    /// that arrive meanwhile are dropped (the caller is on its way out). `Err` says why
+    /// nothing was saved.
+    pub fn save_now(&self, reason: SaveReason, timeout: Duration) -> Result<PathBuf, String> {
+        if !self.send(Command::Save(reason)) {
+            return Err("the trainer has already stopped".into());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.events.recv_deadline(deadline) {
+                Ok(Event::Saved(saved)) if saved.reason == reason => return Ok(saved.path),
+                Ok(Event::SaveFailed { reason: r, message }) if r == reason => {
+                    return Err(message);
+                }
+                Ok(Event::Error(message)) => return Err(format!("the trainer failed: {message}")),
+                Ok(Event::Stopped) => return Err("the trainer has already stopped".into()),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the trainer did not answer within {} s",
+                        timeout.as_secs()
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the trainer has already stopped".into());
+                }
+            }
+        }
+    }
+
+    /// Asks the thread to stop and waits for it.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            // A panic in the thread has already been reported by the panic hook.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for TrainerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts a trainer thread. The model is built inside it; a failure arrives as
+/// [`Event::Error`].
+pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
+    let (command_tx, command_rx) = crossbeam_channel::unbounded();
+    let (event_tx, event_rx) = crossbeam_channel::unbounded();
+    let thread = std::thread::Builder::new()
+        .name(THREAD_NAME.into())
+        .spawn(move || {
+            crate::engine::cpu::flush_denormals();
+            let events = event_tx.clone();
+            // A panic becomes an error event, so the front end can report it and
+            // restore the terminal on its own thread.
+            let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                Trainer::new(spec, command_rx, event_tx)
+            }));
+            let last = match built {
+                Ok(Ok(mut trainer)) => {
+                    match std::panic::catch_unwind(AssertUnwindSafe(|| trainer.run())) {
+                        Ok(Ok(())) => Event::Stopped,
+                        Ok(Err(e)) => Event::Error(e.to_string()),
+                        Err(payload) => {
+                            // Keep what was learnt if the weights survived intact.
+                            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                trainer.save(SaveReason::Panic)
+                            }));
+                            Event::Error(format!(
+                                "the trainer panicked: {}",
+                                panic_message(&*payload)
+                            ))
+                        }
+                    }
+                }
+                Ok(Err(e)) => Event::Error(e.to_string()),
+                Err(payload) => Event::Error(format!(
+                    "the trainer panicked: {}",
+                    panic_message(&*payload)
+                )),
+            };
+            let _ = events.send(last);
+        })
+        .expect("spawning the trainer thread");
+    TrainerHandle {
+        commands: command_tx,
+        events: event_rx,
+        thread: Some(thread),
+    }
+}
+
+/// The name of the trainer thread, so a panic hook can tell its panics apart.
+pub const THREAD_NAME: &str = "trainer";
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

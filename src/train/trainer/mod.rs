@@ -1,0 +1,463 @@
+//! The trainer: the run's state and the epoch loop. Commands are drained before
+//! every batch, so each takes effect before the next one; while paused the thread
+//! blocks on the command channel. When to report, when a run has diverged and when to
+//! write a checkpoint are asked of the small policies in [`super::policy`] and
+//! [`super::saver`]. Its checkpoints (save, restore, go back after a divergence) are in
+//! `checkpoints`, its reports of what the model makes of the shown images in `probes`.
+
+mod checkpoints;
+mod probes;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use candle_core::Device;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::checkpoint::{CheckpointError, Position};
+use super::handle::TrainerSpec;
+use super::messages::{
+    Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
+    SaveReason,
+};
+use super::policy::{DivergenceGuard, ReportCadence};
+use super::saver::Saver;
+use super::settings::TrainSettings;
+use crate::data::batches::batches_per_epoch;
+use crate::data::{Dataset, EpochOrder};
+use crate::device::{GpuMonitor, OpenedDevice};
+use crate::engine::{self, Engine};
+use crate::model::{LeNet, ModelError};
+
+/// Why the trainer cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Failure {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+impl From<candle_core::Error> for Failure {
+    fn from(e: candle_core::Error) -> Self {
+        Failure::Model(e.into())
+    }
+}
+
+/// How a stretch of training ended.
+enum Flow {
+    Finished,
+    Restart,
+    /// Went back to a checkpoint: the epoch loop starts again from its position.
+    Rewound,
+    Stop,
+}
+
+/// The parameter shown as the first layer's kernels (the model's and the CPU step's
+/// name for it).
+const FIRST_KERNELS: &str = "conv1.weight";
+
+/// Batches seen by the `trainer-panic` failpoint.
+static TRAINER_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A run in progress: model, engine, data order, position and history, and the
+/// policies consulted along the way.
+pub(super) struct Trainer {
+    dataset: Arc<Dataset>,
+    device: Device,
+    info: RunInfo,
+    settings: TrainSettings,
+    model: LeNet,
+    engine: Box<dyn Engine>,
+    order: EpochOrder,
+    /// The current epoch's batches of example indices.
+    epoch_order: Vec<Vec<u32>>,
+    init_rng: StdRng,
+    commands: Receiver<Command>,
+    events: Sender<Event>,
+    paused: bool,
+    probes: Vec<usize>,
+    position: Position,
+    history: History,
+    saver: Saver,
+    diverged: Option<Divergence>,
+    guard: DivergenceGuard,
+    cadence: ReportCadence,
+    /// A resumed run reports where it came from once it has started.
+    resumed_from: Option<PathBuf>,
+    /// NVML's view of the GPU, when training on one that NVML knows.
+    gpu_monitor: Option<GpuMonitor>,
+}
+
+impl Trainer {
+    pub(super) fn new(
+        spec: TrainerSpec,
+        commands: Receiver<Command>,
+        events: Sender<Event>,
+    ) -> Result<Self, Failure> {
+        let TrainerSpec {
+            dataset,
+            device: opened,
+            architecture,
+            settings,
+            checkpoints,
+            resume,
+        } = spec;
+        let OpenedDevice {
+            device,
+            name: device_name,
+            gpu,
+        } = opened;
+        let gpu_monitor = gpu.as_ref().and_then(GpuMonitor::open);
+        let mut init_rng = StdRng::seed_from_u64(settings.seed);
+        let model = LeNet::new(
+            &architecture,
+            settings.pooling,
+            settings.activation,
+            &device,
+            &mut init_rng,
+        )?;
+        let batches = batches_per_epoch(dataset.train.len(), settings.batch_size.as_usize());
+        let info = RunInfo {
+            data: dataset.to_string(),
+            device: device_name,
+            train_examples: dataset.train.len(),
+            test_examples: dataset.test.len(),
+            classes: dataset.classes.clone(),
+            batches_per_epoch: batches,
+            settings: settings.clone(),
+            layers: model.layer_table()?,
+        };
+        let mut trainer = Self {
+            engine: engine::open(&model, dataset.clone())?,
+            // A stream of its own, so restarts (which draw weights) keep shuffles stable.
+            order: EpochOrder::new(dataset.train.len(), settings.seed.wrapping_add(1)),
+            epoch_order: Vec::new(),
+            dataset,
+            device,
+            info,
+            settings,
+            model,
+            init_rng,
+            commands,
+            events,
+            paused: false,
+            probes: Vec::new(),
+            position: Position::start(batches),
+            history: History::default(),
+            saver: Saver::new(checkpoints),
+            diverged: None,
+            guard: DivergenceGuard::default(),
+            cadence: ReportCadence::default(),
+            resumed_from: None,
+            gpu_monitor,
+        };
+        if let Some(checkpoint) = resume {
+            for _ in 0..checkpoint.meta.position.restarts {
+                trainer.model.reinitialize(&mut trainer.init_rng)?;
+            }
+            trainer.restore(&checkpoint)?;
+            // The user's overrides (epochs, learning rate, pieces) over the checkpoint's.
+            let settings = trainer.info.settings.clone();
+            trainer.use_settings(settings);
+            trainer.saver.resume(&checkpoint.dir)?;
+            trainer.resumed_from = Some(checkpoint.dir);
+        }
+        Ok(trainer)
+    }
+
+    fn emit(&self, event: Event) {
+        // Nobody listening is fine: the caller may only care about the end result.
+        let _ = self.events.send(event);
+    }
+
+    /// Trains until stopped (a finished run waits for commands).
+    pub(super) fn run(&mut self) -> Result<(), Failure> {
+        self.emit(Event::Started(self.info.clone()));
+        match self.resumed_from.take() {
+            Some(from) => {
+                self.emit_restored(from);
+                // Settings given on the command line differ from the checkpoint's.
+                self.saver.changed();
+            }
+            None => self.save(SaveReason::Start),
+        }
+        loop {
+            let flow = match self.train_epochs()? {
+                Flow::Finished => self.idle()?,
+                other => other,
+            };
+            match flow {
+                Flow::Restart => self.restart()?,
+                Flow::Rewound => {}
+                Flow::Stop | Flow::Finished => return Ok(()),
+            }
+        }
+    }
+
+    fn restart(&mut self) -> Result<(), Failure> {
+        self.model.reinitialize(&mut self.init_rng)?;
+        self.paused = false;
+        self.diverged = None;
+        self.guard.reset();
+        self.emit(Event::Changed {
+            at: self.position.at(),
+            change: Change::Restarted,
+        });
+        // What the device counted belongs to the run being dropped.
+        self.engine.settle()?;
+        let mut position = Position::start(self.position.batches);
+        // The shuffling stream goes on; the weights were drawn once more.
+        position.orders_drawn = self.position.orders_drawn;
+        position.restarts = self.position.restarts + 1;
+        self.position = position;
+        self.history = History::default();
+        // The new curve starts with its first batch.
+        self.cadence.restart();
+        // Fresh weights make a new run, with checkpoints of its own.
+        self.saver.new_run();
+        self.save(SaveReason::Start);
+        self.report_probes(false)
+    }
+
+    /// After the last epoch: answer commands (probes, swaps, restart) until stopped.
+    fn idle(&mut self) -> Result<Flow, Failure> {
+        while let Ok(command) = self.commands.recv() {
+            if let Some(flow) = self.apply(command)? {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Stop)
+    }
+
+    /// Applies pending commands, blocking while paused. `Some` ends the epoch loop.
+    fn handle_commands(&mut self) -> Result<Option<Flow>, Failure> {
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    if let Some(flow) = self.apply(command)? {
+                        return Ok(Some(flow));
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return Ok(Some(Flow::Stop)),
+                Err(TryRecvError::Empty) => {}
+            }
+            if !self.paused {
+                return Ok(None);
+            }
+            match self.commands.recv() {
+                Ok(command) => {
+                    if let Some(flow) = self.apply(command)? {
+                        return Ok(Some(flow));
+                    }
+                }
+                Err(_) => return Ok(Some(Flow::Stop)),
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command) -> Result<Option<Flow>, Failure> {
+        let change = match command {
+            Command::Stop => return Ok(Some(Flow::Stop)),
+            Command::Restart => return Ok(Some(Flow::Restart)),
+            Command::Save(reason) => {
+                self.save(reason);
+                return Ok(None);
+            }
+            Command::RestoreLastGood => return self.restore_last_good(),
+            Command::Pause if !self.paused => {
+                self.paused = true;
+                Change::Paused
+            }
+            Command::Resume if self.paused => {
+                self.paused = false;
+                Change::Resumed
+            }
+            Command::Pause | Command::Resume => return Ok(None),
+            Command::SetPooling(pooling) => {
+                self.model.pooling = pooling;
+                self.settings.pooling = pooling;
+                Change::Pooling(pooling)
+            }
+            Command::SetActivation(activation) => {
+                self.model.activation = activation;
+                self.settings.activation = activation;
+                Change::Activation(activation)
+            }
+            Command::SetLearningRate(lr) => {
+                self.settings.learning_rate = lr;
+                Change::LearningRate(lr.get())
+            }
+            Command::SetProbes(indices) => {
+                let n = self.dataset.test.len();
+                if let Some(bad) = indices.iter().find(|&&i| i >= n) {
+                    self.emit(Event::Rejected(format!(
+                        "test image {bad} does not exist (the test set has {n} images)"
+                    )));
+                    return Ok(None);
+                }
+                self.probes = indices.clone();
+                Change::Probes(indices)
+            }
+        };
+        let reshaped = matches!(change, Change::Pooling(_) | Change::Activation(_));
+        let refresh = reshaped || matches!(change, Change::Probes(_));
+        let at = self.position.at();
+        if matches!(
+            change,
+            Change::Pooling(_) | Change::Activation(_) | Change::LearningRate(_)
+        ) {
+            self.history.changes.push(MarkedChange {
+                at,
+                change: change.clone(),
+            });
+            self.saver.changed();
+        }
+        self.emit(Event::Changed { at, change });
+        if reshaped {
+            self.emit(Event::Layers(self.model.layer_table()?));
+        }
+        if refresh {
+            self.report_probes(false)?;
+        }
+        Ok(None)
+    }
+
+    /// Pooling, activation and learning rate from `settings`, into the model and
+    /// the engine as well.
+    fn use_settings(&mut self, settings: TrainSettings) {
+        self.model.pooling = settings.pooling;
+        self.model.activation = settings.activation;
+        self.settings = settings;
+    }
+
+    fn diverge(&mut self, loss: f64) {
+        let divergence = Divergence {
+            epoch: self.position.epoch,
+            batch: self.position.batch + 1,
+            loss,
+            last_good: self.saver.last_saved().cloned(),
+        };
+        self.paused = true;
+        self.diverged = Some(divergence.clone());
+        self.emit(Event::Diverged(divergence));
+    }
+
+    fn train_epochs(&mut self) -> Result<Flow, Failure> {
+        let batch_size = self.settings.batch_size.as_usize();
+        let batches = self.position.batches;
+        let classes = self.dataset.classes.len();
+        while self.position.epoch <= self.settings.epochs.get() {
+            if self.position.batch == 0 {
+                self.epoch_order = self
+                    .order
+                    .next_epoch(batch_size)
+                    .map(<[u32]>::to_vec)
+                    .collect();
+                let p = &mut self.position;
+                p.orders_drawn += 1;
+                (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
+            }
+            let epoch = self.position.epoch;
+            while self.position.batch < batches {
+                // A rewind starts the epoch loop again from the checkpoint's position.
+                if let Some(flow) = self.handle_commands()? {
+                    return Ok(flow);
+                }
+                let i = self.position.batch;
+                if crate::failpoint::hit("trainer-panic", &TRAINER_PANIC) {
+                    panic!("failpoint trainer-panic");
+                }
+                let start = Instant::now();
+                if let Some(pause) = crate::failpoint::delay("slow-batches") {
+                    std::thread::sleep(pause);
+                }
+                let mut diverged = None;
+                let guard = &mut self.guard;
+                let outcome = self.engine.step(
+                    &self.model,
+                    self.settings.learning_rate.get(),
+                    &self.epoch_order[i],
+                    &mut |loss| {
+                        // No step with a diverging loss: the weights stay as they were.
+                        let bad = guard.diverging(loss, classes);
+                        if bad {
+                            diverged = Some(loss);
+                        }
+                        !bad
+                    },
+                )?;
+                if let Some(loss) = diverged {
+                    self.diverge(loss);
+                    continue;
+                }
+                let (loss_value, n) = (outcome.loss, outcome.examples);
+                let p = &mut self.position;
+                p.loss_sum += loss_value * n as f64;
+                p.correct += outcome.correct.unwrap_or(0);
+                p.seen += n;
+                p.train_seconds += start.elapsed().as_secs_f64();
+                p.batch += 1;
+                self.saver.changed();
+                let reports = self.cadence.after_batch(
+                    i,
+                    batches,
+                    self.settings.reports_per_epoch,
+                    Instant::now(),
+                );
+                if reports.progress {
+                    self.position.correct += self.engine.settle()?;
+                    let p = &self.position;
+                    let progress = Progress {
+                        epoch,
+                        at: p.at(),
+                        batch: p.batch,
+                        batches,
+                        train_loss: p.loss_sum / p.seen as f64,
+                        train_acc: p.correct as f64 / p.seen as f64,
+                        examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
+                    };
+                    self.history.push_progress(progress.clone());
+                    self.emit(Event::Progress(progress));
+                    if reports.probes {
+                        self.report_probes(true)?;
+                        if let Some(stats) = self.gpu_monitor.as_ref().and_then(GpuMonitor::sample)
+                        {
+                            self.emit(Event::Gpu(stats));
+                        }
+                    }
+                }
+            }
+            self.position.correct += self.engine.settle()?;
+            let eval_start = Instant::now();
+            let matrix = self.evaluate()?;
+            let test_acc = matrix.accuracy();
+            self.emit(Event::Confusion { epoch, matrix });
+            let p = &self.position;
+            let summary = EpochSummary {
+                epoch,
+                train_loss: p.loss_sum / p.seen.max(1) as f64,
+                train_acc: p.correct as f64 / p.seen.max(1) as f64,
+                test_acc,
+                examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
+                train_seconds: p.train_seconds,
+                eval_seconds: eval_start.elapsed().as_secs_f64(),
+            };
+            self.history.epochs.push(summary.clone());
+            self.emit(Event::EpochFinished(summary));
+            let p = &mut self.position;
+            p.epoch += 1;
+            p.batch = 0;
+            (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
+            self.save(SaveReason::EpochEnd);
+        }
+        if let Some(summary) = self.history.epochs.last() {
+            self.emit(Event::Finished(summary.clone()));
+        }
+        Ok(Flow::Finished)
+    }
+}
