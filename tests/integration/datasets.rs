@@ -1,7 +1,7 @@
 //! Exercise 3: MNIST instead of Fashion-MNIST, and any directory of IDX files with
 //! class names from the config; the names reach the run's reports.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests: small IDX data sets written to temp dirs.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! `capture-pane` reads the screen. `.ci/run` installs tmux; where it is missing (and
 //! not on CI) the test says so and passes.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,6 @@
 //! The `lenet-tui` binary as a user runs it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! Screenshot formats against the frame they come from, and recordings against the
 //! asciicast v2 format (and asciinema's own reader where it is installed).
 
-mod common;
+use crate::common;
 
 use lenet_tui::capture::{self, CELL_H, CELL_W, Palette};
 use ratatui::buffer::Buffer;

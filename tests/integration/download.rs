@@ -3,7 +3,7 @@
 //! success paths; the binary is run end to end for the failures the published
 //! checksums catch.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

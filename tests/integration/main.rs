@@ -1,0 +1,15 @@
+//! lenet-tui's integration tests, one binary with a module per area: one link of
+//! Candle instead of eleven, and shared helpers in [`common`].
+
+mod capture;
+mod cli;
+mod common;
+mod datasets;
+mod download;
+mod full_dataset;
+mod fuzz;
+mod recovery;
+mod tmux_e2e;
+mod trainer_thread;
+mod ui_frames;
+mod variants;
