@@ -76,12 +76,14 @@ impl OutputLimit {
 impl TryFrom<i64> for OutputLimit {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, Self::Error> {
-        match u32::try_from(v) {
-            Ok(kb) if kb <= 1_000_000 => Ok(OutputLimit(kb)),
-            _ => Err(format!(
-                "the output budget must be between 0 (no limit) and 1000000 KB/s, got {v}"
-            )),
-        }
+        Bounded::<0, 1_000_000>::try_from(v)
+            .map(|kb| OutputLimit(kb.0 as u32))
+            .map_err(|e| {
+                format!(
+                    "the output budget must be between 0 (no limit) and {} KB/s, got {}",
+                    e.hi, e.got
+                )
+            })
     }
 }
 
@@ -104,11 +106,9 @@ pub struct PngScale(pub u32);
 impl TryFrom<i64> for PngScale {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, Self::Error> {
-        if (1..=8).contains(&v) {
-            Ok(PngScale(v as u32))
-        } else {
-            Err(format!("png scale must be between 1 and 8, got {v}"))
-        }
+        Bounded::<1, 8>::try_from(v)
+            .map(|s| PngScale(s.0 as u32))
+            .map_err(|e| format!("png scale {e}"))
     }
 }
 
@@ -163,14 +163,13 @@ pub struct Keep(pub usize);
 impl TryFrom<i64> for Keep {
     type Error = String;
     fn try_from(v: i64) -> Result<Self, Self::Error> {
-        if (1..=1000).contains(&v) {
-            Ok(Keep(v as usize))
-        } else {
-            Err(format!(
-                "checkpoints kept per run must be between 1 and 1000, got {v} \
-                 (use `enabled = false` to turn checkpoints off)"
-            ))
-        }
+        Bounded::<1, 1000>::try_from(v)
+            .map(|k| Keep(k.0))
+            .map_err(|e| {
+                format!(
+                    "checkpoints kept per run {e} (use `enabled = false` to turn checkpoints off)"
+                )
+            })
     }
 }
 
@@ -307,14 +306,31 @@ pub struct ConvSection {
 pub struct Bounded<const LO: i64, const HI: i64>(pub usize);
 
 impl<const LO: i64, const HI: i64> TryFrom<i64> for Bounded<LO, HI> {
-    type Error = String;
+    type Error = OutOfRange;
     fn try_from(v: i64) -> Result<Self, Self::Error> {
         if (LO..=HI).contains(&v) {
             Ok(Bounded(v as usize))
         } else {
-            Err(format!("must be between {LO} and {HI}, got {v}"))
+            Err(OutOfRange {
+                lo: LO,
+                hi: HI,
+                got: v,
+            })
         }
     }
+}
+
+/// An integer setting outside its range: the one range check every bounded setting
+/// goes through; named settings put their own words around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be between {lo} and {hi}, got {got}")]
+pub struct OutOfRange {
+    /// The smallest value allowed.
+    pub lo: i64,
+    /// The largest value allowed.
+    pub hi: i64,
+    /// The value given.
+    pub got: i64,
 }
 
 /// `init = "xavier-uniform" | "xavier-normal" | "kaiming" | "normal(SIGMA)"`.
