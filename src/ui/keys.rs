@@ -379,6 +379,20 @@ impl KeyMap {
         Ok(map)
     }
 
+    /// The name of `action`'s first key, for texts that tell the user what to press
+    /// (so a rebound key never leaves a stale hint); `[keys] NAME` if it has none.
+    pub fn name(&self, action: Action) -> String {
+        self.keys(action).first().map_or_else(
+            || format!("[keys] {}", action.config_name()),
+            Key::to_string,
+        )
+    }
+
+    /// Two actions' keys as a pair, `←/→`.
+    pub fn pair(&self, first: Action, second: Action) -> String {
+        format!("{}/{}", self.name(first), self.name(second))
+    }
+
     /// Hint bar entries: keys joined by `/` and the hint word, in help order; actions
     /// that share a hint word share an entry (`←/→ image`).
     pub fn hints(&self) -> Vec<(String, &'static str)> {
@@ -511,5 +525,15 @@ mod tests {
                 .unwrap_err()
                 .starts_with("keys.help: `f1x` is not a key")
         );
+    }
+
+    #[test]
+    fn texts_name_the_keys_as_bound() {
+        let map = KeyMap::default();
+        assert_eq!(map.name(Action::Compare), "Tab");
+        assert_eq!(map.pair(Action::PrevImage, Action::NextImage), "←/→");
+        let table = BTreeMap::from([("compare".to_string(), vec!["v".to_string()])]);
+        let rebound = KeyMap::with_overrides(&table).unwrap();
+        assert_eq!(rebound.name(Action::Compare), "v");
     }
 }

@@ -61,7 +61,7 @@ impl Trainer {
     pub(super) fn restore_last_good(&mut self) -> Result<Option<Flow>, Failure> {
         if self.diverged.is_none() {
             self.emit(Event::Rejected(
-                "nothing to restore: u goes back to the last good checkpoint after a divergence"
+                "nothing to restore: training goes back to the last good checkpoint only after a divergence"
                     .into(),
             ));
             return Ok(None);

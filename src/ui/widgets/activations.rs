@@ -13,15 +13,27 @@ use super::panel;
 use crate::model::ActivationMap;
 use crate::train::ProbeReport;
 use crate::ui::app::{App, Compare};
+use crate::ui::keys::Action;
 use crate::ui::theme::Theme;
 
 /// Draws the panel.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let keys = &app.keymap;
+    let arrows = || keys.pair(Action::PrevImage, Action::NextImage);
     let title = match app.compare {
-        Compare::Off => " Activations · Tab compares two images ".to_string(),
-        Compare::Left => " Activations · comparing, ←/→ move the left image ".to_string(),
-        Compare::Right => " Activations · comparing, ←/→ move the right image ".to_string(),
+        Compare::Off => format!(
+            " Activations · {} compares two images ",
+            keys.name(Action::Compare)
+        ),
+        Compare::Left => format!(
+            " Activations · comparing, {} move the left image ",
+            arrows()
+        ),
+        Compare::Right => format!(
+            " Activations · comparing, {} move the right image ",
+            arrows()
+        ),
     };
     let block = panel(&title, t);
     let inner = block.inner(area);
