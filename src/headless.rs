@@ -13,7 +13,7 @@ use crate::model::shapes::format_count;
 use crate::signals::Signal;
 use crate::train::{Divergence, Event, RunInfo, SaveReason, TrainerHandle};
 use crate::ui::app::App;
-use crate::ui::{CaptureOptions, save_figure, save_screenshot};
+use crate::ui::snapshot::{self, CaptureOptions};
 
 /// How the run is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,11 +314,14 @@ pub fn run(
             let epoch_end = matches!(event, Event::EpochFinished(_));
             let finished = matches!(event, Event::Finished(_));
             s.app.on_event(event.clone());
+            let now = chrono::Local::now();
             if epoch_end {
-                notes.push(save_screenshot(&s.app, s.size, &s.capture));
+                let done = snapshot::screenshot(&s.app, s.size, &s.capture, now);
+                notes.extend(done.message());
             }
             if finished {
-                notes.push(save_figure(&s.app, &s.capture));
+                let done = snapshot::figure(&s.app, &s.capture, now, true);
+                notes.extend(done.message());
             }
         }
         match report {

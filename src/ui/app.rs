@@ -96,6 +96,51 @@ pub enum Effect {
     Figure,
 }
 
+/// What carrying out an [`Effect`] came to, fed back to [`App::on_effect_done`] so
+/// that the state changes only here. Paths are as the status line shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EffectDone {
+    /// A screenshot's files (`…/name.{svg,png,txt}`), or where and why it failed.
+    Screenshot(Result<String, String>),
+    /// The training figure's files, or where and why it failed; `asked` when a key
+    /// asked for it (the figure saved at the end of a run reports only failures).
+    Figure {
+        /// The files, or where and why not.
+        result: Result<String, String>,
+        /// Whether the user asked for it.
+        asked: bool,
+    },
+    /// A recording the user started: its file, or where and why it failed.
+    RecordingStarted(Result<String, String>),
+    /// A recording that runs from the first frame (`--record`).
+    RecordingFromStart,
+    /// The user stopped the recording, saved in this file.
+    RecordingStopped(String),
+    /// The recording stopped by itself (a full disk), and why.
+    RecordingLost(String),
+}
+
+impl EffectDone {
+    /// The line for the status bar and the log, if there is one to tell.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            EffectDone::Screenshot(Ok(files)) => Some(format!("saved {files}")),
+            EffectDone::Screenshot(Err(why)) => Some(format!("screenshot failed: {why}")),
+            EffectDone::Figure {
+                result: Ok(files), ..
+            } => Some(format!("figure saved: {files}")),
+            EffectDone::Figure {
+                result: Err(why), ..
+            } => Some(format!("figure failed: {why}")),
+            EffectDone::RecordingStarted(Ok(file)) => Some(format!("recording to {file}")),
+            EffectDone::RecordingStarted(Err(why)) => Some(format!("recording failed: {why}")),
+            EffectDone::RecordingFromStart => None,
+            EffectDone::RecordingStopped(file) => Some(format!("recording saved: {file}")),
+            EffectDone::RecordingLost(why) => Some(why.clone()),
+        }
+    }
+}
+
 /// A change of setting drawn as a marker on the charts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeMark {
@@ -428,9 +473,11 @@ impl App {
                 RunState::Running => vec![Effect::Trainer(Command::Pause)],
                 RunState::Paused => vec![Effect::Trainer(Command::Resume)],
                 RunState::Diverged(_) => {
-                    self.status = Some(
-                        "diverged: u goes back to the last good checkpoint, r restarts".into(),
-                    );
+                    self.status = Some(format!(
+                        "diverged: {} goes back to the last good checkpoint, {} restarts",
+                        self.keymap.name(Action::RestoreGood),
+                        self.keymap.name(Action::Restart)
+                    ));
                     Vec::new()
                 }
                 _ => Vec::new(),
@@ -440,11 +487,11 @@ impl App {
                 if matches!(self.state, RunState::Diverged(_)) {
                     vec![Effect::Trainer(Command::RestoreLastGood)]
                 } else {
-                    self.status = Some(
-                        "u goes back to the last good checkpoint after a divergence; \
-                         training has not diverged"
-                            .into(),
-                    );
+                    self.status = Some(format!(
+                        "{} goes back to the last good checkpoint after a divergence; \
+                         training has not diverged",
+                        self.keymap.name(Action::RestoreGood)
+                    ));
                     Vec::new()
                 }
             }
@@ -652,10 +699,33 @@ impl App {
         }
     }
 
-    /// File stem for a capture made now.
-    pub fn capture_stem(&self) -> String {
+    /// Takes in what carrying out an effect came to.
+    pub fn on_effect_done(&mut self, done: EffectDone) {
+        match &done {
+            EffectDone::RecordingStarted(Ok(_)) | EffectDone::RecordingFromStart => {
+                self.recording = true;
+            }
+            EffectDone::RecordingStopped(_) | EffectDone::RecordingLost(_) => {
+                self.recording = false;
+            }
+            _ => {}
+        }
+        let quiet = matches!(
+            done,
+            EffectDone::Figure {
+                result: Ok(_),
+                asked: false
+            }
+        );
+        if let Some(message) = done.message().filter(|_| !quiet) {
+            self.status = Some(message);
+        }
+    }
+
+    /// File stem for a capture made at `now` (the caller reads the clock).
+    pub fn capture_stem(&self, now: chrono::DateTime<chrono::Local>) -> String {
         crate::capture::dir::stem(
-            chrono::Local::now(),
+            now,
             self.at.floor() as u32,
             &self.pooling.to_string(),
             &self.activation.to_string(),

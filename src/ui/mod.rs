@@ -8,50 +8,34 @@ pub mod history;
 pub mod keys;
 pub mod log;
 pub mod render;
+pub mod snapshot;
 pub mod term;
 pub mod theme;
 pub mod widgets;
 
-use std::cell::RefCell;
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 
-use crate::capture::{self, Palette, cast::Recorder};
+use crate::capture::{self, cast::Recorder};
 use crate::signals::Signal;
 use crate::train::{SaveReason, TrainerHandle};
-use app::{App, Effect, RunState};
+use app::{App, Effect, EffectDone, RunState};
 use budget::OutputBudget;
 use keys::Key;
-use theme::ThemeKind;
+pub use snapshot::CaptureOptions;
+use snapshot::shorten;
 
 /// Frame interval: ~15 frames per second is smooth for charts and cheap over SSH.
 const FRAME: Duration = Duration::from_millis(66);
 /// How long the input thread waits for a key before checking whether to stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
-
-/// Where and how captures are written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaptureOptions {
-    /// Directory for screenshots, recordings and figures (created on demand).
-    pub dir: PathBuf,
-    /// PNG scale (cells of 8×16 pixels times this).
-    pub png_scale: u32,
-    /// Record from the first frame into this file.
-    pub record: Option<PathBuf>,
-    /// Save a screenshot at every epoch end (`--snapshot-every epoch`).
-    pub every_epoch: bool,
-}
 
 /// How the dashboard ended.
 #[derive(Debug)]
@@ -83,66 +67,6 @@ enum Exit {
     Signal(Signal),
 }
 
-/// The terminal's default colours for exports, from the theme.
-pub fn palette(app: &App) -> Palette {
-    match app.theme.kind {
-        ThemeKind::Dark => Palette::DARK,
-        ThemeKind::Light => Palette::LIGHT,
-    }
-}
-
-/// Draws the dashboard off-screen at `width`×`height`: what a screenshot shows.
-pub fn render_offscreen(app: &App, width: u16, height: u16) -> Buffer {
-    let mut terminal =
-        Terminal::new(TestBackend::new(width, height)).expect("an in-memory terminal");
-    terminal
-        .draw(|f| render::render(app, f))
-        .expect("drawing in memory cannot fail");
-    terminal.backend().buffer().clone()
-}
-
-/// Saves a screenshot of `app` at `size`; returns a status line either way.
-pub fn save_screenshot(app: &App, size: (u16, u16), capture: &CaptureOptions) -> String {
-    let buf = render_offscreen(app, size.0, size.1);
-    match capture::write_screenshot(
-        &buf,
-        &palette(app),
-        capture.png_scale,
-        &capture.dir,
-        &app.capture_stem(),
-    ) {
-        Ok(paths) => format!(
-            "saved {}",
-            shorten(&paths[0].with_extension("{svg,png,txt}"))
-        ),
-        Err(e) => format!("screenshot failed: {}: {e}", capture.dir.display()),
-    }
-}
-
-/// Saves the training figure of `app`; returns a status line either way.
-pub fn save_figure(app: &App, capture: &CaptureOptions) -> String {
-    let data = app.figure_data();
-    let stem = format!("{}_figure", app.capture_stem());
-    match capture::figure::write_figure(&data, &capture.dir, &stem, capture.png_scale) {
-        Ok(path) => format!(
-            "figure saved: {}",
-            shorten(&path.with_extension("{png,svg}"))
-        ),
-        Err(e) => format!("figure failed: {}: {e}", capture.dir.display()),
-    }
-}
-
-fn shorten(path: &Path) -> String {
-    let text = path.display().to_string();
-    match directories::BaseDirs::new() {
-        Some(b) => match path.strip_prefix(b.home_dir()) {
-            Ok(rest) => format!("~/{}", rest.display()),
-            Err(_) => text,
-        },
-        None => text,
-    }
-}
-
 /// Runs the dashboard until the user quits or a signal arrives; the terminal is
 /// restored and a checkpoint written on every path out, panics included.
 pub fn run(
@@ -152,21 +76,13 @@ pub fn run(
     signals: &Receiver<Signal>,
 ) -> io::Result<Outcome> {
     let mut log = log::Log::open();
-    let recorder: term::SharedRecorder = Rc::new(RefCell::new(None));
-    let record_error = Rc::new(RefCell::new(None));
-    let written = Rc::new(std::cell::Cell::new(0));
-    let mut terminal = term::enter(
-        recorder.clone(),
-        record_error.clone(),
-        written.clone(),
-        log.path().cloned(),
-    )?;
+    let mut terminal = term::enter(log.path().cloned())?;
     if let Some(path) = &capture.record {
         let size = terminal.size()?;
         match Recorder::create(path, size.width, size.height, "lenet-tui") {
             Ok(r) => {
-                *recorder.borrow_mut() = Some(r);
-                app.recording = true;
+                terminal.backend_mut().writer_mut().start_recording(r);
+                app.on_effect_done(EffectDone::RecordingFromStart);
             }
             Err(e) => {
                 term::leave();
@@ -184,9 +100,6 @@ pub fn run(
         trainer: &trainer,
         app: &mut app,
         log: &mut log,
-        recorder,
-        record_error,
-        written,
         capture: &capture,
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&input, signals)));
@@ -232,10 +145,6 @@ struct Loop<'a> {
     trainer: &'a TrainerHandle,
     app: &'a mut App,
     log: &'a mut log::Log,
-    recorder: term::SharedRecorder,
-    record_error: Rc<RefCell<Option<String>>>,
-    /// Bytes written to the terminal so far.
-    written: Rc<std::cell::Cell<u64>>,
     capture: &'a CaptureOptions,
 }
 
@@ -255,9 +164,8 @@ impl Loop<'_> {
         // The newest routine heatmap refresh the budget has held back.
         let mut deferred: Option<crate::train::Event> = None;
         loop {
-            if let Some(e) = self.record_error.borrow_mut().take() {
-                self.app.recording = false;
-                self.app.status = Some(e);
+            if let Some(why) = self.writer().take_lost() {
+                self.app.on_effect_done(EffectDone::RecordingLost(why));
                 dirty = true;
             }
             if deferred.is_some() && budget.as_mut().is_none_or(|b| b.allows(Instant::now())) {
@@ -265,10 +173,10 @@ impl Loop<'_> {
                 dirty = true;
             }
             if dirty && last_draw.elapsed() >= FRAME {
+                let before = self.writer().written();
                 let app = &*self.app;
-                let before = self.written.get();
                 self.terminal.draw(|f| render::render(app, f))?;
-                let bytes = self.written.get() - before;
+                let bytes = self.writer().written() - before;
                 if let Some(b) = budget.as_mut() {
                     b.spend(bytes, Instant::now());
                 }
@@ -320,11 +228,8 @@ impl Loop<'_> {
                             self.apply(Effect::Screenshot)?;
                         }
                         if finished {
-                            let status = save_figure(self.app, self.capture);
-                            self.log.line(&status);
-                            if !status.starts_with("figure saved") {
-                                self.app.status = Some(status);
-                            }
+                            let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
+                            self.done(done, true);
                             if crate::failpoint::hit("dashboard-panic-finished", &DASHBOARD_PANIC) {
                                 panic!("failpoint dashboard-panic-finished");
                             }
@@ -347,7 +252,7 @@ impl Loop<'_> {
                         dirty = true;
                     }
                     Ok(Ok(TermEvent::Resize(w, h))) => {
-                        if let Some(r) = self.recorder.borrow_mut().as_mut() {
+                        if let Some(r) = self.writer().recorder() {
                             let _ = r.resize(w, h);
                         }
                         dirty = true;
@@ -368,20 +273,28 @@ impl Loop<'_> {
         }
     }
 
+    /// The terminal's writer, which holds the recording and counts the bytes.
+    fn writer(&mut self) -> &mut term::TermWriter {
+        self.terminal.backend_mut().writer_mut()
+    }
+
     fn marker(&mut self, label: &str) {
-        if let Some(r) = self.recorder.borrow_mut().as_mut() {
+        if let Some(r) = self.writer().recorder() {
             let _ = r.marker(label);
         }
     }
 
-    fn stop_recording(&mut self) -> Option<PathBuf> {
-        let path = self
-            .recorder
-            .borrow_mut()
-            .take()
-            .map(|r| r.path().to_path_buf());
-        self.app.recording = false;
-        path
+    /// Ends the recording on the way out (nothing left to tell the user on screen).
+    fn stop_recording(&mut self) {
+        self.writer().stop_recording();
+    }
+
+    /// Hands what an effect came to to the app, and to the log when `logged`.
+    fn done(&mut self, done: EffectDone, logged: bool) {
+        if logged && let Some(message) = done.message() {
+            self.log.line(&message);
+        }
+        self.app.on_effect_done(done);
     }
 
     fn apply(&mut self, effect: Effect) -> io::Result<()> {
@@ -391,43 +304,44 @@ impl Loop<'_> {
             }
             Effect::Screenshot => {
                 let size = self.terminal.size()?;
-                let status = save_screenshot(self.app, (size.width, size.height), self.capture);
-                self.log.line(&status);
-                self.app.status = Some(status);
+                let done = snapshot::screenshot(
+                    self.app,
+                    (size.width, size.height),
+                    self.capture,
+                    chrono::Local::now(),
+                );
+                self.done(done, true);
             }
             Effect::Figure => {
-                let status = save_figure(self.app, self.capture);
-                self.log.line(&status);
-                self.app.status = Some(status);
+                let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), true);
+                self.done(done, true);
             }
             Effect::ToggleRecording => {
-                if let Some(path) = self.stop_recording() {
-                    self.app.status = Some(format!("recording saved: {}", shorten(&path)));
+                if let Some(r) = self.writer().stop_recording() {
+                    let done = EffectDone::RecordingStopped(shorten(r.path()));
+                    self.done(done, false);
                     return Ok(());
                 }
                 let size = self.terminal.size()?;
-                let result = std::fs::create_dir_all(&self.capture.dir).and_then(|()| {
-                    let stem = capture::dir::unique_stem(
-                        &self.capture.dir,
-                        &self.app.capture_stem(),
-                        &["cast"],
-                    );
-                    let path = self.capture.dir.join(format!("{stem}.cast"));
+                let dir = &self.capture.dir;
+                let now = chrono::Local::now();
+                let result = std::fs::create_dir_all(dir).and_then(|()| {
+                    let stem =
+                        capture::dir::unique_stem(dir, &self.app.capture_stem(now), &["cast"]);
+                    let path = dir.join(format!("{stem}.cast"));
                     Recorder::create(&path, size.width, size.height, "lenet-tui")
                 });
                 match result {
                     Ok(r) => {
-                        self.app.status = Some(format!("recording to {}", shorten(r.path())));
-                        *self.recorder.borrow_mut() = Some(r);
-                        self.app.recording = true;
+                        let file = shorten(r.path());
+                        self.writer().start_recording(r);
+                        self.done(EffectDone::RecordingStarted(Ok(file)), false);
                         // Redraw everything so the recording starts with a whole frame.
                         self.terminal.clear()?;
                     }
                     Err(e) => {
-                        self.app.status = Some(format!(
-                            "recording failed: {}: {e}",
-                            self.capture.dir.display()
-                        ));
+                        let why = format!("{}: {e}", dir.display());
+                        self.done(EffectDone::RecordingStarted(Err(why)), false);
                     }
                 }
             }

@@ -1,9 +1,9 @@
 //! Terminal set-up and tear-down, and the writer every frame goes through, which
-//! also feeds an asciicast recording when one is running.
+//! also feeds an asciicast recording when one is running. The writer owns the
+//! recording and its byte count; the event loop reaches them through the terminal's
+//! backend, so nothing is shared between the two.
 
-use std::cell::RefCell;
 use std::io::{self, Stdout, Write};
-use std::rc::Rc;
 
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
@@ -12,26 +12,49 @@ use ratatui::backend::CrosstermBackend;
 
 use crate::capture::cast::Recorder;
 
-/// The recording, shared by the writer and the event loop (both on the main thread).
-pub type SharedRecorder = Rc<RefCell<Option<Recorder>>>;
-
 /// Stdout, with every byte also handed to the recorder at each flush, so one frame
 /// becomes one `"o"` event.
 pub struct TermWriter {
     out: Stdout,
-    recorder: SharedRecorder,
+    recorder: Option<Recorder>,
     pending: Vec<u8>,
-    /// The last recording error, for the status line.
-    pub error: Rc<RefCell<Option<String>>>,
-    /// Bytes written to the terminal so far, shared with the event loop.
-    pub written: Rc<std::cell::Cell<u64>>,
+    /// Why the recording stopped by itself, until the loop asks.
+    lost: Option<String>,
+    written: u64,
+}
+
+impl TermWriter {
+    /// Bytes written to the terminal so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Records every frame from now on into `recorder`.
+    pub fn start_recording(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
+    /// Ends the recording, if one is running; returns it.
+    pub fn stop_recording(&mut self) -> Option<Recorder> {
+        self.recorder.take()
+    }
+
+    /// Why the recording stopped by itself since the last call (a full disk).
+    pub fn take_lost(&mut self) -> Option<String> {
+        self.lost.take()
+    }
+
+    /// The recording, if one is running.
+    pub fn recorder(&mut self) -> Option<&mut Recorder> {
+        self.recorder.as_mut()
+    }
 }
 
 impl Write for TermWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.out.write(buf)?;
-        self.written.set(self.written.get() + n as u64);
-        if self.recorder.borrow().is_some() {
+        self.written += n as u64;
+        if self.recorder.is_some() {
             self.pending.extend_from_slice(&buf[..n]);
         }
         Ok(n)
@@ -42,14 +65,12 @@ impl Write for TermWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut recorder = self.recorder.borrow_mut();
-        if let Some(r) = recorder.as_mut()
+        if let Some(r) = self.recorder.as_mut()
             && let Err(e) = r.output(&self.pending)
         {
             // A full disk stops the recording, not the dashboard.
-            *self.error.borrow_mut() =
-                Some(format!("recording stopped: {}: {e}", r.path().display()));
-            *recorder = None;
+            self.lost = Some(format!("recording stopped: {}: {e}", r.path().display()));
+            self.recorder = None;
         }
         self.pending.clear();
         Ok(())
@@ -61,12 +82,7 @@ pub type Term = Terminal<CrosstermBackend<TermWriter>>;
 
 /// Raw mode, alternate screen, and a panic hook that restores the terminal before the
 /// message is printed (panics on the trainer thread are reported as events instead).
-pub fn enter(
-    recorder: SharedRecorder,
-    error: Rc<RefCell<Option<String>>>,
-    written: Rc<std::cell::Cell<u64>>,
-    log: Option<std::path::PathBuf>,
-) -> io::Result<Term> {
+pub fn enter(log: Option<std::path::PathBuf>) -> io::Result<Term> {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() != Some(crate::train::THREAD_NAME) {
@@ -86,10 +102,10 @@ pub fn enter(
     }
     let writer = TermWriter {
         out,
-        recorder,
+        recorder: None,
         pending: Vec::new(),
-        error,
-        written,
+        lost: None,
+        written: 0,
     };
     Terminal::new(CrosstermBackend::new(writer))
 }
