@@ -24,8 +24,10 @@ LAYERS = [
     ["signals", "capture"],
     ["ui"],
     ["headless"],  # draws its snapshots with the ui's renderer
-    ["config", "bench", "compare", "session", "commands"],
+    ["config"],
+    ["session"],  # what a run starts from: checkpoint, config, command line
     ["cli"],
+    ["commands"],
 ]
 
 # Crates a layer must never name: the trainer never touches the terminal, the UI

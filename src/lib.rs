@@ -8,10 +8,9 @@
 //! text or JSON, [`compare`] sets two saved runs side by side, and [`ui`] is the
 //! dashboard.
 
-pub mod bench;
 pub mod capture;
 pub mod cli;
-pub mod compare;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod device;
@@ -19,6 +18,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod headless;
 pub mod model;
+pub mod session;
 pub mod signals;
 pub mod train;
 pub mod ui;

@@ -5,7 +5,13 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
+use crate::capture;
 use crate::capture::figure::{FigureData, FigureRun, LineStyle};
+use crate::cli::CompareArgs;
+use crate::config;
+use crate::session;
 use crate::train::EpochSummary;
 use crate::train::checkpoint::{self, CheckpointError, Meta, ResumeFrom};
 use crate::train::{RunRecipe, run_labels};
@@ -183,6 +189,27 @@ pub fn table(a: &SavedRun, b: &SavedRun) -> String {
     };
     let _ = writeln!(out, "best test acc: A {}, B {}", best(ea), best(eb));
     out
+}
+
+/// `lenet-tui compare`: the two runs' figure into the capture dir, its path and a
+/// table of their epochs on stdout.
+pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
+    let config = config::load(args.config.as_deref())?;
+    let runs_dir = session::runs_dir(&config)?;
+    let a = load_run(&args.run_a, &runs_dir)?;
+    let b = load_run(&args.run_b, &runs_dir)?;
+    let dir = capture::dir::resolve(args.capture_dir.as_deref(), config.capture.dir.as_deref());
+    let scale = args
+        .png_scale
+        .or(config.capture.png_scale.map(|s| s.0))
+        .unwrap_or(capture::DEFAULT_SCALE);
+    let data = figure_data(&a, &b);
+    let stem = figure_stem(&a, &b);
+    let path = capture::figure::write_figure(&data, &dir, &stem, scale)
+        .with_context(|| format!("writing the figure into {}", dir.display()))?;
+    print!("{}", table(&a, &b));
+    println!("figure: {} (and .svg)", path.display());
+    Ok(())
 }
 
 #[cfg(test)]

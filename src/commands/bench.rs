@@ -12,9 +12,15 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
+use anyhow::Context as _;
+
+use crate::cli::BenchArgs;
+use crate::config;
 use crate::data::Dataset;
+use crate::device;
 use crate::engine;
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
+use crate::session;
 use crate::train::LearningRate;
 
 /// A model variant to measure.
@@ -200,6 +206,84 @@ pub fn table_header() -> String {
         "{:<12} {:<24} {:<24} {:<24} {}",
         "variant", "step ex/s [min–max]", "forward", "backward+update", "eval"
     )
+}
+
+/// `lenet-tui bench`: a table (or JSON lines) of examples/sec per variant.
+pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
+    let config = config::load(args.run.config.as_deref())?;
+    let overrides = args.run.overrides();
+    let resolved = config.resolve(&overrides);
+    let (location, labels) = config.data(&overrides)?;
+    let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
+    let opened = device::open(resolved.device)?;
+    let s = &resolved.settings;
+    let lr = |default: f64| {
+        overrides
+            .lr
+            .or(config.train.lr)
+            .unwrap_or_else(|| LearningRate::try_from(default).expect("a valid default"))
+    };
+    let variants = if overrides.pooling.is_some() || overrides.activation.is_some() {
+        vec![Variant {
+            pooling: s.pooling,
+            activation: s.activation,
+            learning_rate: s.learning_rate,
+        }]
+    } else {
+        vec![
+            Variant {
+                pooling: Pooling::Avg,
+                activation: Activation::Sigmoid,
+                learning_rate: lr(0.9),
+            },
+            Variant {
+                pooling: Pooling::Max,
+                activation: Activation::Relu,
+                learning_rate: lr(0.1),
+            },
+        ]
+    };
+    let architecture = config.model.architecture(
+        dataset.train.rows,
+        dataset.train.cols,
+        dataset.classes.len(),
+    );
+    architecture
+        .plan()
+        .with_context(|| session::model_source(args.run.config.as_deref()))?;
+    let spec = BenchSpec {
+        architecture,
+        dataset,
+        device: opened.device,
+        device_name: opened.name,
+        batch_size: s.batch_size.as_usize(),
+        variants,
+        warmup: args.warmup as usize,
+        batches: args.batches as usize,
+        repeats: args.repeats as usize,
+        seed: s.seed,
+    };
+    if !args.json {
+        println!(
+            "lenet-tui bench: {} ({} threads), batch {}, {} timed batches × {} repeats after {} warm-up; data: {}",
+            spec.device_name,
+            rayon::current_num_threads(),
+            spec.batch_size,
+            spec.batches,
+            spec.repeats,
+            spec.warmup,
+            spec.dataset
+        );
+        println!("{}", table_header());
+    }
+    run(&spec, |r| {
+        if args.json {
+            println!("{}", serde_json::to_string(r).expect("results serialise"));
+        } else {
+            println!("{}", table_row(r));
+        }
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,9 @@
+//! The subcommands, one file each: what `main` dispatches to. Each reads the config,
+//! does its job through the library, and prints for the user.
+
+pub mod bench;
+pub mod compare;
+pub mod data;
+pub mod runs;
+pub mod shapes;
+pub mod train;

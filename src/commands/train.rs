@@ -1,0 +1,169 @@
+//! `lenet-tui` and `lenet-tui train`: the dashboard, or headless training with text
+//! or JSON lines, and the exit status each way of ending gets (README: exit
+//! statuses).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::capture;
+use crate::cli::{CaptureArgs, RunArgs, TrainArgs, UiArgs};
+use crate::config::{self, Config, OutputLimit};
+use crate::data::Dataset;
+use crate::headless::{self, HeadlessError, Report, Snapshots};
+use crate::session::{self, Request};
+use crate::signals;
+use crate::train::TrainerHandle;
+use crate::ui::CaptureOptions;
+use crate::ui::app::{App, RunState};
+use crate::ui::keys::KeyMap;
+use crate::ui::theme::{ColorDepth, Theme};
+
+/// Exit status when training diverged (README: exit statuses).
+const EXIT_DIVERGED: u8 = 3;
+
+/// Starts the session `args` ask for, with `reports_per_epoch` progress reports.
+fn start(
+    config: &Config,
+    args: &RunArgs,
+    reports_per_epoch: u32,
+) -> Result<(Arc<Dataset>, TrainerHandle)> {
+    session::start(Request {
+        config,
+        config_file: args.config.as_deref(),
+        overrides: args.overrides(),
+        resume: args.resume.as_ref(),
+        reports_per_epoch,
+    })
+}
+
+fn capture_options(
+    config: &Config,
+    args: &CaptureArgs,
+    record: Option<&std::path::Path>,
+) -> CaptureOptions {
+    CaptureOptions {
+        dir: capture::dir::resolve(args.capture_dir.as_deref(), config.capture.dir.as_deref()),
+        png_scale: args
+            .png_scale
+            .or(config.capture.png_scale.map(|s| s.0))
+            .unwrap_or(capture::DEFAULT_SCALE),
+        record: record.map(std::path::Path::to_path_buf),
+        every_epoch: args.snapshot_every.is_some(),
+    }
+}
+
+/// The theme from the command line over the config file, at `depth`.
+fn theme(config: &Config, ui: &UiArgs, depth: ColorDepth) -> Theme {
+    Theme::new(
+        ui.theme.or(config.ui.theme).unwrap_or_default(),
+        depth,
+        ui.marker.or(config.ui.marker).unwrap_or_default(),
+    )
+}
+
+pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
+    let config = config::load(args.run.config.as_deref())?;
+    let report = if args.json {
+        Report::Json
+    } else {
+        Report::Text
+    };
+    let signals = signals::listen().context("catching signals")?;
+    // The chapter's animator plots five points per epoch.
+    let (dataset, trainer) = start(&config, &args.run, 5)?;
+    let snapshots = args.ui.capture.snapshot_every.map(|_| {
+        let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
+        // Exported files carry exact colours whatever this terminal can show.
+        let theme = theme(&config, &args.ui, ColorDepth::Truecolor);
+        Snapshots {
+            app: App::new(dataset, theme, KeyMap::default()),
+            size,
+            capture: capture_options(&config, &args.ui.capture, None),
+        }
+    });
+    headless_outcome(headless::run(trainer, report, snapshots, &signals))
+}
+
+/// The exit status of a headless run, with a line on stderr for the ways it can end
+/// early.
+fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<ExitCode> {
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(HeadlessError::Signal { signal, saved }) => {
+            match saved {
+                Ok(path) => eprintln!(
+                    "lenet-tui: stopped by {}; checkpoint saved: {} (continue with --resume {})",
+                    signal.name(),
+                    path.display(),
+                    path.display()
+                ),
+                Err(why) => eprintln!(
+                    "lenet-tui: stopped by {}; no checkpoint saved: {why}",
+                    signal.name()
+                ),
+            }
+            Ok(ExitCode::from(signal.exit_status()))
+        }
+        Err(e @ HeadlessError::Diverged(_)) => {
+            eprintln!("lenet-tui: error: {e}");
+            Ok(ExitCode::from(EXIT_DIVERGED))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("headless training")),
+    }
+}
+
+/// Progress events per epoch on the dashboard: a smooth curve, and activations
+/// refreshed every couple of seconds even on a slow CPU, at negligible cost.
+const DASHBOARD_REPORTS_PER_EPOCH: u32 = 40;
+
+pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
+    let config = config::load(args.config.as_deref())?;
+    let signals = signals::listen().context("catching signals")?;
+    if !std::io::stdout().is_terminal() {
+        // Drawing into a pipe or file would only make garbage.
+        eprintln!("lenet-tui: stdout is not a terminal; training headless");
+        let (_, trainer) = start(&config, args, 5)?;
+        return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
+    }
+    let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
+    let theme = theme(&config, ui, depth);
+    let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
+    let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    let mut app = App::new(dataset, theme, keymap);
+    app.exit_on_finish = ui.exit_on_finish;
+    app.max_output = config
+        .ui
+        .max_output_kb
+        .unwrap_or(OutputLimit::DEFAULT)
+        .bytes_per_sec();
+    let capture = capture_options(&config, &ui.capture, ui.record.as_deref());
+    let outcome =
+        crate::ui::run(trainer, app, capture, &signals).context("running the dashboard")?;
+    let log = outcome
+        .log_path
+        .map_or_else(String::new, |p| format!(" (log: {})", p.display()));
+    match &outcome.checkpoint {
+        Some(Ok(path)) => eprintln!(
+            "lenet-tui: checkpoint: {} (continue with --resume latest)",
+            path.display()
+        ),
+        Some(Err(why)) => eprintln!("lenet-tui: no checkpoint saved: {why}"),
+        None => {}
+    }
+    if let RunState::Error(message) = outcome.state {
+        bail!("training failed: {message}{log}");
+    }
+    if let Some(status) = outcome.status {
+        eprintln!("lenet-tui: {status}{log}");
+    }
+    Ok(match outcome.signal {
+        Some(signal) => {
+            eprintln!("lenet-tui: stopped by {}", signal.name());
+            ExitCode::from(signal.exit_status())
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
