@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod budget;
+pub mod effect;
 pub mod history;
 pub mod keys;
 pub mod log;

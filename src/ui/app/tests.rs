@@ -1,0 +1,201 @@
+//! The dashboard state's reactions to events and keys.
+use super::*;
+use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
+
+fn app() -> App {
+    App::new(
+        Arc::new(Dataset::embedded()),
+        Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille),
+        KeyMap::default(),
+    )
+}
+
+#[test]
+fn starts_on_a_pullover_and_compares_it_with_a_coat() {
+    let mut a = app();
+    let labels = &a.dataset.test.labels;
+    assert_eq!((labels[a.probes[0]], labels[a.probes[1]]), (2, 4));
+    assert_eq!(
+        a.initial_commands(),
+        vec![Command::SetProbes(vec![a.probes[0]])]
+    );
+    let cmds = a.on_action(Action::Compare);
+    assert_eq!(
+        cmds,
+        vec![Effect::Trainer(Command::SetProbes(a.probes.to_vec()))]
+    );
+    // Tab again: the arrows now move the right image.
+    a.on_action(Action::Compare);
+    let left = a.probes[0];
+    a.on_action(Action::NextImage);
+    assert_eq!(a.probes[0], left);
+    assert_eq!(a.compare, Compare::Right);
+    a.on_action(Action::Compare);
+    assert_eq!(a.shown_probes().len(), 1);
+}
+
+#[test]
+fn class_keys_walk_through_classes() {
+    let mut a = app();
+    a.on_action(Action::NextClass);
+    assert_eq!(a.dataset.test.labels[a.probes[0]], 3);
+    a.on_action(Action::PrevClass);
+    a.on_action(Action::PrevClass);
+    assert_eq!(a.dataset.test.labels[a.probes[0]], 1);
+    let before = a.probes[0];
+    a.on_action(Action::PrevImage);
+    a.on_action(Action::NextImage);
+    assert_eq!(a.probes[0], before);
+}
+
+#[test]
+fn quit_and_restart_ask_first_while_training() {
+    let mut a = app();
+    a.state = RunState::Running;
+    assert!(a.on_action(Action::Quit).is_empty());
+    assert_eq!(a.overlay, Some(Overlay::ConfirmQuit));
+    a.on_unbound_key();
+    assert!(!a.should_quit && a.overlay.is_none());
+    a.on_action(Action::Quit);
+    a.on_action(Action::Quit);
+    assert!(a.should_quit);
+
+    let mut a = app();
+    a.state = RunState::Running;
+    a.on_action(Action::Restart);
+    assert_eq!(a.on_action(Action::Help), Vec::new(), "another key cancels");
+    a.on_action(Action::Restart);
+    assert_eq!(
+        a.on_action(Action::Restart),
+        vec![Effect::Trainer(Command::Restart)]
+    );
+
+    let mut a = app();
+    a.state = RunState::Finished;
+    a.on_action(Action::Quit);
+    assert!(a.should_quit, "nothing to lose once finished");
+}
+
+#[test]
+fn panel_keys_show_and_hide_panels_in_a_fixed_order() {
+    let mut a = app();
+    assert!(a.panels.is_empty());
+    assert_eq!(a.on_action(Action::ToggleKernels), vec![]);
+    a.on_action(Action::ToggleProbabilities);
+    a.on_action(Action::ToggleConfusion);
+    assert_eq!(a.panels, Panel::ALL);
+    a.on_action(Action::ToggleProbabilities);
+    assert!(!a.shows(Panel::Probabilities));
+    assert_eq!(a.panels, [Panel::Confusion, Panel::Kernels]);
+}
+
+/// Plays a run: progress at each quarter epoch up to `epochs`, an epoch end each.
+fn play(a: &mut App, epochs: u32, loss: f64) {
+    for q in 1..=epochs * 4 {
+        let at = f64::from(q) / 4.0;
+        a.on_event(Event::Progress(crate::train::Progress {
+            epoch: at.ceil() as u32,
+            at,
+            batch: 1,
+            batches: 4,
+            train_loss: loss / at,
+            train_acc: 0.5,
+            examples_per_sec: 100.0,
+        }));
+    }
+    for e in 1..=epochs {
+        a.on_event(Event::EpochFinished(EpochSummary {
+            epoch: e,
+            train_loss: loss,
+            train_acc: 0.5,
+            test_acc: 0.6,
+            examples_per_sec: 100.0,
+            train_seconds: 1.0,
+            eval_seconds: 0.1,
+        }));
+    }
+}
+
+fn restarted(a: &mut App) {
+    a.on_event(Event::Changed {
+        at: 1.0,
+        change: Change::Restarted,
+    });
+}
+
+#[test]
+fn a_restart_keeps_the_earlier_runs_curves_labelled_by_their_settings() {
+    let mut a = app();
+    assert_eq!(a.curve_labels(), None, "one run: plain curve names");
+    play(&mut a, 2, 2.0);
+    a.on_event(Event::Confusion {
+        epoch: 2,
+        matrix: ConfusionMatrix::new(10),
+    });
+    // p, then r: the new run has max pooling; the old one started with avg.
+    a.on_event(Event::Changed {
+        at: 2.0,
+        change: Change::Pooling(Pooling::Max),
+    });
+    restarted(&mut a);
+    assert!(a.loss.points().is_empty() && a.test_acc.points().is_empty());
+    assert_eq!(a.confusion, None, "the matrix was the old run's");
+    assert_eq!(a.past_runs.len(), 1);
+    assert_eq!(a.past_runs[0].loss.points().len(), 8);
+    assert_eq!(a.past_runs[0].test_acc.points().len(), 2);
+    assert_eq!(
+        a.curve_labels(),
+        Some((vec!["avg/sigmoid".to_string()], "max/sigmoid".to_string()))
+    );
+    // A restart before anything was plotted keeps no empty run.
+    restarted(&mut a);
+    assert_eq!(a.past_runs.len(), 1);
+    // Only the newest few are kept.
+    for _ in 0..PAST_RUNS + 2 {
+        play(&mut a, 1, 1.0);
+        restarted(&mut a);
+    }
+    assert_eq!(a.past_runs.len(), PAST_RUNS);
+    assert!(a.past_runs.iter().all(|r| r.loss.max_y() == Some(4.0)));
+}
+
+#[test]
+fn swaps_and_learning_rate_keys_send_commands() {
+    let mut a = app();
+    a.state = RunState::Running;
+    let t = |c| vec![Effect::Trainer(c)];
+    assert_eq!(a.on_action(Action::TogglePause), t(Command::Pause));
+    assert_eq!(
+        a.on_action(Action::TogglePooling),
+        t(Command::SetPooling(Pooling::Max))
+    );
+    assert_eq!(
+        a.on_action(Action::ToggleActivation),
+        t(Command::SetActivation(Activation::Relu))
+    );
+    assert_eq!(
+        a.on_action(Action::LrDown),
+        t(Command::SetLearningRate(
+            LearningRate::try_from(0.45).unwrap()
+        ))
+    );
+    assert_eq!(a.on_action(Action::Screenshot), vec![Effect::Screenshot]);
+    assert_eq!(a.on_action(Action::Record), vec![Effect::ToggleRecording]);
+    a.on_action(Action::Quit);
+    assert_eq!(
+        a.on_action(Action::Screenshot),
+        vec![],
+        "answers the confirmation only"
+    );
+    a.on_event(Event::Changed {
+        at: 1.5,
+        change: Change::Pooling(Pooling::Max),
+    });
+    assert_eq!(
+        a.changes[0],
+        ChangeMark {
+            at: 1.5,
+            label: "pool max".into()
+        }
+    );
+}
