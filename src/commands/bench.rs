@@ -326,10 +326,9 @@ mod tests {
                 "{r:?}"
             );
         }
-        assert!(
-            r.forward.median > r.step.median,
-            "a forward pass is cheaper than a step"
-        );
+        // Which part is faster is for `lenet-tui bench` to measure, not for a test on
+        // a shared machine to assume (a loaded core can make two timed batches of
+        // the forward pass slower than two of the step).
         assert!(table_row(r).starts_with("max/relu"));
     }
 }
