@@ -53,9 +53,10 @@ pub struct Outcome {
     pub signal: Option<Signal>,
 }
 
-/// Progress events seen by the `dashboard-panic` failpoint (and the end of the run, by
-/// `dashboard-panic-finished`).
+/// Progress events seen by the `dashboard-panic` failpoint.
 static DASHBOARD_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// Ends of the run seen by the `dashboard-panic-finished` failpoint.
+static FINISHED_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// How long quitting waits for the last checkpoint before leaving anyway.
 const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -231,7 +232,7 @@ impl Loop<'_> {
                         if finished {
                             let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
                             self.done(done, true);
-                            if crate::failpoint::hit("dashboard-panic-finished", &DASHBOARD_PANIC) {
+                            if crate::failpoint::hit("dashboard-panic-finished", &FINISHED_PANIC) {
                                 panic!("failpoint dashboard-panic-finished");
                             }
                         }
