@@ -10,7 +10,7 @@ use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
 use crate::train::checkpoint::ResumeFrom;
-use crate::train::{BatchSize, Epochs, LearningRate};
+use crate::train::{BatchSize, Epochs, LearningRate, Pace};
 use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
 
 /// Train LeNet-5 on Fashion-MNIST and watch it learn.
@@ -264,9 +264,13 @@ pub struct RunArgs {
     /// Seed for weight initialisation and shuffling [default: 42].
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<u64>,
+    /// Lecture tempo: `full`, or at most RATE training examples a second (keys `[` and
+    /// `]` halve and double it live) [default: full].
+    #[arg(long, value_name = "full|RATE", allow_negative_numbers = true)]
+    pub pace: Option<Pace>,
     /// Continue a saved run: `latest`, a run directory or a checkpoint directory (see
     /// `lenet-tui runs`). Weights, settings, position and chart history come from the
-    /// checkpoint; --epochs, --lr, --pool and --act given here override its values.
+    /// checkpoint; --epochs, --lr, --pool, --act and --pace given here override its values.
     #[arg(long, value_name = "latest|PATH")]
     pub resume: Option<ResumeFrom>,
 }
@@ -284,6 +288,7 @@ impl RunArgs {
             pooling: self.pool,
             activation: self.act,
             seed: self.seed,
+            pace: self.pace,
         }
     }
 }

@@ -100,6 +100,7 @@ pub fn marker_label(event: &Event) -> Option<String> {
             Change::Pooling(p) => Some(format!("pooling {p}")),
             Change::Activation(a) => Some(format!("activation {a}")),
             Change::LearningRate(lr) => Some(format!("learning rate {lr}")),
+            Change::Pace(p) => Some(p.label()),
             Change::Restarted => Some("restarted".into()),
             Change::Probes(_) => None,
         },

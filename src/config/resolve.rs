@@ -6,7 +6,7 @@ use super::schema::*;
 use crate::data::{DataError, DataLocation, DataSpec, KnownDataset, Labels};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
-use crate::train::{BatchSize, Epochs, LearningRate, TrainSettings};
+use crate::train::{BatchSize, Epochs, LearningRate, Pace, TrainSettings};
 
 /// What the user asked for after merging the command line over the config file.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,8 @@ pub struct Overrides {
     pub activation: Option<Activation>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--pace`.
+    pub pace: Option<Pace>,
 }
 
 impl Config {
@@ -64,6 +66,7 @@ impl Config {
                     .unwrap_or(d.activation),
                 seed: cli.seed.or(t.seed).unwrap_or(d.seed),
                 reports_per_epoch: d.reports_per_epoch,
+                pace: cli.pace.or(t.pace).unwrap_or(d.pace),
             },
         }
     }
@@ -120,6 +123,7 @@ impl Overrides {
             learning_rate: self.lr.unwrap_or(saved.learning_rate),
             pooling: self.pooling.unwrap_or(saved.pooling),
             activation: self.activation.unwrap_or(saved.activation),
+            pace: self.pace.unwrap_or(saved.pace),
             ..saved.clone()
         })
     }

@@ -10,7 +10,7 @@ use crate::data::download::Mirror;
 use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
 use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
-use crate::train::{BatchSize, Epochs, LearningRate};
+use crate::train::{BatchSize, Epochs, LearningRate, Pace};
 use crate::ui::keys::KeyMap;
 use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
 
@@ -245,6 +245,8 @@ pub struct TrainSection {
     pub seed: Option<u64>,
     /// `auto`, `cpu`, `cuda` or `cuda:N`.
     pub device: Option<DeviceChoice>,
+    /// `"full"` or training examples a second.
+    pub pace: Option<Pace>,
 }
 
 /// `[model]`: the network's layout, and the pieces that can also be swapped live.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::ConfusionMatrix;
 use crate::model::{Activation, LayerTable, Pooling, Probe};
+use crate::train::pace::Pace;
 use crate::train::settings::{LearningRate, TrainSettings};
 
 /// What the trainer is told to do; each takes effect before the next batch.
@@ -23,6 +24,8 @@ pub enum Command {
     SetActivation(Activation),
     /// Use this SGD learning rate from the next batch on.
     SetLearningRate(LearningRate),
+    /// Keep this pace from the next batch on.
+    SetPace(Pace),
     /// Report activations for these test-set images (indices) from now on.
     SetProbes(Vec<usize>),
     /// Start over from epoch 1 with fresh weights.
@@ -174,6 +177,8 @@ pub enum Change {
     Activation(Activation),
     /// Learning rate changed.
     LearningRate(f64),
+    /// Pace changed.
+    Pace(Pace),
     /// Other probe images chosen.
     Probes(Vec<usize>),
     /// Fresh weights, back to epoch 1.
@@ -188,6 +193,8 @@ impl Change {
             Change::Pooling(p) => Some(format!("pool {p}")),
             Change::Activation(a) => Some(format!("act {a}")),
             Change::LearningRate(lr) => Some(format!("lr {lr}")),
+            Change::Pace(Pace::Full) => Some("full speed".into()),
+            Change::Pace(Pace::PerSecond(n)) => Some(format!("pace {n}")),
             _ => None,
         }
     }

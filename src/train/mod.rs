@@ -10,6 +10,7 @@
 pub mod checkpoint;
 mod handle;
 pub mod messages;
+pub mod pace;
 pub mod policy;
 pub mod position;
 pub mod recipe;
@@ -23,6 +24,7 @@ pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
     ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
 };
+pub use pace::Pace;
 pub use position::Position;
 pub use recipe::{RunRecipe, run_labels};
 pub use saver::CheckpointPolicy;

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::pace::Pace;
+
 /// Progress reports within an epoch are at least this far apart.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -105,6 +107,56 @@ impl DivergenceGuard {
     }
 }
 
+/// Keeps the pace: how long to wait before the next batch so that the examples
+/// trained since the pace was set (or training resumed) come no faster than it says.
+/// A pause, a resume or a new pace starts the count again, so nothing is caught up.
+#[derive(Debug, Clone, Default)]
+pub struct Pacer {
+    pace: Pace,
+    /// When the count started (the first batch after it), and examples since.
+    since: Option<Instant>,
+    examples: u64,
+}
+
+impl Pacer {
+    /// A pacer at `pace`.
+    pub fn new(pace: Pace) -> Self {
+        Self {
+            pace,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps `pace` from now on.
+    pub fn set(&mut self, pace: Pace) {
+        self.pace = pace;
+        self.start_over();
+    }
+
+    /// Counts from the next batch (after a pause, a rewind, a restart).
+    pub fn start_over(&mut self) {
+        self.since = None;
+        self.examples = 0;
+    }
+
+    /// How long to wait at `now` before the next batch.
+    pub fn wait(&self, now: Instant) -> Duration {
+        let (Some(rate), Some(since)) = (self.pace.per_second(), self.since) else {
+            return Duration::ZERO;
+        };
+        let due = since + Duration::from_secs_f64(self.examples as f64 / f64::from(rate));
+        due.saturating_duration_since(now)
+    }
+
+    /// A batch of `n` examples starts at `now`.
+    pub fn batch_started(&mut self, n: usize, now: Instant) {
+        if self.since.is_none() {
+            self.since = Some(now);
+        }
+        self.examples += n as u64;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +175,30 @@ mod tests {
         assert!(g.diverging(exploded, 10));
         g.reset();
         assert!(!g.diverging(exploded, 10));
+    }
+
+    #[test]
+    fn the_pacer_spaces_batches_by_the_examples_they_hold() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut p = Pacer::new(Pace::PerSecond(1000));
+        assert_eq!(p.wait(t0), Duration::ZERO, "the first batch goes at once");
+        p.batch_started(250, t0);
+        // 250 examples at 1000 a second: the next batch is due 250 ms after the first.
+        assert_eq!(p.wait(t0 + ms(100)), ms(150));
+        assert_eq!(
+            p.wait(t0 + ms(300)),
+            Duration::ZERO,
+            "a slow batch is not waited for"
+        );
+        p.batch_started(250, t0 + ms(300));
+        assert_eq!(p.wait(t0 + ms(300)), ms(200));
+        // A pause: the count starts again, nothing is caught up.
+        p.start_over();
+        assert_eq!(p.wait(t0 + ms(5000)), Duration::ZERO);
+        p.set(Pace::Full);
+        p.batch_started(250, t0);
+        assert_eq!(p.wait(t0), Duration::ZERO, "full speed never waits");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::pace::Pace;
 use crate::model::{Activation, Pooling};
 
 /// A learning rate: finite and > 0.
@@ -151,6 +152,9 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Progress events per epoch (the chapter's animator plots 5).
     pub reports_per_epoch: u32,
+    /// How fast batches go (checkpoints from before paces existed: full speed).
+    #[serde(default)]
+    pub pace: Pace,
 }
 
 /// The seed used when none is given.
@@ -167,6 +171,7 @@ impl Default for TrainSettings {
             activation: Activation::Sigmoid,
             seed: DEFAULT_SEED,
             reports_per_epoch: 5,
+            pace: Pace::Full,
         }
     }
 }

@@ -37,6 +37,10 @@ pub enum Action {
     LrUp,
     /// Halve the learning rate.
     LrDown,
+    /// Halve the pace (from full speed: half the measured speed).
+    PaceDown,
+    /// Double the pace, up to full speed.
+    PaceUp,
     /// Restart with fresh weights (asks first).
     Restart,
     /// Write a checkpoint now.
@@ -59,7 +63,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 24] = [
         Action::TogglePause,
         Action::TogglePooling,
         Action::ToggleActivation,
@@ -73,6 +77,8 @@ impl Action {
         Action::ToggleKernels,
         Action::LrUp,
         Action::LrDown,
+        Action::PaceDown,
+        Action::PaceUp,
         Action::Restart,
         Action::Save,
         Action::RestoreGood,
@@ -100,6 +106,8 @@ impl Action {
             Action::ToggleKernels => "kernels",
             Action::LrUp => "lr_up",
             Action::LrDown => "lr_down",
+            Action::PaceDown => "pace_down",
+            Action::PaceUp => "pace_up",
             Action::Restart => "restart",
             Action::Save => "save",
             Action::RestoreGood => "restore",
@@ -128,6 +136,8 @@ impl Action {
             Action::ToggleKernels => "show / hide the first layer's kernels",
             Action::LrUp => "learning rate × 2",
             Action::LrDown => "learning rate ÷ 2",
+            Action::PaceDown => "pace ÷ 2: slower, for a class to watch",
+            Action::PaceUp => "pace × 2, up to full speed",
             Action::Restart => "restart with fresh weights (asks first)",
             Action::Save => "save a checkpoint now (also at every epoch end and on quit)",
             Action::RestoreGood => "after a divergence: last good checkpoint, learning rate ÷ 10",
@@ -153,6 +163,8 @@ impl Action {
                 "panels"
             }
             Action::LrUp | Action::LrDown => "lr",
+            // The header shows the pace; the hint bar keeps room for the capture keys.
+            Action::PaceDown | Action::PaceUp => return None,
             Action::Restart => "restart",
             Action::Save => "save",
             // Shown in the status line when it applies, after a divergence.
@@ -163,6 +175,18 @@ impl Action {
             Action::Help => "help",
             Action::Quit => "quit",
             Action::ForceQuit => return None,
+        })
+    }
+
+    /// For the compact help of a short terminal: the action listed with this one on
+    /// one line, and what the two do.
+    fn paired(self) -> Option<(Action, &'static str)> {
+        Some(match self {
+            Action::PrevImage => (Action::NextImage, "previous / next test image"),
+            Action::PrevClass => (Action::NextClass, "next image of the previous / next class"),
+            Action::LrUp => (Action::LrDown, "learning rate × 2 / ÷ 2"),
+            Action::PaceDown => (Action::PaceUp, "pace ÷ 2 / × 2: slower / faster"),
+            _ => return None,
         })
     }
 
@@ -310,6 +334,8 @@ impl Default for KeyMap {
             // `=` shares the key cap with `+` on most layouts.
             (Key::plain(Char('=')), Action::LrUp),
             (Key::plain(Char('-')), Action::LrDown),
+            (Key::plain(Char('[')), Action::PaceDown),
+            (Key::plain(Char(']')), Action::PaceUp),
             (Key::plain(Char('r')), Action::Restart),
             (Key::plain(Char('w')), Action::Save),
             (Key::plain(Char('u')), Action::RestoreGood),
@@ -417,6 +443,32 @@ impl KeyMap {
             }
         }
         out
+    }
+
+    /// Help lines as [`KeyMap::help`], with each pair of opposite actions (previous and
+    /// next image, × 2 and ÷ 2) on one line: for a terminal too short for them all.
+    pub fn help_paired(&self) -> Vec<(String, &'static str)> {
+        let names =
+            |a: Action| -> Vec<String> { self.keys(a).iter().map(Key::to_string).collect() };
+        let second: Vec<Action> = Action::ALL
+            .iter()
+            .filter_map(|a| a.paired())
+            .map(|(b, _)| b)
+            .collect();
+        Action::ALL
+            .into_iter()
+            .filter(|a| !second.contains(a))
+            .filter_map(|a| match a.paired() {
+                Some((b, what)) if !names(a).is_empty() && !names(b).is_empty() => Some((
+                    format!("{} / {}", names(a).join(" "), names(b).join(" ")),
+                    what,
+                )),
+                _ => {
+                    let keys = names(a);
+                    (!keys.is_empty()).then(|| (keys.join(" "), a.description()))
+                }
+            })
+            .collect()
     }
 
     /// Help lines: every action with all its keys and what it does.
@@ -535,5 +587,17 @@ mod tests {
         let table = BTreeMap::from([("compare".to_string(), vec!["v".to_string()])]);
         let rebound = KeyMap::with_overrides(&table).unwrap();
         assert_eq!(rebound.name(Action::Compare), "v");
+    }
+
+    #[test]
+    fn a_short_help_pairs_opposite_keys_on_one_line() {
+        let map = KeyMap::default();
+        let (full, paired) = (map.help(), map.help_paired());
+        assert_eq!(full.len(), Action::ALL.len());
+        assert_eq!(paired.len(), full.len() - 4);
+        assert!(paired.contains(&("← / →".to_string(), "previous / next test image")));
+        assert!(paired.contains(&("+ = / -".to_string(), "learning rate × 2 / ÷ 2")));
+        assert!(paired.contains(&("[ / ]".to_string(), "pace ÷ 2 / × 2: slower / faster")));
+        assert!(paired.iter().any(|(k, _)| k == "Ctrl-C"), "{paired:?}");
     }
 }

@@ -87,6 +87,42 @@ fn headless_text_names_the_data_first_and_reports_each_epoch() {
     );
 }
 
+/// `--pace` changes nothing but time: 6,000 images at 3,000 a second take two seconds
+/// or so (never less than the pace allows), and end on the same figures to the last
+/// digit as at full speed.
+#[test]
+fn a_headless_run_at_a_pace_takes_its_time_and_learns_the_same() {
+    let figures = |out: &Output| -> String {
+        let err = stderr(out);
+        let done = err
+            .lines()
+            .find(|l| l.starts_with("done: loss "))
+            .expect(&err);
+        // "done: loss L, train acc A, test acc T after 1 epochs in S s": all but the time.
+        done.split(" in ").next().unwrap().to_string()
+    };
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--headless", "--data", "embedded", "--epochs", "1"];
+        args.extend_from_slice(extra);
+        let started = std::time::Instant::now();
+        let out = lenet(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (out, started.elapsed())
+    };
+    let (full, _) = run(&[]);
+    let (paced, took) = run(&["--pace", "3000"]);
+    assert_eq!(figures(&paced), figures(&full));
+    // The last batch's images need not be waited for: 5,888 of them at 3,000 a second.
+    assert!(took.as_secs_f64() >= 1.9, "{took:?}: the pace was not kept");
+    let err = lenet(&["train", "--headless", "--pace", "0"]);
+    assert!(!err.status.success());
+    assert!(
+        stderr(&err).contains("pace must be `full` or a number of training examples a second"),
+        "{}",
+        stderr(&err)
+    );
+}
+
 #[test]
 fn headless_json_is_one_object_per_event_on_the_embedded_subset() {
     let out = lenet(&[

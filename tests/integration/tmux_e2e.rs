@@ -591,3 +591,37 @@ fn newest_checkpoint(t: &Tmux) -> lenet_tui::checkpoint::Checkpoint {
         .expect("a checkpoint");
     lenet_tui::checkpoint::load(newest).unwrap()
 }
+
+/// `[` three times: an eighth of the measured speed, in the header; `]` back to full.
+#[test]
+fn pace_keys_slow_the_run_down_and_speed_it_up_again() {
+    let Some(t) = Tmux::start("--data embedded --epochs 500") else {
+        return;
+    };
+    t.wait_for("a measured speed at full speed", |s| {
+        let h = header(s);
+        h.contains("full speed") && !h.contains("– ex/s")
+    });
+    t.keys(&["[", "[", "["]);
+    let screen = t.wait_for("a pace in the header", |s| {
+        header(s).contains("of work · pace ")
+    });
+    let pace: u32 = header(&screen)
+        .split("· pace ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ex/s").next())
+        .map(|n| n.replace(',', ""))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pace in {}", header(&screen)));
+    assert!(pace >= 32, "{pace}");
+    for _ in 0..6 {
+        if header(&t.screen()).contains("full speed") {
+            break;
+        }
+        t.keys(&["]"]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    t.wait_for("full speed again", |s| header(s).contains("full speed"));
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}

@@ -399,3 +399,55 @@ fn without_checkpoints_a_save_is_refused_politely() {
     assert!(e.contains("checkpoints are off"), "{e}");
     t.stop();
 }
+
+/// At a pace of one example a second, a 64-image batch is followed by a minute's
+/// wait: every command is still answered at once, a resume goes on at once (the count
+/// starts again, nothing is caught up), and a new pace takes effect from the next batch.
+#[test]
+fn a_slow_pace_waits_between_batches_and_answers_every_command_meanwhile() {
+    use lenet_tui::train::Pace;
+    let progress = |t: &TrainerHandle| match next_matching(t, |e| matches!(e, Event::Progress(_))) {
+        Event::Progress(p) => p,
+        _ => unreachable!(),
+    };
+    let t = trainer(TrainSettings {
+        pace: Pace::PerSecond(1),
+        ..settings(1)
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(progress(&t).batch, 1);
+    // The next batch is due 64 s after the first: none comes now.
+    let quiet = std::time::Instant::now() + Duration::from_millis(400);
+    while let Ok(event) = t.events().recv_deadline(quiet) {
+        assert!(
+            !matches!(event, Event::Progress(_)),
+            "a batch went by: {event:?}"
+        );
+    }
+    assert!(t.send(Command::Pause));
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Paused,
+                ..
+            }
+        )
+    });
+    assert!(t.send(Command::Resume));
+    assert_eq!(progress(&t).batch, 2, "a resume goes on at once");
+    assert!(t.send(Command::SetPace(Pace::Full)));
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Pace(Pace::Full),
+                ..
+            }
+        )
+    });
+    let epochs = epochs_until_finished(&t);
+    assert_eq!(epochs.len(), 1);
+    // All of it in a small part of the minute a single wait would have taken.
+    assert!(started.elapsed() < Duration::from_secs(60));
+}

@@ -41,6 +41,7 @@ impl Trainer {
         self.diverged = None;
         self.guard.reset();
         self.cadence.restart();
+        self.pacer.start_over();
         Ok(())
     }
 

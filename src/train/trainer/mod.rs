@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use candle_core::Device;
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -23,7 +23,7 @@ use super::messages::{
     Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
     SaveReason,
 };
-use super::policy::{DivergenceGuard, ReportCadence};
+use super::policy::{DivergenceGuard, Pacer, ReportCadence};
 use super::saver::Saver;
 use super::settings::TrainSettings;
 use crate::data::batches::batches_per_epoch;
@@ -85,6 +85,7 @@ pub(super) struct Trainer {
     saver: Saver,
     diverged: Option<Divergence>,
     guard: DivergenceGuard,
+    pacer: Pacer,
     cadence: ReportCadence,
     /// A resumed run reports where it came from once it has started.
     resumed_from: Option<PathBuf>,
@@ -131,6 +132,7 @@ impl Trainer {
             settings: settings.clone(),
             layers: model.layer_table()?,
         };
+        let pace = settings.pace;
         let mut trainer = Self {
             engine: engine::open(&model, dataset.clone())?,
             // A stream of its own, so restarts (which draw weights) keep shuffles stable.
@@ -151,6 +153,7 @@ impl Trainer {
             saver: Saver::new(checkpoints),
             diverged: None,
             guard: DivergenceGuard::default(),
+            pacer: Pacer::new(pace),
             cadence: ReportCadence::default(),
             resumed_from: None,
             gpu_monitor,
@@ -217,6 +220,7 @@ impl Trainer {
         self.history = History::default();
         // The new curve starts with its first batch.
         self.cadence.restart();
+        self.pacer.start_over();
         // Fresh weights make a new run, with checkpoints of its own.
         self.saver.new_run();
         self.save(SaveReason::Start);
@@ -231,6 +235,30 @@ impl Trainer {
             }
         }
         Ok(Flow::Stop)
+    }
+
+    /// Waits as long as the pace asks before the next batch, answering every command
+    /// meanwhile (a key never waits for the pace). `Some` ends the epoch loop.
+    fn keep_pace(&mut self) -> Result<Option<Flow>, Failure> {
+        loop {
+            let wait = self.pacer.wait(Instant::now());
+            if wait.is_zero() {
+                return Ok(None);
+            }
+            match self.commands.recv_timeout(wait) {
+                Ok(command) => {
+                    if let Some(flow) = self.apply(command)? {
+                        return Ok(Some(flow));
+                    }
+                    // A pause holds here until resumed (which starts the count again).
+                    if let Some(flow) = self.handle_commands()? {
+                        return Ok(Some(flow));
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) => return Ok(Some(Flow::Stop)),
+            }
+        }
     }
 
     /// Applies pending commands, blocking while paused. `Some` ends the epoch loop.
@@ -271,11 +299,18 @@ impl Trainer {
             Command::RestoreLastGood => return self.restore_last_good(),
             Command::Pause if !self.paused => {
                 self.paused = true;
+                self.pacer.start_over();
                 Change::Paused
             }
             Command::Resume if self.paused => {
                 self.paused = false;
+                self.pacer.start_over();
                 Change::Resumed
+            }
+            Command::SetPace(pace) => {
+                self.settings.pace = pace;
+                self.pacer.set(pace);
+                Change::Pace(pace)
             }
             Command::Pause | Command::Resume => return Ok(None),
             Command::SetPooling(pooling) => {
@@ -309,7 +344,7 @@ impl Trainer {
         let at = self.position.at();
         if matches!(
             change,
-            Change::Pooling(_) | Change::Activation(_) | Change::LearningRate(_)
+            Change::Pooling(_) | Change::Activation(_) | Change::LearningRate(_) | Change::Pace(_)
         ) {
             self.history.changes.push(MarkedChange {
                 at,
@@ -368,11 +403,15 @@ impl Trainer {
                 if let Some(flow) = self.handle_commands()? {
                     return Ok(flow);
                 }
+                if let Some(flow) = self.keep_pace()? {
+                    return Ok(flow);
+                }
                 let i = self.position.batch;
                 if crate::failpoint::hit("trainer-panic", &TRAINER_PANIC) {
                     panic!("failpoint trainer-panic");
                 }
                 let start = Instant::now();
+                self.pacer.batch_started(self.epoch_order[i].len(), start);
                 if let Some(pause) = crate::failpoint::delay("slow-batches") {
                     std::thread::sleep(pause);
                 }

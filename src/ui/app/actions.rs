@@ -75,6 +75,24 @@ impl App {
                     }
                 }
             }
+            Action::PaceDown | Action::PaceUp => {
+                let full = self.examples_per_sec;
+                let pace = if action == Action::PaceUp {
+                    self.pace.faster(full)
+                } else {
+                    self.pace.slower(full)
+                };
+                if pace == self.pace {
+                    self.status = Some(match pace {
+                        Pace::Full => "already at full speed".into(),
+                        Pace::PerSecond(_) => format!("{}: the slowest pace", pace.label()),
+                    });
+                    return Vec::new();
+                }
+                // At once, so that presses in a row compound before the trainer answers.
+                self.pace = pace;
+                vec![Effect::Trainer(Command::SetPace(pace))]
+            }
             Action::PrevImage | Action::NextImage => {
                 let n = self.dataset.test.len().max(1);
                 let step = if action == Action::NextImage {

@@ -17,7 +17,7 @@ use crate::train::{
     Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
     ProbeReport, RunInfo, SaveReason,
 };
-use crate::train::{RunRecipe, run_labels};
+use crate::train::{Pace, RunRecipe, run_labels};
 use crate::ui::history::{PAST_RUNS, PastRun, Series};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -120,6 +120,8 @@ pub struct App {
     pub activation: Activation,
     /// Current learning rate.
     pub learning_rate: f64,
+    /// The pace training keeps.
+    pub pace: Pace,
     /// The per-layer table.
     pub layers: Option<LayerTable>,
     /// Train loss over epochs.
@@ -188,6 +190,7 @@ impl App {
             pooling: Pooling::Avg,
             activation: Activation::Sigmoid,
             learning_rate: LearningRate::CHAPTER.get(),
+            pace: Pace::Full,
             layers: None,
             loss: Series::new(),
             train_acc: Series::new(),
@@ -244,6 +247,7 @@ impl App {
                 self.pooling = info.settings.pooling;
                 self.activation = info.settings.activation;
                 self.learning_rate = info.settings.learning_rate.get();
+                self.pace = info.settings.pace;
                 self.recipe = self.current_recipe();
                 self.layers = Some(info.layers.clone());
                 self.info = Some(info);
@@ -311,6 +315,7 @@ impl App {
                 self.pooling = r.settings.pooling;
                 self.activation = r.settings.activation;
                 self.learning_rate = r.settings.learning_rate.get();
+                self.pace = r.settings.pace;
                 self.load_history(&r.history);
                 self.at = r.at;
                 self.state = RunState::Running;
@@ -376,6 +381,7 @@ impl App {
             Change::Pooling(p) => self.pooling = p,
             Change::Activation(a) => self.activation = a,
             Change::LearningRate(lr) => self.learning_rate = lr,
+            Change::Pace(p) => self.pace = p,
             Change::Probes(_) => {}
             Change::Restarted => {
                 self.keep_past_run();
@@ -433,7 +439,12 @@ impl App {
     /// Seconds left, from the current throughput and the last evaluation time.
     pub fn eta_seconds(&self) -> Option<f64> {
         let info = self.info.as_ref()?;
-        let speed = self.examples_per_sec.filter(|s| *s > 0.0)?;
+        // Training goes at the pace when it is slower than the machine.
+        let measured = self.examples_per_sec.filter(|s| *s > 0.0)?;
+        let speed = self
+            .pace
+            .per_second()
+            .map_or(measured, |p| measured.min(f64::from(p)));
         if !self.state.is_active() {
             return None;
         }

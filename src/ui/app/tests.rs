@@ -199,3 +199,28 @@ fn swaps_and_learning_rate_keys_send_commands() {
         }
     );
 }
+
+#[test]
+fn pace_keys_halve_from_the_measured_speed_and_double_back_to_full() {
+    let mut a = app();
+    a.state = RunState::Running;
+    a.examples_per_sec = Some(8000.0);
+    let set = |p| vec![Effect::Trainer(Command::SetPace(p))];
+    assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(4000)));
+    assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(2000)));
+    assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(1000)));
+    assert_eq!(a.pace, Pace::PerSecond(1000), "an eighth of full speed");
+    a.on_event(Event::Changed {
+        at: 0.5,
+        change: Change::Pace(Pace::PerSecond(1000)),
+    });
+    assert_eq!(
+        a.changes.last().map(|c| c.label.as_str()),
+        Some("pace 1000")
+    );
+    assert_eq!(a.on_action(Action::PaceUp), set(Pace::PerSecond(2000)));
+    assert_eq!(a.on_action(Action::PaceUp), set(Pace::PerSecond(4000)));
+    assert_eq!(a.on_action(Action::PaceUp), set(Pace::Full));
+    assert_eq!(a.on_action(Action::PaceUp), vec![], "already at full speed");
+    assert_eq!(a.status.as_deref(), Some("already at full speed"));
+}

@@ -1,5 +1,5 @@
-//! Header: run state, epoch with a progress gauge and ETA, then data, device,
-//! throughput, pooling, activation and learning rate.
+//! Header: run state, epoch with a progress gauge and ETA, throughput and pace, then
+//! pooling, activation, learning rate, device and data.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,7 +22,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let epochs = app.epochs.max(1);
     let fraction = (app.at / f64::from(epochs)).clamp(0.0, 1.0);
-    let gauge_width = usize::from(area.width.saturating_sub(60)).clamp(10, 40);
+    // Measured throughput is that of the training work; the pace is what the
+    // trainer keeps to by waiting between batches.
+    // A narrow terminal keeps only a set pace, in short.
+    let wide = area.width >= 100;
+    let pace = match (app.pace, wide) {
+        (crate::train::Pace::Full, true) => " · full speed".to_string(),
+        (crate::train::Pace::Full, false) => String::new(),
+        (p, true) => format!(" of work · {}", p.label()),
+        (p, false) => format!(" · pace {p}"),
+    };
+    let room = 60 + pace.chars().count() as u16;
+    let gauge_width = usize::from(area.width.saturating_sub(room)).clamp(10, 40);
     let filled = (fraction * gauge_width as f64).round() as usize;
     let eta = match app.eta_seconds() {
         Some(s) => format!("ETA {}", format_duration(s)),
@@ -47,7 +58,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled("━".repeat(filled), t.gauge),
         Span::styled("─".repeat(gauge_width - filled), t.dim),
         Span::styled(
-            format!(" {:>3.0}%  {eta}  {speed}", fraction * 100.0),
+            format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0),
             t.text,
         ),
     ]);

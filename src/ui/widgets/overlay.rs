@@ -52,7 +52,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let (title, lines) = match overlay {
         Overlay::Help => {
-            let help = app.keymap.help();
+            let mut help = app.keymap.help();
+            // The box's borders and the closing line: pair opposite keys when short.
+            if help.len() + 4 > usize::from(area.height) {
+                help = app.keymap.help_paired();
+            }
             let width = help
                 .iter()
                 .map(|(k, _)| k.chars().count())
@@ -114,7 +118,10 @@ fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
     lines.push(Line::from(vec![
         Span::raw(" "),
         key(Action::Restart),
-        Span::raw("  restart with fresh weights (then - lowers the rate)"),
+        Span::raw(format!(
+            "  restart with fresh weights (then {} lowers the rate)",
+            app.keymap.name(Action::LrDown)
+        )),
     ]));
     lines.push(Line::from(vec![
         Span::raw(" "),
