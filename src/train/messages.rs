@@ -26,6 +26,8 @@ pub enum Command {
     SetLearningRate(LearningRate),
     /// Keep this pace from the next batch on.
     SetPace(Pace),
+    /// While paused: train this far, report, and pause again.
+    Step(Stride),
     /// Report activations for these test-set images (indices) from now on.
     SetProbes(Vec<usize>),
     /// Start over from epoch 1 with fresh weights.
@@ -37,6 +39,16 @@ pub enum Command {
     RestoreLastGood,
     /// End the thread.
     Stop,
+}
+
+/// How far a [`Command::Step`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stride {
+    /// Exactly one batch.
+    Batch,
+    /// To the end of the current epoch, its evaluation included.
+    Epoch,
 }
 
 /// What the trainer reports.

@@ -22,7 +22,7 @@ pub use crate::engine::{Confusion, ConfusionMatrix};
 pub use handle::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
 pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
-    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved,
+    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, Stride,
 };
 pub use pace::Pace;
 pub use position::Position;

@@ -13,6 +13,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub enum Action {
     /// Pause or resume training.
     TogglePause,
+    /// While paused: train one batch.
+    StepBatch,
+    /// While paused: train to the end of the epoch.
+    StepEpoch,
     /// Swap average and max pooling.
     TogglePooling,
     /// Swap sigmoid and ReLU.
@@ -63,8 +67,10 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 26] = [
         Action::TogglePause,
+        Action::StepBatch,
+        Action::StepEpoch,
         Action::TogglePooling,
         Action::ToggleActivation,
         Action::PrevImage,
@@ -94,6 +100,8 @@ impl Action {
     pub fn config_name(self) -> &'static str {
         match self {
             Action::TogglePause => "pause",
+            Action::StepBatch => "step_batch",
+            Action::StepEpoch => "step_epoch",
             Action::TogglePooling => "pooling",
             Action::ToggleActivation => "activation",
             Action::PrevImage => "prev_image",
@@ -124,6 +132,8 @@ impl Action {
     pub fn description(self) -> &'static str {
         match self {
             Action::TogglePause => "pause / resume training",
+            Action::StepBatch => "while paused: train one batch",
+            Action::StepEpoch => "while paused: train to the end of the epoch",
             Action::TogglePooling => "swap pooling: avg ↔ max",
             Action::ToggleActivation => "swap activation: sigmoid ↔ relu",
             Action::PrevImage => "previous test image",
@@ -154,6 +164,8 @@ impl Action {
     pub fn hint(self) -> Option<&'static str> {
         Some(match self {
             Action::TogglePause => "pause",
+            // Shown in the status line on pausing.
+            Action::StepBatch | Action::StepEpoch => return None,
             Action::TogglePooling => "pool",
             Action::ToggleActivation => "act",
             Action::PrevImage | Action::NextImage => "image",
@@ -186,6 +198,10 @@ impl Action {
             Action::PrevClass => (Action::NextClass, "next image of the previous / next class"),
             Action::LrUp => (Action::LrDown, "learning rate × 2 / ÷ 2"),
             Action::PaceDown => (Action::PaceUp, "pace ÷ 2 / × 2: slower / faster"),
+            Action::StepBatch => (
+                Action::StepEpoch,
+                "while paused: one batch / to the end of the epoch",
+            ),
             _ => return None,
         })
     }
@@ -319,6 +335,8 @@ impl Default for KeyMap {
         use KeyCode::*;
         let bindings = vec![
             (Key::plain(Char(' ')), Action::TogglePause),
+            (Key::plain(Char('n')), Action::StepBatch),
+            (Key::plain(Char('N')), Action::StepEpoch),
             (Key::plain(Char('p')), Action::TogglePooling),
             (Key::plain(Char('a')), Action::ToggleActivation),
             (Key::plain(Left), Action::PrevImage),
@@ -594,7 +612,7 @@ mod tests {
         let map = KeyMap::default();
         let (full, paired) = (map.help(), map.help_paired());
         assert_eq!(full.len(), Action::ALL.len());
-        assert_eq!(paired.len(), full.len() - 4);
+        assert_eq!(paired.len(), full.len() - 5);
         assert!(paired.contains(&("← / →".to_string(), "previous / next test image")));
         assert!(paired.contains(&("+ = / -".to_string(), "learning rate × 2 / ÷ 2")));
         assert!(paired.contains(&("[ / ]".to_string(), "pace ÷ 2 / × 2: slower / faster")));

@@ -451,3 +451,70 @@ fn a_slow_pace_waits_between_batches_and_answers_every_command_meanwhile() {
     // All of it in a small part of the minute a single wait would have taken.
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+/// While paused, `Step(Batch)` trains exactly one batch and reports its point and the
+/// shown images at once; `Step(Epoch)` trains to the epoch's end, evaluation included;
+/// each pauses again.
+#[test]
+fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
+    use lenet_tui::train::Stride;
+    let progress = |t: &TrainerHandle| match next_matching(t, |e| matches!(e, Event::Progress(_))) {
+        Event::Progress(p) => p,
+        _ => unreachable!(),
+    };
+    let t = trainer(settings(2));
+    // Commands are drained before every batch, the first one included: these land
+    // before any training, on any machine.
+    assert!(t.send(Command::SetProbes(vec![0])));
+    assert!(t.send(Command::Pause));
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Paused,
+                ..
+            }
+        )
+    });
+    let first = {
+        assert!(t.send(Command::Step(Stride::Batch)));
+        let p = progress(&t);
+        next_matching(&t, |e| {
+            matches!(
+                e,
+                Event::Activations {
+                    periodic: false,
+                    ..
+                }
+            )
+        });
+        p
+    };
+    assert_eq!((first.epoch, first.batch), (1, 1));
+    for k in 1..=2 {
+        assert!(t.send(Command::Step(Stride::Batch)));
+        assert_eq!(progress(&t).batch, first.batch + k, "one batch a step");
+    }
+    let quiet = std::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(event) = t.events().recv_deadline(quiet) {
+        assert!(
+            !matches!(event, Event::Progress(_)),
+            "paused again: {event:?}"
+        );
+    }
+    assert!(t.send(Command::Step(Stride::Epoch)));
+    match next_matching(&t, |e| matches!(e, Event::EpochFinished(_))) {
+        Event::EpochFinished(e) => assert_eq!(e.epoch, first.epoch),
+        _ => unreachable!(),
+    }
+    let quiet = std::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(event) = t.events().recv_deadline(quiet) {
+        assert!(
+            !matches!(event, Event::Progress(_)),
+            "paused after the epoch: {event:?}"
+        );
+    }
+    assert!(t.send(Command::Resume));
+    let epochs = epochs_until_finished(&t);
+    assert_eq!(epochs.last().map(|e| e.epoch), Some(2));
+}

@@ -21,7 +21,7 @@ use super::checkpoint::{CheckpointError, Position};
 use super::handle::TrainerSpec;
 use super::messages::{
     Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
-    SaveReason,
+    SaveReason, Stride,
 };
 use super::policy::{DivergenceGuard, Pacer, ReportCadence};
 use super::saver::Saver;
@@ -86,6 +86,8 @@ pub(super) struct Trainer {
     diverged: Option<Divergence>,
     guard: DivergenceGuard,
     pacer: Pacer,
+    /// A step asked for while paused, not yet taken.
+    stepping: Option<Stride>,
     cadence: ReportCadence,
     /// A resumed run reports where it came from once it has started.
     resumed_from: Option<PathBuf>,
@@ -154,6 +156,7 @@ impl Trainer {
             diverged: None,
             guard: DivergenceGuard::default(),
             pacer: Pacer::new(pace),
+            stepping: None,
             cadence: ReportCadence::default(),
             resumed_from: None,
             gpu_monitor,
@@ -219,6 +222,7 @@ impl Trainer {
         self.position = position;
         self.history = History::default();
         // The new curve starts with its first batch.
+        self.stepping = None;
         self.cadence.restart();
         self.pacer.start_over();
         // Fresh weights make a new run, with checkpoints of its own.
@@ -242,7 +246,8 @@ impl Trainer {
     fn keep_pace(&mut self) -> Result<Option<Flow>, Failure> {
         loop {
             let wait = self.pacer.wait(Instant::now());
-            if wait.is_zero() {
+            // A step is taken at once: the lecturer asked for it.
+            if wait.is_zero() || self.stepping.is_some() {
                 return Ok(None);
             }
             match self.commands.recv_timeout(wait) {
@@ -274,7 +279,8 @@ impl Trainer {
                 Err(TryRecvError::Disconnected) => return Ok(Some(Flow::Stop)),
                 Err(TryRecvError::Empty) => {}
             }
-            if !self.paused {
+            // While paused, a step asked for goes ahead.
+            if !self.paused || self.stepping.is_some() {
                 return Ok(None);
             }
             match self.commands.recv() {
@@ -304,8 +310,19 @@ impl Trainer {
             }
             Command::Resume if self.paused => {
                 self.paused = false;
+                self.stepping = None;
                 self.pacer.start_over();
                 Change::Resumed
+            }
+            Command::Step(stride) => {
+                if self.paused && self.diverged.is_none() {
+                    self.stepping = Some(stride);
+                } else {
+                    self.emit(Event::Rejected(
+                        "steps are taken while paused; pause first".into(),
+                    ));
+                }
+                return Ok(None);
             }
             Command::SetPace(pace) => {
                 self.settings.pace = pace;
@@ -378,6 +395,7 @@ impl Trainer {
             last_good: self.saver.last_saved().cloned(),
         };
         self.paused = true;
+        self.stepping = None;
         self.diverged = Some(divergence.clone());
         self.emit(Event::Diverged(divergence));
     }
@@ -442,12 +460,19 @@ impl Trainer {
                 p.train_seconds += start.elapsed().as_secs_f64();
                 p.batch += 1;
                 self.saver.changed();
-                let reports = self.cadence.after_batch(
+                let mut reports = self.cadence.after_batch(
                     i,
                     batches,
                     self.settings.reports_per_epoch,
                     Instant::now(),
                 );
+                // A single step shows its point and what the weights make of the
+                // shown images now, whatever the cadence says.
+                let stepped = self.stepping == Some(Stride::Batch);
+                if stepped {
+                    self.stepping = None;
+                    reports.progress = true;
+                }
                 if reports.progress {
                     self.position.correct += self.engine.settle()?;
                     let p = &self.position;
@@ -469,6 +494,9 @@ impl Trainer {
                             self.emit(Event::Gpu(stats));
                         }
                     }
+                }
+                if stepped {
+                    self.report_probes(false)?;
                 }
             }
             self.position.correct += self.engine.settle()?;
@@ -493,6 +521,9 @@ impl Trainer {
             p.batch = 0;
             (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
             self.save(SaveReason::EpochEnd);
+            if self.stepping.take() == Some(Stride::Epoch) {
+                self.report_probes(false)?;
+            }
         }
         if let Some(summary) = self.history.epochs.last() {
             self.emit(Event::Finished(summary.clone()));

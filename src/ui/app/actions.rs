@@ -75,6 +75,23 @@ impl App {
                     }
                 }
             }
+            Action::StepBatch | Action::StepEpoch => {
+                if self.state != RunState::Paused {
+                    self.status = Some(format!(
+                        "{} and {} step while paused ({} pauses)",
+                        self.keymap.name(Action::StepBatch),
+                        self.keymap.name(Action::StepEpoch),
+                        self.keymap.name(Action::TogglePause)
+                    ));
+                    return Vec::new();
+                }
+                let stride = if action == Action::StepBatch {
+                    Stride::Batch
+                } else {
+                    Stride::Epoch
+                };
+                vec![Effect::Trainer(Command::Step(stride))]
+            }
             Action::PaceDown | Action::PaceUp => {
                 let full = self.examples_per_sec;
                 let pace = if action == Action::PaceUp {

@@ -17,7 +17,7 @@ use crate::train::{
     Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
     ProbeReport, RunInfo, SaveReason,
 };
-use crate::train::{Pace, RunRecipe, run_labels};
+use crate::train::{Pace, RunRecipe, Stride, run_labels};
 use crate::ui::history::{PAST_RUNS, PastRun, Series};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
@@ -372,7 +372,11 @@ impl App {
         match change {
             Change::Paused => {
                 self.state = RunState::Paused;
-                self.status = Some("paused".into());
+                self.status = Some(format!(
+                    "paused: {} trains one batch, {} to the end of the epoch",
+                    self.keymap.name(Action::StepBatch),
+                    self.keymap.name(Action::StepEpoch)
+                ));
             }
             Change::Resumed => {
                 self.state = RunState::Running;

@@ -224,3 +224,31 @@ fn pace_keys_halve_from_the_measured_speed_and_double_back_to_full() {
     assert_eq!(a.on_action(Action::PaceUp), vec![], "already at full speed");
     assert_eq!(a.status.as_deref(), Some("already at full speed"));
 }
+
+#[test]
+fn step_keys_step_while_paused_and_say_so_otherwise() {
+    let mut a = app();
+    a.state = RunState::Running;
+    assert_eq!(a.on_action(Action::StepBatch), vec![]);
+    assert_eq!(
+        a.status.as_deref(),
+        Some("n and N step while paused (Space pauses)")
+    );
+    a.on_event(Event::Changed {
+        at: 0.5,
+        change: Change::Paused,
+    });
+    assert_eq!(
+        a.status.as_deref(),
+        Some("paused: n trains one batch, N to the end of the epoch")
+    );
+    let t = |c| vec![Effect::Trainer(c)];
+    assert_eq!(
+        a.on_action(Action::StepBatch),
+        t(Command::Step(Stride::Batch))
+    );
+    assert_eq!(
+        a.on_action(Action::StepEpoch),
+        t(Command::Step(Stride::Epoch))
+    );
+}
