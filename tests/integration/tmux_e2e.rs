@@ -625,3 +625,39 @@ fn pace_keys_slow_the_run_down_and_speed_it_up_again() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+/// Space, then `n` steps exactly one batch at a time (the header counts them), and `N`
+/// goes to the end of the epoch.
+#[test]
+fn stepping_while_paused_advances_one_batch_at_a_time() {
+    let Some(t) = Tmux::start("--data embedded --epochs 500") else {
+        return;
+    };
+    t.wait_for("training under way", |s| {
+        !header(s).contains("– ex/s") && header(s).contains("running")
+    });
+    t.keys(&["Space"]);
+    t.wait_for("paused", |s| header(s).contains("paused"));
+    let batch = |s: &str| -> Option<(u32, u32)> {
+        let rest = header(s).split(" batch ").nth(1)?;
+        let (b, n) = rest.split_whitespace().next()?.split_once('/')?;
+        Some((b.parse().ok()?, n.parse().ok()?))
+    };
+    let before = batch(&t.screen());
+    t.keys(&["n"]);
+    let screen = t.wait_for("the first step", |s| {
+        batch(s).is_some() && batch(s) != before
+    });
+    let (first, batches) = batch(&screen).unwrap();
+    for k in 1..=2 {
+        t.keys(&["n"]);
+        t.wait_for(&format!("step {k} after the first"), |s| {
+            batch(s) == Some(((first + k - 1) % batches + 1, batches))
+        });
+    }
+    assert!(header(&t.screen()).contains("paused"), "{}", t.screen());
+    t.keys(&["N"]);
+    t.wait_for("the epoch's end", |s| batch(s) == Some((batches, batches)));
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}

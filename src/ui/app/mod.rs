@@ -112,6 +112,8 @@ pub struct App {
     pub epochs: u32,
     /// Position in the run, in epochs.
     pub at: f64,
+    /// The last reported batch within its epoch, and the epoch's batches.
+    pub batch: Option<(usize, usize)>,
     /// Current training throughput.
     pub examples_per_sec: Option<f64>,
     /// Current pooling.
@@ -186,6 +188,7 @@ impl App {
             state: RunState::Starting,
             epochs: 0,
             at: 0.0,
+            batch: None,
             examples_per_sec: None,
             pooling: Pooling::Avg,
             activation: Activation::Sigmoid,
@@ -257,6 +260,7 @@ impl App {
             }
             Event::Progress(p) => {
                 self.at = p.at;
+                self.batch = Some((p.batch, p.batches));
                 self.examples_per_sec = Some(p.examples_per_sec);
                 self.loss.push(p.at, p.train_loss);
                 self.train_acc.push(p.at, p.train_acc);

@@ -55,6 +55,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             format!("  epoch {}/{} ", app.current_epoch(), app.epochs),
             t.text,
         ),
+        // Stepping through an epoch batch by batch, the batch is what counts.
+        Span::styled(
+            match (&app.state, app.batch) {
+                (RunState::Paused, Some((b, n))) => format!("batch {b}/{n} "),
+                _ => String::new(),
+            },
+            t.highlight,
+        ),
         Span::styled("━".repeat(filled), t.gauge),
         Span::styled("─".repeat(gauge_width - filled), t.dim),
         Span::styled(
