@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::shapes::format_count;
+
 /// How fast training goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "PaceValue", into = "PaceValue")]
@@ -64,22 +66,9 @@ impl Pace {
     pub fn label(self) -> String {
         match self {
             Pace::Full => "full speed".into(),
-            Pace::PerSecond(n) => format!("pace {} ex/s", thousands(n)),
+            Pace::PerSecond(n) => format!("pace {} ex/s", format_count(n as usize)),
         }
     }
-}
-
-/// `12345` as `12,345`.
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl fmt::Display for Pace {
