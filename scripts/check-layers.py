@@ -41,7 +41,7 @@ FORBIDDEN_CRATES = {
     "train": ["ratatui", "crossterm", "clap"],
     "signals": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "capture": ["crossterm", "candle_core", "candle_nn"],
-    "ui": ["candle_core", "candle_nn"],
+    "ui": ["candle_core", "candle_nn", "clap"],
     "headless": ["candle_core", "candle_nn"],
 }
 

@@ -324,6 +324,35 @@ impl clap::ValueEnum for Activation {
     }
 }
 
+impl clap::ValueEnum for ThemeKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[ThemeKind::Dark, ThemeKind::Light]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            ThemeKind::Dark => ("dark", "Light text on a dark background"),
+            ThemeKind::Light => ("light", "Dark text on a light background"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
+impl clap::ValueEnum for ChartMarker {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[ChartMarker::Braille, ChartMarker::Dot, ChartMarker::Block]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            ChartMarker::Braille => ("braille", "Braille dots: the finest lines"),
+            ChartMarker::Dot => ("dot", "One dot per cell"),
+            ChartMarker::Block => ("block", "Full blocks"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
 impl clap::ValueEnum for KnownDataset {
     fn value_variants<'a>() -> &'a [Self] {
         &KnownDataset::ALL

@@ -7,17 +7,15 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
 /// How many colours the terminal shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorDepth {
     /// 24-bit colour.
     Truecolor,
     /// The xterm 256-colour palette.
-    #[value(name = "256")]
     #[serde(rename = "256")]
     Ansi256,
     /// The 16 basic colours.
-    #[value(name = "16")]
     #[serde(rename = "16")]
     Ansi16,
     /// No colour at all: shades of glyphs (`NO_COLOR`).
@@ -52,8 +50,15 @@ impl ColorDepth {
 impl FromStr for ColorDepth {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Self as clap::ValueEnum>::from_str(s, true)
-            .map_err(|_| format!("`{s}` is not a colour depth (truecolor, 256, 16, none)"))
+        match s.to_ascii_lowercase().as_str() {
+            "truecolor" => Ok(ColorDepth::Truecolor),
+            "256" => Ok(ColorDepth::Ansi256),
+            "16" => Ok(ColorDepth::Ansi16),
+            "none" => Ok(ColorDepth::None),
+            _ => Err(format!(
+                "`{s}` is not a colour depth (truecolor, 256, 16, none)"
+            )),
+        }
     }
 }
 
@@ -101,7 +106,7 @@ impl TryFrom<String> for ColorChoice {
 }
 
 /// Dark or light terminal background.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThemeKind {
     /// Light text on a dark background.
@@ -112,7 +117,7 @@ pub enum ThemeKind {
 }
 
 /// The chart point marker, for fonts without braille glyphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChartMarker {
     /// Braille dots: the finest lines.
