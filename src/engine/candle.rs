@@ -7,7 +7,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, SGD};
 
-use super::{ConfusionMatrix, Engine, StepOutcome, images_in_unit_range};
+use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, images_in_unit_range};
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError};
 
@@ -46,10 +46,6 @@ impl DeviceSplit {
         Ok((x, self.labels.index_select(&ids, 0)?))
     }
 }
-
-/// Test examples per evaluation batch on the GPU: large enough to keep it busy, small
-/// enough that a batch's activations stay around 20 MB.
-const EVAL_BATCH: usize = 1000;
 
 /// Steps through Candle's graph, with its SGD.
 pub struct CandleEngine {

@@ -16,6 +16,11 @@ use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError, Probe};
 pub use confusion::{Confusion, ConfusionMatrix};
 
+/// Test examples per evaluation batch where no training batch size decides it: large
+/// enough to keep a GPU busy, small enough that a batch's activations stay around
+/// 20 MB.
+const EVAL_BATCH: usize = 1000;
+
 /// The figures of a step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOutcome {

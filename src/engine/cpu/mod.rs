@@ -53,7 +53,7 @@ pub use step::{BatchFigures, CpuStep};
 
 use std::sync::Arc;
 
-use super::{ConfusionMatrix, Engine, StepOutcome, argmax};
+use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, argmax};
 use crate::data::{Dataset, Split, pixel_to_f32};
 use crate::model::{LeNet, ModelError};
 
@@ -108,22 +108,11 @@ impl CpuEngine {
         }
     }
 
-    /// Takes the examples `ids` of `split` and the model's current parameters.
-    fn load(&mut self, model: &LeNet, split: Which, ids: &[u32]) -> Result<(), ModelError> {
-        let split = match split {
-            Which::Train => &self.dataset.train,
-            Which::Test => &self.dataset.test,
-        };
-        gather(split, ids, &mut self.images, &mut self.labels);
+    /// Takes the training examples `ids` and the model's current parameters.
+    fn load(&mut self, model: &LeNet, ids: &[u32]) -> Result<(), ModelError> {
+        gather(&self.dataset.train, ids, &mut self.images, &mut self.labels);
         model.read_parameters(self.step.parameter_names(), &mut self.params)
     }
-}
-
-/// Which split a batch comes from.
-#[derive(Clone, Copy)]
-enum Which {
-    Train,
-    Test,
 }
 
 impl Engine for CpuEngine {
@@ -134,7 +123,7 @@ impl Engine for CpuEngine {
         ids: &[u32],
         accept: &mut dyn FnMut(f64) -> bool,
     ) -> Result<StepOutcome, ModelError> {
-        self.load(model, Which::Train, ids)?;
+        self.load(model, ids)?;
         let BatchFigures { loss, correct } = self.step.gradients(
             &self.params,
             &self.images,
@@ -158,7 +147,7 @@ impl Engine for CpuEngine {
     }
 
     fn forward_only(&mut self, model: &LeNet, ids: &[u32]) -> Result<(f64, u64), ModelError> {
-        self.load(model, Which::Train, ids)?;
+        self.load(model, ids)?;
         let f = self.step.loss(
             &self.params,
             &self.images,
@@ -169,7 +158,8 @@ impl Engine for CpuEngine {
         Ok((f.loss, f.correct as u64))
     }
 
-    /// In batches of the training batch size (the step's buffers are reused).
+    /// In batches of the training batch size (the step's buffers are reused), or of
+    /// [`EVAL_BATCH`] before a training step has sized them.
     fn evaluate(&mut self, model: &LeNet) -> Result<ConfusionMatrix, ModelError> {
         let chunk = match self.step.batch_size() {
             0 => EVAL_BATCH,
@@ -178,8 +168,10 @@ impl Engine for CpuEngine {
         let all: Vec<u32> = (0..self.dataset.test.len() as u32).collect();
         let mut matrix = ConfusionMatrix::new(model.architecture().classes);
         let classes = model.architecture().classes.max(1);
+        // The weights do not change during an evaluation: read them once.
+        model.read_parameters(self.step.parameter_names(), &mut self.params)?;
         for ids in all.chunks(chunk) {
-            self.load(model, Which::Test, ids)?;
+            gather(&self.dataset.test, ids, &mut self.images, &mut self.labels);
             self.step.loss(
                 &self.params,
                 &self.images,
@@ -199,10 +191,6 @@ impl Engine for CpuEngine {
         &self.dataset
     }
 }
-
-/// Test examples per evaluation batch before the first training step has sized the
-/// buffers.
-const EVAL_BATCH: usize = 1000;
 
 /// The images `ids` as values in [0, 1], and their labels.
 fn gather(split: &Split, ids: &[u32], images: &mut Vec<f32>, labels: &mut Vec<u32>) {
