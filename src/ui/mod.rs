@@ -231,7 +231,7 @@ impl Loop<'_> {
                         }
                         if finished {
                             let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
-                            self.done(done, true);
+                            self.done(done);
                             if crate::failpoint::hit("dashboard-panic-finished", &FINISHED_PANIC) {
                                 panic!("failpoint dashboard-panic-finished");
                             }
@@ -291,9 +291,10 @@ impl Loop<'_> {
         self.writer().stop_recording();
     }
 
-    /// Hands what an effect came to to the app, and to the log when `logged`.
-    fn done(&mut self, done: EffectDone, logged: bool) {
-        if logged && let Some(message) = done.message() {
+    /// Hands what an effect came to to the app; files written go to the log too.
+    fn done(&mut self, done: EffectDone) {
+        let wrote_files = matches!(done, EffectDone::Screenshot(_) | EffectDone::Figure { .. });
+        if wrote_files && let Some(message) = done.message() {
             self.log.line(&message);
         }
         self.app.on_effect_done(done);
@@ -312,16 +313,16 @@ impl Loop<'_> {
                     self.capture,
                     chrono::Local::now(),
                 );
-                self.done(done, true);
+                self.done(done);
             }
             Effect::Figure => {
                 let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), true);
-                self.done(done, true);
+                self.done(done);
             }
             Effect::ToggleRecording => {
                 if let Some(r) = self.writer().stop_recording() {
                     let done = EffectDone::RecordingStopped(shorten(r.path()));
-                    self.done(done, false);
+                    self.done(done);
                     return Ok(());
                 }
                 let size = self.terminal.size()?;
@@ -337,13 +338,13 @@ impl Loop<'_> {
                     Ok(r) => {
                         let file = shorten(r.path());
                         self.writer().start_recording(r);
-                        self.done(EffectDone::RecordingStarted(Ok(file)), false);
+                        self.done(EffectDone::RecordingStarted(Ok(file)));
                         // Redraw everything so the recording starts with a whole frame.
                         self.terminal.clear()?;
                     }
                     Err(e) => {
                         let why = format!("{}: {e}", dir.display());
-                        self.done(EffectDone::RecordingStarted(Err(why)), false);
+                        self.done(EffectDone::RecordingStarted(Err(why)));
                     }
                 }
             }
