@@ -143,6 +143,7 @@ pub fn start(request: Request<'_>) -> Result<(Arc<Dataset>, TrainerHandle)> {
         settings,
         checkpoints: config.checkpoints.policy(),
         resume,
+        history: config.history.policy(),
     });
     Ok((dataset, trainer))
 }

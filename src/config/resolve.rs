@@ -129,6 +129,18 @@ impl Overrides {
     }
 }
 
+impl HistorySection {
+    /// How much of its past a run keeps, and whether it writes it to the run.
+    pub fn policy(&self) -> crate::train::timeline::HistoryPolicy {
+        crate::train::timeline::HistoryPolicy {
+            memory_mb: self
+                .memory_mb
+                .map_or(crate::train::timeline::DEFAULT_MEMORY_MB, |m| m.0),
+            save: self.save != Some(false),
+        }
+    }
+}
+
 impl CheckpointSection {
     /// Where runs go and how many checkpoints each keeps; `None` when turned off.
     pub fn policy(&self) -> Option<crate::train::CheckpointPolicy> {

@@ -36,6 +36,9 @@ pub struct Config {
     /// `[checkpoints]`.
     #[serde(default)]
     pub checkpoints: CheckpointSection,
+    /// `[history]`.
+    #[serde(default)]
+    pub history: HistorySection,
     /// `[keys]`: action = key or [keys].
     #[serde(default)]
     pub keys: Option<KeyBindings>,
@@ -168,6 +171,30 @@ impl TryFrom<i64> for Keep {
                     "checkpoints kept per run {e} (use `enabled = false` to turn checkpoints off)"
                 )
             })
+    }
+}
+
+/// `[history]`: the weight snapshots kept for looking back and for replay.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySection {
+    /// Megabytes the snapshots keep within, 1 to 4096.
+    pub memory_mb: Option<HistoryMemory>,
+    /// `false` keeps them for looking back but writes no `history/` to the run.
+    pub save: Option<bool>,
+}
+
+/// Megabytes of weight snapshots: 1 to 4096.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct HistoryMemory(pub u32);
+
+impl TryFrom<i64> for HistoryMemory {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, Self::Error> {
+        Bounded::<1, 4096>::try_from(v)
+            .map(|k| HistoryMemory(k.0 as u32))
+            .map_err(|e| format!("history memory in megabytes {e}"))
     }
 }
 

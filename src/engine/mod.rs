@@ -75,7 +75,7 @@ pub fn open(model: &LeNet, dataset: Arc<Dataset>) -> Result<Box<dyn Engine>, Mod
 }
 
 /// Probes for a few test images through Candle's forward pass, on the model's device.
-fn probe_test_images(
+pub fn probe_test_images(
     model: &LeNet,
     test: &Split,
     indices: &[usize],

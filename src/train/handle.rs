@@ -13,6 +13,7 @@ use super::checkpoint::Checkpoint;
 use super::messages::{Command, Event, SaveReason};
 use super::saver::CheckpointPolicy;
 use super::settings::TrainSettings;
+use super::timeline::HistoryPolicy;
 use super::trainer::Trainer;
 use crate::data::Dataset;
 use crate::device::OpenedDevice;
@@ -32,6 +33,8 @@ pub struct TrainerSpec {
     pub checkpoints: Option<CheckpointPolicy>,
     /// A checkpoint to continue from, already checked with [`Checkpoint::check_fits`].
     pub resume: Option<Checkpoint>,
+    /// How much of its past the run keeps for looking back, and whether it saves it.
+    pub history: HistoryPolicy,
 }
 
 /// The caller's end of a running trainer.

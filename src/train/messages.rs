@@ -10,6 +10,7 @@ use crate::engine::ConfusionMatrix;
 use crate::model::{Activation, LayerTable, Pooling, Probe};
 use crate::train::pace::Pace;
 use crate::train::settings::{LearningRate, TrainSettings};
+use crate::train::timeline::{EpochConfusion, Moment, Seek};
 
 /// What the trainer is told to do; each takes effect before the next batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,12 @@ pub enum Command {
     Step(Stride),
     /// Report activations for these test-set images (indices) from now on.
     SetProbes(Vec<usize>),
+    /// Look back: what the model of the snapshot `Seek` lands on made of the shown
+    /// images, answered by [`Event::Recalled`]; training carries on (or stays paused).
+    Recall(Seek),
+    /// A replay: move the play head to the snapshot `Seek` lands on, answered by
+    /// [`Event::Seeked`]. A live run refuses it (it cannot skip ahead or unlearn).
+    Seek(Seek),
     /// Start over from epoch 1 with fresh weights.
     Restart,
     /// Write a checkpoint now; answered by [`Event::Saved`] or [`Event::SaveFailed`].
@@ -82,6 +89,19 @@ pub enum Event {
         /// A routine refresh while training, not an answer to a command: a
         /// dashboard short of bandwidth may show it late.
         periodic: bool,
+    },
+    /// The answer to [`Command::Recall`]: the model at a snapshot, or `None` when the
+    /// seek went past the newest one (back to live).
+    Recalled(Option<PastView>),
+    /// A replay's play head moved: the charts show `history` (the run up to `at`);
+    /// activations at the new position follow.
+    Seeked {
+        /// The new position, in epochs.
+        at: f64,
+        /// The run's figures up to it.
+        history: History,
+        /// The newest epoch's confusion matrix by then.
+        confusion: Option<EpochConfusion>,
     },
     /// The GPU's memory and utilisation (CUDA runs where NVML loads), every few seconds.
     Gpu(crate::device::GpuStats),
@@ -229,6 +249,19 @@ pub struct ProbeReport {
     pub cols: usize,
     /// Activations and probabilities.
     pub probe: Probe,
+}
+
+/// The model as it was at a snapshot: what it made of the shown images then.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastView {
+    /// When the snapshot was taken, and the pieces in force then.
+    pub moment: Moment,
+    /// One report per shown image.
+    pub reports: Vec<ProbeReport>,
+    /// The first convolution's kernels then.
+    pub kernels: Option<ConvKernels>,
+    /// The confusion matrix of the newest epoch finished by then.
+    pub confusion: Option<EpochConfusion>,
 }
 
 /// A convolution layer's weights as plain numbers: `out_channels × in_channels`

@@ -14,14 +14,16 @@ pub mod pace;
 pub mod policy;
 pub mod position;
 pub mod recipe;
+mod report;
 pub mod saver;
 pub mod settings;
+pub mod timeline;
 mod trainer;
 
 pub use crate::engine::{Confusion, ConfusionMatrix};
 pub use handle::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
 pub use messages::{
-    Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
+    Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange, PastView,
     ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, Stride,
 };
 pub use pace::Pace;

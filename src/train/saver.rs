@@ -73,6 +73,11 @@ impl Saver {
         self.unsaved = true;
     }
 
+    /// The run's directory, once its first checkpoint has made it.
+    pub fn run_dir(&self) -> Option<&Path> {
+        self.run_dir.as_ref().map(RunDir::path)
+    }
+
     /// The newest checkpoint of this run.
     pub fn last_saved(&self) -> Option<&PathBuf> {
         self.last_saved.as_ref()

@@ -45,6 +45,14 @@ pub enum Action {
     PaceDown,
     /// Double the pace, up to full speed.
     PaceUp,
+    /// Look back: the snapshot before the one shown (in a replay: move the play head).
+    HistoryBack,
+    /// The snapshot after the one shown (in a replay: move the play head).
+    HistoryForward,
+    /// The first snapshot: the fresh weights.
+    HistoryStart,
+    /// Back to live (in a replay: the end of the run).
+    HistoryEnd,
     /// Restart with fresh weights (asks first).
     Restart,
     /// Write a checkpoint now.
@@ -67,7 +75,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 30] = [
         Action::TogglePause,
         Action::StepBatch,
         Action::StepEpoch,
@@ -85,6 +93,10 @@ impl Action {
         Action::LrDown,
         Action::PaceDown,
         Action::PaceUp,
+        Action::HistoryBack,
+        Action::HistoryForward,
+        Action::HistoryStart,
+        Action::HistoryEnd,
         Action::Restart,
         Action::Save,
         Action::RestoreGood,
@@ -116,6 +128,10 @@ impl Action {
             Action::LrDown => "lr_down",
             Action::PaceDown => "pace_down",
             Action::PaceUp => "pace_up",
+            Action::HistoryBack => "history_back",
+            Action::HistoryForward => "history_forward",
+            Action::HistoryStart => "history_start",
+            Action::HistoryEnd => "history_end",
             Action::Restart => "restart",
             Action::Save => "save",
             Action::RestoreGood => "restore",
@@ -148,6 +164,10 @@ impl Action {
             Action::LrDown => "learning rate ÷ 2",
             Action::PaceDown => "pace ÷ 2: slower, for a class to watch",
             Action::PaceUp => "pace × 2, up to full speed",
+            Action::HistoryBack => "look back: the model one snapshot earlier",
+            Action::HistoryForward => "one snapshot later (past the newest: live)",
+            Action::HistoryStart => "the first snapshot: the fresh weights",
+            Action::HistoryEnd => "back to live (a replay: the end of the run)",
             Action::Restart => "restart with fresh weights (asks first)",
             Action::Save => "save a checkpoint now (also at every epoch end and on quit)",
             Action::RestoreGood => "after a divergence: last good checkpoint, learning rate ÷ 10",
@@ -177,6 +197,9 @@ impl Action {
             Action::LrUp | Action::LrDown => "lr",
             // The header shows the pace; the hint bar keeps room for the capture keys.
             Action::PaceDown | Action::PaceUp => return None,
+            Action::HistoryBack | Action::HistoryForward => "history",
+            // Told in the status line on moving into history.
+            Action::HistoryStart | Action::HistoryEnd => return None,
             Action::Restart => "restart",
             Action::Save => "save",
             // Shown in the status line when it applies, after a divergence.
@@ -190,17 +213,34 @@ impl Action {
         })
     }
 
-    /// For the compact help of a short terminal: the action listed with this one on
-    /// one line, and what the two do.
-    fn paired(self) -> Option<(Action, &'static str)> {
+    /// For the compact help of a short terminal: the actions listed with this one on
+    /// one line (this one first), and what they do.
+    fn grouped(self) -> Option<(&'static [Action], &'static str)> {
+        use Action as A;
         Some(match self {
-            Action::PrevImage => (Action::NextImage, "previous / next test image"),
-            Action::PrevClass => (Action::NextClass, "next image of the previous / next class"),
-            Action::LrUp => (Action::LrDown, "learning rate × 2 / ÷ 2"),
-            Action::PaceDown => (Action::PaceUp, "pace ÷ 2 / × 2: slower / faster"),
-            Action::StepBatch => (
-                Action::StepEpoch,
+            A::PrevImage => (&[A::PrevImage, A::NextImage], "previous / next test image"),
+            A::PrevClass => (
+                &[A::PrevClass, A::NextClass],
+                "next image of the previous / next class",
+            ),
+            A::LrUp => (&[A::LrUp, A::LrDown], "learning rate × 2 / ÷ 2"),
+            A::PaceDown => (&[A::PaceDown, A::PaceUp], "pace ÷ 2 / × 2: slower / faster"),
+            A::HistoryBack => (
+                &[
+                    A::HistoryBack,
+                    A::HistoryForward,
+                    A::HistoryStart,
+                    A::HistoryEnd,
+                ],
+                "history: back / forward / first / live",
+            ),
+            A::StepBatch => (
+                &[A::StepBatch, A::StepEpoch],
                 "while paused: one batch / to the end of the epoch",
+            ),
+            A::ToggleProbabilities => (
+                &[A::ToggleProbabilities, A::ToggleConfusion, A::ToggleKernels],
+                "show / hide probabilities / confusion matrix / kernels",
             ),
             _ => return None,
         })
@@ -354,6 +394,10 @@ impl Default for KeyMap {
             (Key::plain(Char('-')), Action::LrDown),
             (Key::plain(Char('[')), Action::PaceDown),
             (Key::plain(Char(']')), Action::PaceUp),
+            (Key::plain(Char(',')), Action::HistoryBack),
+            (Key::plain(Char('.')), Action::HistoryForward),
+            (Key::plain(Home), Action::HistoryStart),
+            (Key::plain(End), Action::HistoryEnd),
             (Key::plain(Char('r')), Action::Restart),
             (Key::plain(Char('w')), Action::Save),
             (Key::plain(Char('u')), Action::RestoreGood),
@@ -463,24 +507,32 @@ impl KeyMap {
         out
     }
 
-    /// Help lines as [`KeyMap::help`], with each pair of opposite actions (previous and
-    /// next image, × 2 and ÷ 2) on one line: for a terminal too short for them all.
+    /// Help lines as [`KeyMap::help`], with each group of related actions (previous and
+    /// next image, × 2 and ÷ 2, the panels) on one line: for a terminal too short for
+    /// them all.
     pub fn help_paired(&self) -> Vec<(String, &'static str)> {
         let names =
             |a: Action| -> Vec<String> { self.keys(a).iter().map(Key::to_string).collect() };
-        let second: Vec<Action> = Action::ALL
-            .iter()
-            .filter_map(|a| a.paired())
-            .map(|(b, _)| b)
+        // A group shares a line only when all of its actions have keys.
+        let complete = |a: Action| {
+            a.grouped()
+                .filter(|(group, _)| group.iter().all(|&g| !names(g).is_empty()))
+        };
+        let later: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter_map(complete)
+            .flat_map(|(group, _)| group[1..].iter().copied())
             .collect();
         Action::ALL
             .into_iter()
-            .filter(|a| !second.contains(a))
-            .filter_map(|a| match a.paired() {
-                Some((b, what)) if !names(a).is_empty() && !names(b).is_empty() => Some((
-                    format!("{} / {}", names(a).join(" "), names(b).join(" ")),
-                    what,
-                )),
+            .filter(|a| !later.contains(a))
+            .filter_map(|a| match complete(a) {
+                Some((group, what)) => {
+                    let keys: Vec<String> = group.iter().map(|&g| names(g).join(" ")).collect();
+                    // Three or four keys close up, so the key column stays narrow.
+                    let sep = if group.len() > 2 { "/" } else { " / " };
+                    Some((keys.join(sep), what))
+                }
                 _ => {
                     let keys = names(a);
                     (!keys.is_empty()).then(|| (keys.join(" "), a.description()))
@@ -547,6 +599,7 @@ mod tests {
                 "Tab compare",
                 "b/c/k panels",
                 "+/- lr",
+                ",/. history",
                 "r restart",
                 "w save",
                 "s shot",
@@ -612,7 +665,11 @@ mod tests {
         let map = KeyMap::default();
         let (full, paired) = (map.help(), map.help_paired());
         assert_eq!(full.len(), Action::ALL.len());
-        assert_eq!(paired.len(), full.len() - 5);
+        assert_eq!(paired.len(), full.len() - 10);
+        assert!(paired.contains(&(
+            ",/./Home/End".to_string(),
+            "history: back / forward / first / live"
+        )));
         assert!(paired.contains(&("← / →".to_string(), "previous / next test image")));
         assert!(paired.contains(&("+ = / -".to_string(), "learning rate × 2 / ÷ 2")));
         assert!(paired.contains(&("[ / ]".to_string(), "pace ÷ 2 / × 2: slower / faster")));

@@ -8,6 +8,7 @@ use lenet_tui::checkpoint;
 use lenet_tui::data::Dataset;
 use lenet_tui::device::OpenedDevice;
 use lenet_tui::model::{Activation, Architecture, Pooling};
+use lenet_tui::train::timeline::HistoryPolicy;
 use lenet_tui::train::{
     BatchSize, Change, CheckpointPolicy, Command, EpochSummary, Epochs, Event, LearningRate,
     ProbeReport, SaveReason, TrainSettings, TrainerHandle, TrainerSpec, spawn,
@@ -27,6 +28,7 @@ fn spec(settings: TrainSettings) -> TrainerSpec {
         settings,
         checkpoints: None,
         resume: None,
+        history: HistoryPolicy::default(),
     }
 }
 
@@ -517,4 +519,102 @@ fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
     assert!(t.send(Command::Resume));
     let epochs = epochs_until_finished(&t);
     assert_eq!(epochs.last().map(|e| e.epoch), Some(2));
+}
+
+/// The trainer keeps a snapshot at every progress report: a look back shows exactly
+/// what the shown images looked like then, while the run stays where it was.
+#[test]
+fn a_look_back_shows_the_model_as_it_was_at_each_report() {
+    use lenet_tui::train::Stride;
+    use lenet_tui::train::timeline::Seek;
+    let t = trainer(settings(1));
+    assert!(t.send(Command::SetProbes(vec![0, 7])));
+    assert!(t.send(Command::Pause));
+    let fresh = activations(&t);
+    let live = |t: &TrainerHandle| match next_matching(t, |e| {
+        matches!(
+            e,
+            Event::Activations {
+                periodic: false,
+                ..
+            }
+        )
+    }) {
+        Event::Activations { reports, .. } => reports,
+        _ => unreachable!(),
+    };
+    let mut after_step = Vec::new();
+    for _ in 0..3 {
+        assert!(t.send(Command::Step(Stride::Batch)));
+        let Event::Progress(p) = next_matching(&t, |e| matches!(e, Event::Progress(_))) else {
+            unreachable!()
+        };
+        after_step.push((p.at, live(&t)));
+    }
+    let recalled = |seek| {
+        assert!(t.send(Command::Recall(seek)));
+        match next_matching(&t, |e| matches!(e, Event::Recalled(_) | Event::Rejected(_))) {
+            Event::Recalled(view) => view,
+            other => panic!("{seek:?}: {other:?}"),
+        }
+    };
+    let (now, _) = after_step[2];
+    let one_back = recalled(Seek::Before(now)).expect("a snapshot before the newest");
+    assert_eq!(one_back.moment.at, after_step[1].0);
+    assert_eq!(one_back.moment.batch, 2);
+    assert_eq!(
+        one_back.reports, after_step[1].1,
+        "the shown images as they were"
+    );
+    assert_ne!(one_back.reports, after_step[2].1, "not as they are");
+    assert!(one_back.kernels.is_some());
+
+    let start = recalled(Seek::Start).expect("the fresh weights");
+    assert_eq!(start.moment.at, 0.0);
+    assert_eq!(start.reports, fresh);
+    // Other images at the same moment.
+    assert!(t.send(Command::SetProbes(vec![3])));
+    let other = recalled(Seek::At(after_step[0].0)).unwrap();
+    assert_eq!(other.reports.len(), 1);
+    assert_eq!(other.reports[0].index, 3);
+
+    assert!(t.send(Command::Recall(Seek::Before(0.0))));
+    let rejected = next_matching(&t, |e| matches!(e, Event::Recalled(_) | Event::Rejected(_)));
+    assert!(matches!(rejected, Event::Rejected(_)), "{rejected:?}");
+    assert_eq!(recalled(Seek::After(now)), None, "past the newest is live");
+
+    // Looking back trained nothing: the next step is the fourth batch.
+    assert!(t.send(Command::Step(Stride::Batch)));
+    let Event::Progress(p) = next_matching(&t, |e| matches!(e, Event::Progress(_))) else {
+        unreachable!()
+    };
+    assert_eq!(p.batch, 4);
+}
+
+/// With checkpoints, the run's history is written beside them and reads back whole.
+#[test]
+fn a_run_writes_its_history_beside_its_checkpoints() {
+    use lenet_tui::train::timeline::file;
+    let runs = tempfile::tempdir().unwrap();
+    let t = spawn(with_checkpoints(settings(2), runs.path()));
+    let epochs = epochs_until_finished(&t);
+    assert_eq!(epochs.len(), 2);
+    drop(t);
+    let run = std::fs::read_dir(runs.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a run directory");
+    let saved = file::read(&run).unwrap();
+    let moments: Vec<f64> = saved.timeline.snapshots().map(|s| s.moment.at).collect();
+    assert_eq!(moments.first(), Some(&0.0));
+    assert_eq!(moments.last(), Some(&2.0));
+    // The fresh weights and one at every progress report, all kept under the default
+    // bound, at the reports' positions.
+    let reports: Vec<f64> = saved.facts.history.progress.iter().map(|p| p.at).collect();
+    assert!(reports.len() > 2, "{reports:?}");
+    assert_eq!(moments[1..], reports[..]);
+    assert_eq!(saved.timeline.confusions().len(), 2);
+    assert_eq!(saved.facts.history.epochs, epochs);
+    assert_eq!(saved.facts.batches_per_epoch, 94);
 }

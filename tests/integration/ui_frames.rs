@@ -264,7 +264,8 @@ fn help_lists_every_key_even_at_80_by_24() {
     let text = draw(&app, 80, 24).backend().to_string();
     for what in [
         "pause / resume training",
-        "show / hide the first layer's kernels",
+        "confusion matrix / kernels",
+        "history: back / forward / first / live",
         "quit at once",
     ] {
         assert!(text.contains(what), "{what}:\n{text}");
@@ -733,4 +734,85 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
     ] {
         assert!(text.contains(label), "{label}:\n{text}");
     }
+}
+
+/// The model as it was at 1.4 epochs: other activations, another prediction, and
+/// the first epoch's confusion matrix.
+fn looking_back(app: &mut App) {
+    use lenet_tui::train::PastView;
+    use lenet_tui::train::timeline::{EpochConfusion, Moment};
+    let dataset = app.dataset.clone();
+    let mut then = report(&dataset, app.probes[0], 6);
+    for v in then
+        .probe
+        .layer1
+        .values
+        .iter_mut()
+        .chain(&mut then.probe.layer2.values)
+    {
+        *v = 1.0 - *v;
+    }
+    let mut confusion = vec![0u64; 100];
+    for c in 0..10 {
+        confusion[c * 10 + c] = 60;
+        confusion[c * 10 + (c + 1) % 10] = 40;
+    }
+    app.on_event(Event::Recalled(Some(PastView {
+        moment: Moment {
+            at: 1.4,
+            epoch: 2,
+            batch: 10,
+            batches: 24,
+            pooling: Pooling::Avg,
+            activation: lenet_tui::model::Activation::Sigmoid,
+        },
+        reports: vec![then],
+        kernels: Some({
+            let mut k = first_kernels();
+            k.values.iter_mut().for_each(|v| *v = -*v);
+            k
+        }),
+        confusion: Some(EpochConfusion {
+            epoch: 1,
+            matrix: ConfusionMatrix::from_counts(10, confusion).unwrap(),
+        }),
+    })));
+}
+
+#[test]
+fn looking_back_shows_the_past_model_and_says_so() {
+    let mut app = app_with_panels(ColorDepth::Ansi256);
+    let live = draw(&app, 160, 48).backend().to_string();
+    looking_back(&mut app);
+    let terminal = draw(&app, 160, 48);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("◀ history: epoch 1.40 of 10"), "{text}");
+    assert!(
+        text.contains("history @ 1.40"),
+        "the charts mark the moment: {text}"
+    );
+    // The activations and the confusion matrix are the past's, not the live ones.
+    let lines = |t: &str| t.lines().map(str::to_owned).collect::<Vec<_>>();
+    let changed = lines(&live)
+        .iter()
+        .zip(lines(&text))
+        .filter(|(a, b)| *a != b)
+        .count();
+    assert!(changed > 20, "only {changed} lines differ: {text}");
+    snapshot("frame_history_160x48", &terminal);
+    snapshot("frame_history_120x36", &draw(&app, 120, 36));
+}
+
+#[test]
+fn a_replay_says_so_and_shows_the_recorded_run() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.replay = Some("2026-12-02T10-00-00".into());
+    app.state = RunState::Running;
+    let terminal = draw(&app, 120, 36);
+    let text = terminal.backend().to_string();
+    assert!(text.contains("▶ replaying"), "{text}");
+    snapshot("frame_replay_120x36", &terminal);
+    app.state = RunState::Finished;
+    let text = draw(&app, 120, 36).backend().to_string();
+    assert!(text.contains("end of replay"), "{text}");
 }

@@ -82,6 +82,9 @@ impl Trainer {
         };
         let lr = self.settings.learning_rate.get() / 10.0;
         self.restore(&checkpoint)?;
+        // What came after the checkpoint never happened, as far as looking back goes.
+        self.timeline.truncate(self.position.at());
+        self.take_snapshot()?;
         if let Ok(lower) = LearningRate::try_from(lr) {
             self.settings.learning_rate = lower;
         }
@@ -115,7 +118,10 @@ impl Trainer {
             SaveDecision::Write => {
                 let meta = self.meta(reason);
                 match self.saver.write(&self.model.parameters(), meta) {
-                    Ok(path) => path,
+                    Ok(path) => {
+                        self.save_timeline(reason);
+                        path
+                    }
                     Err(why) => return failed(self, why),
                 }
             }

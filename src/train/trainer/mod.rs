@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod probes;
+mod timeline;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use super::messages::{
 use super::policy::{DivergenceGuard, Pacer, ReportCadence};
 use super::saver::Saver;
 use super::settings::TrainSettings;
+use super::timeline::{HistoryPolicy, PastModel, Timeline};
 use crate::data::batches::batches_per_epoch;
 use crate::data::{Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
@@ -55,10 +57,6 @@ enum Flow {
     Rewound,
     Stop,
 }
-
-/// The parameter shown as the first layer's kernels (the model's and the CPU step's
-/// name for it).
-const FIRST_KERNELS: &str = "conv1.weight";
 
 /// Batches seen by the `trainer-panic` failpoint.
 static TRAINER_PANIC: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -93,6 +91,11 @@ pub(super) struct Trainer {
     resumed_from: Option<PathBuf>,
     /// NVML's view of the GPU, when training on one that NVML knows.
     gpu_monitor: Option<GpuMonitor>,
+    /// The weights at every progress report (thinned), for looking back and replay.
+    timeline: Timeline,
+    history_policy: HistoryPolicy,
+    /// A CPU copy of the network for looking back, made the first time it is needed.
+    past_model: Option<PastModel>,
 }
 
 impl Trainer {
@@ -108,6 +111,7 @@ impl Trainer {
             settings,
             checkpoints,
             resume,
+            history: history_policy,
         } = spec;
         let OpenedDevice {
             device,
@@ -135,6 +139,7 @@ impl Trainer {
             layers: model.layer_table()?,
         };
         let pace = settings.pace;
+        let timeline = Timeline::new(model.parameter_shapes(), history_policy.memory_mb);
         let mut trainer = Self {
             engine: engine::open(&model, dataset.clone())?,
             // A stream of its own, so restarts (which draw weights) keep shuffles stable.
@@ -160,6 +165,9 @@ impl Trainer {
             cadence: ReportCadence::default(),
             resumed_from: None,
             gpu_monitor,
+            timeline,
+            history_policy,
+            past_model: None,
         };
         if let Some(checkpoint) = resume {
             for _ in 0..checkpoint.meta.position.restarts {
@@ -183,6 +191,7 @@ impl Trainer {
     /// Trains until stopped (a finished run waits for commands).
     pub(super) fn run(&mut self) -> Result<(), Failure> {
         self.emit(Event::Started(self.info.clone()));
+        self.take_snapshot()?;
         match self.resumed_from.take() {
             Some(from) => {
                 self.emit_restored(from);
@@ -221,6 +230,8 @@ impl Trainer {
         position.restarts = self.position.restarts + 1;
         self.position = position;
         self.history = History::default();
+        self.timeline.clear();
+        self.take_snapshot()?;
         // The new curve starts with its first batch.
         self.stepping = None;
         self.cadence.restart();
@@ -313,6 +324,16 @@ impl Trainer {
                 self.stepping = None;
                 self.pacer.start_over();
                 Change::Resumed
+            }
+            Command::Recall(seek) => {
+                self.recall(seek)?;
+                return Ok(None);
+            }
+            Command::Seek(_) => {
+                self.emit(Event::Rejected(
+                    "a live run cannot skip: , and . look back over its history".into(),
+                ));
+                return Ok(None);
             }
             Command::Step(stride) => {
                 if self.paused && self.diverged.is_none() {
@@ -487,6 +508,7 @@ impl Trainer {
                     };
                     self.history.push_progress(progress.clone());
                     self.emit(Event::Progress(progress));
+                    self.take_snapshot()?;
                     if reports.probes {
                         self.report_probes(true)?;
                         if let Some(stats) = self.gpu_monitor.as_ref().and_then(GpuMonitor::sample)
@@ -503,6 +525,7 @@ impl Trainer {
             let eval_start = Instant::now();
             let matrix = self.evaluate()?;
             let test_acc = matrix.accuracy();
+            self.timeline.push_confusion(epoch, matrix.clone());
             self.emit(Event::Confusion { epoch, matrix });
             let p = &self.position;
             let summary = EpochSummary {

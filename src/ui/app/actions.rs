@@ -1,6 +1,7 @@
 //! Key actions: what each does to the dashboard's state, and the effects it asks for.
 
 use super::*;
+use crate::train::timeline::Seek;
 
 impl App {
     /// Applies a key action; returns what the event loop should do.
@@ -26,6 +27,10 @@ impl App {
             // Any key closes help; only the help key does nothing else.
             Some(Overlay::Help) if action == Action::Help => return Vec::new(),
             Some(Overlay::Help) | None => {}
+        }
+        if let Some(why) = self.replay_refuses(action) {
+            self.status = Some(why);
+            return Vec::new();
         }
         match action {
             Action::TogglePause => match self.state {
@@ -110,6 +115,10 @@ impl App {
                 self.pace = pace;
                 vec![Effect::Trainer(Command::SetPace(pace))]
             }
+            Action::HistoryBack
+            | Action::HistoryForward
+            | Action::HistoryStart
+            | Action::HistoryEnd => self.move_in_history(action),
             Action::PrevImage | Action::NextImage => {
                 let n = self.dataset.test.len().max(1);
                 let step = if action == Action::NextImage {
@@ -119,7 +128,7 @@ impl App {
                 };
                 let side = self.active_side();
                 self.probes[side] = (self.probes[side] + step) % n;
-                vec![Effect::Trainer(self.probe_command())]
+                self.probe_effects()
             }
             Action::PrevClass | Action::NextClass => {
                 let side = self.active_side();
@@ -134,7 +143,7 @@ impl App {
                 if let Some(i) = self.next_of_class(self.probes[side], target) {
                     self.probes[side] = i;
                 }
-                vec![Effect::Trainer(self.probe_command())]
+                self.probe_effects()
             }
             Action::Compare => {
                 self.compare = match self.compare {
@@ -142,7 +151,7 @@ impl App {
                     Compare::Left => Compare::Right,
                     Compare::Right => Compare::Off,
                 };
-                vec![Effect::Trainer(self.probe_command())]
+                self.probe_effects()
             }
             Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
             Action::ToggleConfusion => self.toggle(Panel::Confusion),
@@ -156,7 +165,8 @@ impl App {
                 Vec::new()
             }
             Action::Quit => {
-                if self.state.is_active() {
+                // A replay loses nothing by ending.
+                if self.state.is_active() && self.replay.is_none() {
                     self.overlay = Some(Overlay::ConfirmQuit);
                 } else {
                     self.should_quit = true;
@@ -168,6 +178,70 @@ impl App {
             Action::Figure => vec![Effect::Figure],
             Action::ForceQuit => Vec::new(),
         }
+    }
+
+    /// Tells the trainer which images to show; while looking back, asks for the
+    /// past model's view of them as well.
+    fn probe_effects(&self) -> Vec<Effect> {
+        let mut effects = vec![Effect::Trainer(self.probe_command())];
+        if let Some(past) = &self.past {
+            effects.push(Effect::Trainer(Command::Recall(Seek::At(past.moment.at))));
+        }
+        effects
+    }
+
+    /// `,` `.` Home End: a cursor over the run's snapshots while it trains; in a
+    /// replay, the play head.
+    fn move_in_history(&mut self, action: Action) -> Vec<Effect> {
+        if self.state == RunState::Starting {
+            return Vec::new();
+        }
+        if self.replay.is_some() {
+            let seek = match action {
+                Action::HistoryBack => Seek::Before(self.at),
+                Action::HistoryForward => Seek::After(self.at),
+                Action::HistoryStart => Seek::Start,
+                _ => Seek::End,
+            };
+            return vec![Effect::Trainer(Command::Seek(seek))];
+        }
+        let shown = self.past.as_ref().map(|p| p.moment.at);
+        let seek = match (action, shown) {
+            (Action::HistoryBack, Some(at)) => Seek::Before(at),
+            (Action::HistoryBack, None) => Seek::Before(self.at),
+            (Action::HistoryForward, Some(at)) => Seek::After(at),
+            (Action::HistoryStart, _) => Seek::Start,
+            (Action::HistoryEnd, Some(_)) => {
+                self.past = None;
+                self.status = Some("back to live".into());
+                return Vec::new();
+            }
+            _ => {
+                self.status = Some(format!(
+                    "already live: {} looks back over the run",
+                    self.keymap.name(Action::HistoryBack)
+                ));
+                return Vec::new();
+            }
+        };
+        vec![Effect::Trainer(Command::Recall(seek))]
+    }
+
+    /// Why a replay cannot do `action` (it shows the run as recorded), if it cannot.
+    fn replay_refuses(&self, action: Action) -> Option<String> {
+        self.replay.as_ref()?;
+        let what = match action {
+            Action::TogglePooling => "the pooling",
+            Action::ToggleActivation => "the activation",
+            Action::LrUp | Action::LrDown => "the learning rate",
+            Action::Restart => "the weights",
+            Action::Save | Action::RestoreGood => "the checkpoints",
+            _ => return None,
+        };
+        Some(format!(
+            "a replay shows the run as it was recorded: {what} cannot change \
+             (train with `lenet-tui train --resume` to go on from it)"
+        ))
     }
 
     /// Shows `panel` if hidden, hides it if shown.

@@ -15,7 +15,7 @@ use crate::data::Dataset;
 use crate::model::{Activation, LayerTable, Pooling};
 use crate::train::{
     Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
-    ProbeReport, RunInfo, SaveReason,
+    PastView, ProbeReport, RunInfo, SaveReason,
 };
 use crate::train::{Pace, RunRecipe, Stride, run_labels};
 use crate::ui::history::{PAST_RUNS, PastRun, Series};
@@ -172,6 +172,11 @@ pub struct App {
     pub recording: bool,
     /// The newest checkpoint written.
     pub last_checkpoint: Option<PathBuf>,
+    /// Looking back: the model at a snapshot of the run, shown instead of the live one
+    /// while set (training carries on behind it).
+    pub past: Option<PastView>,
+    /// Replaying a saved run (its name): nothing trains, the keys move the play head.
+    pub replay: Option<String>,
 }
 
 impl App {
@@ -222,6 +227,30 @@ impl App {
             should_quit: false,
             recording: false,
             last_checkpoint: None,
+            past: None,
+            replay: None,
+        }
+    }
+
+    /// The reports of the shown images: the past's while looking back, else the live.
+    pub fn shown_activations(&self) -> &[ProbeReport] {
+        self.past.as_ref().map_or(&self.activations, |p| &p.reports)
+    }
+
+    /// The first layer's kernels as shown (the past's while looking back).
+    pub fn shown_kernels(&self) -> Option<&ConvKernels> {
+        match &self.past {
+            Some(p) => p.kernels.as_ref(),
+            None => self.kernels.as_ref(),
+        }
+    }
+
+    /// The confusion matrix shown and its epoch (while looking back: the newest epoch
+    /// finished by then).
+    pub fn shown_confusion(&self) -> Option<(&ConfusionMatrix, u32)> {
+        match &self.past {
+            Some(p) => p.confusion.as_ref().map(|c| (&c.matrix, c.epoch)),
+            None => self.confusion.as_ref().map(|m| (m, self.confusion_epoch)),
         }
     }
 
@@ -284,6 +313,37 @@ impl App {
                 self.confusion_epoch = epoch;
             }
             Event::Changed { at, change } => self.on_change(at, change),
+            Event::Recalled(Some(view)) => {
+                if self.past.is_none() {
+                    self.status = Some(format!(
+                        "looking back: {} / {} step, {} first snapshot, {} back to live",
+                        self.keymap.name(Action::HistoryBack),
+                        self.keymap.name(Action::HistoryForward),
+                        self.keymap.name(Action::HistoryStart),
+                        self.keymap.name(Action::HistoryEnd)
+                    ));
+                }
+                self.past = Some(view);
+            }
+            Event::Recalled(None) => {
+                if self.past.take().is_some() {
+                    self.status = Some("back to live".into());
+                }
+            }
+            Event::Seeked {
+                at,
+                history,
+                confusion,
+            } => {
+                self.load_history(&history);
+                self.at = at;
+                self.batch = history.progress.last().map(|p| (p.batch, p.batches));
+                self.examples_per_sec = history.progress.last().map(|p| p.examples_per_sec);
+                (self.confusion, self.confusion_epoch) = match confusion {
+                    Some(c) => (Some(c.matrix), c.epoch),
+                    None => (None, 0),
+                };
+            }
             Event::Rejected(why) => self.status = Some(why),
             Event::Finished(e) => {
                 self.state = RunState::Finished;
@@ -393,6 +453,7 @@ impl App {
             Change::Probes(_) => {}
             Change::Restarted => {
                 self.keep_past_run();
+                self.past = None;
                 self.recipe = self.current_recipe();
                 self.confusion = None;
                 self.changes.clear();

@@ -252,3 +252,110 @@ fn step_keys_step_while_paused_and_say_so_otherwise() {
         t(Command::Step(Stride::Epoch))
     );
 }
+
+fn past(at: f64) -> PastView {
+    use crate::train::timeline::Moment;
+    PastView {
+        moment: Moment {
+            at,
+            epoch: at.floor() as u32 + 1,
+            batch: 3,
+            batches: 10,
+            pooling: Pooling::Avg,
+            activation: Activation::Sigmoid,
+        },
+        reports: Vec::new(),
+        kernels: None,
+        confusion: None,
+    }
+}
+
+#[test]
+fn history_keys_move_a_cursor_over_the_runs_snapshots() {
+    use crate::train::timeline::Seek;
+    let t = |s| vec![Effect::Trainer(Command::Recall(s))];
+    let mut a = app();
+    a.state = RunState::Running;
+    a.at = 1.5;
+    assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.5)));
+    a.on_event(Event::Recalled(Some(past(1.25))));
+    assert!(a.status.as_deref().unwrap().starts_with("looking back"));
+    // The cursor moves from where it is shown, not from the live position.
+    a.at = 1.7;
+    assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.25)));
+    assert_eq!(a.on_action(Action::HistoryForward), t(Seek::After(1.25)));
+    assert_eq!(a.on_action(Action::HistoryStart), t(Seek::Start));
+    // Another image while looking back is shown as it was at the same moment.
+    assert_eq!(
+        a.on_action(Action::NextImage),
+        vec![
+            Effect::Trainer(a.probe_command()),
+            Effect::Trainer(Command::Recall(Seek::At(1.25)))
+        ]
+    );
+    // End is back to live at once; a live `.` or End says there is nothing further.
+    assert_eq!(a.on_action(Action::HistoryEnd), vec![]);
+    assert!(a.past.is_none());
+    assert_eq!(a.status.as_deref(), Some("back to live"));
+    assert_eq!(a.on_action(Action::HistoryForward), vec![]);
+    assert!(a.status.as_deref().unwrap().starts_with("already live"));
+    // Forward past the newest snapshot also returns to live.
+    a.on_event(Event::Recalled(Some(past(1.6))));
+    a.on_event(Event::Recalled(None));
+    assert!(a.past.is_none());
+}
+
+#[test]
+fn the_past_shows_instead_of_the_live_model_and_a_restart_ends_it() {
+    let mut a = app();
+    a.state = RunState::Running;
+    let mut then = past(0.5);
+    then.confusion = Some(crate::train::timeline::EpochConfusion {
+        epoch: 1,
+        matrix: ConfusionMatrix::new(10),
+    });
+    a.on_event(Event::Confusion {
+        epoch: 2,
+        matrix: ConfusionMatrix::new(10),
+    });
+    assert_eq!(a.shown_confusion().map(|(_, e)| e), Some(2));
+    a.on_event(Event::Recalled(Some(then)));
+    assert_eq!(a.shown_confusion().map(|(_, e)| e), Some(1));
+    a.on_event(Event::Changed {
+        at: 0.0,
+        change: Change::Restarted,
+    });
+    // A fresh run has no past to look at, nor an epoch evaluated.
+    assert!(a.past.is_none());
+    assert_eq!(a.shown_confusion().map(|(_, e)| e), None);
+}
+
+#[test]
+fn a_replay_moves_its_play_head_and_refuses_to_change_the_run() {
+    use crate::train::timeline::Seek;
+    let mut a = app();
+    a.replay = Some("run-1".into());
+    a.state = RunState::Running;
+    a.at = 0.5;
+    let t = |s| vec![Effect::Trainer(Command::Seek(s))];
+    assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(0.5)));
+    assert_eq!(a.on_action(Action::HistoryForward), t(Seek::After(0.5)));
+    assert_eq!(a.on_action(Action::HistoryEnd), t(Seek::End));
+    for action in [
+        Action::TogglePooling,
+        Action::Restart,
+        Action::Save,
+        Action::LrUp,
+    ] {
+        assert_eq!(a.on_action(action), vec![], "{action:?}");
+        assert!(
+            a.status
+                .as_deref()
+                .unwrap()
+                .contains("a replay shows the run")
+        );
+    }
+    // Ending a replay loses nothing: no confirmation.
+    a.on_action(Action::Quit);
+    assert!(a.should_quit);
+}

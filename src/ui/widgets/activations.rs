@@ -52,7 +52,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     for (i, (&index, side)) in shown.iter().zip(sides).enumerate() {
         let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
-        let report = app.activations.iter().find(|r| r.index == index);
+        let report = app.shown_activations().iter().find(|r| r.index == index);
         render_side(app, frame, side, index, report, active);
     }
 }

@@ -1,6 +1,7 @@
 //! Loss and accuracy charts against epochs, as the chapter's animator plots them,
 //! with a vertical marker wherever a setting changed. After a restart the earlier
-//! runs' curves stay underneath, faint, each labelled with its settings.
+//! runs' curves stay underneath, faint, each labelled with its settings. Looking
+//! back, a vertical line marks the moment shown.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -37,6 +38,9 @@ fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
 }
 
 fn title(base: &str, app: &App) -> String {
+    if let Some(p) = &app.past {
+        return format!(" {base} · ◀ history @ {:.2} ", p.moment.at);
+    }
     match app.changes.last() {
         Some(c) => format!(" {base} · ┆ {} @ {:.1} ", c.label, c.at),
         None => format!(" {base} "),
@@ -78,6 +82,20 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
         .collect();
     for (name, series, style) in spec.series {
         sets.push(dataset(name, series, style, marker));
+    }
+    // The history cursor goes on top of everything.
+    let cursor = app
+        .past
+        .as_ref()
+        .map(|p| [(p.moment.at, y[0]), (p.moment.at, y[1])]);
+    if let Some(line) = &cursor {
+        sets.push(
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(t.paused)
+                .data(line),
+        );
     }
     let title = title(spec.title, app);
     let number = |v: f64| {

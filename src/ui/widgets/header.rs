@@ -12,7 +12,10 @@ use crate::ui::app::{App, RunState};
 /// Draws the two header lines.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let replaying = app.replay.is_some();
     let (state, style) = match &app.state {
+        RunState::Running if replaying => ("▶ replaying", t.running),
+        RunState::Finished if replaying => ("✔ end of replay", t.finished),
         RunState::Starting => ("◌ starting", t.dim),
         RunState::Running => ("● running", t.running),
         RunState::Paused => ("‖ paused", t.paused),
@@ -22,19 +25,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let epochs = app.epochs.max(1);
     let fraction = (app.at / f64::from(epochs)).clamp(0.0, 1.0);
+    // Looking back, the header says where (training carries on behind it).
+    let history = app.past.as_ref().map_or(String::new(), |p| {
+        format!("◀ history: epoch {:.2} of {}  ", p.moment.at, app.epochs)
+    });
     // Measured throughput is that of the training work; the pace is what the
     // trainer keeps to by waiting between batches.
     // A narrow terminal keeps only a set pace, in short.
-    let wide = area.width >= 100;
+    let wide = area.width as usize >= 100 + history.chars().count();
     let pace = match (app.pace, wide) {
         (crate::train::Pace::Full, true) => " · full speed".to_string(),
         (crate::train::Pace::Full, false) => String::new(),
         (p, true) => format!(" of work · {}", p.label()),
         (p, false) => format!(" · pace {p}"),
     };
-    let room = 60 + pace.chars().count() as u16;
-    let gauge_width = usize::from(area.width.saturating_sub(room)).clamp(10, 40);
-    let filled = (fraction * gauge_width as f64).round() as usize;
     let eta = match app.eta_seconds() {
         Some(s) => format!("ETA {}", format_duration(s)),
         None => "ETA –".into(),
@@ -42,34 +46,46 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let speed = app
         .examples_per_sec
         .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
-    let rec = if app.recording {
-        Span::styled("● REC ", t.error)
-    } else {
-        Span::raw("")
+    let rec = if app.recording { "● REC " } else { "" };
+    let epoch = format!(
+        "{}epoch {}/{} ",
+        if app.past.is_some() { "live " } else { "  " },
+        app.current_epoch(),
+        app.epochs
+    );
+    // Stepping through an epoch batch by batch, the batch is what counts.
+    let batch = match (&app.state, app.batch) {
+        (RunState::Paused, Some((b, n))) => format!("batch {b}/{n} "),
+        _ => String::new(),
     };
-    let line1 = Line::from(vec![
-        Span::styled(" lenet-tui ", t.title),
-        rec,
-        Span::styled(state, style),
-        Span::styled(
-            format!("  epoch {}/{} ", app.current_epoch(), app.epochs),
-            t.text,
-        ),
-        // Stepping through an epoch batch by batch, the batch is what counts.
-        Span::styled(
-            match (&app.state, app.batch) {
-                (RunState::Paused, Some((b, n))) => format!("batch {b}/{n} "),
-                _ => String::new(),
-            },
-            t.highlight,
-        ),
+    let figures = format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0);
+    let history_gap = if history.is_empty() { "" } else { "  " };
+    let spans = [
+        (" lenet-tui ", t.title),
+        (rec, t.error),
+        (state, style),
+        (history_gap, t.text),
+        (history.as_str(), t.paused),
+        (epoch.as_str(), t.text),
+        (batch.as_str(), t.highlight),
+    ];
+    // The gauge takes what the words leave, within 10 to 40 cells.
+    let words: usize =
+        spans.iter().map(|(s, _)| s.chars().count()).sum::<usize>() + figures.chars().count();
+    let gauge_width = usize::from(area.width)
+        .saturating_sub(words + 1)
+        .clamp(10, 40);
+    let filled = (fraction * gauge_width as f64).round() as usize;
+    let mut line1: Vec<Span> = spans
+        .into_iter()
+        .map(|(text, style)| Span::styled(text.to_string(), style))
+        .collect();
+    line1.extend([
         Span::styled("━".repeat(filled), t.gauge),
         Span::styled("─".repeat(gauge_width - filled), t.dim),
-        Span::styled(
-            format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0),
-            t.text,
-        ),
+        Span::styled(figures, t.text),
     ]);
+    let line1 = Line::from(line1);
     let (data, device) = app
         .info
         .as_ref()

@@ -48,7 +48,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let shown = app.shown_probes();
     let reports: Vec<Option<&ProbeReport>> = shown
         .iter()
-        .map(|&i| app.activations.iter().find(|r| r.index == i))
+        .map(|&i| app.shown_activations().iter().find(|r| r.index == i))
         .collect();
     let nw = name_width(app).min(usize::from(inner.width));
     let gaps = (shown.len() - 1) * GAP.chars().count();

@@ -1,0 +1,65 @@
+//! The model as it was at a snapshot: a CPU copy of the network that takes a
+//! snapshot's weights and pieces, and says what it made of the chosen test images then.
+//! It lives on the CPU whatever the run trains on, so looking back costs the GPU
+//! nothing and a replay needs none.
+
+use candle_core::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::{Snapshot, Timeline};
+use crate::data::Split;
+use crate::engine::probe_test_images;
+use crate::model::{Architecture, LeNet, ModelError};
+use crate::train::messages::PastView;
+use crate::train::report::{first_kernels, probe_reports};
+
+/// A network to load snapshots into.
+pub struct PastModel {
+    model: LeNet,
+    names: Vec<String>,
+}
+
+impl PastModel {
+    /// A CPU network of `architecture`, for snapshots with `parameter_names`.
+    pub fn new(
+        architecture: &Architecture,
+        parameter_names: Vec<String>,
+    ) -> Result<Self, ModelError> {
+        let defaults = crate::train::TrainSettings::default();
+        // The weights drawn here are replaced by every snapshot before use.
+        let model = LeNet::new(
+            architecture,
+            defaults.pooling,
+            defaults.activation,
+            &Device::Cpu,
+            &mut StdRng::seed_from_u64(0),
+        )?;
+        Ok(Self {
+            model,
+            names: parameter_names,
+        })
+    }
+
+    /// What the model of `snapshot` made of the test images `probes`, with the
+    /// confusion matrix of the newest epoch finished by then.
+    pub fn view(
+        &mut self,
+        snapshot: &Snapshot,
+        timeline: &Timeline,
+        probes: &[usize],
+        test: &Split,
+    ) -> Result<PastView, ModelError> {
+        self.model
+            .write_parameters(&self.names, &snapshot.weights)?;
+        self.model.pooling = snapshot.moment.pooling;
+        self.model.activation = snapshot.moment.activation;
+        let reports = probe_reports(probe_test_images(&self.model, test, probes)?, probes, test);
+        Ok(PastView {
+            moment: snapshot.moment,
+            reports,
+            kernels: first_kernels(&self.model)?,
+            confusion: timeline.confusion_at(snapshot.moment.at).cloned(),
+        })
+    }
+}
