@@ -6,6 +6,7 @@ use crate::cli::RunsArgs;
 use crate::config;
 use crate::session;
 use crate::train::checkpoint;
+use crate::train::timeline::file;
 
 /// `lenet-tui runs`: one line per saved run.
 pub fn run(args: &RunsArgs) -> Result<()> {
@@ -18,8 +19,8 @@ pub fn run(args: &RunsArgs) -> Result<()> {
     }
     println!("runs in {}", dir.display());
     println!(
-        "{:<22} {:>11} {:>9}  {:<24} LAST CHECKPOINT",
-        "RUN", "EPOCHS", "BEST TEST", "SETTINGS"
+        "{:<22} {:>11} {:>9}  {:<24} {:>8}  LAST CHECKPOINT",
+        "RUN", "EPOCHS", "BEST TEST", "SETTINGS", "HISTORY"
     );
     for run in runs {
         let name = run
@@ -29,6 +30,11 @@ pub fn run(args: &RunsArgs) -> Result<()> {
         let Some(newest) = run.checkpoints.last() else {
             continue;
         };
+        // The saved snapshots' size (what replaying the run reads).
+        let history = std::fs::metadata(file::path_in(&run.dir)).map_or_else(
+            |_| "-".into(),
+            |m| format!("{:.1} MB", m.len() as f64 / 1e6),
+        );
         let ckpt_name = newest
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -37,18 +43,19 @@ pub fn run(args: &RunsArgs) -> Result<()> {
                 let m = &c.meta;
                 let s = &m.settings;
                 println!(
-                    "{:<22} {:>11} {:>9}  {:<24} {} ({})",
+                    "{:<22} {:>11} {:>9}  {:<24} {:>8}  {} ({})",
                     name,
                     format!("{:.2}/{}", m.position.at(), s.epochs),
                     m.best_test_acc()
                         .map_or_else(|| "-".into(), |a| format!("{a:.3}")),
                     format!("{}/{} lr {}", s.pooling, s.activation, s.learning_rate),
+                    history,
                     ckpt_name,
                     m.reason
                 );
             }
             Err(e) => println!(
-                "{name:<22} {:>11} {:>9}  {:<24} {ckpt_name} (unreadable: {e})",
+                "{name:<22} {:>11} {:>9}  {:<24} {history:>8}  {ckpt_name} (unreadable: {e})",
                 "?", "?", "?"
             ),
         }

@@ -158,6 +158,11 @@ fn sigterm_saves_a_checkpoint_and_resume_finishes_the_run() {
         listing.contains("/3") && listing.contains("SIGTERM"),
         "{listing}"
     );
+    // The run's history was written with its checkpoints, and its size is listed.
+    assert!(
+        listing.contains("HISTORY") && listing.contains(" MB  "),
+        "{listing}"
+    );
 
     let out = home.run(&["train", "--headless", "--resume", "latest"]);
     let err = stderr(&out);

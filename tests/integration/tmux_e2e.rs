@@ -661,3 +661,60 @@ fn stepping_while_paused_advances_one_batch_at_a_time() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+/// The activation panel's rows with their colours: what the heatmaps show.
+fn heatmap_rows(t: &Tmux) -> Vec<String> {
+    let out = t.tmux(&["capture-pane", "-p", "-e", "-t", "e2e"]);
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Activations"))
+        .unwrap_or_else(|| panic!("no activations panel:\n{screen}"));
+    // Up to the footer, whose status line changes with every key.
+    lines[top + 1..lines.len().saturating_sub(2)]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// `,` looks back while paused: the header says so and the heatmaps show the model
+/// of an earlier snapshot; `End` returns to live and the live heatmaps come back.
+#[test]
+fn comma_looks_back_and_end_returns_to_live() {
+    let Some(t) = Tmux::start("--data embedded --epochs 500") else {
+        return;
+    };
+    t.wait_for("a few epochs trained", |s| {
+        let h = header(s);
+        h.contains("running") && !h.contains("epoch 1/") && !h.contains("epoch 2/")
+    });
+    t.keys(&["Space"]);
+    t.wait_for("paused", |s| header(s).contains("paused"));
+    // The live heatmaps, once the refresh after pausing has landed.
+    std::thread::sleep(Duration::from_millis(500));
+    let live = heatmap_rows(&t);
+    t.keys(&[","]);
+    t.wait_for("history in the header", |s| {
+        header(s).contains("◀ history: epoch ")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_ne!(heatmap_rows(&t), live, "an earlier snapshot's heatmaps");
+    t.keys(&["Home"]);
+    let screen = t.wait_for("the first snapshot", |s| {
+        header(s).contains("◀ history: epoch 0.00 of 500")
+    });
+    assert!(screen.contains("history @ 0.00"), "{screen}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_ne!(heatmap_rows(&t), live, "the fresh weights' heatmaps");
+    t.keys(&["."]);
+    t.wait_for("one snapshot on", |s| {
+        header(s).contains("◀ history: epoch ") && !header(s).contains("epoch 0.00 of")
+    });
+    t.keys(&["End"]);
+    t.wait_for("live again", |s| !header(s).contains("history"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(heatmap_rows(&t), live, "the live heatmaps again");
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}
