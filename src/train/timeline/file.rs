@@ -82,23 +82,29 @@ pub fn path_in(run: &Path) -> PathBuf {
     run.join(DIR).join(FILE)
 }
 
-/// One parameter across all snapshots, as one tensor `[snapshots, ...shape]`.
-struct Stacked<'a> {
-    snapshots: Vec<&'a Snapshot>,
-    index: usize,
+/// One parameter across all snapshots, as one tensor `[snapshots, ...shape]`, its
+/// bytes laid out once for both the checksum and the file.
+struct Stacked {
     shape: Vec<usize>,
+    bytes: Vec<u8>,
 }
 
-impl Stacked<'_> {
-    fn bytes(&self) -> Vec<u8> {
-        self.snapshots
+impl Stacked {
+    fn new(snapshots: &[&Snapshot], index: usize, shape: &[usize]) -> Self {
+        let mut stacked_shape = vec![snapshots.len()];
+        stacked_shape.extend(shape);
+        let bytes = snapshots
             .iter()
-            .flat_map(|s| s.weights[self.index].iter().flat_map(|v| v.to_le_bytes()))
-            .collect()
+            .flat_map(|s| s.weights[index].iter().flat_map(|v| v.to_le_bytes()))
+            .collect();
+        Self {
+            shape: stacked_shape,
+            bytes,
+        }
     }
 }
 
-impl safetensors::View for Stacked<'_> {
+impl safetensors::View for &Stacked {
     fn dtype(&self) -> safetensors::Dtype {
         safetensors::Dtype::F32
     }
@@ -106,10 +112,10 @@ impl safetensors::View for Stacked<'_> {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.bytes())
+        Cow::Borrowed(&self.bytes)
     }
     fn data_len(&self) -> usize {
-        self.shape.iter().product::<usize>() * size_of::<f32>()
+        self.bytes.len()
     }
 }
 
@@ -138,20 +144,11 @@ pub fn write(
     let dir = run.join(DIR);
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let snapshots: Vec<&Snapshot> = timeline.snapshots().collect();
-    let stacked: Vec<(String, Stacked)> = timeline
+    let stacked: Vec<(&String, Stacked)> = timeline
         .parameters()
         .iter()
         .enumerate()
-        .map(|(index, (name, shape))| {
-            let mut stacked_shape = vec![snapshots.len()];
-            stacked_shape.extend(shape);
-            let s = Stacked {
-                snapshots: snapshots.clone(),
-                index,
-                shape: stacked_shape,
-            };
-            (name.clone(), s)
-        })
+        .map(|(index, (name, shape))| (name, Stacked::new(&snapshots, index, shape)))
         .collect();
     let header = Header {
         format: FORMAT,
@@ -159,14 +156,14 @@ pub fn write(
         parameters: timeline.parameters().to_vec(),
         moments: snapshots.iter().map(|s| s.moment).collect(),
         confusions: timeline.confusions().to_vec(),
-        crc32: crc_of(stacked.iter().map(|(_, s)| s.bytes())),
+        crc32: crc_of(stacked.iter().map(|(_, s)| &s.bytes)),
     };
     let json = serde_json::to_string(&header).expect("timeline metadata serialises");
     let tmp = dir.join(TMP_FILE);
     let target = dir.join(FILE);
     let result = (|| {
         safetensors::serialize_to_file(
-            stacked,
+            stacked.iter().map(|(name, s)| (name.as_str(), s)),
             Some(HashMap::from([(META_KEY.to_string(), json)])),
             &tmp,
         )

@@ -142,10 +142,7 @@ pub struct Timeline {
 impl Timeline {
     /// An empty timeline for a model with `parameters`, within `memory_mb` megabytes.
     pub fn new(parameters: Vec<(String, Vec<usize>)>, memory_mb: u32) -> Self {
-        let bytes = parameters
-            .iter()
-            .map(|(_, shape)| shape.iter().product::<usize>() * size_of::<f32>())
-            .sum();
+        let bytes = snapshot_bytes(&parameters);
         Self {
             parameters,
             thinning: Thinning::within(memory_mb, bytes),
@@ -175,10 +172,7 @@ impl Timeline {
 
     /// Bytes of one snapshot's weights.
     pub fn snapshot_bytes(&self) -> usize {
-        self.parameters
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>() * size_of::<f32>())
-            .sum()
+        snapshot_bytes(&self.parameters)
     }
 
     /// Keeps `snapshot` as the newest, thinning the older ones if need be.
@@ -271,6 +265,14 @@ impl Timeline {
             .rev()
             .find(|c| f64::from(c.epoch) <= at + SAME_MOMENT)
     }
+}
+
+/// Bytes of one snapshot of `parameters`.
+fn snapshot_bytes(parameters: &[(String, Vec<usize>)]) -> usize {
+    parameters
+        .iter()
+        .map(|(_, shape)| shape.iter().product::<usize>() * size_of::<f32>())
+        .sum()
 }
 
 /// A run's figures cut at `at`: what its charts showed at that moment.
