@@ -121,6 +121,9 @@ pub enum CliCommand {
     /// Compare two saved runs: their curves in one training figure (PNG and SVG in the
     /// capture dir) and their per-epoch figures side by side.
     Compare(CompareArgs),
+    /// Replay a saved run's history in the dashboard, with no training (and no GPU):
+    /// it plays from the start at a pace; Space pauses, `,` `.` step, Home End jump.
+    Replay(ReplayArgs),
 }
 
 /// `lenet-tui data …`.
@@ -174,6 +177,29 @@ pub struct CompareArgs {
     /// PNG scale: 800×500 pixels times N (1 to 8) [default: 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     pub png_scale: Option<u32>,
+}
+
+/// `lenet-tui replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The run: `latest`, a run's name from `lenet-tui runs`, or a run or checkpoint
+    /// directory.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Playing pace: `full` (as fast as the run trained) or training examples a second
+    /// (keys `[` and `]` halve and double it) [default: an epoch in 10 to 20 s].
+    #[arg(long, value_name = "full|RATE", allow_negative_numbers = true)]
+    pub pace: Option<Pace>,
+    /// Where the shown test images come from: a directory with the four IDX files or
+    /// `embedded` [default: the run's data, else the same data set found the usual way].
+    #[arg(long, value_name = "DIR|embedded")]
+    pub data: Option<DataSpec>,
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How the dashboard looks.
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// `lenet-tui bench`.

@@ -40,6 +40,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(CliCommand::Compare(args)) => {
             commands::compare::command(&args).map(|()| ExitCode::SUCCESS)
         }
+        Some(CliCommand::Replay(args)) => commands::replay::command(&args),
         Some(CliCommand::Bench(args)) => {
             commands::bench::command(&args).map(|()| ExitCode::SUCCESS)
         }

@@ -30,18 +30,7 @@ pub struct SavedRun {
 /// Finds and reads the run `arg` names: `latest`, a run or checkpoint directory, or
 /// a run's name in `runs_dir`. Errors name the paths looked at.
 pub fn load_run(arg: &str, runs_dir: &Path) -> Result<SavedRun, CheckpointError> {
-    let from = match arg.parse::<ResumeFrom>() {
-        Ok(ResumeFrom::Latest) => ResumeFrom::Latest,
-        Ok(ResumeFrom::Path(path)) if path.exists() => ResumeFrom::Path(path),
-        _ if runs_dir.join(arg).exists() => ResumeFrom::Path(runs_dir.join(arg)),
-        _ => {
-            return Err(CheckpointError::NotFound(format!(
-                "{arg}: no such run: neither {} nor {} exists (`lenet-tui runs` lists them)",
-                Path::new(arg).display(),
-                runs_dir.join(arg).display()
-            )));
-        }
-    };
+    let from = find_run(arg, runs_dir)?;
     let dir = checkpoint::locate(&from, runs_dir)?;
     let checkpoint = checkpoint::load(&dir)?;
     let name = dir.parent().and_then(Path::file_name).map_or_else(
@@ -52,6 +41,23 @@ pub fn load_run(arg: &str, runs_dir: &Path) -> Result<SavedRun, CheckpointError>
         name,
         checkpoint: checkpoint.dir,
         meta: checkpoint.meta,
+    })
+}
+
+/// What `arg` names: `latest`, an existing run or checkpoint directory, or a run's name
+/// in `runs_dir`. Errors name the paths looked at.
+pub fn find_run(arg: &str, runs_dir: &Path) -> Result<ResumeFrom, CheckpointError> {
+    Ok(match arg.parse::<ResumeFrom>() {
+        Ok(ResumeFrom::Latest) => ResumeFrom::Latest,
+        Ok(ResumeFrom::Path(path)) if path.exists() => ResumeFrom::Path(path),
+        _ if runs_dir.join(arg).exists() => ResumeFrom::Path(runs_dir.join(arg)),
+        _ => {
+            return Err(CheckpointError::NotFound(format!(
+                "{arg}: no such run: neither {} nor {} exists (`lenet-tui runs` lists them)",
+                Path::new(arg).display(),
+                runs_dir.join(arg).display()
+            )));
+        }
     })
 }
 

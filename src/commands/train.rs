@@ -128,20 +128,35 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
         let (_, trainer) = start(&config, args, 5)?;
         return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
     }
-    let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
-    let theme = theme(&config, ui, depth);
-    let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
     let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    show(&config, ui, dataset, trainer, &signals, None)
+}
+
+/// Runs the dashboard on `trainer` (a live run, or with `replay` the name of the run a
+/// replay shows) until the user quits; reports how it ended on stderr.
+pub fn show(
+    config: &Config,
+    ui: &UiArgs,
+    dataset: Arc<Dataset>,
+    trainer: TrainerHandle,
+    signals: &crossbeam_channel::Receiver<signals::Signal>,
+    replay: Option<String>,
+) -> Result<ExitCode> {
+    let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
+    let theme = theme(config, ui, depth);
+    let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
     let mut app = App::new(dataset, theme, keymap);
+    let replaying = replay.is_some();
+    app.replay = replay;
     app.exit_on_finish = ui.exit_on_finish;
     app.max_output = config
         .ui
         .max_output_kb
         .unwrap_or(OutputLimit::DEFAULT)
         .bytes_per_sec();
-    let capture = capture_options(&config, &ui.capture, ui.record.as_deref());
+    let capture = capture_options(config, &ui.capture, ui.record.as_deref());
     let outcome =
-        crate::ui::run(trainer, app, capture, &signals).context("running the dashboard")?;
+        crate::ui::run(trainer, app, capture, signals).context("running the dashboard")?;
     let log = outcome
         .log_path
         .map_or_else(String::new, |p| format!(" (log: {})", p.display()));
@@ -156,7 +171,8 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     if let RunState::Error(message) = outcome.state {
         bail!("training failed: {message}{log}");
     }
-    if let Some(status) = outcome.status {
+    // A replay's last word is its play head's, of no use once it has closed.
+    if let Some(status) = outcome.status.filter(|_| !replaying) {
         eprintln!("lenet-tui: {status}{log}");
     }
     Ok(match outcome.signal {

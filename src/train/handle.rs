@@ -45,6 +45,20 @@ pub struct TrainerHandle {
 }
 
 impl TrainerHandle {
+    /// The handle of a thread that takes `commands` and sends `events` (a trainer, or
+    /// a replay speaking its protocol).
+    pub(in crate::train) fn new(
+        commands: Sender<Command>,
+        events: Receiver<Event>,
+        thread: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            commands,
+            events,
+            thread: Some(thread),
+        }
+    }
+
     /// Sends a command; false if the thread has already ended.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
@@ -146,17 +160,13 @@ pub fn spawn(spec: TrainerSpec) -> TrainerHandle {
             let _ = events.send(last);
         })
         .expect("spawning the trainer thread");
-    TrainerHandle {
-        commands: command_tx,
-        events: event_rx,
-        thread: Some(thread),
-    }
+    TrainerHandle::new(command_tx, event_rx, thread)
 }
 
 /// The name of the trainer thread, so a panic hook can tell its panics apart.
 pub const THREAD_NAME: &str = "trainer";
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+pub(in crate::train) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

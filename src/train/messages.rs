@@ -98,6 +98,8 @@ pub enum Event {
     Seeked {
         /// The new position, in epochs.
         at: f64,
+        /// The snapshot shown there, with the pieces in force then.
+        moment: Moment,
         /// The run's figures up to it.
         history: History,
         /// The newest epoch's confusion matrix by then.

@@ -14,6 +14,7 @@ pub mod pace;
 pub mod policy;
 pub mod position;
 pub mod recipe;
+pub mod replay;
 mod report;
 pub mod saver;
 pub mod settings;

@@ -484,8 +484,14 @@ impl KeyMap {
     /// Hint bar entries: keys joined by `/` and the hint word, in help order; actions
     /// that share a hint word share an entry (`←/→ image`).
     pub fn hints(&self) -> Vec<(String, &'static str)> {
+        self.hints_for(|_| true)
+    }
+
+    /// Hint bar entries for the actions `offered` keeps (a replay leaves out those
+    /// that would change the run).
+    pub fn hints_for(&self, offered: impl Fn(Action) -> bool) -> Vec<(String, &'static str)> {
         let mut out: Vec<(String, &'static str)> = Vec::new();
-        for action in Action::ALL {
+        for action in Action::ALL.into_iter().filter(|&a| offered(a)) {
             let Some(hint) = action.hint() else { continue };
             let keys: Vec<String> = self
                 .keys(action)

@@ -114,17 +114,22 @@ pub fn run(
         Ok(Err(_)) => SaveReason::Hangup,
         Err(_) => SaveReason::Panic,
     };
-    let saved = trainer.save_now(reason, SAVE_TIMEOUT);
+    // A replay has nothing to save, and writes nothing into the run it shows.
+    let saved = app
+        .replay
+        .is_none()
+        .then(|| trainer.save_now(reason, SAVE_TIMEOUT));
     match &saved {
-        Ok(path) => log.line(&format!("checkpoint ({reason}): {}", path.display())),
-        Err(why) => log.line(&format!("no checkpoint ({reason}): {why}")),
+        Some(Ok(path)) => log.line(&format!("checkpoint ({reason}): {}", path.display())),
+        Some(Err(why)) => log.line(&format!("no checkpoint ({reason}): {why}")),
+        None => {}
     }
     trainer.stop();
     let exit = match result {
         Ok(exit) => exit?,
         Err(panic) => {
             // The panic hook has restored the terminal and printed the message.
-            if let Ok(path) = &saved {
+            if let Some(Ok(path)) = &saved {
                 eprintln!("lenet-tui: checkpoint saved: {}", path.display());
             }
             std::panic::resume_unwind(panic);
@@ -134,7 +139,7 @@ pub fn run(
         state: app.state,
         status: app.status,
         log_path: log.path().cloned(),
-        checkpoint: Some(saved),
+        checkpoint: saved,
         signal: match exit {
             Exit::Signal(signal) => Some(signal),
             Exit::Quit => None,
@@ -229,7 +234,8 @@ impl Loop<'_> {
                         if epoch_end && self.capture.every_epoch {
                             self.apply(Effect::Screenshot)?;
                         }
-                        if finished {
+                        // A replay's figure is the user's to ask for (`f`).
+                        if finished && self.app.replay.is_none() {
                             let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
                             self.done(done);
                             if crate::failpoint::hit("dashboard-panic-finished", &FINISHED_PANIC) {

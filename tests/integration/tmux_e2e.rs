@@ -726,3 +726,108 @@ fn comma_looks_back_and_end_returns_to_live() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+/// Every file under `dir` with its bytes, for comparing a directory before and after.
+fn files_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The header's `NN%` of the run played so far.
+fn percent(screen: &str) -> Option<u32> {
+    header(screen)
+        .split_whitespace()
+        .find_map(|w| w.strip_suffix('%')?.parse().ok())
+}
+
+/// `lenet-tui replay latest` on a run trained before: it starts at the beginning and
+/// plays, Space pauses (and the head stays put), `.` steps, `s` saves a screenshot
+/// whose header shows the replayed epoch, `q` exits 0, and the run's files are the
+/// same bytes afterwards.
+#[test]
+fn replay_latest_plays_a_saved_run_and_changes_nothing_in_it() {
+    let home = tempfile::tempdir().unwrap();
+    let trained = common::lenet_in(
+        home.path(),
+        &["train", "--headless", "--data", "embedded", "--epochs", "3"],
+    );
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let runs = home.path().join("lenet-tui/runs");
+    let before = files_in(&runs);
+    assert!(
+        before
+            .iter()
+            .any(|(p, _)| p.ends_with("history/timeline.safetensors")),
+        "the run saved its history"
+    );
+    // 500 examples a second: 12 s an epoch of the 6,000-image subset.
+    let Some(t) = Tmux::start_in(
+        home.path(),
+        "replay latest --pace 500 --capture-dir CAPTURES",
+    ) else {
+        return;
+    };
+    let screen = t.wait_for("the replay", |s| header(s).contains("▶ replaying"));
+    assert!(header(&screen).contains("epoch 1/3"), "{screen}");
+    assert!(
+        percent(&screen).unwrap() <= 5,
+        "starts at the beginning: {screen}"
+    );
+    assert!(screen.contains("replay of "), "{screen}");
+    t.wait_for("the head moving", |s| percent(s).is_some_and(|p| p >= 3));
+    t.keys(&["Space"]);
+    let paused = t.wait_for("paused", |s| header(s).contains("‖ paused"));
+    std::thread::sleep(Duration::from_millis(800));
+    let held = t.screen();
+    assert_eq!(
+        header(&held),
+        header(&paused),
+        "a paused replay stays where it is"
+    );
+    t.keys(&["."]);
+    let stepped = t.wait_for("a step", |s| {
+        header(s).contains("‖ paused") && header(s) != header(&paused)
+    });
+    t.keys(&["s"]);
+    t.wait_for("the screenshot", |s| s.contains("saved "));
+    let captures = t.dir.join("captures");
+    let text = std::fs::read_dir(&captures)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "txt"))
+        .expect("a text screenshot");
+    let shot = std::fs::read_to_string(&text).unwrap();
+    let replayed = header(&stepped)
+        .split("epoch ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(
+        header(&shot).contains(&format!("epoch {replayed}")),
+        "the screenshot's header shows epoch {replayed}: {shot}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0");
+    assert!(
+        files_in(&runs) == before,
+        "replaying changed nothing in the run directory"
+    );
+}

@@ -765,6 +765,7 @@ fn looking_back(app: &mut App) {
             batches: 24,
             pooling: Pooling::Avg,
             activation: lenet_tui::model::Activation::Sigmoid,
+            learning_rate: 0.9,
         },
         reports: vec![then],
         kernels: Some({

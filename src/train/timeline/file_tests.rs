@@ -36,6 +36,7 @@ fn timeline(architecture: &Architecture) -> Timeline {
                 batches: 4,
                 pooling: if k < 3 { Pooling::Avg } else { Pooling::Max },
                 activation: Activation::Sigmoid,
+                learning_rate: 0.9 / (1 + k) as f64,
             },
             weights: parameters
                 .iter()

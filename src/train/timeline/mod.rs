@@ -56,6 +56,14 @@ pub struct Moment {
     pub pooling: Pooling,
     /// Activation at that moment.
     pub activation: Activation,
+    /// SGD learning rate at that moment (timelines written before it was kept read
+    /// as the chapter's).
+    #[serde(default = "chapter_learning_rate")]
+    pub learning_rate: f64,
+}
+
+fn chapter_learning_rate() -> f64 {
+    crate::train::LearningRate::CHAPTER.get()
 }
 
 /// The weights at one moment, parameter by parameter in the timeline's order.

@@ -7,10 +7,10 @@ use candle_core::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{Snapshot, Timeline};
+use super::{Moment, Snapshot, Timeline};
 use crate::data::Split;
 use crate::engine::probe_test_images;
-use crate::model::{Architecture, LeNet, ModelError};
+use crate::model::{Architecture, LayerTable, LeNet, ModelError};
 use crate::train::messages::PastView;
 use crate::train::report::{first_kernels, probe_reports};
 
@@ -39,6 +39,13 @@ impl PastModel {
             model,
             names: parameter_names,
         })
+    }
+
+    /// The per-layer table with the pieces in force at `moment`.
+    pub fn layer_table(&mut self, moment: &Moment) -> Result<LayerTable, ModelError> {
+        self.model.pooling = moment.pooling;
+        self.model.activation = moment.activation;
+        self.model.layer_table()
     }
 
     /// What the model of `snapshot` made of the test images `probes`, with the

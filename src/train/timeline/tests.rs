@@ -12,6 +12,7 @@ fn moment(at: f64) -> Moment {
         batches: 10,
         pooling: Pooling::Avg,
         activation: Activation::Sigmoid,
+        learning_rate: 0.9,
     }
 }
 

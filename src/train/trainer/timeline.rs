@@ -17,6 +17,7 @@ impl Trainer {
             batches: p.batches,
             pooling: self.settings.pooling,
             activation: self.settings.activation,
+            learning_rate: self.settings.learning_rate.get(),
         }
     }
 

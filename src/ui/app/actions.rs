@@ -44,6 +44,13 @@ impl App {
                     ));
                     Vec::new()
                 }
+                RunState::Finished if self.replay.is_some() => {
+                    self.status = Some(format!(
+                        "the end of the replay: {} plays it from the start",
+                        self.keymap.name(Action::HistoryStart)
+                    ));
+                    Vec::new()
+                }
                 _ => Vec::new(),
             },
             Action::Save => vec![Effect::Trainer(Command::Save(SaveReason::User))],
@@ -225,6 +232,11 @@ impl App {
             }
         };
         vec![Effect::Trainer(Command::Recall(seek))]
+    }
+
+    /// Whether `action` does something here (a replay cannot change the run).
+    pub fn offers(&self, action: Action) -> bool {
+        self.replay_refuses(action).is_none()
     }
 
     /// Why a replay cannot do `action` (it shows the run as recorded), if it cannot.

@@ -332,10 +332,14 @@ impl App {
             }
             Event::Seeked {
                 at,
+                moment,
                 history,
                 confusion,
             } => {
                 self.load_history(&history);
+                self.pooling = moment.pooling;
+                self.activation = moment.activation;
+                self.learning_rate = moment.learning_rate;
                 self.at = at;
                 self.batch = history.progress.last().map(|p| (p.batch, p.batches));
                 self.examples_per_sec = history.progress.last().map(|p| p.examples_per_sec);
@@ -347,10 +351,18 @@ impl App {
             Event::Rejected(why) => self.status = Some(why),
             Event::Finished(e) => {
                 self.state = RunState::Finished;
-                self.status = Some(format!(
-                    "finished: test acc {:.3} after {} epochs",
-                    e.test_acc, e.epoch
-                ));
+                self.status = Some(match &self.replay {
+                    Some(_) => format!(
+                        "end of the replay: test acc {:.3} after {} epochs; {} plays it again",
+                        e.test_acc,
+                        e.epoch,
+                        self.keymap.name(Action::HistoryStart)
+                    ),
+                    None => format!(
+                        "finished: test acc {:.3} after {} epochs",
+                        e.test_acc, e.epoch
+                    ),
+                });
                 self.last_epoch = Some(e);
                 if self.exit_on_finish {
                     self.should_quit = true;
@@ -417,6 +429,8 @@ impl App {
         self.changes = history
             .changes
             .iter()
+            // A replay keeps a pace of its own: the run's do not apply.
+            .filter(|c| self.replay.is_none() || !matches!(c.change, Change::Pace(_)))
             .filter_map(|c| {
                 c.change
                     .setting_label()
@@ -436,11 +450,19 @@ impl App {
         match change {
             Change::Paused => {
                 self.state = RunState::Paused;
-                self.status = Some(format!(
-                    "paused: {} trains one batch, {} to the end of the epoch",
-                    self.keymap.name(Action::StepBatch),
-                    self.keymap.name(Action::StepEpoch)
-                ));
+                self.status = Some(match &self.replay {
+                    Some(_) => format!(
+                        "paused: {} / {} step through the run, {} plays",
+                        self.keymap.name(Action::HistoryBack),
+                        self.keymap.name(Action::HistoryForward),
+                        self.keymap.name(Action::TogglePause)
+                    ),
+                    None => format!(
+                        "paused: {} trains one batch, {} to the end of the epoch",
+                        self.keymap.name(Action::StepBatch),
+                        self.keymap.name(Action::StepEpoch)
+                    ),
+                });
             }
             Change::Resumed => {
                 self.state = RunState::Running;
@@ -518,7 +540,11 @@ impl App {
             return None;
         }
         let remaining_epochs = (f64::from(self.epochs) - self.at).max(0.0);
-        let evals_left = f64::from(self.epochs) - self.at.floor();
+        // A replay's evaluations are already done.
+        let evals_left = match self.replay {
+            Some(_) => 0.0,
+            None => f64::from(self.epochs) - self.at.floor(),
+        };
         Some(remaining_epochs * info.train_examples as f64 / speed + evals_left * self.eval_seconds)
     }
 

@@ -263,6 +263,7 @@ fn past(at: f64) -> PastView {
             batches: 10,
             pooling: Pooling::Avg,
             activation: Activation::Sigmoid,
+            learning_rate: 0.9,
         },
         reports: Vec::new(),
         kernels: None,

@@ -19,7 +19,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .map_or(0, |s| (s.chars().count() + 2).min(width * 3 / 5));
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (keys, hint) in app.keymap.hints() {
+    for (keys, hint) in app.keymap.hints_for(|a| app.offers(a)) {
         let hint = format!(" {hint}  ");
         let w = keys.chars().count() + hint.chars().count();
         let room =
