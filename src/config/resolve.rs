@@ -136,6 +136,9 @@ impl HistorySection {
             memory_mb: self
                 .memory_mb
                 .map_or(crate::train::timeline::DEFAULT_MEMORY_MB, |m| m.0),
+            file_mb: self
+                .file_mb
+                .map_or(crate::train::timeline::DEFAULT_FILE_MB, |m| m.0),
             save: self.save != Some(false),
         }
     }

@@ -180,6 +180,8 @@ impl TryFrom<i64> for Keep {
 pub struct HistorySection {
     /// Megabytes the snapshots keep within, 1 to 4096.
     pub memory_mb: Option<HistoryMemory>,
+    /// Megabytes the saved `history/` keeps within, 1 to 4096.
+    pub file_mb: Option<HistoryMemory>,
     /// `false` keeps them for looking back but writes no `history/` to the run.
     pub save: Option<bool>,
 }
@@ -194,7 +196,7 @@ impl TryFrom<i64> for HistoryMemory {
     fn try_from(v: i64) -> Result<Self, Self::Error> {
         Bounded::<1, 4096>::try_from(v)
             .map(|k| HistoryMemory(k.0 as u32))
-            .map_err(|e| format!("history memory in megabytes {e}"))
+            .map_err(|e| format!("megabytes of snapshots {e}"))
     }
 }
 

@@ -134,16 +134,19 @@ fn crc_of(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> u32 {
     crc.sum()
 }
 
-/// Writes `timeline` into the run directory `run` (replacing what was there); returns
-/// the file's path and size.
+/// Writes `timeline` into the run directory `run` (replacing what was there), its
+/// snapshots thinned evenly to fit in `file_mb` megabytes; returns the file's path and
+/// size.
 pub fn write(
     run: &Path,
     timeline: &Timeline,
     facts: RunFacts,
+    file_mb: u32,
 ) -> Result<(PathBuf, u64), CheckpointError> {
     let dir = run.join(DIR);
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    let snapshots: Vec<&Snapshot> = timeline.snapshots().collect();
+    let fit = Thinning::within(file_mb, timeline.snapshot_bytes()).capacity();
+    let snapshots: Vec<&Snapshot> = timeline.spread(fit);
     let stacked: Vec<(&String, Stacked)> = timeline
         .parameters()
         .iter()

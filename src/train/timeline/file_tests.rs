@@ -52,7 +52,13 @@ fn timeline(architecture: &Architecture) -> Timeline {
 
 fn written(architecture: Architecture) -> (tempfile::TempDir, PathBuf) {
     let run = tempfile::tempdir().unwrap();
-    let (path, bytes) = write(run.path(), &timeline(&architecture), facts(architecture)).unwrap();
+    let (path, bytes) = write(
+        run.path(),
+        &timeline(&architecture),
+        facts(architecture),
+        64,
+    )
+    .unwrap();
     assert_eq!(path, path_in(run.path()));
     assert_eq!(bytes, fs::metadata(&path).unwrap().len());
     (run, path)
@@ -141,6 +147,7 @@ fn another_models_weights_are_refused() {
         run.path(),
         &timeline(&Architecture::default()),
         facts(other),
+        64,
     )
     .unwrap();
     let err = read(run.path()).unwrap_err();
@@ -189,8 +196,33 @@ fn a_failed_write_keeps_the_previous_timeline() {
         run.path(),
         &timeline(&Architecture::default()),
         facts(Architecture::default()),
+        64,
     );
     assert!(err.is_err());
     assert_eq!(fs::read(&path).unwrap(), before);
     assert!(read(run.path()).is_ok());
+}
+
+#[test]
+fn the_file_keeps_within_its_megabytes_by_spreading_the_snapshots() {
+    let architecture = Architecture::default();
+    let mut t = Timeline::with_thinning(
+        expected_parameters(&architecture).unwrap(),
+        Thinning::new(1000),
+    );
+    let template = timeline(&architecture).snapshots().next().unwrap().clone();
+    for k in 0..=100 {
+        let mut s = template.clone();
+        s.moment.at = f64::from(k) / 10.0;
+        t.push(s);
+    }
+    let run = tempfile::tempdir().unwrap();
+    // 247 KB a snapshot: 4 MB hold 16 of the 101.
+    let (_, bytes) = write(run.path(), &t, facts(architecture), 4).unwrap();
+    assert!(bytes <= 4 << 20, "{bytes}");
+    let saved = read(run.path()).unwrap().timeline;
+    assert!(saved.len() <= 16 && saved.len() >= 8, "{}", saved.len());
+    let first = saved.snapshots().next().unwrap().moment.at;
+    let last = saved.snapshots().last().unwrap().moment.at;
+    assert_eq!((first, last), (0.0, 10.0), "the first and the newest");
 }

@@ -19,11 +19,19 @@ use crate::model::{Activation, Pooling};
 /// snapshots of 247 KB fit four times over.
 pub const DEFAULT_MEMORY_MB: u32 = 64;
 
+/// Default size of a run's saved history (`[history] file_mb`): the chapter's run at
+/// five snapshots an epoch (12.6 MB) whole; a dashboard run's forty an epoch, every
+/// third.
+pub const DEFAULT_FILE_MB: u32 = 20;
+
 /// How a run keeps its past.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryPolicy {
     /// Megabytes the snapshots keep within.
     pub memory_mb: u32,
+    /// Megabytes the saved file keeps within (its snapshots thinned evenly from those
+    /// kept in memory).
+    pub file_mb: u32,
     /// Whether the run writes them to its `history/` (with its checkpoints).
     pub save: bool,
 }
@@ -32,6 +40,7 @@ impl Default for HistoryPolicy {
     fn default() -> Self {
         Self {
             memory_mb: DEFAULT_MEMORY_MB,
+            file_mb: DEFAULT_FILE_MB,
             save: true,
         }
     }
@@ -237,6 +246,23 @@ impl Timeline {
     /// The kept snapshots, oldest first.
     pub fn snapshots(&self) -> impl DoubleEndedIterator<Item = &Snapshot> + ExactSizeIterator + '_ {
         self.snapshots.iter().map(|(_, s)| s)
+    }
+
+    /// At most `at_most` of the kept snapshots, evenly spread over them: every k-th
+    /// from the first, and the newest.
+    pub fn spread(&self, at_most: usize) -> Vec<&Snapshot> {
+        let n = self.snapshots.len();
+        let at_most = at_most.max(2);
+        if n <= at_most {
+            return self.snapshots().collect();
+        }
+        // k-th ones from 0, plus the newest, make at most `at_most`.
+        let k = (n - 1).div_ceil(at_most - 1);
+        self.snapshots()
+            .enumerate()
+            .filter(|&(i, _)| i % k == 0 || i == n - 1)
+            .map(|(_, s)| s)
+            .collect()
     }
 
     /// Number of kept snapshots.

@@ -196,3 +196,31 @@ fn history_until_cuts_the_charts_at_a_moment() {
     assert_eq!(history_until(&history, 3.0), history);
     assert!(history_until(&history, 0.0).progress.is_empty());
 }
+
+#[test]
+fn a_spread_keeps_within_its_count_evenly_with_the_first_and_newest() {
+    for n in [1, 2, 5, 50, 200, 401] {
+        let t = offered(10_000, n);
+        for at_most in [2, 3, 10, 51, 80, 1000] {
+            let kept: Vec<f64> = t.spread(at_most).iter().map(|s| s.moment.at).collect();
+            assert!(
+                kept.len() <= at_most.max(2),
+                "{n} in {at_most}: {}",
+                kept.len()
+            );
+            assert_eq!(kept[0], 0.0);
+            assert_eq!(*kept.last().unwrap(), positions(&t)[n]);
+            if n < at_most {
+                assert_eq!(kept, positions(&t), "all fit");
+            }
+            // One stride between all but the newest.
+            let gaps: Vec<f64> = kept[..kept.len() - 1]
+                .windows(2)
+                .map(|w| ((w[1] - w[0]) * 10.0).round())
+                .collect();
+            assert!(gaps.windows(2).all(|g| g[0] == g[1]), "{gaps:?}");
+        }
+    }
+    // 401 in 80: every sixth, and the newest.
+    assert_eq!(offered(10_000, 400).spread(80).len(), 68);
+}

@@ -76,7 +76,7 @@ impl Trainer {
             history: meta.history,
             at: self.position.at(),
         };
-        if let Err(e) = file::write(&run, &self.timeline, facts) {
+        if let Err(e) = file::write(&run, &self.timeline, facts, self.history_policy.file_mb) {
             self.emit(Event::SaveFailed {
                 reason,
                 message: format!("history not saved: {e}"),
