@@ -124,6 +124,18 @@ pub enum CliCommand {
     /// Replay a saved run's history in the dashboard, with no training (and no GPU):
     /// it plays from the start at a pace; Space pauses, `,` `.` step, Home End jump.
     Replay(ReplayArgs),
+    /// Print a shell completion script: `lenet-tui completions bash > ~/.local/share/bash-completion/completions/lenet-tui`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `lenet-tui man | man -l -`.
+    Man,
+}
+
+/// `lenet-tui completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `lenet-tui data …`.

@@ -41,6 +41,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::compare::command(&args).map(|()| ExitCode::SUCCESS)
         }
         Some(CliCommand::Replay(args)) => commands::replay::command(&args),
+        Some(CliCommand::Completions(args)) => {
+            commands::docs::completions(args.shell, &mut std::io::stdout().lock())
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Some(CliCommand::Man) => {
+            commands::docs::man(&mut std::io::stdout().lock()).map(|()| ExitCode::SUCCESS)
+        }
         Some(CliCommand::Bench(args)) => {
             commands::bench::command(&args).map(|()| ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod compare;
 pub mod data;
+pub mod docs;
 pub mod replay;
 pub mod runs;
 pub mod shapes;

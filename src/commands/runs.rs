@@ -60,6 +60,8 @@ pub fn run(args: &RunsArgs) -> Result<()> {
             ),
         }
     }
-    println!("play one back with `lenet-tui replay RUN` (or `latest`); go on with `--resume latest`");
+    println!(
+        "play one back with `lenet-tui replay RUN` (or `latest`); go on with `--resume latest`"
+    );
     Ok(())
 }

@@ -46,7 +46,7 @@ impl Series {
             self.points.pop();
             self.provisional = false;
         }
-        let on_grid = self.offered % self.stride == 0;
+        let on_grid = self.offered.is_multiple_of(self.stride);
         self.offered += 1;
         self.points.push((x, y));
         if !on_grid {

@@ -606,3 +606,56 @@ fn compare_draws_two_saved_runs_into_one_figure_and_a_table() {
     let err = stderr(&out);
     assert!(err.contains(&meta.display().to_string()), "{err}");
 }
+
+#[test]
+fn completions_are_a_script_bash_accepts_and_the_man_page_renders() {
+    let out = lenet(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("lenet-tui.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    assert!(stdout(&out).contains("replay"), "subcommands are completed");
+
+    let out = lenet(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = dir.path().join("lenet-tui.1");
+    std::fs::write(&page, &out.stdout).unwrap();
+    let groff = std::process::Command::new("groff")
+        .args(["-k", "-man", "-Tutf8", "-ww"])
+        .arg(&page)
+        .output();
+    match groff {
+        Ok(rendered) => {
+            assert!(rendered.status.success(), "{}", stderr(&rendered));
+            // Bold and underline come as overstrikes (`N\x08N`): keep the letters.
+            let raw = stdout(&rendered);
+            let mut text = String::new();
+            for c in raw.chars() {
+                if c == '\u{8}' {
+                    text.pop();
+                } else {
+                    text.push(c);
+                }
+            }
+            assert!(
+                text.contains("SYNOPSIS") && text.contains("--pace"),
+                "{text}"
+            );
+            assert!(
+                stderr(&rendered).trim().is_empty(),
+                "groff warns: {}",
+                stderr(&rendered)
+            );
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "groff is required on CI (.ci/run installs groff-base)"
+        ),
+    }
+}

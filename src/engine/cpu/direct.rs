@@ -100,7 +100,7 @@ pub(super) fn flipped_taps(weight: &[f32], cout: usize, cin: usize, k: usize, ta
 fn column_blocks(wo: usize) -> impl Iterator<Item = usize> + Clone {
     (0..=wo - LANES)
         .step_by(LANES)
-        .chain((wo % LANES != 0).then(|| wo - LANES))
+        .chain((!wo.is_multiple_of(LANES)).then(|| wo - LANES))
 }
 
 /// Whether the AVX2 + FMA kernels can run here.

@@ -139,7 +139,7 @@ impl Thinning {
 
     /// Whether the `seq`-th snapshot offered stays once newer ones come.
     fn on_grid(&self, seq: u64) -> bool {
-        seq % self.stride == 0
+        seq.is_multiple_of(self.stride)
     }
 }
 

@@ -139,7 +139,7 @@ fn bar(p: f32, width: usize) -> String {
     };
     let eighths = (p * width as f32 * 8.0).round() as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[eighths % 8]);
     }
     let used = s.chars().count();
