@@ -4,7 +4,8 @@
 # run's history/) and off as far as it goes (`[history] memory_mb = 1, save = false`:
 # the first and newest snapshots only, nothing written), in alternating rounds.
 # Prints each run's peak RSS (/usr/bin/time -v), mean training throughput over the
-# epochs and history file size, then the medians and the ratios on / off.
+# epochs and history file size, then the medians and the ratios on / off, and the
+# median of each round's own on / off ratio.
 #
 #   benches/history.sh [ROUNDS]                          default 2
 #
@@ -37,10 +38,15 @@ for round in $(seq "$rounds"); do
     file=$(find "$home" -name timeline.safetensors -printf '%s\n' | head -1)
     echo "round $round $side: peak RSS ${rss} KB, ${speed} ex/s, history file ${file:-none} bytes"
     echo "$side $rss $speed" >> "$work/results"
+    eval "speed_$side=$speed"
   done
+  # The two runs of a round are neighbours in time: their ratio cancels the drift of
+  # a shared machine better than the medians of all rounds do.
+  echo "$speed_on $speed_off" | awk '{ printf "%.4f\n", $1 / $2 }' >> "$work/paired"
 done
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 pick() { awk -v side="$1" -v col="$2" '$1 == side { print $col }' "$work/results" | median; }
 on_rss=$(pick on 2); off_rss=$(pick off 2); on_speed=$(pick on 3); off_speed=$(pick off 3)
 awk -v a="$on_rss" -v b="$off_rss" 'BEGIN { printf "median peak RSS: on %d KB, off %d KB, on - off %.1f MB\n", a, b, (a - b) / 1024 }'
 awk -v a="$on_speed" -v b="$off_speed" 'BEGIN { printf "median throughput: on %d ex/s, off %d ex/s, on / off %.3f\n", a, b, a / b }'
+echo "paired on / off by round: $(tr '\n' ' ' < "$work/paired"); median $(median < "$work/paired")"
