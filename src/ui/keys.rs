@@ -309,8 +309,19 @@ impl FromStr for Key {
                 break;
             }
         }
-        let code = match rest {
+        // Names are case-blind (`F1`, `f1`); a single character is itself (`n`, `N`).
+        let name = rest.to_ascii_lowercase();
+        let function = name
+            .strip_prefix('f')
+            .and_then(|n| n.parse::<u8>().ok())
+            .filter(|n| (1..=12).contains(n));
+        let code = match name.as_str() {
+            _ if rest.chars().count() == 1 => KeyCode::Char(rest.chars().next().unwrap_or(' ')),
+            _ if function.is_some() => KeyCode::F(function.unwrap_or(1)),
             "space" => KeyCode::Char(' '),
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            "insert" | "ins" => KeyCode::Insert,
             "tab" => KeyCode::Tab,
             "backtab" => KeyCode::BackTab,
             "enter" => KeyCode::Enter,
@@ -323,11 +334,11 @@ impl FromStr for Key {
             "end" => KeyCode::End,
             "pageup" => KeyCode::PageUp,
             "pagedown" => KeyCode::PageDown,
-            one if one.chars().count() == 1 => KeyCode::Char(one.chars().next().unwrap_or(' ')),
             _ => {
                 return Err(format!(
-                    "`{s}` is not a key (a single character, space, tab, enter, esc, left, \
-                     right, up, down, home, end, pageup, pagedown, with optional ctrl-/alt-)"
+                    "`{s}` is not a key (a single character, space, tab, enter, esc, \
+                     backspace, delete, insert, left, right, up, down, home, end, pageup, \
+                     pagedown, f1 to f12, with optional ctrl-/alt-)"
                 ));
             }
         };
@@ -359,6 +370,10 @@ impl fmt::Display for Key {
             KeyCode::End => f.write_str("End"),
             KeyCode::PageUp => f.write_str("PgUp"),
             KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::Insert => f.write_str("Ins"),
+            KeyCode::F(n) => write!(f, "F{n}"),
             other => write!(f, "{other:?}"),
         }
     }
@@ -584,6 +599,32 @@ mod tests {
         assert_eq!(map.action(&Key::from_event(&ev)), Some(Action::ForceQuit));
         let ev = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT);
         assert_eq!(map.action(&Key::from_event(&ev)), Some(Action::Help));
+    }
+
+    #[test]
+    fn function_and_editing_keys_have_names() {
+        for (name, code, shown) in [
+            ("f1", KeyCode::F(1), "F1"),
+            ("F12", KeyCode::F(12), "F12"),
+            ("backspace", KeyCode::Backspace, "Backspace"),
+            ("Delete", KeyCode::Delete, "Del"),
+            ("del", KeyCode::Delete, "Del"),
+            ("insert", KeyCode::Insert, "Ins"),
+            ("PageUp", KeyCode::PageUp, "PgUp"),
+        ] {
+            let key: Key = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(key, Key::plain(code), "{name}");
+            assert_eq!(key.to_string(), shown);
+        }
+        let ctrl: Key = "ctrl-f5".parse().unwrap();
+        assert_eq!(ctrl.to_string(), "Ctrl-F5");
+        // One character stays itself, case and all; f13 is no key.
+        assert_eq!("F".parse::<Key>().unwrap(), Key::plain(KeyCode::Char('F')));
+        for bad in ["f13", "f0", "fx", "shift-tab"] {
+            let err = bad.parse::<Key>().unwrap_err();
+            assert!(err.contains(&format!("`{bad}` is not a key")), "{err}");
+            assert!(err.contains("f1 to f12"), "{err}");
+        }
     }
 
     #[test]
