@@ -48,6 +48,10 @@ pub enum HeadlessError {
     /// The loss became NaN or exploded; the trainer paused itself.
     #[error("training {0}{hint}", hint = last_good_hint(.0))]
     Diverged(Divergence),
+    /// The run finished but its last checkpoint could not be written: the results were
+    /// printed, the weights were not kept.
+    #[error("the final checkpoint was not saved: {0}")]
+    NotSaved(String),
     /// A signal ended the run after (trying to) save a checkpoint.
     #[error("stopped by {}", signal.name())]
     Signal {
@@ -295,6 +299,8 @@ pub fn run(
         .expect("valid template")
         .progress_chars("=> "),
     );
+    // Whether the newest checkpoint asked for was written (why not, if not).
+    let mut last_save: Result<(), String> = Ok(());
     loop {
         let event = select! {
             recv(trainer.events()) -> event => match event {
@@ -359,9 +365,13 @@ pub fn run(
                 bar.set_prefix(format!("epoch {}/{}", p.epoch, reporter.epochs()));
                 bar.set_position((u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64);
             }
+            Event::Saved(_) => last_save = Ok(()),
+            Event::SaveFailed { message, .. } => last_save = Err(message),
             Event::Finished(summary) => {
                 bar.finish_and_clear();
                 trainer.stop();
+                // The results are out; a script must still learn the weights are not.
+                last_save.map_err(HeadlessError::NotSaved)?;
                 return Ok(Outcome {
                     epochs: summary.epoch,
                     test_acc: summary.test_acc,

@@ -659,3 +659,34 @@ fn completions_are_a_script_bash_accepts_and_the_man_page_renders() {
         ),
     }
 }
+
+#[test]
+fn a_headless_run_whose_last_checkpoint_cannot_be_written_prints_its_results_and_exits_1() {
+    let home = tempfile::tempdir().unwrap();
+    // A directory under a regular file can never be made, whoever runs the test.
+    let blocker = home.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let runs = blocker.join("runs");
+    let config = home.path().join("lenet-tui/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("[checkpoints]\ndir = \"{}\"\n", runs.display()),
+    )
+    .unwrap();
+    let out = common::lenet_in(
+        home.path(),
+        &["train", "--headless", "--data", "embedded", "--epochs", "1"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("epoch 1/1: loss "),
+        "the results come first: {err}"
+    );
+    assert!(err.contains("done: "), "{err}");
+    assert!(
+        err.contains("the final checkpoint was not saved") && err.contains("not-a-dir"),
+        "names the path and why: {err}"
+    );
+}
