@@ -16,7 +16,7 @@ import sys
 # own top-level module; modules on one line share a layer and may not import each
 # other.
 LAYERS = [
-    ["failpoint"],
+    ["failpoint", "rng"],
     ["data", "device"],
     ["model"],
     ["engine"],
@@ -34,6 +34,7 @@ LAYERS = [
 # never holds a Candle tensor.
 FORBIDDEN_CRATES = {
     "failpoint": ["ratatui", "crossterm", "candle_core", "candle_nn"],
+    "rng": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "data": ["ratatui", "crossterm", "clap"],
     "device": ["ratatui", "crossterm"],
     "model": ["ratatui", "crossterm", "clap"],

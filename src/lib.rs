@@ -18,6 +18,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod headless;
 pub mod model;
+pub mod rng;
 pub mod session;
 pub mod signals;
 pub mod train;

@@ -189,6 +189,7 @@ mod tests {
             },
             history: History::default(),
             weights: WeightsFacts { bytes: 0, crc32: 0 },
+            rng: crate::rng::ALGORITHM.into(),
         }
     }
 

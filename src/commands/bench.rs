@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::rng::SeededRng;
 use candle_core::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
@@ -116,7 +116,7 @@ pub struct BenchResult {
 /// Runs the benchmark, calling `done` after each variant.
 pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), ModelError> {
     let mut order: Vec<u32> = (0..spec.dataset.train.len() as u32).collect();
-    order.shuffle(&mut StdRng::seed_from_u64(spec.seed));
+    order.shuffle(&mut SeededRng::seed_from_u64(spec.seed));
     let batches: Vec<&[u32]> = order.chunks_exact(spec.batch_size).collect();
     if batches.is_empty() {
         return Err(ModelError::Shape {
@@ -130,7 +130,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
     }
     let threads = rayon::current_num_threads();
     for variant in &spec.variants {
-        let mut rng = StdRng::seed_from_u64(spec.seed);
+        let mut rng = SeededRng::seed_from_u64(spec.seed);
         let model = LeNet::new(
             &spec.architecture,
             variant.pooling,

@@ -265,6 +265,7 @@ mod tests {
                     ..History::default()
                 },
                 weights: WeightsFacts { bytes: 0, crc32: 0 },
+                rng: crate::rng::ALGORITHM.into(),
             },
         }
     }

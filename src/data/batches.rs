@@ -1,13 +1,13 @@
 //! Shuffled minibatch order, one permutation per epoch from the run's seeded RNG.
 
+use crate::rng::SeededRng;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 /// Yields each epoch's example order; the same seed gives the same orders.
 #[derive(Debug, Clone)]
 pub struct EpochOrder {
-    rng: StdRng,
+    rng: SeededRng,
     order: Vec<u32>,
 }
 
@@ -16,7 +16,7 @@ impl EpochOrder {
     pub fn new(len: usize, seed: u64) -> Self {
         let len = u32::try_from(len).expect("fewer than 2^32 examples (IDX counts are u32)");
         Self {
-            rng: StdRng::seed_from_u64(seed),
+            rng: SeededRng::seed_from_u64(seed),
             order: (0..len).collect(),
         }
     }

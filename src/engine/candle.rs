@@ -151,7 +151,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn model(seed: u64) -> LeNet {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut rng = crate::rng::SeededRng::seed_from_u64(seed);
         LeNet::new(
             &Architecture::default(),
             Pooling::Max,

@@ -2,16 +2,16 @@
 //! generator cannot be seeded): by the architecture's [`Init`] for weights, PyTorch's
 //! default uniform ±1/√fan_in for biases.
 
+use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use rand::Rng;
-use rand::rngs::StdRng;
 
 use super::arch::Init;
 
 /// Weights of shape `dims` (`[out, in, k, k]` or `[out, in]`) drawn by `init`.
 pub(crate) fn weights(
     init: Init,
-    rng: &mut StdRng,
+    rng: &mut SeededRng,
     dims: &[usize],
     device: &Device,
 ) -> candle_core::Result<Tensor> {
@@ -26,7 +26,7 @@ pub(crate) fn weights(
 
 /// Biases of length `n` for a layer whose weights have shape `weight_dims`.
 pub(crate) fn biases(
-    rng: &mut StdRng,
+    rng: &mut SeededRng,
     n: usize,
     weight_dims: &[usize],
     device: &Device,
@@ -42,7 +42,7 @@ fn fans(dims: &[usize]) -> (usize, usize) {
 }
 
 fn uniform(
-    rng: &mut StdRng,
+    rng: &mut SeededRng,
     dims: &[usize],
     bound: f64,
     device: &Device,
@@ -54,7 +54,7 @@ fn uniform(
 }
 
 fn normal(
-    rng: &mut StdRng,
+    rng: &mut SeededRng,
     dims: &[usize],
     sigma: f64,
     device: &Device,
@@ -96,7 +96,7 @@ mod tests {
                 init,
                 ..Architecture::default()
             };
-            let mut rng = StdRng::seed_from_u64(2);
+            let mut rng = SeededRng::seed_from_u64(2);
             let model = LeNet::new(
                 &arch,
                 Pooling::Avg,

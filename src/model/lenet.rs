@@ -4,9 +4,9 @@
 //! logits. Pooling and activation are settings of the forward pass, not layers with
 //! weights, so they can change between two batches without touching a parameter.
 
+use crate::rng::SeededRng;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
-use rand::rngs::StdRng;
 
 use super::arch::{Activation, Architecture, LayoutError, Pooling};
 use super::arch::{LayerKind, Param, parameter_name};
@@ -73,7 +73,7 @@ impl LeNet {
         pooling: Pooling,
         activation: Activation,
         device: &Device,
-        rng: &mut StdRng,
+        rng: &mut SeededRng,
     ) -> Result<Self, ModelError> {
         let varmap = VarMap::new();
         let mut layers = Vec::new();
@@ -132,7 +132,7 @@ impl LeNet {
 
     /// Draws fresh weights from `rng` by the architecture's [`Init`], PyTorch-default
     /// biases.
-    pub fn reinitialize(&mut self, rng: &mut StdRng) -> Result<(), ModelError> {
+    pub fn reinitialize(&mut self, rng: &mut SeededRng) -> Result<(), ModelError> {
         for layer in &self.layers {
             let (weight, bias) = match layer {
                 Layer::Conv { weight, bias, .. } | Layer::Dense { weight, bias } => (weight, bias),
@@ -395,7 +395,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn model(pooling: Pooling, activation: Activation) -> LeNet {
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = SeededRng::seed_from_u64(1);
         LeNet::new(
             &Architecture::default(),
             pooling,
@@ -581,7 +581,7 @@ mod tests {
     fn impossible_shapes_name_the_layer() {
         let mut arch = Architecture::default();
         arch.convs[1].kernel = 20;
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = SeededRng::seed_from_u64(1);
         let err = LeNet::new(
             &arch,
             Pooling::Avg,

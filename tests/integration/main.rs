@@ -8,6 +8,7 @@ mod datasets;
 mod download;
 mod full_dataset;
 mod fuzz;
+mod golden;
 mod recovery;
 mod replay;
 mod tmux_e2e;

@@ -245,6 +245,17 @@ fn damaged_and_foreign_checkpoints_are_refused_clearly() {
             && err.contains("weights.safetensors"),
         "{err}"
     );
+    // Another random number generator: its shuffles would not continue the run.
+    assert!(meta.contains("\"rng\": \"chacha12\""), "{meta}");
+    let other = meta.replacen("\"rng\": \"chacha12\"", "\"rng\": \"pcg64\"", 1);
+    std::fs::write(&meta_path, &other).unwrap();
+    let out = home.run(&["train", "--headless", "--resume", "latest", "--epochs", "1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`pcg64` random number generator") && err.contains("`chacha12`"),
+        "{err}"
+    );
     // A config whose [model] differs from the checkpoint's is refused up front.
     std::fs::write(&meta_path, &meta).unwrap();
     let config = home.0.path().join("wide.toml");

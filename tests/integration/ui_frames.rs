@@ -105,7 +105,7 @@ fn report(dataset: &Dataset, index: usize, predicted: usize) -> ProbeReport {
 fn app_midway(depth: ColorDepth) -> App {
     let dataset = Arc::new(Dataset::embedded());
     let mut app = App::new(dataset.clone(), theme(depth), KeyMap::default());
-    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut rng = lenet_tui::rng::SeededRng::seed_from_u64(1);
     let model = LeNet::new(
         &Architecture::default(),
         Pooling::Avg,
@@ -503,7 +503,7 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
         dense: vec![64],
         ..Architecture::default()
     };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut rng = lenet_tui::rng::SeededRng::seed_from_u64(1);
     let model = LeNet::new(
         &arch,
         Pooling::Max,

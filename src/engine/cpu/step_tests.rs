@@ -103,7 +103,7 @@ fn assert_matches_candle(
     seed: u64,
 ) -> CpuStep {
     let side = arch.input[1];
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = crate::rng::SeededRng::seed_from_u64(seed);
     let model = LeNet::new(arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
     let mut step = CpuStep::new(arch);
     let params = params_of(&model, &step);
@@ -175,7 +175,7 @@ fn gradients_match_finite_differences() {
     for (arch, pooling) in [(small_arch(), Pooling::Avg), (odd_arch(), Pooling::Avg)] {
         let act = Activation::Sigmoid;
         let side = arch.input[1];
-        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut rng = crate::rng::SeededRng::seed_from_u64(5);
         let model = LeNet::new(&arch, pooling, act, &Device::Cpu, &mut rng).unwrap();
         let mut step = CpuStep::new(&arch);
         let mut params = params_of(&model, &step);
@@ -205,7 +205,7 @@ fn gradients_match_finite_differences() {
 #[test]
 fn a_step_lowers_the_loss_and_batch_sizes_can_change() {
     let arch = Architecture::default();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let mut rng = crate::rng::SeededRng::seed_from_u64(9);
     let model = LeNet::new(
         &arch,
         Pooling::Max,

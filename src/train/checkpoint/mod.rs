@@ -97,6 +97,15 @@ pub struct Meta {
     pub history: History,
     /// Length and checksum of the weights file.
     pub weights: WeightsFacts,
+    /// The random number generator of its shuffles and initialisation
+    /// ([`crate::rng::ALGORITHM`]); checkpoints from before it was recorded used
+    /// rand 0.9's `StdRng`, which is the same ChaCha12 stream.
+    #[serde(default = "chacha12")]
+    pub rng: String,
+}
+
+fn chacha12() -> String {
+    "chacha12".into()
 }
 
 impl Meta {
@@ -251,6 +260,14 @@ impl Checkpoint {
             why,
         };
         let meta = &self.meta;
+        if meta.rng != crate::rng::ALGORITHM {
+            return Err(incompatible(format!(
+                "its shuffles come from the `{}` random number generator, this lenet-tui's \
+                 from `{}`: resumed, the run would not be the one it was",
+                meta.rng,
+                crate::rng::ALGORITHM
+            )));
+        }
         if &meta.architecture != architecture {
             return Err(incompatible(format!(
                 "made for another model ({}), this one is {}",

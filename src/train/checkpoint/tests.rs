@@ -21,6 +21,7 @@ fn meta(position: Position) -> Meta {
         },
         history: History::default(),
         weights: WeightsFacts { bytes: 0, crc32: 0 },
+        rng: crate::rng::ALGORITHM.into(),
     }
 }
 
@@ -140,4 +141,13 @@ fn resume_targets_are_parsed_and_missing_ones_named() {
     assert!(e.to_string().contains("nothing to resume"), "{e}");
     let e = locate(&ResumeFrom::Path(tmp.path().join("nope")), tmp.path()).unwrap_err();
     assert!(e.to_string().contains("no such checkpoint"), "{e}");
+}
+
+#[test]
+fn a_checkpoint_from_before_the_generator_was_recorded_reads_as_chacha12() {
+    let mut json = serde_json::to_value(meta(Position::start(10))).unwrap();
+    assert_eq!(json["rng"], "chacha12");
+    json.as_object_mut().unwrap().remove("rng");
+    let old: Meta = serde_json::from_value(json).unwrap();
+    assert_eq!(old.rng, crate::rng::ALGORITHM);
 }

@@ -336,7 +336,7 @@ pub fn expected_parameters(
         defaults.pooling,
         defaults.activation,
         &candle_core::Device::Cpu,
-        &mut rand::rngs::StdRng::seed_from_u64(0),
+        &mut crate::rng::SeededRng::seed_from_u64(0),
     )?;
     Ok(model.parameter_shapes())
 }

@@ -164,7 +164,7 @@ fn another_models_weights_are_refused() {
         Pooling::Avg,
         Activation::Sigmoid,
         &candle_core::Device::Cpu,
-        &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
+        &mut <crate::rng::SeededRng as rand::SeedableRng>::seed_from_u64(1),
     )
     .unwrap();
     let tensors: HashMap<String, candle_core::Tensor> = model

@@ -3,9 +3,9 @@
 //! It lives on the CPU whatever the run trains on, so looking back costs the GPU
 //! nothing and a replay needs none.
 
+use crate::rng::SeededRng;
 use candle_core::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::{Moment, Snapshot, Timeline};
 use crate::data::Split;
@@ -33,7 +33,7 @@ impl PastModel {
             defaults.pooling,
             defaults.activation,
             &Device::Cpu,
-            &mut StdRng::seed_from_u64(0),
+            &mut SeededRng::seed_from_u64(0),
         )?;
         Ok(Self {
             model,

@@ -155,6 +155,7 @@ impl Trainer {
             },
             history: self.history.clone(),
             weights: WeightsFacts { bytes: 0, crc32: 0 },
+            rng: crate::rng::ALGORITHM.into(),
         }
     }
 }

@@ -13,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::rng::SeededRng;
 use candle_core::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::checkpoint::{CheckpointError, Position};
 use super::handle::TrainerSpec;
@@ -73,7 +73,7 @@ pub(super) struct Trainer {
     order: EpochOrder,
     /// The current epoch's batches of example indices.
     epoch_order: Vec<Vec<u32>>,
-    init_rng: StdRng,
+    init_rng: SeededRng,
     commands: Receiver<Command>,
     events: Sender<Event>,
     paused: bool,
@@ -119,7 +119,7 @@ impl Trainer {
             gpu,
         } = opened;
         let gpu_monitor = gpu.as_ref().and_then(GpuMonitor::open);
-        let mut init_rng = StdRng::seed_from_u64(settings.seed);
+        let mut init_rng = SeededRng::seed_from_u64(settings.seed);
         let model = LeNet::new(
             &architecture,
             settings.pooling,
