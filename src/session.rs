@@ -94,8 +94,19 @@ pub struct Request<'a> {
     pub reports_per_epoch: u32,
 }
 
+/// A started session.
+pub struct Session {
+    /// The data, shared with the trainer.
+    pub dataset: Arc<Dataset>,
+    /// The trainer thread.
+    pub trainer: TrainerHandle,
+    /// What the user should know but that did not stop the start (a damaged newest
+    /// checkpoint passed over).
+    pub warnings: Vec<String>,
+}
+
 /// Loads the checkpoint to resume, the data and the device, and starts the trainer.
-pub fn start(request: Request<'_>) -> Result<(Arc<Dataset>, TrainerHandle)> {
+pub fn start(request: Request<'_>) -> Result<Session> {
     let Request {
         config,
         config_file,
@@ -104,11 +115,13 @@ pub fn start(request: Request<'_>) -> Result<(Arc<Dataset>, TrainerHandle)> {
         reports_per_epoch,
     } = request;
     let resolved = config.resolve(&overrides);
+    let mut warnings = Vec::new();
     let resume = resume
         .map(|from| -> Result<Checkpoint> {
-            let path = checkpoint::locate(from, &runs_dir(config)?)?;
-            checkpoint::load(&path)
-                .with_context(|| format!("cannot resume from {}", path.display()))
+            let (checkpoint, warning) = checkpoint::load_resumable(from, &runs_dir(config)?)
+                .with_context(|| format!("cannot resume from {from}"))?;
+            warnings.extend(warning);
+            Ok(checkpoint)
         })
         .transpose()?;
     let meta = resume.as_ref().map(|c| &c.meta);
@@ -145,7 +158,11 @@ pub fn start(request: Request<'_>) -> Result<(Arc<Dataset>, TrainerHandle)> {
         resume,
         history: config.history.policy(),
     });
-    Ok((dataset, trainer))
+    Ok(Session {
+        dataset,
+        trainer,
+        warnings,
+    })
 }
 
 /// Where saved runs are, or why there is nowhere.

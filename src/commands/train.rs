@@ -24,19 +24,24 @@ use crate::ui::theme::{ColorDepth, Theme};
 /// Exit status when training diverged (README: exit statuses).
 const EXIT_DIVERGED: u8 = 3;
 
-/// Starts the session `args` ask for, with `reports_per_epoch` progress reports.
+/// Starts the session `args` ask for, with `reports_per_epoch` progress reports; its
+/// warnings go to stderr (before the dashboard, so they stay on screen after it).
 fn start(
     config: &Config,
     args: &RunArgs,
     reports_per_epoch: u32,
 ) -> Result<(Arc<Dataset>, TrainerHandle)> {
-    session::start(Request {
+    let started = session::start(Request {
         config,
         config_file: args.config.as_deref(),
         overrides: args.overrides(),
         resume: args.resume.as_ref(),
         reports_per_epoch,
-    })
+    })?;
+    for warning in &started.warnings {
+        eprintln!("lenet-tui: warning: {warning}");
+    }
+    Ok((started.dataset, started.trainer))
 }
 
 fn capture_options(

@@ -323,6 +323,46 @@ dense = [32]
 }
 
 #[test]
+fn resume_passes_over_a_damaged_newest_checkpoint_naming_both() {
+    let home = Home::new();
+    let out = home.run(&args(&quick(&["--epochs", "2"])));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = home.checkpoints();
+    let (newest, before) = (&all[all.len() - 1], &all[all.len() - 2]);
+    let weights = newest.join(checkpoint::WEIGHTS_FILE);
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let out = home.run(&["train", "--headless", "--resume", "latest", "--epochs", "2"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: ")
+            && err.contains(&weights.display().to_string())
+            && err.contains(&format!(
+                "newest intact checkpoint instead: {}",
+                before.display()
+            )),
+        "{err}"
+    );
+    assert!(err.contains("epoch 2/2"), "epoch 2 is trained again: {err}");
+    // With every checkpoint of the run damaged, it is an error naming the newest.
+    for dir in home.checkpoints() {
+        let w = dir.join(checkpoint::WEIGHTS_FILE);
+        let b = std::fs::read(&w).unwrap();
+        std::fs::write(&w, &b[..b.len() / 2]).unwrap();
+    }
+    let newest = home.checkpoints().pop().unwrap();
+    let run = newest.parent().unwrap().to_str().unwrap().to_string();
+    let out = home.run(&["train", "--headless", "--resume", &run]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot resume from") && err.contains(&newest.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
 fn invalid_configs_each_give_their_expected_message() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid_configs");
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -230,6 +230,38 @@ pub fn parse_meta(bytes: &[u8], path: &Path) -> Result<Meta, CheckpointError> {
     Ok(meta)
 }
 
+/// Loads the checkpoint `from` names. When that is a run's newest (`latest`, or a run
+/// directory) and it is damaged, the newest intact one before it is loaded instead,
+/// with a warning naming both; only when none is intact is it an error (the newest's).
+/// A checkpoint directory named outright is that one or an error.
+pub fn load_resumable(
+    from: &ResumeFrom,
+    runs_dir: &Path,
+) -> Result<(Checkpoint, Option<String>), CheckpointError> {
+    let newest = locate(from, runs_dir)?;
+    let damaged = match load(&newest) {
+        Ok(c) => return Ok((c, None)),
+        Err(e) => e,
+    };
+    let named_outright = matches!(from, ResumeFrom::Path(p) if p.join(META_FILE).is_file());
+    let Some(run) = newest.parent().filter(|_| !named_outright) else {
+        return Err(damaged);
+    };
+    for (_, dir) in runs::checkpoint_dirs(run)?.into_iter().rev() {
+        if dir == newest {
+            continue;
+        }
+        if let Ok(c) = load(&dir) {
+            let warning = format!(
+                "{damaged}; resuming from the newest intact checkpoint instead: {}",
+                dir.display()
+            );
+            return Ok((c, Some(warning)));
+        }
+    }
+    Err(damaged)
+}
+
 /// Reads the checkpoint in `dir`: its metadata, and the weights' length and checksum.
 pub fn load(dir: &Path) -> Result<Checkpoint, CheckpointError> {
     let meta_path = dir.join(META_FILE);
