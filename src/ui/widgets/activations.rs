@@ -157,7 +157,7 @@ fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t
     );
     let grid = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
     let maps: Vec<&[f32]> = (0..map.channels).map(|c| map.channel(c)).collect();
-    heatmap::draw_grid(
+    let drawn = heatmap::draw_grid(
         buf,
         grid,
         &maps,
@@ -166,4 +166,45 @@ fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t
         Scale::Heat { min, max },
         t,
     );
+    if drawn == 0 && grid.height > 0 {
+        // Too small for even the smallest maps: say so rather than show a blank.
+        let note = format!("{} maps: widen the terminal for them", map.channels);
+        buf.set_stringn(grid.x, grid.y, &note, usize::from(grid.width), t.dim);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
+
+    fn text(buf: &Buffer) -> String {
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[test]
+    fn a_layer_too_small_for_its_maps_says_so() {
+        let t = Theme::new(ThemeKind::Dark, ColorDepth::Truecolor, ChartMarker::Braille);
+        let map = ActivationMap {
+            channels: 16,
+            height: 10,
+            width: 10,
+            values: vec![0.5; 1600],
+        };
+        // 16 maps of at least 2×1 cells and their gaps need more than 20 columns.
+        let area = Rect::new(0, 0, 20, 3);
+        let mut buf = Buffer::empty(area);
+        render_layer(&mut buf, area, "layer 2", &map, &t);
+        assert!(text(&buf).contains("16 maps: widen"), "{}", text(&buf));
+        // With room, the maps are drawn instead.
+        let area = Rect::new(0, 0, 80, 4);
+        let mut buf = Buffer::empty(area);
+        render_layer(&mut buf, area, "layer 2", &map, &t);
+        assert!(!text(&buf).contains("widen"));
+        assert_eq!(
+            text(&buf).matches('▀').count(),
+            16 * 4 * 2,
+            "16 maps of 4×2 cells"
+        );
+    }
 }

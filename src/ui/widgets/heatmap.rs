@@ -197,14 +197,22 @@ pub fn fit_grid(
     let mut best: Option<(usize, f64)> = None;
     for c in 1..=n {
         let r = n.div_ceil(c);
-        let free_w = f64::from(area.width) - (c - 1) as f64;
-        // One blank row between grid rows, so maps stacked vertically stay apart.
-        let free_h = f64::from(area.height) - (r - 1) as f64;
-        if free_w <= 0.0 {
+        // One blank cell between maps, and one blank row between grid rows, so maps
+        // stay apart. Sizes are whole cells: a map gets the cells its share holds,
+        // so the grid drawn is the grid that fits (never a row cut off by rounding).
+        let gaps_w = (c - 1) as u16;
+        let gaps_h = (r - 1) as u16;
+        if gaps_w >= area.width {
             break;
         }
-        let by_w = free_w / (c * cols) as f64;
-        let by_h = free_h * 2.0 / (r * rows) as f64;
+        if gaps_h >= area.height {
+            continue;
+        }
+        let cell_w = (area.width - gaps_w) / c as u16;
+        let cell_h = (area.height - gaps_h) / r as u16;
+        let by_w = f64::from(cell_w) / cols as f64;
+        // Two pixel rows a cell (half blocks).
+        let by_h = f64::from(cell_h) * 2.0 / rows as f64;
         let scale = by_w.min(by_h).min(max_scale);
         // Fewer than 2 pixels per map side shows nothing useful.
         if scale * (cols.min(rows) as f64) < 2.0 {
@@ -276,6 +284,29 @@ mod tests {
         assert!(r * h + (r - 1) <= 14);
         assert!(fit_grid(6, 28, 28, Rect::new(0, 0, 3, 1), 1.0).is_none());
         assert!(fit_grid(0, 28, 28, area, 1.0).is_none());
+    }
+
+    #[test]
+    fn every_map_of_a_grid_fits_whatever_the_area() {
+        // The second layer's 16 maps of 10×10 (and the first's 6 of 28×28) in every
+        // panel size a dashboard can give them: all drawn, none cut off.
+        for (n, side) in [(16, 10), (6, 28)] {
+            for width in 20..=160 {
+                for height in 2..=20 {
+                    let area = Rect::new(0, 0, width, height);
+                    let Some((c, s)) = fit_grid(n, side, side, area, 1.0) else {
+                        continue;
+                    };
+                    let (w, h) = cell_size(side, side, s);
+                    let r = n.div_ceil(c) as u16;
+                    assert!(c as u16 * (w + 1) - 1 <= width, "{n} in {width}×{height}");
+                    assert!(
+                        r * (h + 1) - 1 <= height,
+                        "{n} in {width}×{height}: {c} {s}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
