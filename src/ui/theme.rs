@@ -289,12 +289,11 @@ impl Theme {
                 let (r, g, b) = inferno(t);
                 Some(Color::Rgb(r, g, b))
             }
-            // The xterm grey ramp (232–255) plus black and white: 26 clean levels.
-            ColorDepth::Ansi256 => Some(match (t * 25.0).round() as u8 {
-                0 => Color::Indexed(16),
-                25 => Color::Indexed(231),
-                n => Color::Indexed(231 + n),
-            }),
+            // Inferno quantised to the nearest of xterm's 240 fixed colours, so a
+            // terminal over SSH without COLORTERM still shows the colour map.
+            ColorDepth::Ansi256 => {
+                Some(Color::Indexed(inferno_256()[(t * 255.0).round() as usize]))
+            }
             ColorDepth::Ansi16 => Some(match (t * 3.0).round() as u8 {
                 0 => Color::Black,
                 1 => Color::DarkGray,
@@ -312,7 +311,7 @@ impl Theme {
         };
         // Inferno turns from red to orange around 0.65; the grey ramps are half way.
         let bright = match self.depth {
-            ColorDepth::Truecolor => t >= 0.65,
+            ColorDepth::Truecolor | ColorDepth::Ansi256 => t >= 0.65,
             _ => t >= 0.5,
         };
         Style::default()
@@ -332,6 +331,12 @@ impl Theme {
                 let v = (t * 255.0).round() as u8;
                 Some(Color::Rgb(v, v, v))
             }
+            // The xterm grey ramp (232–255) plus black and white: 26 clean levels.
+            ColorDepth::Ansi256 => Some(match (t * 25.0).round() as u8 {
+                0 => Color::Indexed(16),
+                25 => Color::Indexed(231),
+                n => Color::Indexed(231 + n),
+            }),
             _ => self.heat(t),
         }
     }
@@ -352,6 +357,48 @@ pub fn shade(t: f32) -> char {
 
 /// An approximation of matplotlib's "inferno" colour map: perceptually ordered, and
 /// readable on dark and light backgrounds and in greyscale print.
+/// The RGB of xterm colour `i` of the 240 fixed ones (16–231 the 6×6×6 cube, 232–255
+/// the grey ramp); the first 16 are the user's palette and never chosen.
+fn xterm_rgb(i: u8) -> (u8, u8, u8) {
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    match i {
+        16..=231 => {
+            let c = i - 16;
+            (
+                LEVELS[usize::from(c / 36)],
+                LEVELS[usize::from(c / 6 % 6)],
+                LEVELS[usize::from(c % 6)],
+            )
+        }
+        232..=255 => {
+            let v = 8 + 10 * (i - 232);
+            (v, v, v)
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+/// The fixed xterm colour nearest to `rgb` by the "redmean" distance, a cheap
+/// perceptual weighting of RGB.
+pub fn nearest_xterm(rgb: (u8, u8, u8)) -> u8 {
+    let distance = |(r2, g2, b2): (u8, u8, u8)| {
+        let (r1, g1, b1) = (f64::from(rgb.0), f64::from(rgb.1), f64::from(rgb.2));
+        let (r2, g2, b2) = (f64::from(r2), f64::from(g2), f64::from(b2));
+        let mean = (r1 + r2) / 2.0;
+        let (dr, dg, db) = (r1 - r2, g1 - g2, b1 - b2);
+        (2.0 + mean / 256.0) * dr * dr + 4.0 * dg * dg + (2.0 + (255.0 - mean) / 256.0) * db * db
+    };
+    (16..=255u8)
+        .min_by(|&a, &b| distance(xterm_rgb(a)).total_cmp(&distance(xterm_rgb(b))))
+        .unwrap_or(16)
+}
+
+/// Inferno at 256 levels as xterm colours, worked out once.
+fn inferno_256() -> &'static [u8; 256] {
+    static TABLE: std::sync::OnceLock<[u8; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|k| nearest_xterm(inferno(k as f32 / 255.0))))
+}
+
 fn inferno(t: f32) -> (u8, u8, u8) {
     const STOPS: [(f32, [f32; 3]); 6] = [
         (0.0, [0.0, 0.0, 4.0]),
@@ -423,13 +470,44 @@ mod tests {
         assert_eq!(theme.heat(1.0), Some(Color::Rgb(252, 255, 164)));
         assert_eq!(theme.heat(7.0), theme.heat(1.0));
         assert_eq!(theme.heat(f32::NAN), theme.heat(0.0));
-        let grey = Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille);
-        assert_eq!(grey.heat(0.0), Some(Color::Indexed(16)));
-        assert_eq!(grey.heat(0.5), Some(Color::Indexed(244)));
-        assert_eq!(grey.heat(1.0), Some(Color::Indexed(231)));
+        let xterm = Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille);
+        assert_eq!(xterm.grey(0.0), Some(Color::Indexed(16)));
+        assert_eq!(xterm.grey(0.5), Some(Color::Indexed(244)));
+        assert_eq!(xterm.grey(1.0), Some(Color::Indexed(231)));
+        // Inferno's ends: near black, and pale yellow.
+        assert_eq!(xterm.heat(0.0), Some(Color::Indexed(16)));
+        assert_eq!(xterm.heat(1.0), Some(Color::Indexed(229)));
         let none = Theme::new(ThemeKind::Dark, ColorDepth::None, ChartMarker::Braille);
         assert_eq!(none.heat(0.5), None);
         assert_eq!(shade(0.0), ' ');
         assert_eq!(shade(1.0), '█');
+    }
+
+    #[test]
+    fn at_256_colours_the_heatmap_keeps_its_colour_map() {
+        let xterm = Theme::new(ThemeKind::Dark, ColorDepth::Ansi256, ChartMarker::Braille);
+        let mut colours: Vec<u8> = (0..=100)
+            .filter_map(|k| match xterm.heat(k as f32 / 100.0) {
+                Some(Color::Indexed(i)) => Some(i),
+                _ => None,
+            })
+            .collect();
+        colours.dedup();
+        // Off the cube's grey diagonal (r = g = b) and off the grey ramp.
+        let coloured = |&i: &u8| {
+            (16..=231).contains(&i) && {
+                let c = i - 16;
+                !(c / 36 == c / 6 % 6 && c / 6 % 6 == c % 6)
+            }
+        };
+        let mut distinct: Vec<u8> = colours.iter().copied().filter(coloured).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 12, "{distinct:?}");
+        // Every xterm colour's own RGB maps back to it.
+        for i in 16..=255u8 {
+            let back = nearest_xterm(xterm_rgb(i));
+            assert_eq!(xterm_rgb(back), xterm_rgb(i), "{i}");
+        }
     }
 }

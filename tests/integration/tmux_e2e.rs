@@ -831,3 +831,37 @@ fn replay_latest_plays_a_saved_run_and_changes_nothing_in_it() {
         "replaying changed nothing in the run directory"
     );
 }
+
+/// Over SSH `COLORTERM` rarely arrives: at 256 colours the heatmaps keep their colour
+/// map (many cube colours off the grey diagonal), and `NO_COLOR` has none.
+#[test]
+fn at_256_colours_the_heatmaps_are_in_colour() {
+    let count = |env: &str| -> Option<usize> {
+        let t = Tmux::start_with_env(env, "--data embedded --epochs 500")?;
+        t.wait_for("the heatmaps", |s| s.contains("layer 2"));
+        std::thread::sleep(Duration::from_millis(500));
+        // The activations panel only: the rest of the dashboard has colours of its own.
+        let screen = heatmap_rows(&t).join("\n");
+        let mut found = std::collections::BTreeSet::new();
+        for part in screen.split("5;").skip(1) {
+            let n: String = part.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(i) = n.parse::<u8>()
+                && (16..=231).contains(&i)
+            {
+                let c = i - 16;
+                if !(c / 36 == c / 6 % 6 && c / 6 % 6 == c % 6) {
+                    found.insert(i);
+                }
+            }
+        }
+        t.keys(&["q", "q"]);
+        assert_eq!(t.wait_exit(), "0");
+        Some(found.len())
+    };
+    let Some(coloured) = count("env -u COLORTERM TERM=xterm-256color") else {
+        return;
+    };
+    assert!(coloured >= 12, "{coloured} cube colours at 256");
+    let plain = count("env -u COLORTERM TERM=xterm-256color NO_COLOR=1").unwrap();
+    assert_eq!(plain, 0, "no colour with NO_COLOR");
+}
