@@ -11,6 +11,15 @@ use crate::model::{LeNet, ModelError, Probe};
 /// name for it).
 pub const FIRST_KERNELS: &str = "conv1.weight";
 
+/// Why `indices` cannot be shown from `test`, if one of them is not a test image.
+pub fn missing_probe(indices: &[usize], test: &Split) -> Option<String> {
+    let n = test.len();
+    let bad = indices.iter().find(|&&i| i >= n)?;
+    Some(format!(
+        "test image {bad} does not exist (the test set has {n} images)"
+    ))
+}
+
 /// One report per probed test image: `probes[k]` is what the model made of image
 /// `indices[k]` of `test`.
 pub fn probe_reports(probes: Vec<Probe>, indices: &[usize], test: &Split) -> Vec<ProbeReport> {

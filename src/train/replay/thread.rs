@@ -13,6 +13,7 @@ use crate::model::ModelError;
 use crate::train::handle::TrainerHandle;
 use crate::train::messages::{Change, Command, Event, RunInfo, Stride};
 use crate::train::pace::Pace;
+use crate::train::report::missing_probe;
 use crate::train::settings::LearningRate;
 use crate::train::timeline::file::SavedTimeline;
 use crate::train::timeline::{PastModel, Seek, history_until};
@@ -65,6 +66,9 @@ struct Replayer {
     commands: Receiver<Command>,
     events: Sender<Event>,
 }
+
+/// Refused at the end of the record.
+const NOTHING_LATER: &str = "the end of the run: nothing later (Home goes back to the start)";
 
 /// Refused in a replay: everything that would change the run.
 const RECORDED: &str = "a replay shows the run as it was recorded; \
@@ -278,8 +282,17 @@ impl Replayer {
                 Err("the start of the run: nothing earlier".into())
             }
             (_, None) if !self.head.at_end() => Ok(self.head.end),
-            (_, None) => {
-                Err("the end of the run: nothing later (Home goes back to the start)".into())
+            (_, None) => Err(NOTHING_LATER.into()),
+        }
+    }
+
+    /// Moves the head to `target`, or says why it cannot move.
+    fn move_head(&mut self, target: Result<f64, String>) -> Result<(), ModelError> {
+        match target {
+            Ok(at) => self.seek_to(at),
+            Err(why) => {
+                self.emit(Event::Rejected(why));
+                Ok(())
             }
         }
     }
@@ -309,30 +322,22 @@ impl Replayer {
             Command::SetPace(pace) => {
                 self.head.pace = pace;
             }
-            Command::Seek(seek) | Command::Recall(seek) => match self.target(seek) {
-                Ok(at) => self.seek_to(at)?,
-                Err(why) => self.emit(Event::Rejected(why)),
-            },
-            Command::Step(Stride::Batch) => match self.target(Seek::After(self.head.at)) {
-                Ok(at) => self.seek_to(at)?,
-                Err(why) => self.emit(Event::Rejected(why)),
-            },
+            Command::Seek(seek) | Command::Recall(seek) => self.move_head(self.target(seek))?,
+            Command::Step(Stride::Batch) => {
+                self.move_head(self.target(Seek::After(self.head.at)))?;
+            }
             Command::Step(Stride::Epoch) => {
-                if self.head.at_end() {
-                    self.emit(Event::Rejected(
-                        "the end of the run: nothing later (Home goes back to the start)".into(),
-                    ));
+                let next = ((self.head.at + 1e-6).floor() + 1.0).min(self.head.end);
+                let target = if self.head.at_end() {
+                    Err(NOTHING_LATER.into())
                 } else {
-                    let next = (self.head.at + 1e-6).floor() + 1.0;
-                    self.seek_to(next.min(self.head.end))?;
-                }
+                    Ok(next)
+                };
+                self.move_head(target)?;
             }
             Command::SetProbes(indices) => {
-                let n = self.spec.dataset.test.len();
-                if let Some(bad) = indices.iter().find(|&&i| i >= n) {
-                    self.emit(Event::Rejected(format!(
-                        "test image {bad} does not exist (the test set has {n} images)"
-                    )));
+                if let Some(why) = missing_probe(&indices, &self.spec.dataset.test) {
+                    self.emit(Event::Rejected(why));
                 } else {
                     self.probes = indices;
                     self.show_model(false)?;

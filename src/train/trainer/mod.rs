@@ -366,11 +366,8 @@ impl Trainer {
                 Change::LearningRate(lr.get())
             }
             Command::SetProbes(indices) => {
-                let n = self.dataset.test.len();
-                if let Some(bad) = indices.iter().find(|&&i| i >= n) {
-                    self.emit(Event::Rejected(format!(
-                        "test image {bad} does not exist (the test set has {n} images)"
-                    )));
+                if let Some(why) = super::report::missing_probe(&indices, &self.dataset.test) {
+                    self.emit(Event::Rejected(why));
                     return Ok(None);
                 }
                 self.probes = indices.clone();
