@@ -11,7 +11,7 @@ use crate::device::DeviceChoice;
 use crate::model::{Activation, Pooling};
 use crate::train::checkpoint::ResumeFrom;
 use crate::train::{BatchSize, Epochs, LearningRate, Pace};
-use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
+use crate::ui::theme::{ChartMarker, ColorChoice, HeatmapColours, ThemeKind};
 
 /// Train LeNet-5 on Fashion-MNIST and watch it learn.
 ///
@@ -39,9 +39,12 @@ pub struct UiArgs {
     #[arg(long, value_enum, value_name = "THEME")]
     pub theme: Option<ThemeKind>,
     /// Colour depth: auto, truecolor, 256, 16 or none [default: auto, from NO_COLOR,
-    /// COLORTERM and TERM].
+    /// FORCE_COLOR, CLICOLOR_FORCE, COLORTERM, TERM, TERM_PROGRAM and tmux].
     #[arg(long, value_name = "DEPTH")]
     pub color: Option<ColorChoice>,
+    /// The heatmaps' colour map: inferno or grey [default: inferno].
+    #[arg(long, value_enum, value_name = "MAP")]
+    pub heatmap: Option<HeatmapColours>,
     /// Chart marker: braille, dot or block (for fonts without braille) [default: braille].
     #[arg(long, value_enum, value_name = "MARKER")]
     pub marker: Option<ChartMarker>,
@@ -371,6 +374,20 @@ impl clap::ValueEnum for ThemeKind {
         let (name, help) = match self {
             ThemeKind::Dark => ("dark", "Light text on a dark background"),
             ThemeKind::Light => ("light", "Dark text on a light background"),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
+impl clap::ValueEnum for HeatmapColours {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[HeatmapColours::Inferno, HeatmapColours::Grey]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, help) = match self {
+            HeatmapColours::Inferno => ("inferno", "Black, purple, orange, yellow"),
+            HeatmapColours::Grey => ("grey", "Black to white"),
         };
         Some(clap::builder::PossibleValue::new(name).help(help))
     }

@@ -19,7 +19,7 @@ use crate::train::TrainerHandle;
 use crate::ui::CaptureOptions;
 use crate::ui::app::{App, RunState};
 use crate::ui::keys::KeyMap;
-use crate::ui::theme::{ColorDepth, Theme};
+use crate::ui::theme::{ColorChoice, ColorDepth, Theme};
 
 /// Exit status when training diverged (README: exit statuses).
 const EXIT_DIVERGED: u8 = 3;
@@ -60,13 +60,23 @@ fn capture_options(
     }
 }
 
-/// The theme from the command line over the config file, at `depth`.
-fn theme(config: &Config, ui: &UiArgs, depth: ColorDepth) -> Theme {
-    Theme::new(
-        ui.theme.or(config.ui.theme).unwrap_or_default(),
-        depth,
-        ui.marker.or(config.ui.marker).unwrap_or_default(),
-    )
+/// The theme from the command line over the config file, at `depth`, or else at the
+/// depth they choose or the terminal's.
+fn theme(config: &Config, ui: &UiArgs, depth: Option<ColorDepth>) -> Theme {
+    let choice = depth
+        .map(ColorChoice::Fixed)
+        .or(ui.color)
+        .or(config.ui.color)
+        .unwrap_or_default();
+    Theme {
+        depth_detected: choice == ColorChoice::Auto,
+        ..Theme::new(
+            ui.theme.or(config.ui.theme).unwrap_or_default(),
+            choice.depth(),
+            ui.marker.or(config.ui.marker).unwrap_or_default(),
+        )
+    }
+    .with_heatmap(ui.heatmap.or(config.ui.heatmap).unwrap_or_default())
 }
 
 pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
@@ -82,7 +92,7 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
-        let theme = theme(&config, &args.ui, ColorDepth::Truecolor);
+        let theme = theme(&config, &args.ui, Some(ColorDepth::Truecolor));
         Snapshots {
             app: App::new(dataset, theme, KeyMap::default()),
             size,
@@ -147,8 +157,7 @@ pub fn show(
     signals: &crossbeam_channel::Receiver<signals::Signal>,
     replay: Option<String>,
 ) -> Result<ExitCode> {
-    let depth = ui.color.or(config.ui.color).unwrap_or_default().depth();
-    let theme = theme(config, ui, depth);
+    let theme = theme(config, ui, None);
     let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
     let mut app = App::new(dataset, theme, keymap);
     let replaying = replay.is_some();

@@ -12,7 +12,7 @@ use crate::device::DeviceChoice;
 use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, Pace};
 use crate::ui::keys::KeyMap;
-use crate::ui::theme::{ChartMarker, ColorChoice, ThemeKind};
+use crate::ui::theme::{ChartMarker, ColorChoice, HeatmapColours, ThemeKind};
 
 /// The config file's contents; every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -54,6 +54,8 @@ pub struct UiSection {
     pub color: Option<ColorChoice>,
     /// `braille`, `dot` or `block`.
     pub marker: Option<ChartMarker>,
+    /// `inferno` or `grey`: the heatmaps' colour map.
+    pub heatmap: Option<HeatmapColours>,
     /// Kilobytes a second of terminal output that routine heatmap refreshes keep
     /// within; 0 for no limit.
     pub max_output_kb: Option<OutputLimit>,

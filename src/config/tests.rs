@@ -20,6 +20,15 @@ fn the_example_config_parses_to_the_defaults() {
 }
 
 #[test]
+fn the_heatmap_colour_map_is_a_ui_choice() {
+    use crate::ui::theme::HeatmapColours;
+    let cfg = parse("[ui]\nheatmap = \"grey\"\n", Path::new("c.toml")).unwrap();
+    assert_eq!(cfg.ui.heatmap, Some(HeatmapColours::Grey));
+    let cfg = parse("", Path::new("c.toml")).unwrap();
+    assert_eq!(cfg.ui.heatmap, None);
+}
+
+#[test]
 fn command_line_beats_config_beats_defaults() {
     let cfg = parse("[train]\nlr = 0.5\nepochs = 3\n", Path::new("c.toml")).unwrap();
     let cli = Overrides {
@@ -113,6 +122,11 @@ fn errors_name_file_line_column_and_key() {
     let e = err("[ui]\ncolor = \"purple\"\n");
     assert!(
         e.starts_with("c.toml:2:9: key `ui.color`: `purple` is not a colour setting"),
+        "{e}"
+    );
+    let e = err("[ui]\nheatmap = \"viridis\"\n");
+    assert!(
+        e.starts_with("c.toml:2:11: key `ui.heatmap`: unknown variant `viridis`"),
         "{e}"
     );
     let e = err("[data.mirror]\nmnist = \"ftp://example.org/\"\n");

@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+use termprofile::{
+    DetectorSettings, EnvVarSource, NoTerminal, SpecialVars, TermProfile, TermVar, TermVars,
+};
 
 /// How many colours the terminal shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -23,27 +26,81 @@ pub enum ColorDepth {
 }
 
 impl ColorDepth {
-    /// The depth the environment asks for: `NO_COLOR`, `COLORTERM`, `TERM`.
-    pub fn detect(get: impl Fn(&str) -> Option<String>) -> Self {
-        if get("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-            return ColorDepth::None;
+    /// The depth the environment describes, read through `termprofile` (`NO_COLOR`,
+    /// `CLICOLOR_FORCE`, `COLORTERM`, `TERM`, `TERM_PROGRAM`, tmux and screen), with
+    /// `FORCE_COLOR` levels 0–3 as Node's tools read them (3 = truecolor).
+    pub fn detect(source: &impl EnvVarSource) -> Self {
+        Self::detect_with(source, DetectorSettings::new())
+    }
+
+    /// [`ColorDepth::detect`] with termprofile's settings (tests leave out `tmux info`).
+    fn detect_with(source: &impl EnvVarSource, settings: DetectorSettings<NoTerminal>) -> Self {
+        // The dashboard refuses to start off a terminal, so "not a tty" never applies.
+        let mut vars = TermVars::from_source(source, &OnTerminal, settings);
+        // CI variables describe log viewers; the dashboard draws in a real terminal.
+        vars.special = SpecialVars::default();
+        let no_color = source.var("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let level = source
+            .var("FORCE_COLOR")
+            .and_then(|v| v.trim().parse::<u8>().ok());
+        if level.is_some() {
+            // termprofile knows FORCE_COLOR only as on/off or a profile's name.
+            vars.overrides.force_color = TermVar::default();
         }
-        let colorterm = get("COLORTERM").unwrap_or_default().to_lowercase();
-        if colorterm == "truecolor" || colorterm == "24bit" {
-            return ColorDepth::Truecolor;
-        }
-        match get("TERM").unwrap_or_default().as_str() {
-            "dumb" => ColorDepth::None,
-            "linux" | "xterm" | "vt100" | "vt220" | "screen" | "ansi" | "cons25" => {
-                ColorDepth::Ansi16
-            }
-            _ => ColorDepth::Ansi256,
+        let detected = Self::from(TermProfile::detect_with_vars(vars));
+        match level {
+            _ if no_color => ColorDepth::None,
+            Some(0) => ColorDepth::None,
+            Some(1) => detected.at_least(ColorDepth::Ansi16),
+            Some(2) => detected.at_least(ColorDepth::Ansi256),
+            Some(_) => ColorDepth::Truecolor,
+            None => detected,
         }
     }
 
     /// The depth of this process's environment.
     pub fn from_env() -> Self {
-        Self::detect(|k| std::env::var(k).ok())
+        Self::detect(&termprofile::Env)
+    }
+
+    /// The richer of `self` and `floor`.
+    fn at_least(self, floor: ColorDepth) -> Self {
+        // Declared from richest to poorest.
+        if (self as u8) <= (floor as u8) {
+            self
+        } else {
+            floor
+        }
+    }
+
+    /// The depth as `--color` names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ColorDepth::Truecolor => "truecolor",
+            ColorDepth::Ansi256 => "256",
+            ColorDepth::Ansi16 => "16",
+            ColorDepth::None => "none",
+        }
+    }
+}
+
+impl From<TermProfile> for ColorDepth {
+    fn from(profile: TermProfile) -> Self {
+        match profile {
+            TermProfile::TrueColor => ColorDepth::Truecolor,
+            TermProfile::Ansi256 => ColorDepth::Ansi256,
+            TermProfile::Ansi16 => ColorDepth::Ansi16,
+            TermProfile::NoColor | TermProfile::NoTty => ColorDepth::None,
+        }
+    }
+}
+
+/// The terminal the dashboard draws on, which is always one.
+struct OnTerminal;
+
+impl termprofile::IsTerminal for OnTerminal {
+    fn is_terminal(&self) -> bool {
+        true
     }
 }
 
@@ -66,7 +123,7 @@ impl FromStr for ColorDepth {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(try_from = "String")]
 pub enum ColorChoice {
-    /// From `NO_COLOR`, `COLORTERM` and `TERM`.
+    /// From the environment (see [`ColorDepth::detect`]).
     #[default]
     Auto,
     /// This depth, whatever the environment says.
@@ -116,6 +173,17 @@ pub enum ThemeKind {
     Light,
 }
 
+/// The colour map of every heatmap: activations, kernels, confusion matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeatmapColours {
+    /// Perceptually uniform black–purple–orange–yellow (matplotlib's inferno).
+    #[default]
+    Inferno,
+    /// Black to white, as the input images are drawn.
+    Grey,
+}
+
 /// The chart point marker, for fonts without braille glyphs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,6 +213,10 @@ impl ChartMarker {
 pub struct Theme {
     /// Colour depth, which heatmaps also follow.
     pub depth: ColorDepth,
+    /// Whether the depth was detected (`true`) or chosen with `--color`/`[ui] color`.
+    pub depth_detected: bool,
+    /// The heatmaps' colour map.
+    pub heatmap: HeatmapColours,
     /// Dark or light.
     pub kind: ThemeKind,
     /// Chart marker.
@@ -218,6 +290,8 @@ impl Theme {
         let bold = Style::default().add_modifier(Modifier::BOLD);
         Theme {
             depth,
+            depth_detected: false,
+            heatmap: HeatmapColours::default(),
             kind,
             marker,
             text,
@@ -275,31 +349,26 @@ impl Theme {
         }
     }
 
+    /// This theme with `heatmap` as the heatmaps' colour map.
+    pub fn with_heatmap(self, heatmap: HeatmapColours) -> Self {
+        Theme { heatmap, ..self }
+    }
+
     /// The heatmap colour for `t` in [0, 1] (values outside are clamped); `None` when
     /// the terminal has no colour, so the caller draws shade glyphs instead.
     pub fn heat(&self, t: f32) -> Option<Color> {
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        match self.depth {
-            ColorDepth::None => None,
-            ColorDepth::Truecolor => {
+        let t = clamp_level(t);
+        match (self.depth, self.heatmap) {
+            (ColorDepth::Truecolor, HeatmapColours::Inferno) => {
                 let (r, g, b) = inferno(t);
                 Some(Color::Rgb(r, g, b))
             }
             // Inferno quantised to the nearest of xterm's 240 fixed colours, so a
             // terminal over SSH without COLORTERM still shows the colour map.
-            ColorDepth::Ansi256 => {
+            (ColorDepth::Ansi256, HeatmapColours::Inferno) => {
                 Some(Color::Indexed(inferno_256()[(t * 255.0).round() as usize]))
             }
-            ColorDepth::Ansi16 => Some(match (t * 3.0).round() as u8 {
-                0 => Color::Black,
-                1 => Color::DarkGray,
-                2 => Color::Gray,
-                _ => Color::White,
-            }),
+            _ => self.grey(t),
         }
     }
 
@@ -310,8 +379,8 @@ impl Theme {
             return Style::default();
         };
         // Inferno turns from red to orange around 0.65; the grey ramps are half way.
-        let bright = match self.depth {
-            ColorDepth::Truecolor | ColorDepth::Ansi256 => t >= 0.65,
+        let bright = match (self.depth, self.heatmap) {
+            (ColorDepth::Truecolor | ColorDepth::Ansi256, HeatmapColours::Inferno) => t >= 0.65,
             _ => t >= 0.5,
         };
         Style::default()
@@ -321,12 +390,9 @@ impl Theme {
 
     /// The grey level for an input image pixel in [0, 1], like `heat` but neutral.
     pub fn grey(&self, t: f32) -> Option<Color> {
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let t = clamp_level(t);
         match self.depth {
+            ColorDepth::None => None,
             ColorDepth::Truecolor => {
                 let v = (t * 255.0).round() as u8;
                 Some(Color::Rgb(v, v, v))
@@ -337,8 +403,22 @@ impl Theme {
                 25 => Color::Indexed(231),
                 n => Color::Indexed(231 + n),
             }),
-            _ => self.heat(t),
+            ColorDepth::Ansi16 => Some(match (t * 3.0).round() as u8 {
+                0 => Color::Black,
+                1 => Color::DarkGray,
+                2 => Color::Gray,
+                _ => Color::White,
+            }),
         }
+    }
+}
+
+/// A heatmap level clamped to [0, 1], NaN as 0.
+fn clamp_level(t: f32) -> f32 {
+    if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
@@ -424,43 +504,116 @@ fn inferno(t: f32) -> (u8, u8, u8) {
 mod tests {
     use super::*;
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
+    fn depth(vars: &[(&str, &str)]) -> ColorDepth {
+        let source: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
+        ColorDepth::detect_with(&source, DetectorSettings::new().enable_tmux_info(false))
     }
 
     #[test]
     fn colour_depth_follows_the_environment() {
+        let xterm256 = ("TERM", "xterm-256color");
         assert_eq!(
-            ColorDepth::detect(env(&[
-                ("COLORTERM", "truecolor"),
-                ("TERM", "xterm-256color")
-            ])),
+            depth(&[("COLORTERM", "truecolor"), xterm256]),
+            ColorDepth::Truecolor
+        );
+        assert_eq!(depth(&[xterm256]), ColorDepth::Ansi256);
+        assert_eq!(depth(&[("TERM", "screen-256color")]), ColorDepth::Ansi256);
+        assert_eq!(depth(&[("TERM", "xterm")]), ColorDepth::Ansi16);
+        assert_eq!(depth(&[("TERM", "linux")]), ColorDepth::Ansi16);
+        assert_eq!(depth(&[("TERM", "xterm-kitty")]), ColorDepth::Truecolor);
+        assert_eq!(depth(&[("TERM", "dumb")]), ColorDepth::None);
+        // macOS's Terminal has 256 colours whatever TERM says; iTerm2 3+ has truecolor.
+        assert_eq!(
+            depth(&[("TERM", "xterm"), ("TERM_PROGRAM", "Apple_Terminal")]),
+            ColorDepth::Ansi256
+        );
+        assert_eq!(
+            depth(&[
+                ("TERM", "xterm"),
+                ("TERM_PROGRAM", "iTerm.app"),
+                ("TERM_PROGRAM_VERSION", "3.5.0")
+            ]),
+            ColorDepth::Truecolor
+        );
+        // Inside tmux, COLORTERM comes from wherever the server started; tmux itself
+        // says whether the outer terminal has RGB (not asked here): 256.
+        assert_eq!(
+            depth(&[
+                ("TERM", "tmux-256color"),
+                ("TMUX", "/tmp/tmux-0/default,1,0"),
+                ("COLORTERM", "truecolor")
+            ]),
+            ColorDepth::Ansi256
+        );
+    }
+
+    #[test]
+    fn no_color_and_force_color_override_the_terminal() {
+        let xterm256 = ("TERM", "xterm-256color");
+        assert_eq!(
+            depth(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")]),
+            ColorDepth::None
+        );
+        assert_eq!(
+            depth(&[("NO_COLOR", "yes please"), xterm256]),
+            ColorDepth::None
+        );
+        assert_eq!(
+            depth(&[("NO_COLOR", "1"), ("FORCE_COLOR", "3")]),
+            ColorDepth::None
+        );
+        assert_eq!(
+            depth(&[("FORCE_COLOR", "3"), xterm256]),
             ColorDepth::Truecolor
         );
         assert_eq!(
-            ColorDepth::detect(env(&[("TERM", "xterm-256color")])),
+            depth(&[("FORCE_COLOR", "2"), ("TERM", "xterm")]),
             ColorDepth::Ansi256
         );
+        // A level is a floor: the terminal may have more.
         assert_eq!(
-            ColorDepth::detect(env(&[("TERM", "screen-256color")])),
+            depth(&[("FORCE_COLOR", "1"), ("COLORTERM", "truecolor"), xterm256]),
+            ColorDepth::Truecolor
+        );
+        assert_eq!(
+            depth(&[("FORCE_COLOR", "1"), ("TERM", "dumb")]),
+            ColorDepth::Ansi16
+        );
+        assert_eq!(depth(&[("FORCE_COLOR", "0"), xterm256]), ColorDepth::None);
+        assert_eq!(
+            depth(&[("FORCE_COLOR", "truecolor")]),
+            ColorDepth::Truecolor
+        );
+        assert_eq!(depth(&[("CLICOLOR_FORCE", "1")]), ColorDepth::Ansi16);
+        // CI variables are for log viewers, not for the terminal the dashboard is in.
+        assert_eq!(depth(&[("CI", "true"), xterm256]), ColorDepth::Ansi256);
+        assert_eq!(
+            depth(&[("GITHUB_ACTIONS", "true"), xterm256]),
             ColorDepth::Ansi256
         );
-        assert_eq!(
-            ColorDepth::detect(env(&[("TERM", "xterm")])),
-            ColorDepth::Ansi16
-        );
-        assert_eq!(
-            ColorDepth::detect(env(&[("TERM", "linux")])),
-            ColorDepth::Ansi16
-        );
-        assert_eq!(
-            ColorDepth::detect(env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])),
-            ColorDepth::None
-        );
+    }
+
+    #[test]
+    fn the_grey_heatmap_follows_the_input_images_grey_at_every_depth() {
+        for depth in [
+            ColorDepth::Truecolor,
+            ColorDepth::Ansi256,
+            ColorDepth::Ansi16,
+            ColorDepth::None,
+        ] {
+            let inferno = Theme::new(ThemeKind::Dark, depth, ChartMarker::Braille);
+            let grey = inferno.clone().with_heatmap(HeatmapColours::Grey);
+            for t in [0.0, 0.3, 0.5, 0.8, 1.0] {
+                assert_eq!(grey.heat(t), grey.grey(t), "{depth:?} at {t}");
+            }
+            // Inferno differs from grey wherever the terminal has a palette for it.
+            let differs = inferno.heat(0.5) != grey.heat(0.5);
+            assert_eq!(
+                differs,
+                matches!(depth, ColorDepth::Truecolor | ColorDepth::Ansi256),
+                "{depth:?}"
+            );
+        }
     }
 
     #[test]

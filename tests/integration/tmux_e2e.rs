@@ -833,15 +833,31 @@ fn replay_latest_plays_a_saved_run_and_changes_nothing_in_it() {
 }
 
 /// Over SSH `COLORTERM` rarely arrives: at 256 colours the heatmaps keep their colour
-/// map (many cube colours off the grey diagonal), and `NO_COLOR` has none.
+/// map (many cube colours off the grey diagonal), the help names the depth, `NO_COLOR`
+/// has no colour and `FORCE_COLOR=3` truecolor.
 #[test]
 fn at_256_colours_the_heatmaps_are_in_colour() {
-    let count = |env: &str| -> Option<usize> {
+    // The activations panel's escape codes, and the help's line about colours.
+    let look = |env: &str| -> Option<(String, String)> {
         let t = Tmux::start_with_env(env, "--data embedded --epochs 500")?;
         t.wait_for("the heatmaps", |s| s.contains("layer 2"));
         std::thread::sleep(Duration::from_millis(500));
         // The activations panel only: the rest of the dashboard has colours of its own.
-        let screen = heatmap_rows(&t).join("\n");
+        let heatmaps = heatmap_rows(&t).join("\n");
+        t.keys(&["?"]);
+        let help = t.wait_for("the help", |s| s.contains("colours:"));
+        let line = help.lines().find(|l| l.contains("colours:")).unwrap();
+        let colours = line[line.find("colours:").unwrap()..]
+            .split('│')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string();
+        t.keys(&["?", "q", "q"]);
+        assert_eq!(t.wait_exit(), "0");
+        Some((heatmaps, colours))
+    };
+    let cube = |screen: &str| -> usize {
         let mut found = std::collections::BTreeSet::new();
         for part in screen.split("5;").skip(1) {
             let n: String = part.chars().take_while(char::is_ascii_digit).collect();
@@ -854,14 +870,27 @@ fn at_256_colours_the_heatmaps_are_in_colour() {
                 }
             }
         }
-        t.keys(&["q", "q"]);
-        assert_eq!(t.wait_exit(), "0");
-        Some(found.len())
+        found.len()
     };
-    let Some(coloured) = count("env -u COLORTERM TERM=xterm-256color") else {
+    let rgb = |screen: &str| screen.matches("8;2;").count();
+    let Some((heatmaps, help)) = look("env -u COLORTERM TERM=xterm-256color") else {
         return;
     };
-    assert!(coloured >= 12, "{coloured} cube colours at 256");
-    let plain = count("env -u COLORTERM TERM=xterm-256color NO_COLOR=1").unwrap();
-    assert_eq!(plain, 0, "no colour with NO_COLOR");
+    assert!(
+        cube(&heatmaps) >= 12,
+        "{} cube colours at 256",
+        cube(&heatmaps)
+    );
+    assert_eq!(rgb(&heatmaps), 0, "no 24-bit colours at 256");
+    assert_eq!(help, "colours: 256, detected (--color sets it)");
+    let (heatmaps, help) = look("env -u COLORTERM TERM=xterm-256color NO_COLOR=1").unwrap();
+    assert_eq!(
+        cube(&heatmaps) + rgb(&heatmaps),
+        0,
+        "no colour with NO_COLOR"
+    );
+    assert_eq!(help, "colours: none, detected (--color sets it)");
+    let (heatmaps, help) = look("env -u COLORTERM TERM=xterm-256color FORCE_COLOR=3").unwrap();
+    assert!(rgb(&heatmaps) > 100, "24-bit colours with FORCE_COLOR=3");
+    assert_eq!(help, "colours: truecolor, detected (--color sets it)");
 }

@@ -53,8 +53,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let (title, lines) = match overlay {
         Overlay::Help => {
             let mut help = app.keymap.help();
-            // The box's borders and the closing line: pair opposite keys when short.
-            if help.len() + 4 > usize::from(area.height) {
+            // The box's borders, the colours and closing lines: pair opposite keys when
+            // short.
+            if help.len() + 5 > usize::from(area.height) {
                 help = app.keymap.help_paired();
             }
             let width = help
@@ -72,6 +73,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 })
                 .collect();
             lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                format!(" {}", colours_in_use(t)),
+                t.dim,
+            )));
             lines.push(Line::from(Span::styled(" any key closes this help", t.dim)));
             (" Keys ", lines)
         }
@@ -89,6 +94,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     };
     draw_box(frame, area, title, lines, t);
+}
+
+/// The colour depth in use and where it came from, for the help.
+fn colours_in_use(t: &crate::ui::theme::Theme) -> String {
+    let how = if t.depth_detected {
+        "detected (--color sets it)"
+    } else {
+        "as set by --color or [ui] color"
+    };
+    format!("colours: {}, {how}", t.depth.describe())
 }
 
 /// The divergence notice: where it happened and the keys that deal with it.
