@@ -8,6 +8,7 @@ use crate::config::Overrides;
 use crate::data::download::Mirror;
 use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
+use crate::logging::LogLevel;
 use crate::model::{Activation, Pooling};
 use crate::train::checkpoint::ResumeFrom;
 use crate::train::{BatchSize, Epochs, LearningRate, Pace};
@@ -30,6 +31,11 @@ pub struct Cli {
     /// How the dashboard looks.
     #[command(flatten)]
     pub ui: UiArgs,
+    /// What goes into the run's log file (in ~/.local/state/lenet-tui/logs/): off,
+    /// error, warn, info, debug (with ureq's and rustls's records) or trace [default:
+    /// RUST_LOG when set, else info].
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
 }
 
 /// Options for the dashboard's looks and behaviour.
@@ -362,6 +368,16 @@ impl clap::ValueEnum for Activation {
             Activation::Relu => ("relu", "Rectified linear unit"),
         };
         Some(clap::builder::PossibleValue::new(name).help(help))
+    }
+}
+
+impl clap::ValueEnum for LogLevel {
+    fn value_variants<'a>() -> &'a [Self] {
+        &LogLevel::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

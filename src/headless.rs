@@ -310,6 +310,7 @@ pub fn run(
             recv(signals) -> signal => {
                 let Ok(signal) = signal else { continue };
                 bar.finish_and_clear();
+                tracing::info!("{} received", signal.name());
                 let saved = trainer.save_now(signal.save_reason(), SAVE_TIMEOUT);
                 trainer.stop();
                 return Err(HeadlessError::Signal { signal, saved });
@@ -329,6 +330,9 @@ pub fn run(
                 let done = snapshot::figure(&s.app, &s.capture, now, true);
                 notes.extend(done.message());
             }
+        }
+        for note in &notes {
+            tracing::info!("{note}");
         }
         match report {
             Report::Json => {

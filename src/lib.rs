@@ -17,6 +17,7 @@ pub mod device;
 pub mod engine;
 pub mod failpoint;
 pub mod headless;
+pub mod logging;
 pub mod model;
 pub mod rng;
 pub mod session;

@@ -12,9 +12,18 @@ fn main() -> ExitCode {
     pin_candle_threads();
     lenet_tui::engine::cpu::start_worker_threads();
     let cli = Cli::parse();
+    // Commands that train, replay or download keep a log; the others only print.
+    let _logging = log_name(&cli).map(|name| {
+        let (logging, warnings) = lenet_tui::logging::start(name, cli.log_level);
+        for warning in warnings {
+            eprintln!("lenet-tui: warning: {warning}");
+        }
+        logging
+    });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            tracing::error!("{e:#}");
             // `{:#}` keeps the whole cause chain on one line.
             eprintln!("lenet-tui: error: {e:#}");
             ExitCode::FAILURE
@@ -30,6 +39,17 @@ fn pin_candle_threads() {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
         // SAFETY: called first thing in `main`, before any other thread exists.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+}
+
+/// The word a command's log file is named with, if the command keeps a log.
+fn log_name(cli: &Cli) -> Option<&'static str> {
+    match &cli.command {
+        Some(CliCommand::Train(_)) | None => Some("train"),
+        Some(CliCommand::Replay(_)) => Some("replay"),
+        Some(CliCommand::Data(DataCommand::Download(_))) => Some("download"),
+        Some(CliCommand::Bench(_)) => Some("bench"),
+        _ => None,
     }
 }
 

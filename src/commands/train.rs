@@ -39,6 +39,7 @@ fn start(
         reports_per_epoch,
     })?;
     for warning in &started.warnings {
+        tracing::warn!("{warning}");
         eprintln!("lenet-tui: warning: {warning}");
     }
     Ok((started.dataset, started.trainer))
@@ -108,6 +109,7 @@ fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(HeadlessError::Signal { signal, saved }) => {
+            tracing::info!("stopped by {}; checkpoint: {saved:?}", signal.name());
             match saved {
                 Ok(path) => eprintln!(
                     "lenet-tui: stopped by {}; checkpoint saved: {} (continue with --resume {})",
@@ -123,6 +125,7 @@ fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<
             Ok(ExitCode::from(signal.exit_status()))
         }
         Err(e @ HeadlessError::Diverged(_)) => {
+            tracing::error!("{e}");
             eprintln!("lenet-tui: error: {e}");
             Ok(ExitCode::from(EXIT_DIVERGED))
         }

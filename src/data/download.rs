@@ -288,14 +288,18 @@ pub fn download(
         let target = spec.dir.join(&file.name);
         match md5_of_file(&target).map_err(local(&target, "read"))? {
             Some(found) if found == file.md5 => {
+                tracing::info!(file = %file.name, "already installed with the published MD5");
                 on_event(DownloadEvent::Skipped { file: &file.name });
                 report.skipped += 1;
                 continue;
             }
-            Some(found) => on_event(DownloadEvent::Replacing {
-                file: &file.name,
-                found,
-            }),
+            Some(found) => {
+                tracing::warn!(file = %file.name, %found, "installed copy has another MD5; fetching it again");
+                on_event(DownloadEvent::Replacing {
+                    file: &file.name,
+                    found,
+                });
+            }
             None => {}
         }
         fetch(&agent, spec, file, &target, &mut on_event)?;
@@ -329,11 +333,13 @@ fn fetch(
         file: file.name.clone(),
         problem,
     };
+    tracing::debug!(%url, "GET");
     let response = agent
         .get(&url)
         .call()
         .map_err(|e| failed(FetchProblem::Transport(e.to_string())))?;
     let status = response.status();
+    tracing::debug!(%url, status = status.as_u16(), length = ?response.body().content_length(), "response");
     if !status.is_success() {
         return Err(failed(FetchProblem::Status {
             status: status.as_u16(),
@@ -385,6 +391,7 @@ fn fetch(
         }));
     }
     part.install(target)?;
+    tracing::info!(file = %file.name, bytes = received, %url, "MD5 verified, installed");
     on_event(DownloadEvent::Installed {
         file: &file.name,
         bytes: received,

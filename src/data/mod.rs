@@ -206,6 +206,13 @@ impl Dataset {
         let [train_images, train_labels, test_images, test_labels] = files;
         let train = split_from(&train_images, &train_labels, classes.len(), None)?;
         let test = split_from(&test_images, &test_labels, classes.len(), Some(&train))?;
+        tracing::info!(
+            train = train.len(),
+            test = test.len(),
+            classes = classes.len(),
+            "loaded {} from {location}",
+            labels.title()
+        );
         Ok(Dataset {
             classes,
             train,

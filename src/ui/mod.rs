@@ -7,7 +7,6 @@ pub mod budget;
 pub mod effect;
 pub mod history;
 pub mod keys;
-pub mod log;
 pub mod render;
 pub mod snapshot;
 pub mod term;
@@ -77,8 +76,7 @@ pub fn run(
     capture: CaptureOptions,
     signals: &Receiver<Signal>,
 ) -> io::Result<Outcome> {
-    let mut log = log::Log::open();
-    let mut terminal = term::enter(log.path().cloned())?;
+    let mut terminal = term::enter()?;
     if let Some(path) = &capture.record {
         let size = terminal.size()?;
         match Recorder::create(path, size.width, size.height, "lenet-tui") {
@@ -101,7 +99,6 @@ pub fn run(
         terminal: &mut terminal,
         trainer: &trainer,
         app: &mut app,
-        log: &mut log,
         capture: &capture,
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&input, signals)));
@@ -120,8 +117,10 @@ pub fn run(
         .is_none()
         .then(|| trainer.save_now(reason, SAVE_TIMEOUT));
     match &saved {
-        Some(Ok(path)) => log.line(&format!("checkpoint ({reason}): {}", path.display())),
-        Some(Err(why)) => log.line(&format!("no checkpoint ({reason}): {why}")),
+        Some(Ok(path)) => {
+            tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")
+        }
+        Some(Err(why)) => tracing::warn!(%reason, "no checkpoint on the way out: {why}"),
         None => {}
     }
     trainer.stop();
@@ -138,7 +137,7 @@ pub fn run(
     Ok(Outcome {
         state: app.state,
         status: app.status,
-        log_path: log.path().cloned(),
+        log_path: crate::logging::path().map(PathBuf::from),
         checkpoint: saved,
         signal: match exit {
             Exit::Signal(signal) => Some(signal),
@@ -151,7 +150,6 @@ struct Loop<'a> {
     terminal: &'a mut term::Term,
     trainer: &'a TrainerHandle,
     app: &'a mut App,
-    log: &'a mut log::Log,
     capture: &'a CaptureOptions,
 }
 
@@ -219,7 +217,6 @@ impl Loop<'_> {
                             // Newer than any refresh held back.
                             deferred = None;
                         }
-                        self.log.event(&event);
                         if let Some(label) = capture::cast::marker_label(&event) {
                             self.marker(&label);
                         }
@@ -271,7 +268,7 @@ impl Loop<'_> {
                 },
                 recv(signals) -> signal => {
                     if let Ok(signal) = signal {
-                        self.log.line(&format!("{} received", signal.name()));
+                        tracing::info!("{} received", signal.name());
                         self.stop_recording();
                         return Ok(Exit::Signal(signal));
                     }
@@ -301,7 +298,7 @@ impl Loop<'_> {
     fn done(&mut self, done: EffectDone) {
         let wrote_files = matches!(done, EffectDone::Screenshot(_) | EffectDone::Figure { .. });
         if wrote_files && let Some(message) = done.message() {
-            self.log.line(&message);
+            tracing::info!("{message}");
         }
         self.app.on_effect_done(done);
     }

@@ -82,14 +82,14 @@ pub type Term = Terminal<CrosstermBackend<TermWriter>>;
 
 /// Raw mode, alternate screen, and a panic hook that restores the terminal before the
 /// message is printed (panics on the trainer thread are reported as events instead).
-pub fn enter(log: Option<std::path::PathBuf>) -> io::Result<Term> {
+pub fn enter() -> io::Result<Term> {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() != Some(crate::train::THREAD_NAME) {
             ratatui::restore();
             restore_and_print(info);
-            let log = log
-                .as_ref()
+            tracing::error!("the dashboard crashed: {info}");
+            let log = crate::logging::path()
                 .map_or_else(String::new, |p| format!("; log: {}", p.display()));
             eprintln!("lenet-tui: the dashboard crashed (a bug; please report it){log}");
         }

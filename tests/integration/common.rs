@@ -83,3 +83,17 @@ pub fn check_cast(path: &Path) -> Vec<String> {
     }
     markers
 }
+
+/// Every run log under `home` (as `lenet_in` sets the state dir), oldest first, joined.
+pub fn logs_in(home: &Path) -> String {
+    let dir = home.join("lenet-tui/logs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
+}

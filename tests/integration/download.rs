@@ -404,6 +404,45 @@ fn the_binary_names_the_url_that_is_not_found() {
     assert!(names_in(dir.path()).is_empty());
 }
 
+/// At debug the log holds the request, ureq's own records and the failure.
+#[test]
+fn a_download_at_debug_logs_its_requests_and_the_http_clients_records() {
+    let server = Server::start();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = server.mirror();
+    let dir = dir.path().display().to_string();
+    let args = ["data", "download", "--mirror", &mirror, "--dir", &dir];
+    let out = lenet(
+        home.path(),
+        &[&args[..], &["--log-level", "debug"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log = common::logs_in(home.path());
+    let url = server.url_of("train-images-idx3-ubyte.gz");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("DEBUG") && l.contains("GET") && l.contains(&url)),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("DEBUG") && l.contains(" ureq")),
+        "ureq's records: {log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("HTTP 404 Not Found")),
+        "{log}"
+    );
+    // At the default level, neither the requests nor ureq's records.
+    let quiet = tempfile::tempdir().unwrap();
+    lenet(quiet.path(), &args);
+    let log = common::logs_in(quiet.path());
+    assert!(!log.contains("DEBUG"), "{log}");
+    assert!(log.contains("ERROR"), "{log}");
+}
+
 #[test]
 fn a_mirror_from_the_config_file_is_used_and_a_bad_one_is_refused() {
     let server = Server::start();

@@ -9,6 +9,7 @@ mod download;
 mod full_dataset;
 mod fuzz;
 mod golden;
+mod logging;
 mod recovery;
 mod replay;
 mod tmux_e2e;

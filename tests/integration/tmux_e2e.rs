@@ -369,10 +369,9 @@ fn dashboard_in_a_real_terminal() {
         "#{alternate_on} #{cursor_flag}",
     ]);
     assert_eq!(String::from_utf8_lossy(&alt.stdout).trim(), "0 1");
-    let log = t.dir.join("lenet-tui/lenet-tui.log");
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    let log = super::common::logs_in(&t.dir);
     assert!(
-        log.contains("start: data embedded"),
+        log.contains("run started") && log.contains("data=embedded"),
         "events are logged to a file: {log}"
     );
 }
@@ -562,7 +561,7 @@ impl Tmux {
         let err = std::fs::read_to_string(self.dir.join("stderr")).unwrap();
         assert!(err.contains(message), "{err}");
         assert!(
-            err.contains("log: ") && err.contains("lenet-tui.log"),
+            err.contains("log: ") && err.contains("lenet-tui/logs/") && err.contains("-train.log"),
             "{err}"
         );
         assert!(err.contains("checkpoint saved: "), "{err}");

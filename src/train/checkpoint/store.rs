@@ -95,10 +95,16 @@ impl RunDir {
             sync_dir(&self.path)
         })();
         if let Err(e) = result {
+            tracing::warn!(path = %target.display(), "checkpoint write failed: {e}");
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
         self.next += 1;
+        tracing::debug!(
+            path = %target.display(),
+            weight_bytes = weights.len(),
+            "checkpoint written and synced"
+        );
         self.prune();
         Ok(target)
     }
@@ -109,6 +115,7 @@ impl RunDir {
         if let Ok(dirs) = checkpoint_dirs(&self.path) {
             let excess = dirs.len().saturating_sub(self.keep);
             for (_, dir) in dirs.into_iter().take(excess) {
+                tracing::debug!(path = %dir.display(), "older checkpoint removed");
                 let _ = fs::remove_dir_all(dir);
             }
         }
