@@ -16,7 +16,7 @@ import sys
 # own top-level module; modules on one line share a layer and may not import each
 # other.
 LAYERS = [
-    ["failpoint", "rng", "logging"],
+    ["failpoint", "rng", "logging", "files"],
     ["data", "device"],
     ["model"],
     ["engine"],
@@ -36,6 +36,7 @@ FORBIDDEN_CRATES = {
     "failpoint": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "rng": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "logging": ["ratatui", "crossterm", "candle_core", "candle_nn"],
+    "files": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "data": ["ratatui", "crossterm", "clap"],
     "device": ["ratatui", "crossterm"],
     "model": ["ratatui", "crossterm", "clap"],

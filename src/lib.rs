@@ -16,6 +16,7 @@ pub mod data;
 pub mod device;
 pub mod engine;
 pub mod failpoint;
+pub mod files;
 pub mod headless;
 pub mod logging;
 pub mod model;

@@ -98,9 +98,8 @@ pub fn write_figure(data: &FigureData, dir: &Path, stem: &str, scale: u32) -> io
     let stem = super::dir::unique_stem(dir, stem, &["svg", "png"]);
     let png = figure_png(data, scale).map_err(io::Error::other)?;
     let svg = figure_svg(data).map_err(io::Error::other)?;
-    let path = dir.join(format!("{stem}.png"));
-    super::write_atomic(&path, &png)?;
-    super::write_atomic(&path.with_extension("svg"), svg.as_bytes())?;
+    let path = crate::files::write_new(&dir.join(format!("{stem}.png")), &png)?;
+    crate::files::write_new(&path.with_extension("svg"), svg.as_bytes())?;
     Ok(path)
 }
 

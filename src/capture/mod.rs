@@ -27,20 +27,6 @@ pub const DEFAULT_SCALE: u32 = 2;
 /// The formats a screenshot is written in.
 pub const SCREENSHOT_FORMATS: [&str; 3] = ["svg", "png", "txt"];
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never
-/// sees half a file and a failure leaves nothing behind.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.part",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("tmp")
-    ));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Writes the frame as `STEM.svg`, `STEM.png` and `STEM.txt` in `dir` (created on
 /// demand); returns the paths written.
 pub fn write_screenshot(
@@ -61,9 +47,10 @@ pub fn write_screenshot(
         ("png", png),
         ("txt", txt.into_bytes()),
     ] {
-        let path = dir.join(format!("{stem}.{ext}"));
-        write_atomic(&path, &bytes)?;
-        written.push(path);
+        written.push(crate::files::write_new(
+            &dir.join(format!("{stem}.{ext}")),
+            &bytes,
+        )?);
     }
     Ok(written)
 }

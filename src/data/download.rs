@@ -1,7 +1,7 @@
 //! `lenet-tui data download`: fetches a data set's four files from a mirror and
 //! installs them so that nothing unverified is ever in place.
 //!
-//! Each file streams into a hidden `.NAME.part` in the target directory while its
+//! Each file streams into a hidden `.NAME.XXXXXX.part` in the target directory while its
 //! length and MD5 are counted. Only a body as long as the server's `Content-Length`
 //! whose MD5 is the published one is fsynced and renamed to its name; anything else
 //! (an HTTP error, a connection closed early, a wrong checksum) is deleted and reported
@@ -20,6 +20,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use md5::Digest;
 
 use super::catalog::{KnownDataset, Md5, PublishedFile};
+use crate::files::NewFile;
 
 /// Giving up on a server that does not accept the connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -286,7 +287,8 @@ pub fn download(
     let mut report = DownloadReport::default();
     for file in &spec.files {
         let target = spec.dir.join(&file.name);
-        match md5_of_file(&target).map_err(local(&target, "read"))? {
+        let installed = md5_of_file(&target).map_err(local(&target, "read"))?;
+        match installed {
             Some(found) if found == file.md5 => {
                 tracing::info!(file = %file.name, "already installed with the published MD5");
                 on_event(DownloadEvent::Skipped { file: &file.name });
@@ -302,7 +304,9 @@ pub fn download(
             }
             None => {}
         }
-        fetch(&agent, spec, file, &target, &mut on_event)?;
+        // Only a file found wrong above is replaced; anything else at the name stays.
+        let replacing = installed.is_some();
+        fetch(&agent, spec, file, &target, replacing, &mut on_event)?;
         report.fetched += 1;
     }
     Ok(report)
@@ -325,6 +329,7 @@ fn fetch(
     spec: &DownloadSpec,
     file: &ExpectedFile,
     target: &Path,
+    replacing: bool,
     on_event: &mut impl FnMut(DownloadEvent<'_>),
 ) -> Result<(), DownloadError> {
     let url = spec.mirror.url_of(&file.name);
@@ -352,7 +357,7 @@ fn fetch(
         url: &url,
         total,
     });
-    let mut part = PartFile::create(&spec.dir, &file.name)?;
+    let mut part = NewFile::create(target).map_err(local(&spec.dir, "create a file in"))?;
     let mut body = response.into_body().into_reader();
     let mut hasher = md5::Md5::new();
     let mut received = 0u64;
@@ -367,7 +372,9 @@ fn fetch(
             Err(error) => return Err(failed(FetchProblem::Read { received, error })),
         };
         hasher.update(&buf[..n]);
-        part.write(&buf[..n])?;
+        part.file()
+            .write_all(&buf[..n])
+            .map_err(local(part.temp_path(), "write"))?;
         received += n as u64;
         on_event(DownloadEvent::Progress {
             file: &file.name,
@@ -390,7 +397,12 @@ fn fetch(
             actual,
         }));
     }
-    part.install(target)?;
+    if replacing {
+        part.replace()
+    } else {
+        part.persist()
+    }
+    .map_err(local(target, "install"))?;
     tracing::info!(file = %file.name, bytes = received, %url, "MD5 verified, installed");
     on_event(DownloadEvent::Installed {
         file: &file.name,
@@ -398,55 +410,6 @@ fn fetch(
         url: &url,
     });
     Ok(())
-}
-
-/// A download in progress: a hidden file beside its target, deleted on drop unless it
-/// was installed.
-struct PartFile {
-    path: PathBuf,
-    file: Option<File>,
-    installed: bool,
-}
-
-impl PartFile {
-    /// Creates `.NAME.part` in `dir`, replacing one an interrupted run left.
-    fn create(dir: &Path, name: &str) -> Result<PartFile, DownloadError> {
-        let path = dir.join(format!(".{name}.part"));
-        let file = File::create(&path).map_err(local(&path, "create"))?;
-        Ok(PartFile {
-            path,
-            file: Some(file),
-            installed: false,
-        })
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<(), DownloadError> {
-        let file = self.file.as_mut().expect("open until installed");
-        file.write_all(bytes).map_err(local(&self.path, "write"))
-    }
-
-    /// Flushes the file to disk and renames it to `target` (same directory).
-    fn install(mut self, target: &Path) -> Result<(), DownloadError> {
-        let file = self.file.take().expect("open until installed");
-        file.sync_all().map_err(local(&self.path, "write"))?;
-        drop(file);
-        fs::rename(&self.path, target).map_err(local(target, "install"))?;
-        self.installed = true;
-        let dir = target.parent().unwrap_or(Path::new("."));
-        // The rename itself must survive a crash too.
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(local(dir, "sync"))
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.installed {
-            self.file.take();
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// The MD5 of the file at `path`, `None` if there is none.
@@ -660,20 +623,5 @@ mod tests {
                 FileState::Missing
             ]
         );
-    }
-
-    #[test]
-    fn an_unfinished_part_file_is_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut part = PartFile::create(dir.path(), "x.gz").unwrap();
-        part.write(b"half").unwrap();
-        assert!(dir.path().join(".x.gz.part").is_file());
-        drop(part);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-        let mut part = PartFile::create(dir.path(), "x.gz").unwrap();
-        part.write(b"whole").unwrap();
-        part.install(&dir.path().join("x.gz")).unwrap();
-        assert_eq!(fs::read(dir.path().join("x.gz")).unwrap(), b"whole");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -296,7 +296,13 @@ impl Loop<'_> {
 
     /// Hands what an effect came to to the app; files written go to the log too.
     fn done(&mut self, done: EffectDone) {
-        let wrote_files = matches!(done, EffectDone::Screenshot(_) | EffectDone::Figure { .. });
+        let wrote_files = matches!(
+            done,
+            EffectDone::Screenshot(_)
+                | EffectDone::Figure { .. }
+                | EffectDone::RecordingStopped(_)
+                | EffectDone::RecordingLost(_)
+        );
         if wrote_files && let Some(message) = done.message() {
             tracing::info!("{message}");
         }
@@ -324,7 +330,10 @@ impl Loop<'_> {
             }
             Effect::ToggleRecording => {
                 if let Some(r) = self.writer().stop_recording() {
-                    let done = EffectDone::RecordingStopped(shorten(r.path()));
+                    let done = match r.finish() {
+                        Ok(path) => EffectDone::RecordingStopped(shorten(&path)),
+                        Err(e) => EffectDone::RecordingLost(format!("recording: {e}")),
+                    };
                     self.done(done);
                     return Ok(());
                 }
