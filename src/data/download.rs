@@ -206,6 +206,10 @@ pub enum DownloadError {
         /// Why it failed.
         source: io::Error,
     },
+    /// Starting or moving into place the file a download is written to; the error
+    /// names the file.
+    #[error("{0}; the download was not installed")]
+    Install(#[source] io::Error),
 }
 
 /// What went wrong fetching one file.
@@ -357,7 +361,7 @@ fn fetch(
         url: &url,
         total,
     });
-    let mut part = NewFile::create(target).map_err(local(&spec.dir, "create a file in"))?;
+    let mut part = NewFile::create(target).map_err(DownloadError::Install)?;
     let mut body = response.into_body().into_reader();
     let mut hasher = md5::Md5::new();
     let mut received = 0u64;
@@ -402,7 +406,7 @@ fn fetch(
     } else {
         part.persist()
     }
-    .map_err(local(target, "install"))?;
+    .map_err(DownloadError::Install)?;
     tracing::info!(file = %file.name, bytes = received, %url, "MD5 verified, installed");
     on_event(DownloadEvent::Installed {
         file: &file.name,
@@ -622,6 +626,20 @@ mod tests {
                 FileState::Uncompressed,
                 FileState::Missing
             ]
+        );
+    }
+
+    #[test]
+    fn an_install_failure_names_the_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.gz");
+        fs::write(&target, "someone else's").unwrap();
+        let e = crate::files::write_new(&target, b"ours").unwrap_err();
+        let text = DownloadError::Install(e).to_string();
+        assert_eq!(text.matches("a.gz").count(), 1, "{text}");
+        assert!(
+            text.ends_with("a.gz: already exists; not overwritten; the download was not installed"),
+            "{text}"
         );
     }
 }
