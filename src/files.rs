@@ -44,11 +44,6 @@ impl NewFile {
         self.temp.path()
     }
 
-    /// Where the file goes.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Flushes the file to the disk and moves it to its target, which must not exist:
     /// a file that appeared there meanwhile is kept, and this one is removed.
     pub fn persist(self) -> io::Result<PathBuf> {
@@ -65,14 +60,6 @@ impl NewFile {
     /// caller has found wrong).
     pub fn replace(self) -> io::Result<PathBuf> {
         self.finish(true, false)
-    }
-
-    /// Keeps the file where it is being written (when its target cannot be had), and
-    /// returns that path.
-    pub fn keep(self) -> io::Result<PathBuf> {
-        let temp = self.temp.path().to_path_buf();
-        self.temp.keep().map_err(|e| named(&temp, e.error))?;
-        Ok(temp)
     }
 
     fn finish(mut self, replace: bool, keep: bool) -> io::Result<PathBuf> {
@@ -190,10 +177,6 @@ mod tests {
         file.file().write_all(b"cut short").unwrap();
         drop(file);
         assert_eq!(names(dir.path()), ["a.gz"]);
-
-        let file = NewFile::create(&target).unwrap();
-        let kept = file.keep().unwrap();
-        assert!(kept.is_file() && kept != target);
 
         // What cannot be made again stays under its temporary name.
         let mut file = NewFile::create(&target).unwrap();

@@ -220,6 +220,7 @@ fn prune(dir: &Path, keep: usize) {
 /// A file that takes at most `cap` bytes, then one line saying the rest was dropped.
 struct Capped<W> {
     inner: W,
+    cap: u64,
     left: u64,
     full: bool,
 }
@@ -228,6 +229,7 @@ impl<W: Write> Capped<W> {
     fn new(inner: W, cap: u64) -> Self {
         Capped {
             inner,
+            cap,
             left: cap,
             full: false,
         }
@@ -244,7 +246,7 @@ impl<W: Write> Write for Capped<W> {
             self.full = true;
             let note = format!(
                 "log full: it stops at {} MB; later records are dropped\n",
-                MAX_FILE_BYTES / (1024 * 1024)
+                self.cap / (1024 * 1024)
             );
             self.inner.write_all(note.as_bytes())?;
             return Ok(buf.len());

@@ -73,8 +73,16 @@ impl ColorDepth {
         }
     }
 
+    /// Every depth, richest first.
+    pub const ALL: [ColorDepth; 4] = [
+        ColorDepth::Truecolor,
+        ColorDepth::Ansi256,
+        ColorDepth::Ansi16,
+        ColorDepth::None,
+    ];
+
     /// The depth as `--color` names it.
-    pub fn describe(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ColorDepth::Truecolor => "truecolor",
             ColorDepth::Ansi256 => "256",
@@ -107,15 +115,10 @@ impl termprofile::IsTerminal for OnTerminal {
 impl FromStr for ColorDepth {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "truecolor" => Ok(ColorDepth::Truecolor),
-            "256" => Ok(ColorDepth::Ansi256),
-            "16" => Ok(ColorDepth::Ansi16),
-            "none" => Ok(ColorDepth::None),
-            _ => Err(format!(
-                "`{s}` is not a colour depth (truecolor, 256, 16, none)"
-            )),
-        }
+        ColorDepth::ALL
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("`{s}` is not a colour depth (truecolor, 256, 16, none)"))
     }
 }
 

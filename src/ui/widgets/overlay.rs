@@ -103,7 +103,7 @@ fn colours_in_use(t: &crate::ui::theme::Theme) -> String {
     } else {
         "as set by --color or [ui] color"
     };
-    format!("colours: {}, {how}", t.depth.describe())
+    format!("colours: {}, {how}", t.depth.name())
 }
 
 /// The divergence notice: where it happened and the keys that deal with it.
