@@ -60,6 +60,14 @@ pub struct UiArgs {
     /// Record an asciicast (v2) of the session from the first frame into FILE.
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
+    /// Your own image (PNG, JPEG, PGM or PPM), first in the image list, prepared as
+    /// the data set's were made; FILE=CLASS names its true class. Repeatable [default:
+    /// config data.images].
+    #[arg(long = "image", value_name = "FILE[=CLASS]")]
+    pub images: Vec<String>,
+    /// Use the --image files' pixels as they are (already 28×28, light on black).
+    #[arg(long)]
+    pub image_raw: bool,
     /// Where screenshots, recordings and figures go.
     #[command(flatten)]
     pub capture: CaptureArgs,
@@ -133,6 +141,9 @@ pub enum CliCommand {
     /// Replay a saved run's history in the dashboard, with no training (and no GPU):
     /// it plays from the start at a pace; Space pauses, `,` `.` step, Home End jump.
     Replay(ReplayArgs),
+    /// What a saved run's model reads in your own images (PNG, JPEG, PGM, PPM): the
+    /// top three classes per file, prepared as the data set's images were made.
+    Predict(PredictArgs),
     /// Print a shell completion script: `lenet-tui completions bash > ~/.local/share/bash-completion/completions/lenet-tui`.
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `lenet-tui man | man -l -`.
@@ -157,6 +168,31 @@ pub enum DataCommand {
     /// For each known data set: where it is installed, whether each file is present
     /// and verified, and which data a plain `lenet-tui` run would use.
     Info(RunsArgs),
+}
+
+/// `lenet-tui predict`.
+#[derive(Debug, Clone, Args)]
+pub struct PredictArgs {
+    /// The image files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Whose model: `latest`, a run directory or a checkpoint directory (see `lenet-tui
+    /// runs`) [default: latest].
+    #[arg(long, value_name = "latest|PATH")]
+    pub resume: Option<ResumeFrom>,
+    /// One JSON object per file on stdout: every class's probability and the 28×28
+    /// image the network read.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the image the network read for each FILE into DIR (as NAME.png).
+    #[arg(long, value_name = "DIR")]
+    pub save_preprocessed: Option<PathBuf>,
+    /// Use the pixels as they are (images already 28×28, light on black).
+    #[arg(long, alias = "image-raw")]
+    pub raw: bool,
+    /// Config file (for where saved runs are) [default: <config dir>/lenet-tui/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `lenet-tui data download`.

@@ -61,6 +61,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             commands::compare::command(&args).map(|()| ExitCode::SUCCESS)
         }
         Some(CliCommand::Replay(args)) => commands::replay::command(&args),
+        Some(CliCommand::Predict(args)) => commands::predict::command(&args),
         Some(CliCommand::Completions(args)) => {
             commands::docs::completions(args.shell, &mut std::io::stdout().lock())
                 .map(|()| ExitCode::SUCCESS)

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compare;
 pub mod data;
 pub mod docs;
+pub mod predict;
 pub mod replay;
 pub mod runs;
 pub mod shapes;

@@ -12,6 +12,7 @@ use crate::capture;
 use crate::cli::{CaptureArgs, RunArgs, TrainArgs, UiArgs};
 use crate::config::{self, Config, OutputLimit};
 use crate::data::Dataset;
+use crate::data::own::{OwnImage, Preparation};
 use crate::headless::{self, HeadlessError, Report, Snapshots};
 use crate::session::{self, Request};
 use crate::signals;
@@ -80,6 +81,25 @@ fn theme(config: &Config, ui: &UiArgs, depth: Option<ColorDepth>) -> Theme {
     .with_heatmap(ui.heatmap.or(config.ui.heatmap).unwrap_or_default())
 }
 
+/// The user's images from --image (else the config's `data.images`), prepared for
+/// `dataset`; the first that cannot be read is the error.
+fn own_images(config: &Config, ui: &UiArgs, dataset: &Dataset) -> Result<Vec<Arc<OwnImage>>> {
+    let specs = if ui.images.is_empty() {
+        &config.data.images
+    } else {
+        &ui.images
+    };
+    let how = Preparation::for_data(&dataset.test, &dataset.classes, ui.image_raw);
+    specs
+        .iter()
+        .map(|spec| {
+            let image = OwnImage::from_spec(spec, &dataset.classes, how)?;
+            tracing::info!("image {spec}: read as {}", image.name);
+            Ok(Arc::new(image))
+        })
+        .collect()
+}
+
 pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     let config = config::load(args.run.config.as_deref())?;
     let report = if args.json {
@@ -94,12 +114,16 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
         let theme = theme(&config, &args.ui, Some(ColorDepth::Truecolor));
-        Snapshots {
-            app: App::new(dataset, theme, KeyMap::default()),
+        let own = own_images(&config, &args.ui, &dataset)?;
+        let mut app = App::new(dataset, theme, KeyMap::default());
+        app.add_own_images(own);
+        anyhow::Ok(Snapshots {
+            app,
             size,
             capture: capture_options(&config, &args.ui.capture, None),
-        }
+        })
     });
+    let snapshots = snapshots.transpose()?;
     headless_outcome(headless::run(trainer, report, snapshots, &signals))
 }
 
@@ -162,7 +186,9 @@ pub fn show(
 ) -> Result<ExitCode> {
     let theme = theme(config, ui, None);
     let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
+    let own = own_images(config, ui, &dataset)?;
     let mut app = App::new(dataset, theme, keymap);
+    app.add_own_images(own);
     let replaying = replay.is_some();
     app.replay = replay;
     app.exit_on_finish = ui.exit_on_finish;

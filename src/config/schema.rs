@@ -216,6 +216,9 @@ pub struct DataSection {
     pub dataset: Option<KnownDataset>,
     /// Class names in label order, for a directory of another data set.
     pub classes: Option<ClassNames>,
+    /// The user's own images (`FILE` or `FILE=CLASS`), first in the image list.
+    #[serde(default, deserialize_with = "de_images")]
+    pub images: Vec<String>,
 }
 
 /// `data.classes`: 2 to 1000 distinct, non-empty names.
@@ -417,6 +420,19 @@ fn de_data_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DataSpe
         DataSpec::Dir(dir) => Ok(Some(DataSpec::Dir(expand_home(dir)))),
         spec => Ok(Some(spec)),
     }
+}
+
+fn de_images<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let specs = Vec::<String>::deserialize(d)?;
+    if specs.iter().any(|s| s.trim().is_empty()) {
+        return Err(serde::de::Error::custom(
+            "expected image files, got an empty string",
+        ));
+    }
+    Ok(specs
+        .into_iter()
+        .map(|s| expand_home(PathBuf::from(s)).to_string_lossy().into_owned())
+        .collect())
 }
 
 fn de_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {

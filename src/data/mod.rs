@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod download;
 pub mod embedded;
 pub mod idx;
+pub mod own;
 pub mod source;
 
 use std::fmt;

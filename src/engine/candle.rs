@@ -146,6 +146,7 @@ impl Engine for CandleEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::own::ProbeImage;
     use crate::engine::cpu::CpuEngine;
     use crate::model::{Activation, Architecture, Pooling};
     use rand::SeedableRng;
@@ -223,11 +224,11 @@ mod tests {
         let data = Arc::new(Dataset::embedded());
         let model = model(5);
         let a = CpuEngine::new(&model, data.clone())
-            .probe(&model, &[0, 7])
+            .probe(&model, &ProbeImage::tests([0, 7]))
             .unwrap();
         let b = CandleEngine::new(&model, data)
             .unwrap()
-            .probe(&model, &[0, 7])
+            .probe(&model, &ProbeImage::tests([0, 7]))
             .unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(a, b);

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
 
+use crate::data::own::ProbeImage;
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError, Probe};
 pub use confusion::{Confusion, ConfusionMatrix};
@@ -56,10 +57,10 @@ pub trait Engine: Send {
     /// The test set's confusion matrix (its diagonal is the accuracy).
     fn evaluate(&mut self, model: &LeNet) -> Result<ConfusionMatrix, ModelError>;
 
-    /// What the model makes of the test images `indices`: activations and
-    /// probabilities, one [`Probe`] each.
-    fn probe(&mut self, model: &LeNet, indices: &[usize]) -> Result<Vec<Probe>, ModelError> {
-        probe_test_images(model, &self.dataset().test, indices)
+    /// What the model makes of `images`: activations and probabilities, one
+    /// [`Probe`] each.
+    fn probe(&mut self, model: &LeNet, images: &[ProbeImage]) -> Result<Vec<Probe>, ModelError> {
+        probe_images(model, &self.dataset().test, images)
     }
 
     /// The data this engine trains and evaluates on.
@@ -74,23 +75,37 @@ pub fn open(model: &LeNet, dataset: Arc<Dataset>) -> Result<Box<dyn Engine>, Mod
     })
 }
 
-/// Probes for a few test images through Candle's forward pass, on the model's device.
-pub fn probe_test_images(
+/// Probes for a few images (of `test`'s size) through Candle's forward pass, on the
+/// model's device.
+pub fn probe_images(
     model: &LeNet,
     test: &Split,
-    indices: &[usize],
+    images: &[ProbeImage],
 ) -> Result<Vec<Probe>, ModelError> {
-    if indices.is_empty() {
+    if images.is_empty() {
         return Ok(Vec::new());
     }
-    let bytes: Vec<u8> = indices
+    let bytes: Vec<u8> = images
         .iter()
-        .flat_map(|&i| test.image_bytes(i).iter().copied())
+        .flat_map(|image| image.pixels(test).iter().copied())
         .collect();
+    probe_pixels(model, bytes, (test.rows, test.cols))
+}
+
+/// Probes for images given as pixel bytes, `rows × cols` each, one after another.
+pub fn probe_pixels(
+    model: &LeNet,
+    bytes: Vec<u8>,
+    (rows, cols): (usize, usize),
+) -> Result<Vec<Probe>, ModelError> {
+    let n = bytes.len() / (rows * cols).max(1);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
     let x = images_in_unit_range(
-        Tensor::from_vec(bytes, (indices.len(), test.image_len()), model.device())?,
-        test.rows,
-        test.cols,
+        Tensor::from_vec(bytes, (n, rows * cols), model.device())?,
+        rows,
+        cols,
     )?;
     model.probe(&x)
 }

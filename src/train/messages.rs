@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::own::{ImageId, ProbeImage};
 use crate::engine::ConfusionMatrix;
 use crate::model::{Activation, LayerTable, Pooling, Probe};
 use crate::train::pace::Pace;
@@ -29,8 +30,8 @@ pub enum Command {
     SetPace(Pace),
     /// While paused: train this far, report, and pause again.
     Step(Stride),
-    /// Report activations for these test-set images (indices) from now on.
-    SetProbes(Vec<usize>),
+    /// Report activations for these images (test images or the user's) from now on.
+    SetProbes(Vec<ProbeImage>),
     /// Look back: what the model of the snapshot `Seek` lands on made of the shown
     /// images, answered by [`Event::Recalled`]; training carries on (or stays paused).
     Recall(Seek),
@@ -214,7 +215,7 @@ pub enum Change {
     /// Pace changed.
     Pace(Pace),
     /// Other probe images chosen.
-    Probes(Vec<usize>),
+    Probes(Vec<ImageId>),
     /// Fresh weights, back to epoch 1.
     Restarted,
 }
@@ -237,10 +238,10 @@ impl Change {
 /// One probe image and what the model makes of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProbeReport {
-    /// Index in the test set.
-    pub index: usize,
-    /// True class.
-    pub label: usize,
+    /// Which image.
+    pub id: ImageId,
+    /// True class, if known (the user's images may have none).
+    pub label: Option<usize>,
     /// Most probable class.
     pub predicted: usize,
     /// The image, `rows × cols` values in [0, 1].

@@ -4,6 +4,7 @@
 
 use super::messages::{ConvKernels, ProbeReport};
 use crate::data::Split;
+use crate::data::own::ProbeImage;
 use crate::engine::argmax;
 use crate::model::{LeNet, ModelError, Probe};
 
@@ -11,26 +12,25 @@ use crate::model::{LeNet, ModelError, Probe};
 /// name for it).
 pub const FIRST_KERNELS: &str = "conv1.weight";
 
-/// Why `indices` cannot be shown from `test`, if one of them is not a test image.
-pub fn missing_probe(indices: &[usize], test: &Split) -> Option<String> {
-    let n = test.len();
-    let bad = indices.iter().find(|&&i| i >= n)?;
-    Some(format!(
-        "test image {bad} does not exist (the test set has {n} images)"
-    ))
+/// Why `images` cannot be shown beside `test`, if one of them cannot.
+pub fn missing_probe(images: &[ProbeImage], test: &Split) -> Option<String> {
+    images.iter().find_map(|image| image.missing(test))
 }
 
-/// One report per probed test image: `probes[k]` is what the model made of image
-/// `indices[k]` of `test`.
-pub fn probe_reports(probes: Vec<Probe>, indices: &[usize], test: &Split) -> Vec<ProbeReport> {
+/// One report per probed image: `probes[k]` is what the model made of `images[k]`.
+pub fn probe_reports(probes: Vec<Probe>, images: &[ProbeImage], test: &Split) -> Vec<ProbeReport> {
     probes
         .into_iter()
-        .zip(indices)
-        .map(|(probe, &index)| ProbeReport {
-            index,
-            label: usize::from(test.labels[index]),
+        .zip(images)
+        .map(|(probe, image)| ProbeReport {
+            id: image.id(),
+            label: image.label(test),
             predicted: argmax(&probe.probabilities),
-            image: test.image(index),
+            image: image
+                .pixels(test)
+                .iter()
+                .map(|&p| crate::data::pixel_to_f32(p))
+                .collect(),
             rows: test.rows,
             cols: test.cols,
             probe,

@@ -2,6 +2,9 @@
 //! what doing it came to: plain values, so that only [`super::app::App`] changes state
 //! and the loop alone touches files and the trainer.
 
+use std::sync::Arc;
+
+use crate::data::own::OwnImage;
 use crate::train::Command;
 
 /// What a key asks for beyond a state change: a trainer command, or file output that
@@ -16,6 +19,11 @@ pub enum Effect {
     ToggleRecording,
     /// Save the training figure.
     Figure,
+    /// Turn the terminal's mouse reporting on (draw mode) or off (text selection
+    /// works again).
+    MouseCapture(bool),
+    /// Save a kept drawing as a PNG in the capture directory.
+    SaveDrawing(Arc<OwnImage>),
 }
 
 /// What carrying out an [`Effect`] came to, fed back to [`App::on_effect_done`] so
@@ -40,6 +48,13 @@ pub enum EffectDone {
     RecordingStopped(String),
     /// The recording stopped by itself (a full disk), and why.
     RecordingLost(String),
+    /// A kept drawing (its image id) saved as this file, or where and why not.
+    DrawingSaved {
+        /// The drawing's [`OwnImage::id`].
+        id: u64,
+        /// The file (its name, and the path the status line shows), or why not.
+        result: Result<(String, String), String>,
+    },
 }
 
 impl EffectDone {
@@ -59,6 +74,13 @@ impl EffectDone {
             EffectDone::RecordingFromStart => None,
             EffectDone::RecordingStopped(file) => Some(format!("recording saved: {file}")),
             EffectDone::RecordingLost(why) => Some(why.clone()),
+            EffectDone::DrawingSaved {
+                result: Ok((_, path)),
+                ..
+            } => Some(format!("drawing kept as {path} (reuse it with --image)")),
+            EffectDone::DrawingSaved {
+                result: Err(why), ..
+            } => Some(format!("drawing kept, but not saved: {why}")),
         }
     }
 }

@@ -31,6 +31,10 @@ pub enum Action {
     NextClass,
     /// Compare mode: off → moving left image → moving right image → off.
     Compare,
+    /// Draw mode on a blank canvas in place of the left image.
+    Draw,
+    /// Draw mode on a canvas starting from the left image.
+    DrawOver,
     /// Show or hide the class-probability bars of the shown images.
     ToggleProbabilities,
     /// Show or hide the test set's confusion matrix.
@@ -75,7 +79,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::TogglePause,
         Action::StepBatch,
         Action::StepEpoch,
@@ -86,6 +90,8 @@ impl Action {
         Action::PrevClass,
         Action::NextClass,
         Action::Compare,
+        Action::Draw,
+        Action::DrawOver,
         Action::ToggleProbabilities,
         Action::ToggleConfusion,
         Action::ToggleKernels,
@@ -121,6 +127,8 @@ impl Action {
             Action::PrevClass => "prev_class",
             Action::NextClass => "next_class",
             Action::Compare => "compare",
+            Action::Draw => "draw",
+            Action::DrawOver => "draw_over",
             Action::ToggleProbabilities => "probabilities",
             Action::ToggleConfusion => "confusion",
             Action::ToggleKernels => "kernels",
@@ -157,6 +165,8 @@ impl Action {
             Action::PrevClass => "next image of the previous class",
             Action::NextClass => "next image of the next class",
             Action::Compare => "compare two images: off → move left → move right",
+            Action::Draw => "draw your own image (mouse, or arrows + Space); Enter keeps it",
+            Action::DrawOver => "draw over the shown image",
             Action::ToggleProbabilities => "show / hide the class probabilities of the images",
             Action::ToggleConfusion => "show / hide the test set's confusion matrix",
             Action::ToggleKernels => "show / hide the first layer's kernels",
@@ -191,6 +201,9 @@ impl Action {
             Action::PrevImage | Action::NextImage => "image",
             Action::PrevClass | Action::NextClass => "class",
             Action::Compare => "compare",
+            Action::Draw => "draw",
+            // Told in the help, beside `i`.
+            Action::DrawOver => return None,
             Action::ToggleProbabilities | Action::ToggleConfusion | Action::ToggleKernels => {
                 "panels"
             }
@@ -224,6 +237,10 @@ impl Action {
                 "next image of the previous / next class",
             ),
             A::LrUp => (&[A::LrUp, A::LrDown], "learning rate × 2 / ÷ 2"),
+            A::Draw => (
+                &[A::Draw, A::DrawOver],
+                "draw your own image: blank / over the shown one",
+            ),
             A::PaceDown => (&[A::PaceDown, A::PaceUp], "pace ÷ 2 / × 2: slower / faster"),
             A::HistoryBack => (
                 &[
@@ -399,6 +416,8 @@ impl Default for KeyMap {
             (Key::plain(Up), Action::PrevClass),
             (Key::plain(Down), Action::NextClass),
             (Key::plain(Tab), Action::Compare),
+            (Key::plain(Char('i')), Action::Draw),
+            (Key::plain(Char('I')), Action::DrawOver),
             // b for bars: p is pooling.
             (Key::plain(Char('b')), Action::ToggleProbabilities),
             (Key::plain(Char('c')), Action::ToggleConfusion),
@@ -644,6 +663,7 @@ mod tests {
                 "←/→ image",
                 "↑/↓ class",
                 "Tab compare",
+                "i draw",
                 "b/c/k panels",
                 "+/- lr",
                 ",/. history",
@@ -712,7 +732,7 @@ mod tests {
         let map = KeyMap::default();
         let (full, paired) = (map.help(), map.help_paired());
         assert_eq!(full.len(), Action::ALL.len());
-        assert_eq!(paired.len(), full.len() - 10);
+        assert_eq!(paired.len(), full.len() - 11);
         assert!(paired.contains(&(
             ",/./Home/End".to_string(),
             "history: back / forward / first / live"

@@ -26,7 +26,7 @@ use crossterm::event::{Event as TermEvent, KeyEventKind};
 use crate::capture::{self, cast::Recorder};
 use crate::signals::Signal;
 use crate::train::{SaveReason, TrainerHandle};
-use app::{App, Effect, EffectDone, RunState};
+use app::{App, Effect, EffectDone, Pointer, RunState};
 use budget::OutputBudget;
 use keys::Key;
 pub use snapshot::CaptureOptions;
@@ -169,6 +169,9 @@ impl Loop<'_> {
         // The newest routine heatmap refresh the budget has held back.
         let mut deferred: Option<crate::train::Event> = None;
         loop {
+            for effect in self.app.tick(Instant::now()) {
+                self.apply(effect)?;
+            }
             if let Some(why) = self.writer().take_lost() {
                 self.app.on_effect_done(EffectDone::RecordingLost(why));
                 dirty = true;
@@ -201,6 +204,9 @@ impl Loop<'_> {
                 && let Some(b) = budget.as_mut()
             {
                 wait = wait.min(b.wait(Instant::now()));
+            }
+            if let Some(w) = self.app.draw_wait(Instant::now()) {
+                wait = wait.min(w);
             }
             select! {
                 recv(events) -> event => match event {
@@ -246,13 +252,34 @@ impl Loop<'_> {
                 },
                 recv(input) -> term => match term {
                     Ok(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
-                        match self.app.keymap.action(&Key::from_event(&key)) {
-                            Some(action) => {
-                                for effect in self.app.on_action(action) {
-                                    self.apply(effect)?;
-                                }
+                        let key = Key::from_event(&key);
+                        // Draw mode has the arrows, Space and a few more; an open
+                        // overlay has every key.
+                        let drawn = self
+                            .app
+                            .overlay
+                            .is_none()
+                            .then(|| self.app.on_draw_key(&key))
+                            .flatten();
+                        let effects = match (drawn, self.app.keymap.action(&key)) {
+                            (Some(effects), _) => effects,
+                            (None, Some(action)) => self.app.on_action(action),
+                            (None, None) => {
+                                self.app.on_unbound_key();
+                                Vec::new()
                             }
-                            None => self.app.on_unbound_key(),
+                        };
+                        for effect in effects {
+                            self.apply(effect)?;
+                        }
+                        dirty = true;
+                    }
+                    Ok(Ok(TermEvent::Mouse(mouse))) if self.app.drawing.is_some() => {
+                        let size = self.terminal.size()?;
+                        let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                        let pixel = render::canvas_pixel(self.app, area, (mouse.column, mouse.row));
+                        for effect in self.app.on_pointer(pointer(mouse.kind, pixel)) {
+                            self.apply(effect)?;
                         }
                         dirty = true;
                     }
@@ -328,6 +355,19 @@ impl Loop<'_> {
                 let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), true);
                 self.done(done);
             }
+            Effect::MouseCapture(on) => {
+                // Only in draw mode: elsewhere the terminal's own selection works.
+                if on {
+                    crossterm::execute!(self.writer(), crossterm::event::EnableMouseCapture)?;
+                } else {
+                    crossterm::execute!(self.writer(), crossterm::event::DisableMouseCapture)?;
+                }
+            }
+            Effect::SaveDrawing(image) => {
+                let side = self.app.dataset.test.rows;
+                let done = snapshot::drawing(&image, side, self.capture, chrono::Local::now());
+                self.done(done);
+            }
             Effect::ToggleRecording => {
                 if let Some(r) = self.writer().stop_recording() {
                     let done = match r.finish() {
@@ -362,6 +402,16 @@ impl Loop<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// What a mouse event over the canvas (at `pixel`, if on it) does in draw mode.
+fn pointer(kind: crossterm::event::MouseEventKind, pixel: Option<(f32, f32)>) -> Pointer {
+    use crossterm::event::{MouseButton, MouseEventKind as K};
+    match (kind, pixel) {
+        (K::Down(MouseButton::Left) | K::Drag(MouseButton::Left), Some(p)) => Pointer::Paint(p),
+        (K::Down(MouseButton::Right) | K::Drag(MouseButton::Right), Some(p)) => Pointer::Erase(p),
+        _ => Pointer::Lift,
     }
 }
 

@@ -29,32 +29,22 @@ const ACTIVATIONS_MIN_WIDTH: u16 = 40;
 /// Draws the dashboard, or a notice when the terminal is too small for it.
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+    let Some(FrameAreas {
+        head,
+        loss,
+        accuracy,
+        table,
+        arranged,
+        foot,
+    }) = areas(app, area)
+    else {
         too_small(app, frame, area);
         return;
-    }
-    let [head, body, foot] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let top_height = if body.height >= ROOMY_BODY { 16 } else { 11 };
-    let [top, bottom] =
-        Layout::vertical([Constraint::Length(top_height), Constraint::Fill(1)]).areas(body);
-    let [loss, accuracy, table] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Fill(1),
-        Constraint::Length(31),
-    ])
-    .areas(top);
-
+    };
     header::render(app, frame, head);
     charts::render_loss(app, frame, loss);
     charts::render_accuracy(app, frame, accuracy);
     layers::render(app, frame, table);
-    let wanted: Vec<(Panel, PanelSize)> = app.panels.iter().map(|&p| (p, size(app, p))).collect();
-    let arranged = arrange(bottom, &wanted, ACTIVATIONS_MIN_WIDTH);
     activations::render(app, frame, arranged.activations);
     for &(panel, rect) in &arranged.panels {
         match panel {
@@ -79,6 +69,54 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     footer::render(app, frame, foot);
     overlay::render(app, frame, area);
+}
+
+/// Where each part of the frame goes.
+struct FrameAreas {
+    head: Rect,
+    loss: Rect,
+    accuracy: Rect,
+    table: Rect,
+    arranged: Arrangement,
+    foot: Rect,
+}
+
+/// The frame's layout in `area`; `None` below [`MIN_SIZE`].
+fn areas(app: &App, area: Rect) -> Option<FrameAreas> {
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        return None;
+    }
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let top_height = if body.height >= ROOMY_BODY { 16 } else { 11 };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(top_height), Constraint::Fill(1)]).areas(body);
+    let [loss, accuracy, table] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Length(31),
+    ])
+    .areas(top);
+    let wanted: Vec<(Panel, PanelSize)> = app.panels.iter().map(|&p| (p, size(app, p))).collect();
+    Some(FrameAreas {
+        head,
+        loss,
+        accuracy,
+        table,
+        arranged: arrange(bottom, &wanted, ACTIVATIONS_MIN_WIDTH),
+        foot,
+    })
+}
+
+/// The draw-mode canvas pixel under the terminal cell `(column, row)` of a frame of
+/// `area`, from the same layout the frame is drawn with; `None` off the canvas.
+pub fn canvas_pixel(app: &App, area: Rect, (column, row): (u16, u16)) -> Option<(f32, f32)> {
+    let frame = areas(app, area)?;
+    activations::canvas(app, frame.arranged.activations)?.pixel_at(column, row)
 }
 
 /// A panel's name in the "no room" note.

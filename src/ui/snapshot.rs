@@ -13,6 +13,7 @@ use super::app::{App, EffectDone};
 use super::render;
 use super::theme::ThemeKind;
 use crate::capture::{self, Palette};
+use crate::data::own::{OwnImage, encode_png};
 
 /// Where and how captures are written.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +81,37 @@ pub fn figure(
             .map(|path| shorten(&path.with_extension("{png,svg}")))
             .map_err(|e| format!("{}: {e}", capture.dir.display())),
         asked,
+    }
+}
+
+/// Saves a kept drawing as `drawing_<time>.png` in the capture directory (a PNG of
+/// what the network reads, for `--image` later), never over a file.
+pub fn drawing(
+    image: &OwnImage,
+    side: usize,
+    capture: &CaptureOptions,
+    now: DateTime<Local>,
+) -> EffectDone {
+    let dir = &capture.dir;
+    let result = (|| -> Result<PathBuf, String> {
+        let png = encode_png(&image.pixels, side, side).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let stem = capture::dir::unique_stem(
+            dir,
+            &format!("drawing_{}", now.format("%Y%m%d-%H%M%S")),
+            &["png"],
+        );
+        let path = dir.join(format!("{stem}.png"));
+        crate::files::write_new(&path, &png).map_err(|e| format!("{}: {e}", path.display()))
+    })();
+    EffectDone::DrawingSaved {
+        id: image.id,
+        result: result.map(|path| {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            (name, shorten(&path))
+        }),
     }
 }
 

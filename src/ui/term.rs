@@ -86,6 +86,7 @@ pub fn enter() -> io::Result<Term> {
     let restore_and_print = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() != Some(crate::train::THREAD_NAME) {
+            let _ = execute!(io::stdout(), crossterm::event::DisableMouseCapture);
             ratatui::restore();
             restore_and_print(info);
             tracing::error!("the dashboard crashed: {info}");
@@ -110,7 +111,9 @@ pub fn enter() -> io::Result<Term> {
     Terminal::new(CrosstermBackend::new(writer))
 }
 
-/// Leaves the alternate screen and raw mode, shows the cursor.
+/// Leaves the alternate screen and raw mode, shows the cursor, and stops mouse
+/// reporting (draw mode may have left it on).
 pub fn leave() {
+    let _ = execute!(io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
 }

@@ -10,6 +10,7 @@ mod full_dataset;
 mod fuzz;
 mod golden;
 mod logging;
+mod predict;
 mod recovery;
 mod replay;
 mod tmux_e2e;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lenet_tui::data::Dataset;
+use lenet_tui::data::own::{ImageId, ProbeImage};
 use lenet_tui::train::replay::{ReplaySpec, spawn_replay};
 use lenet_tui::train::timeline::Seek;
 use lenet_tui::train::timeline::file;
@@ -160,12 +161,15 @@ fn the_replay_thread_answers_the_dashboards_commands_from_the_saved_run() {
         _ => None,
     });
     assert_eq!(at, 0.0);
-    assert!(handle.send(Command::SetProbes(vec![3, 7])));
+    assert!(handle.send(Command::SetProbes(ProbeImage::tests([3, 7]))));
     let reports = wait_for(&handle, "activations", |e| match e {
         Event::Activations { reports, .. } => Some(reports.clone()),
         _ => None,
     });
-    assert_eq!(reports.iter().map(|r| r.index).collect::<Vec<_>>(), [3, 7]);
+    assert_eq!(
+        reports.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [ImageId::Test(3), ImageId::Test(7)]
+    );
     // Pause, then a step forward lands on the next snapshot and shows its model.
     handle.send(Command::Pause);
     wait_for(&handle, "paused", |e| {

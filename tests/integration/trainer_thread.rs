@@ -6,6 +6,7 @@ use std::time::Duration;
 use crossbeam_channel::RecvTimeoutError;
 use lenet_tui::checkpoint;
 use lenet_tui::data::Dataset;
+use lenet_tui::data::own::{ImageId, ProbeImage};
 use lenet_tui::device::OpenedDevice;
 use lenet_tui::model::{Activation, Architecture, Pooling};
 use lenet_tui::train::timeline::HistoryPolicy;
@@ -143,7 +144,7 @@ fn pooling_swap_changes_the_forward_pass_but_not_the_weights() {
             }
         )
     });
-    t.send(Command::SetProbes(vec![2, 4]));
+    t.send(Command::SetProbes(ProbeImage::tests([2, 4])));
     let avg = activations(&t);
     assert_eq!(avg.len(), 2);
     assert_eq!(
@@ -209,7 +210,7 @@ fn the_confusion_matrix_of_the_whole_test_set_arrives_with_each_epoch() {
 #[test]
 fn activations_carry_the_first_layers_kernels_as_they_learn() {
     let t = trainer(settings(5));
-    t.send(Command::SetProbes(vec![0]));
+    t.send(Command::SetProbes(ProbeImage::tests([0])));
     let kernels =
         |t: &TrainerHandle| match next_matching(t, |e| matches!(e, Event::Activations { .. })) {
             Event::Activations { kernels, .. } => kernels.expect("LeNet has a first conv layer"),
@@ -228,7 +229,7 @@ fn activations_carry_the_first_layers_kernels_as_they_learn() {
     assert_eq!(before.values.len(), 150);
     assert_eq!(before.kernel(5).len(), 25);
     next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 10));
-    t.send(Command::SetProbes(vec![1]));
+    t.send(Command::SetProbes(ProbeImage::tests([1])));
     let after = kernels(&t);
     assert_ne!(before.values, after.values, "ten batches moved the weights");
 }
@@ -252,7 +253,7 @@ fn stop_ends_the_thread_cleanly() {
 fn bad_probes_are_rejected_and_learning_rate_changes_are_reported() {
     let t = trainer(settings(5));
     t.send(Command::Pause);
-    t.send(Command::SetProbes(vec![5000]));
+    t.send(Command::SetProbes(ProbeImage::tests([5000])));
     let Event::Rejected(why) = next_matching(&t, |e| matches!(e, Event::Rejected(_))) else {
         unreachable!()
     };
@@ -267,7 +268,7 @@ fn bad_probes_are_rejected_and_learning_rate_changes_are_reported() {
 #[test]
 fn restart_goes_back_to_epoch_one_with_fresh_weights() {
     let t = trainer(settings(5));
-    t.send(Command::SetProbes(vec![0]));
+    t.send(Command::SetProbes(ProbeImage::tests([0])));
     let first = activations(&t);
     next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 2));
     t.send(Command::Restart);
@@ -467,7 +468,7 @@ fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
     let t = trainer(settings(2));
     // Commands are drained before every batch, the first one included: these land
     // before any training, on any machine.
-    assert!(t.send(Command::SetProbes(vec![0])));
+    assert!(t.send(Command::SetProbes(ProbeImage::tests([0]))));
     assert!(t.send(Command::Pause));
     next_matching(&t, |e| {
         matches!(
@@ -528,7 +529,7 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
     use lenet_tui::train::Stride;
     use lenet_tui::train::timeline::Seek;
     let t = trainer(settings(1));
-    assert!(t.send(Command::SetProbes(vec![0, 7])));
+    assert!(t.send(Command::SetProbes(ProbeImage::tests([0, 7]))));
     assert!(t.send(Command::Pause));
     let fresh = activations(&t);
     let live = |t: &TrainerHandle| match next_matching(t, |e| {
@@ -573,10 +574,10 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
     assert_eq!(start.moment.at, 0.0);
     assert_eq!(start.reports, fresh);
     // Other images at the same moment.
-    assert!(t.send(Command::SetProbes(vec![3])));
+    assert!(t.send(Command::SetProbes(ProbeImage::tests([3]))));
     let other = recalled(Seek::At(after_step[0].0)).unwrap();
     assert_eq!(other.reports.len(), 1);
-    assert_eq!(other.reports[0].index, 3);
+    assert_eq!(other.reports[0].id, ImageId::Test(3));
 
     assert!(t.send(Command::Recall(Seek::Before(0.0))));
     let rejected = next_matching(&t, |e| matches!(e, Event::Recalled(_) | Event::Rejected(_)));

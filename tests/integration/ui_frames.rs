@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use candle_core::Device;
 use lenet_tui::data::Dataset;
+use lenet_tui::data::own::ImageId;
 use lenet_tui::model::{ActivationMap, Architecture, LeNet, Pooling, Probe};
 use lenet_tui::train::{
     Change, ConfusionMatrix, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
@@ -87,8 +88,8 @@ fn report(dataset: &Dataset, index: usize, predicted: usize) -> ProbeReport {
     }
     probabilities[predicted] = 0.82;
     ProbeReport {
-        index,
-        label: usize::from(dataset.test.labels[index]),
+        id: ImageId::Test(index),
+        label: Some(usize::from(dataset.test.labels[index])),
         predicted,
         image: dataset.test.image(index),
         rows: 28,

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{Playhead, events_between};
 use crate::data::Dataset;
+use crate::data::own::ProbeImage;
 use crate::model::ModelError;
 use crate::train::handle::TrainerHandle;
 use crate::train::messages::{Change, Command, Event, RunInfo, Stride};
@@ -60,7 +61,7 @@ struct Replayer {
     spec: ReplaySpec,
     past: PastModel,
     head: Playhead,
-    probes: Vec<usize>,
+    probes: Vec<ProbeImage>,
     /// The position of the snapshot whose model is shown.
     shown: Option<f64>,
     commands: Receiver<Command>,
@@ -335,11 +336,11 @@ impl Replayer {
                 };
                 self.move_head(target)?;
             }
-            Command::SetProbes(indices) => {
-                if let Some(why) = missing_probe(&indices, &self.spec.dataset.test) {
+            Command::SetProbes(images) => {
+                if let Some(why) = missing_probe(&images, &self.spec.dataset.test) {
                     self.emit(Event::Rejected(why));
                 } else {
-                    self.probes = indices;
+                    self.probes = images;
                     self.show_model(false)?;
                 }
             }

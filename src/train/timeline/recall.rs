@@ -9,7 +9,8 @@ use rand::SeedableRng;
 
 use super::{Moment, Snapshot, Timeline};
 use crate::data::Split;
-use crate::engine::probe_test_images;
+use crate::data::own::ProbeImage;
+use crate::engine::probe_images;
 use crate::model::{Architecture, LayerTable, LeNet, ModelError};
 use crate::train::messages::PastView;
 use crate::train::report::{first_kernels, probe_reports};
@@ -48,20 +49,20 @@ impl PastModel {
         self.model.layer_table()
     }
 
-    /// What the model of `snapshot` made of the test images `probes`, with the
+    /// What the model of `snapshot` made of the images `probes`, with the
     /// confusion matrix of the newest epoch finished by then.
     pub fn view(
         &mut self,
         snapshot: &Snapshot,
         timeline: &Timeline,
-        probes: &[usize],
+        probes: &[ProbeImage],
         test: &Split,
     ) -> Result<PastView, ModelError> {
         self.model
             .write_parameters(&self.names, &snapshot.weights)?;
         self.model.pooling = snapshot.moment.pooling;
         self.model.activation = snapshot.moment.activation;
-        let reports = probe_reports(probe_test_images(&self.model, test, probes)?, probes, test);
+        let reports = probe_reports(probe_images(&self.model, test, probes)?, probes, test);
         Ok(PastView {
             moment: snapshot.moment,
             reports,

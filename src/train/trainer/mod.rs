@@ -29,6 +29,7 @@ use super::saver::Saver;
 use super::settings::TrainSettings;
 use super::timeline::{HistoryPolicy, PastModel, Timeline};
 use crate::data::batches::batches_per_epoch;
+use crate::data::own::ProbeImage;
 use crate::data::{Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
 use crate::engine::{self, Engine};
@@ -77,7 +78,7 @@ pub(super) struct Trainer {
     commands: Receiver<Command>,
     events: Sender<Event>,
     paused: bool,
-    probes: Vec<usize>,
+    probes: Vec<ProbeImage>,
     position: Position,
     history: History,
     saver: Saver,
@@ -366,13 +367,14 @@ impl Trainer {
                 self.settings.learning_rate = lr;
                 Change::LearningRate(lr.get())
             }
-            Command::SetProbes(indices) => {
-                if let Some(why) = super::report::missing_probe(&indices, &self.dataset.test) {
+            Command::SetProbes(images) => {
+                if let Some(why) = super::report::missing_probe(&images, &self.dataset.test) {
                     self.emit(Event::Rejected(why));
                     return Ok(None);
                 }
-                self.probes = indices.clone();
-                Change::Probes(indices)
+                let ids = images.iter().map(ProbeImage::id).collect();
+                self.probes = images;
+                Change::Probes(ids)
             }
         };
         let reshaped = matches!(change, Change::Pooling(_) | Change::Activation(_));

@@ -127,28 +127,21 @@ impl App {
             | Action::HistoryStart
             | Action::HistoryEnd => self.move_in_history(action),
             Action::PrevImage | Action::NextImage => {
-                let n = self.dataset.test.len().max(1);
-                let step = if action == Action::NextImage {
-                    1
-                } else {
-                    n - 1
-                };
                 let side = self.active_side();
-                self.probes[side] = (self.probes[side] + step) % n;
+                self.probes[side] = self
+                    .images
+                    .step(self.probes[side], action == Action::NextImage);
                 self.probe_effects()
             }
             Action::PrevClass | Action::NextClass => {
                 let side = self.active_side();
-                let classes = self.dataset.classes.len().max(1);
-                let current = usize::from(self.dataset.test.labels[self.probes[side]]);
-                let step = if action == Action::NextClass {
-                    1
-                } else {
-                    classes - 1
-                };
-                let target = (current + step) % classes;
-                if let Some(i) = self.next_of_class(self.probes[side], target) {
-                    self.probes[side] = i;
+                if let Some(p) = self.images.next_of_class(
+                    self.probes[side],
+                    action == Action::NextClass,
+                    &self.dataset.test,
+                    self.dataset.classes.len(),
+                ) {
+                    self.probes[side] = p;
                 }
                 self.probe_effects()
             }
@@ -160,6 +153,8 @@ impl App {
                 };
                 self.probe_effects()
             }
+            Action::Draw => self.start_drawing(false),
+            Action::DrawOver => self.start_drawing(true),
             Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
             Action::ToggleConfusion => self.toggle(Panel::Confusion),
             Action::ToggleKernels => self.toggle(Panel::Kernels),
@@ -189,7 +184,7 @@ impl App {
 
     /// Tells the trainer which images to show; while looking back, asks for the
     /// past model's view of them as well.
-    fn probe_effects(&self) -> Vec<Effect> {
+    pub(super) fn probe_effects(&self) -> Vec<Effect> {
         let mut effects = vec![Effect::Trainer(self.probe_command())];
         if let Some(past) = &self.past {
             effects.push(Effect::Trainer(Command::Recall(Seek::At(past.moment.at))));
@@ -280,14 +275,5 @@ impl App {
 
     fn active_side(&self) -> usize {
         usize::from(self.compare == Compare::Right)
-    }
-
-    /// The first test image of `class` after `from`, wrapping around.
-    fn next_of_class(&self, from: usize, class: usize) -> Option<usize> {
-        let labels = &self.dataset.test.labels;
-        let n = labels.len();
-        (1..=n)
-            .map(|k| (from + k) % n)
-            .find(|&i| usize::from(labels[i]) == class)
     }
 }

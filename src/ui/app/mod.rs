@@ -4,6 +4,9 @@
 //! through [`App::on_effect_done`]. Keys are handled in `actions`.
 
 mod actions;
+mod canvas;
+mod draw;
+mod images;
 
 pub use super::effect::{Effect, EffectDone};
 
@@ -12,6 +15,7 @@ use std::sync::Arc;
 
 use crate::capture::figure::{FigureData, FigureRun, LineStyle};
 use crate::data::Dataset;
+use crate::data::own::{OwnImage, ProbeImage};
 use crate::model::{Activation, LayerTable, Pooling};
 use crate::train::{
     Change, Command, ConfusionMatrix, ConvKernels, EpochSummary, Event, History, LearningRate,
@@ -21,6 +25,9 @@ use crate::train::{Pace, RunRecipe, Stride, run_labels};
 use crate::ui::history::{PAST_RUNS, PastRun, Series};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
+pub use canvas::{Canvas, Pen};
+pub use draw::Pointer;
+pub use images::ImageList;
 
 /// Where the run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,10 +141,14 @@ pub struct App {
     pub test_acc: Series,
     /// Setting changes, for chart markers.
     pub changes: Vec<ChangeMark>,
-    /// Test images shown: left, right.
+    /// The images `←`/`→` move through: the user's, then the test set's.
+    pub images: ImageList,
+    /// Positions in `images` of the images shown: left, right.
     pub probes: [usize; 2],
     /// Compare mode.
     pub compare: Compare,
+    /// Draw mode's canvas, in place of the left image while drawing.
+    pub drawing: Option<Canvas>,
     /// The latest activations, one per shown image.
     pub activations: Vec<ProbeReport>,
     /// The first convolution's kernels, as of the latest activations.
@@ -185,6 +196,7 @@ impl App {
         // Exercise 4 of the chapter: a pullover beside a coat.
         let first = |class| dataset.test.first_of_class(class).unwrap_or(0);
         let probes = [first(2), first(4)];
+        let images = ImageList::new(Vec::new(), dataset.test.len());
         Self {
             theme,
             keymap,
@@ -204,8 +216,10 @@ impl App {
             train_acc: Series::new(),
             test_acc: Series::new(),
             changes: Vec::new(),
+            images,
             probes,
             compare: Compare::Off,
+            drawing: None,
             activations: Vec::new(),
             kernels: None,
             confusion: None,
@@ -259,12 +273,36 @@ impl App {
         vec![self.probe_command()]
     }
 
-    /// The test images currently shown.
-    pub fn shown_probes(&self) -> Vec<usize> {
-        match self.compare {
-            Compare::Off => vec![self.probes[0]],
-            _ => self.probes.to_vec(),
+    /// The images currently shown.
+    pub fn shown_probes(&self) -> Vec<ProbeImage> {
+        let shown = match self.compare {
+            Compare::Off => &self.probes[..1],
+            _ => &self.probes[..],
+        };
+        let mut images: Vec<ProbeImage> = shown.iter().map(|&p| self.images.get(p)).collect();
+        if let Some(drawing) = self.drawing_image() {
+            images[0] = drawing;
         }
+        images
+    }
+
+    /// The report shown for `image`, if one has come.
+    pub fn report_for(&self, image: &ProbeImage) -> Option<&ProbeReport> {
+        let id = image.id();
+        self.shown_activations().iter().find(|r| r.id == id)
+    }
+
+    /// The user's images first in the list, the first of them shown on the left
+    /// (the right keeps its test image).
+    pub fn add_own_images(&mut self, own: Vec<Arc<OwnImage>>) {
+        if own.is_empty() {
+            return;
+        }
+        let added = own.len();
+        for image in own.into_iter().rev() {
+            self.images.push_front(image);
+        }
+        self.probes = [0, self.probes[1] + added];
     }
 
     fn probe_command(&self) -> Command {
@@ -593,6 +631,7 @@ impl App {
             EffectDone::RecordingStopped(_) | EffectDone::RecordingLost(_) => {
                 self.recording = false;
             }
+            EffectDone::DrawingSaved { .. } => self.drawing_saved(&done),
             _ => {}
         }
         let quiet = matches!(

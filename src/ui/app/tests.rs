@@ -1,5 +1,6 @@
 //! The dashboard state's reactions to events and keys.
 use super::*;
+use crate::data::own::ProbeImage;
 use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
 
 fn app() -> App {
@@ -14,15 +15,21 @@ fn app() -> App {
 fn starts_on_a_pullover_and_compares_it_with_a_coat() {
     let mut a = app();
     let labels = &a.dataset.test.labels;
-    assert_eq!((labels[a.probes[0]], labels[a.probes[1]]), (2, 4));
+    assert_eq!(
+        (labels[a.probes[0]], labels[a.probes[1]]),
+        (2, 4),
+        "no own images: positions are test indices"
+    );
     assert_eq!(
         a.initial_commands(),
-        vec![Command::SetProbes(vec![a.probes[0]])]
+        vec![Command::SetProbes(ProbeImage::tests([a.probes[0]]))]
     );
     let cmds = a.on_action(Action::Compare);
     assert_eq!(
         cmds,
-        vec![Effect::Trainer(Command::SetProbes(a.probes.to_vec()))]
+        vec![Effect::Trainer(Command::SetProbes(ProbeImage::tests(
+            a.probes
+        )))]
     );
     // Tab again: the arrows now move the right image.
     a.on_action(Action::Compare);

@@ -10,9 +10,11 @@ use ratatui::widgets::Paragraph;
 
 use super::heatmap::{self, Scale};
 use super::panel;
+use crate::data::own::{ImageId, ProbeImage};
+use crate::data::pixel_to_f32;
 use crate::model::ActivationMap;
 use crate::train::ProbeReport;
-use crate::ui::app::{App, Compare};
+use crate::ui::app::{App, Canvas, Compare, Pen};
 use crate::ui::keys::Action;
 use crate::ui::theme::Theme;
 
@@ -42,42 +44,131 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let shown = app.shown_probes();
-    let sides: Vec<Rect> = if shown.len() == 2 {
+    let sides = side_areas(inner, shown.len());
+    for (i, (image, side)) in shown.iter().zip(sides).enumerate() {
+        let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
+        render_side(app, frame, side, image, app.report_for(image), active);
+    }
+}
+
+/// The panel's inner area split for `n` images side by side.
+fn side_areas(inner: Rect, n: usize) -> Vec<Rect> {
+    if n == 2 {
         let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)])
             .spacing(1)
             .areas(inner);
         vec![l, r]
     } else {
         vec![inner]
-    };
-    for (i, (&index, side)) in shown.iter().zip(sides).enumerate() {
-        let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
-        let report = app.shown_activations().iter().find(|r| r.index == index);
-        render_side(app, frame, side, index, report, active);
     }
+}
+
+/// One image's side: the image, its caption under it, and its layers to the right.
+struct SideAreas {
+    image: Rect,
+    caption: Rect,
+    layers: Rect,
+}
+
+fn side_parts(area: Rect, drawing: bool) -> SideAreas {
+    // A canvas wants room to draw in; the layers make do with less meanwhile.
+    let share = if drawing { 3 } else { 4 };
+    let image_cols = (area.width / share).clamp(10, 30);
+    let [left, layers] = Layout::horizontal([Constraint::Length(image_cols), Constraint::Fill(1)])
+        .spacing(1)
+        .areas(area);
+    let [image, caption] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(3)]).areas(left);
+    SideAreas {
+        image,
+        caption,
+        layers,
+    }
+}
+
+/// Where draw mode's canvas is on screen, and how its pixels map to cells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CanvasCells {
+    /// The cells the canvas covers.
+    pub area: Rect,
+    /// Canvas side in pixels.
+    pub side: usize,
+    /// Pixel rows drawn (two to a cell).
+    pub pixel_rows: usize,
+}
+
+impl CanvasCells {
+    /// The canvas pixel (the centre of the cell's share) under a terminal cell.
+    pub fn pixel_at(&self, column: u16, row: u16) -> Option<(f32, f32)> {
+        let a = self.area;
+        if column < a.x || row < a.y || column >= a.right() || row >= a.bottom() {
+            return None;
+        }
+        let side = self.side as f32;
+        let x = (f32::from(column - a.x) + 0.5) * side / f32::from(a.width);
+        let y = (f32::from(row - a.y) * 2.0 + 1.0) * side / self.pixel_rows as f32;
+        Some((x.min(side - 0.01), y.min(side - 0.01)))
+    }
+
+    /// The cell showing canvas pixel `(x, y)`.
+    pub fn cell_of(&self, (x, y): (usize, usize)) -> (u16, u16) {
+        let cx = x * usize::from(self.area.width) / self.side;
+        let cy = y * self.pixel_rows / self.side / 2;
+        (self.area.x + cx as u16, self.area.y + cy as u16)
+    }
+}
+
+/// Draw mode's canvas in the panel at `area` (where [`render`] puts it).
+pub fn canvas(app: &App, area: Rect) -> Option<CanvasCells> {
+    app.drawing.as_ref()?;
+    let inner = panel("", &app.theme).inner(area);
+    if inner.width < 10 || inner.height < 3 {
+        return None;
+    }
+    canvas_in_side(app, side_areas(inner, app.shown_probes().len())[0])
+}
+
+/// The canvas's cells within an image's side.
+fn canvas_in_side(app: &App, side: Rect) -> Option<CanvasCells> {
+    let image = side_parts(side, true).image;
+    let (rows, cols) = (app.dataset.test.rows, app.dataset.test.cols);
+    let (_, scale) = heatmap::fit_grid(1, rows, cols, image, 1.0)?;
+    let (w, h) = heatmap::cell_size(rows, cols, scale);
+    Some(CanvasCells {
+        area: Rect::new(image.x, image.y, w.min(image.width), h.min(image.height)),
+        side: cols,
+        pixel_rows: ((rows as f64 * scale).floor() as usize).max(1),
+    })
 }
 
 fn render_side(
     app: &App,
     frame: &mut Frame,
     area: Rect,
-    index: usize,
+    shown: &ProbeImage,
     report: Option<&ProbeReport>,
     active: bool,
 ) {
     let t = &app.theme;
     let data = &app.dataset;
-    let label = usize::from(data.test.labels[index]);
-    let caption_rows = 3u16;
-    let image_cols = (area.width / 4).clamp(10, 30);
-    let [left, right] = Layout::horizontal([Constraint::Length(image_cols), Constraint::Fill(1)])
-        .spacing(1)
-        .areas(area);
-    let [image_area, caption_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(caption_rows)]).areas(left);
+    let label = shown.label(&data.test);
+    // Draw mode's canvas is always the left image (`shown_probes` puts it there).
+    let drawing = app
+        .drawing
+        .as_ref()
+        .filter(|c| shown.id() == ImageId::Own(c.id));
+    let SideAreas {
+        image: image_area,
+        caption: caption_area,
+        layers: right,
+    } = side_parts(area, app.drawing.is_some());
 
-    // The image comes from the data set, so it shows even before the first report.
-    let image = data.test.image(index);
+    // The image is at hand, so it shows even before the first report.
+    let image: Vec<f32> = shown
+        .pixels(&data.test)
+        .iter()
+        .map(|&p| pixel_to_f32(p))
+        .collect();
     let (rows, cols) = (data.test.rows, data.test.cols);
     if let Some((_, scale)) = heatmap::fit_grid(1, rows, cols, image_area, 1.0) {
         heatmap::draw_map(
@@ -90,11 +181,25 @@ fn render_side(
             t,
         );
     }
+    if let Some(canvas) = drawing {
+        draw_cursor(app, frame.buffer_mut(), area, canvas);
+    }
     let marker = if active { "▶ " } else { "" };
     let mut caption = vec![Line::from(vec![
         Span::styled(marker, t.highlight),
-        Span::styled(format!("#{index} "), t.dim),
-        Span::styled(app.dataset.class_name(label).to_string(), t.title),
+        Span::styled(
+            // A long file name keeps room for the class beside it.
+            format!(
+                "{} ",
+                super::abbreviate(&shown.caption(), usize::from(caption_area.width) * 3 / 5)
+            ),
+            t.dim,
+        ),
+        match (label, drawing) {
+            (_, Some(_)) => Span::styled("✎ draw mode", t.highlight),
+            (Some(l), None) => Span::styled(app.dataset.class_name(l).to_string(), t.title),
+            (None, None) => Span::styled("yours", t.dim),
+        },
     ])];
     match report {
         Some(r) => {
@@ -104,11 +209,7 @@ fn render_side(
                 .get(r.predicted)
                 .copied()
                 .unwrap_or(0.0);
-            let style = if r.predicted == label {
-                t.running
-            } else {
-                t.error
-            };
+            let style = verdict_style(r, t);
             caption.push(Line::from(vec![
                 Span::styled("pred ", t.dim),
                 Span::styled(app.dataset.class_name(r.predicted).to_string(), style),
@@ -133,6 +234,33 @@ fn render_side(
     let [l1, l2] = Layout::vertical([Constraint::Fill(11), Constraint::Fill(9)]).areas(right);
     render_layer(frame.buffer_mut(), l1, "layer 1", &r.probe.layer1, t);
     render_layer(frame.buffer_mut(), l2, "layer 2", &r.probe.layer2, t);
+}
+
+/// A prediction's colour: right, wrong, or (no true class given) neither.
+pub fn verdict_style(r: &ProbeReport, t: &Theme) -> ratatui::style::Style {
+    match r.label {
+        Some(l) if l == r.predicted => t.running,
+        Some(_) => t.error,
+        None => t.highlight,
+    }
+}
+
+/// The keyboard cursor on the canvas: a `+` over its pixel, coloured by the pen.
+fn draw_cursor(app: &App, buf: &mut Buffer, side: Rect, canvas: &Canvas) {
+    let Some(cells) = canvas_in_side(app, side) else {
+        return;
+    };
+    let style = match canvas.pen {
+        Pen::Up => app.theme.highlight,
+        Pen::Ink => app.theme.running,
+        Pen::Eraser => app.theme.error,
+    };
+    if let Some(cell) = buf.cell_mut(cells.cell_of(canvas.cursor)) {
+        cell.set_char('+');
+        if let Some(fg) = style.fg {
+            cell.set_fg(fg);
+        }
+    }
 }
 
 fn render_layer(buf: &mut Buffer, area: Rect, name: &str, map: &ActivationMap, t: &Theme) {

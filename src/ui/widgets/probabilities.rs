@@ -46,26 +46,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let shown = app.shown_probes();
-    let reports: Vec<Option<&ProbeReport>> = shown
-        .iter()
-        .map(|&i| app.shown_activations().iter().find(|r| r.index == i))
-        .collect();
+    let reports: Vec<Option<&ProbeReport>> =
+        shown.iter().map(|image| app.report_for(image)).collect();
     let nw = name_width(app).min(usize::from(inner.width));
     let gaps = (shown.len() - 1) * GAP.chars().count();
     let side_width = usize::from(inner.width).saturating_sub(nw + 1 + gaps) / shown.len();
     let bar_width = side_width.saturating_sub(PERCENT_WIDTH);
 
     let mut header = vec![Span::raw(format!("{:nw$} ", ""))];
-    for (i, &index) in shown.iter().enumerate() {
+    for (i, image) in shown.iter().enumerate() {
         if i > 0 {
             header.push(Span::styled(GAP, t.dim));
         }
-        let class = app
-            .dataset
-            .class_name(usize::from(app.dataset.test.labels[index]));
+        let caption = match image.label(&app.dataset.test) {
+            Some(class) => format!("{} {}", image.caption(), app.dataset.class_name(class)),
+            None => image.caption(),
+        };
         let label = match reports[i] {
-            Some(_) => format!("#{index} {class}"),
-            None => format!("#{index} {class} …"),
+            Some(_) => caption,
+            None => format!("{caption} …"),
         };
         header.push(Span::styled(
             format!("{:side_width$}", abbreviate(&label, side_width)),
@@ -76,7 +75,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     for class in shown_classes(&reports, app.dataset.classes.len(), inner.height - 1) {
         let is_true = shown
             .iter()
-            .any(|&i| usize::from(app.dataset.test.labels[i]) == class);
+            .any(|image| image.label(&app.dataset.test) == Some(class));
         let name = abbreviate(app.dataset.class_name(class), nw);
         let mut spans = vec![Span::styled(
             format!("{name:nw$} "),
@@ -91,10 +90,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 continue;
             };
             let p = r.probe.probabilities.get(class).copied().unwrap_or(0.0);
-            let style: Style = match (class == r.predicted, r.predicted == r.label) {
-                (true, true) => t.running,
-                (true, false) => t.error,
-                _ => t.gauge,
+            let style: Style = if class == r.predicted {
+                super::activations::verdict_style(r, t)
+            } else {
+                t.gauge
             };
             spans.push(Span::styled(bar(p, bar_width), style));
             let percent = format!("{:.0}%", p * 100.0);

@@ -1,0 +1,161 @@
+//! `lenet-tui predict`: a saved run's model on the user's own image files, prepared
+//! as the data set's images were made; the top three classes per file, or JSON.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+use rand::SeedableRng;
+use serde::Serialize;
+
+use crate::cli::PredictArgs;
+use crate::config;
+use crate::data::own::{Framing, OwnImage, Preparation, encode_png};
+use crate::engine::{argmax, probe_pixels};
+use crate::model::LeNet;
+use crate::rng::SeededRng;
+use crate::session;
+use crate::train::checkpoint::{self, ResumeFrom};
+
+/// Classes printed per file.
+const TOP: usize = 3;
+
+/// One file's answer in `--json`.
+#[derive(Serialize)]
+struct Prediction<'a> {
+    file: &'a Path,
+    predicted: &'a str,
+    /// Every class in label order.
+    probabilities: Vec<ClassProbability<'a>>,
+    /// The rows of pixel bytes the network read (÷ 255 for its inputs).
+    image: Vec<&'a [u8]>,
+}
+
+#[derive(Serialize)]
+struct ClassProbability<'a> {
+    class: &'a str,
+    probability: f32,
+}
+
+/// A file that could not be read, in `--json`.
+#[derive(Serialize)]
+struct Unreadable<'a> {
+    file: &'a Path,
+    error: String,
+}
+
+pub fn command(args: &PredictArgs) -> Result<ExitCode> {
+    let config = config::load(args.config.as_deref())?;
+    let from = args.resume.clone().unwrap_or(ResumeFrom::Latest);
+    let (checkpoint, warning) = checkpoint::load_resumable(&from, &session::runs_dir(&config)?)
+        .with_context(|| format!("cannot load the model of {from}"))?;
+    if let Some(w) = warning {
+        eprintln!("lenet-tui: warning: {w}");
+    }
+    let meta = &checkpoint.meta;
+    // Small images, one at a time: the CPU answers at once and needs no GPU.
+    let device = Device::Cpu;
+    let model = LeNet::new(
+        &meta.architecture,
+        meta.settings.pooling,
+        meta.settings.activation,
+        &device,
+        &mut SeededRng::seed_from_u64(0),
+    )?;
+    model.set_parameters(&checkpoint.weights(&model.parameter_shapes(), &device)?)?;
+    let classes = &meta.data.classes;
+    let [_, rows, cols] = meta.architecture.input;
+    let how = Preparation {
+        frame: rows,
+        framing: Framing::of(classes),
+        raw: args.raw,
+    };
+    if let Some(dir) = &args.save_preprocessed {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    tracing::info!(
+        "predict: {} file(s) with {}",
+        args.files.len(),
+        checkpoint.dir.display()
+    );
+    let mut stdout = std::io::stdout().lock();
+    let mut failed = false;
+    for file in &args.files {
+        let read = OwnImage::load(file, None, how)
+            .map_err(|e| e.to_string())
+            .and_then(|image| {
+                let seen = match &args.save_preprocessed {
+                    Some(dir) => Some(save_seen(dir, file, &image.pixels, (rows, cols))?),
+                    None => None,
+                };
+                Ok((image, seen))
+            });
+        let (image, seen) = match read {
+            Ok(read) => read,
+            Err(why) => {
+                failed = true;
+                tracing::warn!("predict: {why}");
+                eprintln!("lenet-tui: error: {why}");
+                if args.json {
+                    let line = serde_json::to_string(&Unreadable { file, error: why })?;
+                    writeln!(stdout, "{line}")?;
+                }
+                continue;
+            }
+        };
+        let probe = probe_pixels(&model, image.pixels.clone(), (rows, cols))?
+            .pop()
+            .context("the model answered nothing")?;
+        let p = &probe.probabilities;
+        let class = |i: usize| classes.get(i).map_or("?", String::as_str);
+        if args.json {
+            let line = serde_json::to_string(&Prediction {
+                file,
+                predicted: class(argmax(p)),
+                probabilities: p
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &probability)| ClassProbability {
+                        class: class(i),
+                        probability,
+                    })
+                    .collect(),
+                image: image.pixels.chunks(cols).collect(),
+            })?;
+            writeln!(stdout, "{line}")?;
+        } else {
+            let mut order: Vec<usize> = (0..p.len()).collect();
+            order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+            let top: Vec<String> = order
+                .iter()
+                .take(TOP)
+                .map(|&i| format!("{} {:.1}%", class(i), p[i] * 100.0))
+                .collect();
+            let seen = seen.map_or_else(String::new, |s| format!("  (seen: {})", s.display()));
+            writeln!(stdout, "{}: {}{seen}", file.display(), top.join(", "))?;
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes what the network read from `file` as `dir/STEM.png`, never over a file.
+fn save_seen(
+    dir: &Path,
+    file: &Path,
+    pixels: &[u8],
+    (rows, cols): (usize, usize),
+) -> Result<std::path::PathBuf, String> {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "image".into(), |s| s.to_string_lossy());
+    let target = dir.join(format!("{stem}.png"));
+    let png = encode_png(pixels, cols, rows)
+        .map_err(|e| format!("{}: cannot encode: {e}", target.display()))?;
+    crate::files::write_new(&target, &png).map_err(|e| format!("{}: {e}", target.display()))
+}

@@ -1,0 +1,161 @@
+//! Draw mode: the left image becomes a canvas; the mouse (captured only in this mode,
+//! so text selection works elsewhere) or the keyboard paints; the model is asked
+//! about the drawing at most ten times a second; Enter keeps it, Esc leaves.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+
+use super::canvas::{Canvas, Pen};
+use super::{App, Effect, EffectDone};
+use crate::data::own::{OwnImage, ProbeImage, next_id};
+use crate::ui::keys::Key;
+
+/// The name the drawing goes by until it is saved.
+pub const DRAWING: &str = "drawing";
+
+/// What the pointer did over the canvas, in canvas pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pointer {
+    /// The left button went down or dragged here: paint.
+    Paint((f32, f32)),
+    /// The right button went down or dragged here: erase.
+    Erase((f32, f32)),
+    /// A button came up, or the pointer left the canvas: the stroke ends.
+    Lift,
+}
+
+impl App {
+    /// `i` (blank) or `I` (over the left image): draw mode on.
+    pub(super) fn start_drawing(&mut self, over: bool) -> Vec<Effect> {
+        if self.drawing.is_some() {
+            return Vec::new();
+        }
+        let side = self.dataset.test.rows;
+        // The drawing's reports carry an id of their own.
+        let id = next_id();
+        let canvas = if over {
+            let shown = self.images.get(self.probes[0]);
+            Canvas::from_pixels(side, id, shown.pixels(&self.dataset.test))
+        } else {
+            Canvas::blank(side, id)
+        };
+        self.drawing = Some(canvas);
+        self.status = Some(
+            "draw mode: mouse (left paints, right erases), or arrows + Space (x erases, \
+             Backspace clears) · Enter keeps · Esc leaves"
+                .into(),
+        );
+        vec![Effect::MouseCapture(true)]
+    }
+
+    /// The drawing as an image the model can be shown.
+    pub fn drawing_image(&self) -> Option<ProbeImage> {
+        self.drawing.as_ref().map(|c| {
+            ProbeImage::Own(Arc::new(OwnImage {
+                id: c.id,
+                name: DRAWING.into(),
+                label: None,
+                pixels: c.pixels(),
+            }))
+        })
+    }
+
+    /// A key in draw mode: `None` when draw mode does not use it (the keymap then
+    /// has it, so `s` still takes a screenshot).
+    pub fn on_draw_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
+        let canvas = self.drawing.as_mut()?;
+        let plain = |code| *key == Key::plain(code);
+        let moves = [
+            (KeyCode::Left, (-1, 0)),
+            (KeyCode::Right, (1, 0)),
+            (KeyCode::Up, (0, -1)),
+            (KeyCode::Down, (0, 1)),
+        ];
+        if let Some(&(_, (dx, dy))) = moves.iter().find(|(code, _)| plain(*code)) {
+            canvas.move_cursor(dx, dy);
+        } else if plain(KeyCode::Char(' ')) {
+            canvas.press(Pen::Ink);
+        } else if plain(KeyCode::Char('x')) {
+            canvas.press(Pen::Eraser);
+        } else if plain(KeyCode::Backspace) || plain(KeyCode::Delete) {
+            canvas.clear();
+        } else if plain(KeyCode::Enter) {
+            return Some(self.keep_drawing());
+        } else if plain(KeyCode::Esc) {
+            return Some(self.stop_drawing("left draw mode"));
+        } else {
+            return None;
+        }
+        Some(Vec::new())
+    }
+
+    /// The mouse over the canvas.
+    pub fn on_pointer(&mut self, pointer: Pointer) -> Vec<Effect> {
+        if let Some(canvas) = self.drawing.as_mut() {
+            match pointer {
+                Pointer::Paint(at) => canvas.stroke_to(at, false),
+                Pointer::Erase(at) => canvas.stroke_to(at, true),
+                Pointer::Lift => canvas.lift(),
+            }
+        }
+        Vec::new()
+    }
+
+    /// Asks the model about the drawing if it changed and the last ask is old enough;
+    /// the loop calls it on every turn, and waits at most [`App::draw_wait`].
+    pub fn tick(&mut self, now: Instant) -> Vec<Effect> {
+        match self.drawing.as_mut() {
+            Some(canvas) if canvas.due(now) => {
+                canvas.pending = false;
+                canvas.last_sent = Some(now);
+                self.probe_effects()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// How long the loop may wait before [`App::tick`] has something to send.
+    pub fn draw_wait(&self, now: Instant) -> Option<Duration> {
+        self.drawing.as_ref().and_then(|c| c.wait(now))
+    }
+
+    /// Enter: the drawing joins the image list first (and is shown there), and is
+    /// saved to a file; draw mode ends.
+    fn keep_drawing(&mut self) -> Vec<Effect> {
+        let Some(canvas) = self.drawing.as_ref() else {
+            return Vec::new();
+        };
+        if canvas.is_blank() {
+            self.status = Some("nothing drawn yet: Esc leaves draw mode".into());
+            return Vec::new();
+        }
+        let kept = Arc::new(OwnImage::new(DRAWING, None, canvas.pixels()));
+        self.images.push_front(Arc::clone(&kept));
+        self.probes = [0, self.probes[1] + 1];
+        let mut effects = self.stop_drawing("drawing kept");
+        effects.push(Effect::SaveDrawing(kept));
+        effects
+    }
+
+    /// Draw mode off; the left image is the list's again.
+    fn stop_drawing(&mut self, status: &str) -> Vec<Effect> {
+        self.drawing = None;
+        self.status = Some(status.into());
+        let mut effects = vec![Effect::MouseCapture(false)];
+        effects.extend(self.probe_effects());
+        effects
+    }
+
+    /// A kept drawing's file: the image takes the file's name.
+    pub(super) fn drawing_saved(&mut self, done: &EffectDone) {
+        if let EffectDone::DrawingSaved {
+            id,
+            result: Ok((name, _)),
+        } = done
+        {
+            self.images.rename(*id, name);
+        }
+    }
+}

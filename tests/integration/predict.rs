@@ -1,0 +1,200 @@
+//! `lenet-tui predict` on the user's own files: test images made into the kind of file
+//! a user brings (upscaled, dark on light, RGB, PNG and JPEG) read as the originals
+//! are, and bad files named in one line each.
+
+use std::path::{Path, PathBuf};
+
+use image::{Luma, Rgb};
+use lenet_tui::data::Dataset;
+
+use crate::common::lenet_in;
+
+/// One test image of each class of the embedded subset.
+fn one_per_class(data: &Dataset) -> Vec<usize> {
+    (0..data.classes.len())
+        .filter_map(|c| data.test.first_of_class(c))
+        .collect()
+}
+
+/// Trains the chapter's relu/max variant `epochs` epochs on the embedded subset, saved under `home`.
+fn train(home: &Path, epochs: &str) {
+    let out = lenet_in(
+        home,
+        &[
+            "train",
+            "--headless",
+            "--data",
+            "embedded",
+            "--epochs",
+            epochs,
+            "--act",
+            "relu",
+            "--pool",
+            "max",
+            "--lr",
+            "0.1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Test image `i` as a user's file: 3× larger, dark on light, in RGB.
+fn as_photo(data: &Dataset, i: usize) -> image::RgbImage {
+    let pixels = data.test.image_bytes(i);
+    image::ImageBuffer::from_fn(84, 84, |x, y| {
+        let v = 255 - pixels[(y / 3) as usize * 28 + (x / 3) as usize];
+        Rgb([v, v, v])
+    })
+}
+
+fn original(data: &Dataset, i: usize) -> image::GrayImage {
+    let pixels = data.test.image_bytes(i);
+    image::ImageBuffer::from_fn(28, 28, |x, y| Luma([pixels[y as usize * 28 + x as usize]]))
+}
+
+/// The top-1 class per file of `predict --json` (files in order).
+fn predicted(home: &Path, extra: &[&str], files: &[PathBuf]) -> Vec<String> {
+    let mut args = vec!["predict", "--json"];
+    args.extend_from_slice(extra);
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let out = lenet_in(home, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), files.len());
+    for line in &lines {
+        let p = line["probabilities"].as_array().unwrap();
+        assert_eq!(p.len(), 10, "every class: {line}");
+        let sum: f64 = p.iter().map(|c| c["probability"].as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to 1: {sum}");
+        let image = line["image"].as_array().unwrap();
+        assert_eq!(image.len(), 28, "28 rows");
+        assert!(image.iter().all(|r| r.as_array().unwrap().len() == 28));
+    }
+    lines
+        .iter()
+        .map(|l| l["predicted"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn photos_of_test_images_are_read_as_the_test_images_are() {
+    let home = tempfile::tempdir().unwrap();
+    train(home.path(), "10");
+    let data = Dataset::embedded();
+    let ids = one_per_class(&data);
+    assert_eq!(ids.len(), 10);
+    let dir = home.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut originals = Vec::new();
+    let mut pngs = Vec::new();
+    let mut jpegs = Vec::new();
+    for &i in &ids {
+        let o = dir.join(format!("test-{i}.png"));
+        original(&data, i).save(&o).unwrap();
+        originals.push(o);
+        let photo = as_photo(&data, i);
+        let png = dir.join(format!("photo-{i}.png"));
+        photo.save(&png).unwrap();
+        pngs.push(png);
+        let jpeg = dir.join(format!("photo-{i}.jpg"));
+        photo.save(&jpeg).unwrap();
+        jpegs.push(jpeg);
+    }
+    let truth = predicted(home.path(), &["--raw"], &originals);
+    for (kind, files) in [("PNG", &pngs), ("JPEG", &jpegs)] {
+        let seen = predicted(home.path(), &[], files);
+        let same = truth.iter().zip(&seen).filter(|(a, b)| a == b).count();
+        assert!(
+            same >= 9,
+            "{kind}: {same} of 10 agree with the originals\n{truth:?}\n{seen:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_files_are_named_once_and_the_rest_still_predicted() {
+    let home = tempfile::tempdir().unwrap();
+    train(home.path(), "1");
+    let data = Dataset::embedded();
+    let dir = home.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.jpg");
+    as_photo(&data, 0).save(&good).unwrap();
+    let text = dir.join("notes.png");
+    std::fs::write(&text, "not a picture\n").unwrap();
+    let full = dir.join("full.png");
+    as_photo(&data, 1).save(&full).unwrap();
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.join("cut.png");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let huge = dir.join("huge.png");
+    let mut header = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut header, 60_000, 60_000);
+        encoder.set_color(png::ColorType::Grayscale);
+        drop(encoder.write_header().unwrap());
+    }
+    std::fs::write(&huge, header).unwrap();
+    let seen = dir.join("seen");
+    let args: Vec<String> = [&text, &good, &cut, &huge]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut all = vec!["predict", "--save-preprocessed", seen.to_str().unwrap()];
+    all.extend(args.iter().map(String::as_str));
+    let out = lenet_in(home.path(), &all);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "one line per bad file:\n{stderr}");
+    assert!(
+        lines[0].contains("notes.png") && lines[0].contains("not an image"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains("cut.png") && lines[1].contains("PNG"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("huge.png") && lines[2].contains("60000×60000"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("{}: ", good.display())),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches('%').count(), 3, "top three: {stdout}");
+    // What the network read is saved, and reads back as it was.
+    let saved = seen.join("good.png");
+    assert!(saved.is_file());
+    assert!(stdout.contains(&saved.display().to_string()), "{stdout}");
+    let img = image::open(&saved).unwrap().to_luma8();
+    assert_eq!(img.dimensions(), (28, 28));
+}
+
+#[test]
+fn without_a_saved_run_predict_says_so() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("x.png");
+    original(&Dataset::embedded(), 0).save(&file).unwrap();
+    let out = lenet_in(home.path(), &["predict", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("latest"), "{stderr}");
+}
