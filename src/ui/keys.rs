@@ -160,8 +160,8 @@ impl Action {
             Action::StepEpoch => "while paused: train to the end of the epoch",
             Action::TogglePooling => "swap pooling: avg ↔ max",
             Action::ToggleActivation => "swap activation: sigmoid ↔ relu",
-            Action::PrevImage => "previous test image",
-            Action::NextImage => "next test image",
+            Action::PrevImage => "previous image (yours first, then the test set's)",
+            Action::NextImage => "next image",
             Action::PrevClass => "next image of the previous class",
             Action::NextClass => "next image of the next class",
             Action::Compare => "compare two images: off → move left → move right",
@@ -214,7 +214,9 @@ impl Action {
             // Told in the status line on moving into history.
             Action::HistoryStart | Action::HistoryEnd => return None,
             Action::Restart => "restart",
-            Action::Save => "save",
+            // Checkpoints are saved at every epoch end anyway; the hint bar keeps
+            // room for draw mode and quitting.
+            Action::Save => return None,
             // Shown in the status line when it applies, after a divergence.
             Action::RestoreGood => return None,
             Action::Screenshot => "shot",
@@ -231,7 +233,10 @@ impl Action {
     fn grouped(self) -> Option<(&'static [Action], &'static str)> {
         use Action as A;
         Some(match self {
-            A::PrevImage => (&[A::PrevImage, A::NextImage], "previous / next test image"),
+            A::PrevImage => (
+                &[A::PrevImage, A::NextImage],
+                "previous / next image (yours first, then the test set's)",
+            ),
             A::PrevClass => (
                 &[A::PrevClass, A::NextClass],
                 "next image of the previous / next class",
@@ -668,7 +673,6 @@ mod tests {
                 "+/- lr",
                 ",/. history",
                 "r restart",
-                "w save",
                 "s shot",
                 "R rec",
                 "g fig",
@@ -737,7 +741,10 @@ mod tests {
             ",/./Home/End".to_string(),
             "history: back / forward / first / live"
         )));
-        assert!(paired.contains(&("← / →".to_string(), "previous / next test image")));
+        assert!(paired.contains(&(
+            "← / →".to_string(),
+            "previous / next image (yours first, then the test set's)"
+        )));
         assert!(paired.contains(&("+ = / -".to_string(), "learning rate × 2 / ÷ 2")));
         assert!(paired.contains(&("[ / ]".to_string(), "pace ÷ 2 / × 2: slower / faster")));
         assert!(paired.iter().any(|(k, _)| k == "Ctrl-C"), "{paired:?}");

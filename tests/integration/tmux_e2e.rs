@@ -893,3 +893,148 @@ fn at_256_colours_the_heatmaps_are_in_colour() {
     assert!(rgb(&heatmaps) > 100, "24-bit colours with FORCE_COLOR=3");
     assert_eq!(help, "colours: truecolor, detected (--color sets it)");
 }
+
+/// Whether the program in the pane has asked tmux for mouse reports.
+fn mouse_on(t: &Tmux) -> bool {
+    let out = t.tmux(&["display-message", "-p", "-t", "e2e", "#{mouse_any_flag}"]);
+    String::from_utf8_lossy(&out.stdout).trim() == "1"
+}
+
+/// The probabilities panel's bars: what the model makes of the left image.
+fn probability_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.rsplit('│').nth(1))
+        .filter(|cell| cell.trim_end().ends_with('%'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The newest `drawing_*.png` in the captures, as 28×28 bytes.
+fn newest_drawing(t: &Tmux) -> Vec<u8> {
+    let dir = t.dir.join("captures");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        found.retain(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("drawing_") && name.ends_with(".png")
+        });
+        found.sort();
+        if let Some(path) = found.last() {
+            let image = image::open(path).unwrap().to_luma8();
+            assert_eq!(image.dimensions(), (28, 28));
+            std::fs::remove_file(path).unwrap();
+            return image.into_raw();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no drawing saved in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Draw mode: `i` turns the left image into a canvas (and only then asks for the
+/// mouse); arrows and Space draw a vertical stroke while the probabilities and the
+/// activations follow it; Enter keeps it as a file and first in the image list; Esc
+/// leaves; SGR mouse drags paint too.
+#[test]
+fn drawing_with_the_keyboard_and_the_mouse() {
+    // ReLU at 0.1 tells inputs apart within an epoch or two; the fresh sigmoid net
+    // gives every input nearly the same probabilities.
+    let Some(t) =
+        Tmux::start("--data embedded --epochs 500 --act relu --lr 0.1 --capture-dir CAPTURES")
+    else {
+        return;
+    };
+    t.resize(120, 36);
+    t.wait_for("a few epochs trained", |s| {
+        let h = header(s);
+        h.contains("running") && !h.contains("epoch 1/") && !h.contains("epoch 2/")
+    });
+    t.keys(&["Space", "b"]);
+    t.wait_for("paused, with the probabilities", |s| {
+        header(s).contains("paused") && s.contains("Probabilities")
+    });
+    assert!(!mouse_on(&t), "no mouse capture outside draw mode");
+    t.keys(&["i"]);
+    t.wait_for("draw mode", |s| s.contains("✎ draw mode"));
+    assert!(mouse_on(&t), "draw mode captures the mouse");
+    // A blank canvas's reading, then a stroke from (14, 6) down to (14, 18).
+    std::thread::sleep(Duration::from_millis(600));
+    let blank = probability_rows(&t.screen());
+    let blank_maps = heatmap_rows(&t);
+    assert_eq!(blank.len(), 10, "{blank:?}");
+    t.keys(&["Up", "Up", "Up", "Up", "Up", "Up", "Up", "Up", "Space"]);
+    for _ in 0..12 {
+        t.keys(&["Down"]);
+    }
+    t.wait_for("the probabilities to follow the stroke", |s| {
+        let now = probability_rows(s);
+        now.len() == 10 && now != blank
+    });
+    assert_ne!(
+        heatmap_rows(&t),
+        blank_maps,
+        "the activations follow it too"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("the drawing kept", |s| s.contains("drawing kept as"));
+    assert!(!mouse_on(&t), "mouse capture off again");
+    let drawn = newest_drawing(&t);
+    let at = |x: usize, y: usize| drawn[y * 28 + x];
+    assert!(
+        (6..=18).all(|y| at(14, y) > 200),
+        "a vertical stroke: {drawn:?}"
+    );
+    assert_eq!(at(4, 4), 0);
+    assert_eq!(at(14, 24), 0, "below the stroke");
+    // The kept drawing is the left image now, under its file's name.
+    let screen = t.wait_for("the drawing shown", |s| s.contains("drawing_"));
+    assert!(!screen.contains("✎ draw mode"), "{screen}");
+
+    // Esc leaves without keeping anything.
+    t.keys(&["i", "Space", "Right", "Right"]);
+    t.wait_for("draw mode again", |s| s.contains("✎ draw mode"));
+    t.keys(&["Escape"]);
+    t.wait_for("draw mode left", |s| {
+        s.contains("left draw mode") && !s.contains("✎ draw mode")
+    });
+
+    // The mouse: a drag along one row of the canvas, which starts one row below the
+    // activations' border, one column in (SGR reports count from 1).
+    t.keys(&["i"]);
+    let screen = t.wait_for("draw mode for the mouse", |s| s.contains("✎ draw mode"));
+    let top = screen
+        .lines()
+        .position(|l| l.contains("Activations"))
+        .unwrap();
+    let row = top + 1 + 4 + 1;
+    let sgr = |code: u32, col: usize, end: char| format!("\x1b[<{code};{col};{row}{end}");
+    let mut args = vec![
+        "send-keys".to_string(),
+        "-t".into(),
+        "e2e".into(),
+        "-l".into(),
+    ];
+    args.push(sgr(0, 4, 'M'));
+    args.extend((5..=16).map(|c| sgr(32, c, 'M')));
+    args.push(sgr(0, 16, 'm'));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    t.tmux(&args);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["Enter"]);
+    t.wait_for("the mouse drawing kept", |s| s.contains("drawing kept as"));
+    let drawn = newest_drawing(&t);
+    let longest_row = (0..28)
+        .map(|y| (0..28).filter(|&x| drawn[y * 28 + x] > 200).count())
+        .max()
+        .unwrap();
+    assert!(longest_row >= 10, "a horizontal line: {drawn:?}");
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}

@@ -43,8 +43,7 @@ impl App {
         };
         self.drawing = Some(canvas);
         self.status = Some(
-            "draw mode: mouse (left paints, right erases), or arrows + Space (x erases, \
-             Backspace clears) · Enter keeps · Esc leaves"
+            "✎ mouse or arrows + Space paint · x erase · Backspace clear · Enter keep · Esc leave"
                 .into(),
         );
         vec![Effect::MouseCapture(true)]

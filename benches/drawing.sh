@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# What a drawing being updated costs the run behind it: training throughput with the
+# dashboard up (tmux, 160×48) and draw mode drawing (the pen down and the cursor moving
+# ~25 times a second, so the model is asked about the drawing at its cap of 10 a
+# second) against the dashboard up and no drawing, in alternating rounds. Throughput
+# is the mean examples/sec of epochs 2 on, from each run's log.
+#
+#   benches/drawing.sh [ROUNDS] [BINARY] [DATA]
+#     defaults: 5, target/release/lenet-tui, /usr/share/datasets/fashion-mnist
+# EPOCHS (default 4) epochs a run.
+set -euo pipefail
+rounds=${1:-5}
+bin=$(realpath "${2:-target/release/lenet-tui}")
+data=${3:-/usr/share/datasets/fashion-mnist}
+epochs=${EPOCHS:-4}
+work=$(mktemp -d)
+sock="lenet-draw-$$"
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# One dashboard run; $1 = idle or drawing. Prints the mean ex/s of epochs 2.. .
+run() {
+  local side=$1 home="$work/$1-$RANDOM"
+  mkdir -p "$home"
+  tmux -L "$sock" new-session -d -s d -x 160 -y 48 \
+    "XDG_DATA_HOME=$home XDG_STATE_HOME=$home XDG_CONFIG_HOME=$home $bin --data $data --epochs $epochs --exit-on-finish --capture-dir $home/captures"
+  until tmux -L "$sock" capture-pane -p -t d 2>/dev/null | grep -q "Layers"; do sleep 0.05; done
+  if [ "$side" = drawing ]; then
+    tmux -L "$sock" send-keys -t d i Space
+    local dx=Right n=0
+  fi
+  while tmux -L "$sock" has-session -t d 2>/dev/null; do
+    if [ "$side" = drawing ]; then
+      # Back and forth across the canvas, a row down at each end.
+      n=$((n + 1))
+      if (( n % 20 == 0 )); then
+        tmux -L "$sock" send-keys -t d Down 2>/dev/null || true
+        if [ "$dx" = Right ]; then dx=Left; else dx=Right; fi
+      fi
+      tmux -L "$sock" send-keys -t d "$dx" 2>/dev/null || true
+      sleep 0.04
+    else
+      sleep 0.2
+    fi
+  done
+  awk '/epoch finished/ && !/epoch=1 / {for (i = 1; i <= NF; i++) if ($i ~ /^examples_per_sec=/) {split($i, kv, "="); s += kv[2]; n++}} END {printf "%.0f", s / n}' \
+    "$home"/lenet-tui/logs/*.log
+}
+
+echo "machine: $(nproc) cores; $bin; data $data; $epochs epochs a run"
+for round in $(seq "$rounds"); do
+  if (( round % 2 )); then order="idle drawing"; else order="drawing idle"; fi
+  for side in $order; do
+    speed=$(run "$side")
+    echo "round $round $side: $speed ex/s"
+    eval "speed_$side=$speed"
+  done
+  echo "$speed_drawing $speed_idle" | awk '{printf "%.4f\n", $1 / $2}' >> "$work/paired"
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "drawing / idle by round: $(tr '\n' ' ' < "$work/paired"); median $(median < "$work/paired")"
