@@ -2,14 +2,18 @@
 # What a drawing being updated costs the run behind it: training throughput with the
 # dashboard up (tmux, 160×48) and draw mode drawing (the pen down and the cursor moving
 # ~25 times a second, so the model is asked about the drawing at its cap of 10 a
-# second) against the dashboard up and no drawing, in alternating rounds. Throughput
+# second) against the dashboard up with no drawing, both with the same stream of key
+# presses (`keys`: an unbound key, which only redraws) and with none (`idle`), in
+# rounds that rotate the order. Each key press is a `tmux send-keys` process, which
+# costs the 2-core machine too: drawing / keys is what the drawing itself costs,
+# drawing / idle what a lecturer drawing costs the run, harness included. Throughput
 # is the mean examples/sec of epochs 2 on, from each run's log.
 #
 #   benches/drawing.sh [ROUNDS] [BINARY] [DATA]
-#     defaults: 5, target/release/lenet-tui, /usr/share/datasets/fashion-mnist
+#     defaults: 6, target/release/lenet-tui, /usr/share/datasets/fashion-mnist
 # EPOCHS (default 4) epochs a run.
 set -euo pipefail
-rounds=${1:-5}
+rounds=${1:-6}
 bin=$(realpath "${2:-target/release/lenet-tui}")
 data=${3:-/usr/share/datasets/fashion-mnist}
 epochs=${EPOCHS:-4}
@@ -17,7 +21,7 @@ work=$(mktemp -d)
 sock="lenet-draw-$$"
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# One dashboard run; $1 = idle or drawing. Prints the mean ex/s of epochs 2.. .
+# One dashboard run; $1 = idle, keys or drawing. Prints the mean ex/s of epochs 2.. .
 run() {
   local side=$1 home="$work/$1-$RANDOM"
   mkdir -p "$home"
@@ -29,7 +33,10 @@ run() {
     local dx=Right n=0
   fi
   while tmux -L "$sock" has-session -t d 2>/dev/null; do
-    if [ "$side" = drawing ]; then
+    if [ "$side" = keys ]; then
+      tmux -L "$sock" send-keys -t d F12 2>/dev/null || true
+      sleep 0.04
+    elif [ "$side" = drawing ]; then
       # Back and forth across the canvas, a row down at each end.
       n=$((n + 1))
       if (( n % 20 == 0 )); then
@@ -48,13 +55,19 @@ run() {
 
 echo "machine: $(nproc) cores; $bin; data $data; $epochs epochs a run"
 for round in $(seq "$rounds"); do
-  if (( round % 2 )); then order="idle drawing"; else order="drawing idle"; fi
+  case $((round % 3)) in
+    1) order="idle keys drawing" ;;
+    2) order="keys drawing idle" ;;
+    0) order="drawing idle keys" ;;
+  esac
   for side in $order; do
     speed=$(run "$side")
     echo "round $round $side: $speed ex/s"
     eval "speed_$side=$speed"
   done
-  echo "$speed_drawing $speed_idle" | awk '{printf "%.4f\n", $1 / $2}' >> "$work/paired"
+  echo "$speed_drawing $speed_keys" | awk '{printf "%.4f\n", $1 / $2}' >> "$work/vs_keys"
+  echo "$speed_drawing $speed_idle" | awk '{printf "%.4f\n", $1 / $2}' >> "$work/vs_idle"
 done
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "drawing / idle by round: $(tr '\n' ' ' < "$work/paired"); median $(median < "$work/paired")"
+echo "drawing / keys by round: $(tr '\n' ' ' < "$work/vs_keys"); median $(median < "$work/vs_keys")"
+echo "drawing / idle by round: $(tr '\n' ' ' < "$work/vs_idle"); median $(median < "$work/vs_idle")"

@@ -24,6 +24,8 @@ pub enum Effect {
     MouseCapture(bool),
     /// Save a kept drawing as a PNG in the capture directory.
     SaveDrawing(Arc<OwnImage>),
+    /// Read this image file (`FILE` or `FILE=CLASS`) into the image list.
+    OpenImage(String),
 }
 
 /// What carrying out an [`Effect`] came to, fed back to [`App::on_effect_done`] so
@@ -48,6 +50,8 @@ pub enum EffectDone {
     RecordingStopped(String),
     /// The recording stopped by itself (a full disk), and why.
     RecordingLost(String),
+    /// An image file read and prepared, or why it could not be (naming the file).
+    ImageOpened(Result<Arc<OwnImage>, String>),
     /// A kept drawing (its image id) saved as this file, or where and why not.
     DrawingSaved {
         /// The drawing's [`OwnImage::id`].
@@ -78,6 +82,10 @@ impl EffectDone {
                 result: Ok((_, path)),
                 ..
             } => Some(format!("drawing kept as {path} (reuse it with --image)")),
+            EffectDone::ImageOpened(Ok(image)) => {
+                Some(format!("{} added first to the images", image.name))
+            }
+            EffectDone::ImageOpened(Err(why)) => Some(format!("cannot open: {why}")),
             EffectDone::DrawingSaved {
                 result: Err(why), ..
             } => Some(format!("drawing kept, but not saved: {why}")),

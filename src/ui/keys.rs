@@ -35,6 +35,8 @@ pub enum Action {
     Draw,
     /// Draw mode on a canvas starting from the left image.
     DrawOver,
+    /// Type the name of an image file to add to the image list.
+    OpenImage,
     /// Show or hide the class-probability bars of the shown images.
     ToggleProbabilities,
     /// Show or hide the test set's confusion matrix.
@@ -79,7 +81,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::TogglePause,
         Action::StepBatch,
         Action::StepEpoch,
@@ -92,6 +94,7 @@ impl Action {
         Action::Compare,
         Action::Draw,
         Action::DrawOver,
+        Action::OpenImage,
         Action::ToggleProbabilities,
         Action::ToggleConfusion,
         Action::ToggleKernels,
@@ -129,6 +132,7 @@ impl Action {
             Action::Compare => "compare",
             Action::Draw => "draw",
             Action::DrawOver => "draw_over",
+            Action::OpenImage => "open_image",
             Action::ToggleProbabilities => "probabilities",
             Action::ToggleConfusion => "confusion",
             Action::ToggleKernels => "kernels",
@@ -167,6 +171,7 @@ impl Action {
             Action::Compare => "compare two images: off → move left → move right",
             Action::Draw => "draw your own image (mouse, or arrows + Space); Enter keeps it",
             Action::DrawOver => "draw over the shown image",
+            Action::OpenImage => "open an image file (PNG, JPEG, PGM, PPM) into the image list",
             Action::ToggleProbabilities => "show / hide the class probabilities of the images",
             Action::ToggleConfusion => "show / hide the test set's confusion matrix",
             Action::ToggleKernels => "show / hide the first layer's kernels",
@@ -203,7 +208,7 @@ impl Action {
             Action::Compare => "compare",
             Action::Draw => "draw",
             // Told in the help, beside `i`.
-            Action::DrawOver => return None,
+            Action::DrawOver | Action::OpenImage => return None,
             Action::ToggleProbabilities | Action::ToggleConfusion | Action::ToggleKernels => {
                 "panels"
             }
@@ -276,9 +281,12 @@ impl Action {
 /// One key with its modifiers, as written in the config file (`space`, `ctrl-c`, `p`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
-    code: KeyCode,
-    ctrl: bool,
-    alt: bool,
+    /// The key itself.
+    pub code: KeyCode,
+    /// With Ctrl held.
+    pub ctrl: bool,
+    /// With Alt held.
+    pub alt: bool,
 }
 
 impl Key {
@@ -423,6 +431,7 @@ impl Default for KeyMap {
             (Key::plain(Tab), Action::Compare),
             (Key::plain(Char('i')), Action::Draw),
             (Key::plain(Char('I')), Action::DrawOver),
+            (Key::plain(Char('o')), Action::OpenImage),
             // b for bars: p is pooling.
             (Key::plain(Char('b')), Action::ToggleProbabilities),
             (Key::plain(Char('c')), Action::ToggleConfusion),

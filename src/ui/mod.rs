@@ -24,6 +24,7 @@ use crossbeam_channel::{Receiver, select};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
 use crate::capture::{self, cast::Recorder};
+use crate::data::own::{OwnImage, Preparation};
 use crate::signals::Signal;
 use crate::train::{SaveReason, TrainerHandle};
 use app::{App, Effect, EffectDone, Pointer, RunState};
@@ -255,12 +256,11 @@ impl Loop<'_> {
                         let key = Key::from_event(&key);
                         // Draw mode has the arrows, Space and a few more; an open
                         // overlay has every key.
-                        let drawn = self
-                            .app
-                            .overlay
-                            .is_none()
-                            .then(|| self.app.on_draw_key(&key))
-                            .flatten();
+                        let drawn = match self.app.overlay {
+                            Some(app::Overlay::OpenImage) => self.app.on_prompt_key(&key),
+                            Some(_) => None,
+                            None => self.app.on_draw_key(&key),
+                        };
                         let effects = match (drawn, self.app.keymap.action(&key)) {
                             (Some(effects), _) => effects,
                             (None, Some(action)) => self.app.on_action(action),
@@ -362,6 +362,18 @@ impl Loop<'_> {
                 } else {
                     crossterm::execute!(self.writer(), crossterm::event::DisableMouseCapture)?;
                 }
+            }
+            Effect::OpenImage(spec) => {
+                let data = &self.app.dataset;
+                let how = Preparation::for_data(&data.test, &data.classes, false);
+                let opened = OwnImage::from_spec(&spec, &data.classes, how)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                match &opened {
+                    Ok(image) => tracing::info!("image {spec}: read as {}", image.name),
+                    Err(why) => tracing::warn!("image {spec}: {why}"),
+                }
+                self.done(EffectDone::ImageOpened(opened));
             }
             Effect::SaveDrawing(image) => {
                 let side = self.app.dataset.test.rows;

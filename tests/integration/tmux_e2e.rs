@@ -1038,3 +1038,40 @@ fn drawing_with_the_keyboard_and_the_mouse() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+/// `o` opens an image file while the run goes on: a bad one is named in the status
+/// line and nothing else changes; a good one is shown first, by its file name.
+#[test]
+fn o_opens_an_image_file_at_run_time() {
+    let Some(t) = Tmux::start("--data embedded --epochs 500") else {
+        return;
+    };
+    t.wait_for("training", |s| header(s).contains("running"));
+    let bad = t.dir.join("notes.png");
+    std::fs::write(&bad, "not a picture\n").unwrap();
+    let good = t.dir.join("shoe.png");
+    image::ImageBuffer::from_fn(60, 40, |x, y| {
+        image::Luma([if (10..50).contains(&x) && (15..30).contains(&y) {
+            0u8
+        } else {
+            255
+        }])
+    })
+    .save(&good)
+    .unwrap();
+    t.keys(&["o"]);
+    t.wait_for("the prompt", |s| s.contains("Open an image"));
+    t.keys(&["-l", &bad.display().to_string()]);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("the refusal", |s| s.contains("cannot open:"));
+    assert!(screen.contains("not an image"), "{screen}");
+    assert!(header(&screen).contains("running"), "the run carries on");
+    t.keys(&["o"]);
+    t.wait_for("the prompt again", |s| s.contains("Open an image"));
+    t.keys(&["-l", &format!("{}=Sneaker", good.display())]);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("the image shown", |s| s.contains("shoe.png Sneaker"));
+    assert!(screen.contains("added first to the images"), "{screen}");
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}

@@ -18,6 +18,8 @@ impl App {
                 }
                 return Vec::new();
             }
+            // Its keys go to `on_prompt_key`; any action that reaches here closes it.
+            Some(Overlay::OpenImage) => return Vec::new(),
             Some(Overlay::ConfirmRestart) => {
                 if action == Action::Restart {
                     return vec![Effect::Trainer(Command::Restart)];
@@ -152,6 +154,11 @@ impl App {
                     Compare::Right => Compare::Off,
                 };
                 self.probe_effects()
+            }
+            Action::OpenImage => {
+                self.image_prompt.clear();
+                self.overlay = Some(Overlay::OpenImage);
+                Vec::new()
             }
             Action::Draw => self.start_drawing(false),
             Action::DrawOver => self.start_drawing(true),

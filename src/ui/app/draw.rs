@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::KeyCode;
 
 use super::canvas::{Canvas, Pen};
-use super::{App, Effect, EffectDone};
+use super::{App, Effect, EffectDone, Overlay};
 use crate::data::own::{OwnImage, ProbeImage, next_id};
 use crate::ui::keys::Key;
 
@@ -90,6 +90,30 @@ impl App {
         Some(Vec::new())
     }
 
+    /// A key while the open-image prompt is up: typing, Backspace, Enter opens, Esc
+    /// cancels; `None` for keys with Ctrl or Alt (the keymap has them: Ctrl-C).
+    pub fn on_prompt_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
+        if self.overlay != Some(Overlay::OpenImage) || key.ctrl || key.alt {
+            return None;
+        }
+        match key.code {
+            KeyCode::Char(c) => self.image_prompt.push(c),
+            KeyCode::Backspace => {
+                self.image_prompt.pop();
+            }
+            KeyCode::Esc => self.overlay = None,
+            KeyCode::Enter => {
+                self.overlay = None;
+                let spec = self.image_prompt.trim().to_string();
+                if !spec.is_empty() {
+                    return Some(vec![Effect::OpenImage(spec)]);
+                }
+            }
+            _ => {}
+        }
+        Some(Vec::new())
+    }
+
     /// The mouse over the canvas.
     pub fn on_pointer(&mut self, pointer: Pointer) -> Vec<Effect> {
         if let Some(canvas) = self.drawing.as_mut() {
@@ -105,6 +129,9 @@ impl App {
     /// Asks the model about the drawing if it changed and the last ask is old enough;
     /// the loop calls it on every turn, and waits at most [`App::draw_wait`].
     pub fn tick(&mut self, now: Instant) -> Vec<Effect> {
+        if std::mem::take(&mut self.probes_changed) {
+            return self.probe_effects();
+        }
         match self.drawing.as_mut() {
             Some(canvas) if canvas.due(now) => {
                 canvas.pending = false;

@@ -65,6 +65,8 @@ pub enum Overlay {
     ConfirmQuit,
     /// "Restart with fresh weights?"
     ConfirmRestart,
+    /// The name of an image file to open, as typed so far ([`App::image_prompt`]).
+    OpenImage,
 }
 
 /// Compare mode, and which image ←/→ move.
@@ -149,6 +151,11 @@ pub struct App {
     pub compare: Compare,
     /// Draw mode's canvas, in place of the left image while drawing.
     pub drawing: Option<Canvas>,
+    /// The file name typed into the open-image prompt.
+    pub image_prompt: String,
+    /// The shown images changed outside a key (an image file loaded): the trainer is
+    /// told at the next [`App::tick`].
+    pub probes_changed: bool,
     /// The latest activations, one per shown image.
     pub activations: Vec<ProbeReport>,
     /// The first convolution's kernels, as of the latest activations.
@@ -220,6 +227,8 @@ impl App {
             probes,
             compare: Compare::Off,
             drawing: None,
+            image_prompt: String::new(),
+            probes_changed: false,
             activations: Vec::new(),
             kernels: None,
             confusion: None,
@@ -632,6 +641,10 @@ impl App {
                 self.recording = false;
             }
             EffectDone::DrawingSaved { .. } => self.drawing_saved(&done),
+            EffectDone::ImageOpened(Ok(image)) => {
+                self.add_own_images(vec![Arc::clone(image)]);
+                self.probes_changed = true;
+            }
             _ => {}
         }
         let quiet = matches!(

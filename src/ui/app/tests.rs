@@ -1,6 +1,6 @@
 //! The dashboard state's reactions to events and keys.
 use super::*;
-use crate::data::own::ProbeImage;
+use crate::data::own::{ImageId, OwnImage, ProbeImage};
 use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
 
 fn app() -> App {
@@ -366,4 +366,112 @@ fn a_replay_moves_its_play_head_and_refuses_to_change_the_run() {
     // Ending a replay loses nothing: no confirmation.
     a.on_action(Action::Quit);
     assert!(a.should_quit);
+}
+
+fn key(code: crossterm::event::KeyCode) -> crate::ui::keys::Key {
+    crate::ui::keys::Key::plain(code)
+}
+
+#[test]
+fn draw_mode_captures_the_mouse_asks_the_model_and_lets_go() {
+    use crossterm::event::KeyCode;
+    let mut a = app();
+    assert_eq!(a.on_action(Action::Draw), vec![Effect::MouseCapture(true)]);
+    let id = a.drawing.as_ref().unwrap().id;
+    // The canvas is the left image, and the model hears of it at the next tick.
+    assert!(matches!(&a.shown_probes()[0], ProbeImage::Own(o) if o.id == id));
+    let now = std::time::Instant::now();
+    let sent = a.tick(now);
+    assert!(
+        matches!(&sent[..], [Effect::Trainer(Command::SetProbes(images))]
+            if matches!(&images[0], ProbeImage::Own(o) if o.id == id)),
+        "{sent:?}"
+    );
+    assert!(a.tick(now).is_empty(), "nothing new to tell");
+    // Arrows move the cursor, not the image; the keymap does not see them.
+    let shown = a.probes;
+    assert_eq!(a.on_draw_key(&key(KeyCode::Right)), Some(Vec::new()));
+    assert_eq!(a.probes, shown);
+    assert_eq!(
+        a.on_draw_key(&key(KeyCode::Char('s'))),
+        None,
+        "s still screenshots"
+    );
+    // A stroke: asked again, but not before a tenth of a second has passed.
+    a.on_draw_key(&key(KeyCode::Char(' ')));
+    a.on_draw_key(&key(KeyCode::Down));
+    assert!(
+        a.tick(now + std::time::Duration::from_millis(50))
+            .is_empty()
+    );
+    assert_eq!(a.tick(now + std::time::Duration::from_millis(100)).len(), 1);
+    // Esc: the mouse goes back to the terminal and the left image to the list.
+    let effects = a.on_draw_key(&key(KeyCode::Esc)).unwrap();
+    assert_eq!(effects[0], Effect::MouseCapture(false));
+    assert!(a.drawing.is_none());
+    assert_eq!(a.shown_probes()[0], ProbeImage::Test(a.probes[0]));
+}
+
+#[test]
+fn enter_keeps_a_drawing_first_and_names_it_after_its_file() {
+    use crossterm::event::KeyCode;
+    let mut a = app();
+    a.on_action(Action::Draw);
+    assert_eq!(a.on_draw_key(&key(KeyCode::Enter)), Some(Vec::new()));
+    assert!(a.status.as_deref().unwrap().contains("nothing drawn"));
+    a.on_draw_key(&key(KeyCode::Char(' ')));
+    let effects = a.on_draw_key(&key(KeyCode::Enter)).unwrap();
+    let Some(Effect::SaveDrawing(kept)) = effects.last() else {
+        panic!("{effects:?}");
+    };
+    assert!(effects.contains(&Effect::MouseCapture(false)));
+    assert_eq!(a.probes[0], 0);
+    assert_eq!(a.shown_probes()[0].id(), ImageId::Own(kept.id));
+    a.on_effect_done(EffectDone::DrawingSaved {
+        id: kept.id,
+        result: Ok(("drawing_1.png".into(), "~/captures/drawing_1.png".into())),
+    });
+    assert_eq!(a.shown_probes()[0].caption(), "drawing_1.png");
+    assert!(
+        a.status
+            .as_deref()
+            .unwrap()
+            .contains("~/captures/drawing_1.png")
+    );
+}
+
+#[test]
+fn the_open_prompt_reads_a_file_name_and_adds_the_image_first() {
+    use crossterm::event::KeyCode;
+    let mut a = app();
+    a.on_action(Action::OpenImage);
+    assert_eq!(a.overlay, Some(Overlay::OpenImage));
+    for c in "shoe.pngx".chars() {
+        a.on_prompt_key(&key(KeyCode::Char(c)));
+    }
+    a.on_prompt_key(&key(KeyCode::Backspace));
+    assert_eq!(
+        a.on_prompt_key(&key(KeyCode::Enter)),
+        Some(vec![Effect::OpenImage("shoe.png".into())])
+    );
+    assert_eq!(a.overlay, None);
+    assert_eq!(a.on_prompt_key(&key(KeyCode::Char('x'))), None, "closed");
+    // A file that could not be read: said, and nothing changes.
+    let probes = a.probes;
+    a.on_effect_done(EffectDone::ImageOpened(
+        Err("shoe.png: not an image".into()),
+    ));
+    assert_eq!(
+        a.status.as_deref(),
+        Some("cannot open: shoe.png: not an image")
+    );
+    assert_eq!(a.probes, probes);
+    // One that could: first in the list and shown, the trainer told at the next tick.
+    let image = Arc::new(OwnImage::new("shoe.png", None, vec![0; 784]));
+    a.on_effect_done(EffectDone::ImageOpened(Ok(image.clone())));
+    assert_eq!(a.shown_probes()[0].id(), ImageId::Own(image.id));
+    assert!(matches!(
+        &a.tick(std::time::Instant::now())[..],
+        [Effect::Trainer(Command::SetProbes(_))]
+    ));
 }

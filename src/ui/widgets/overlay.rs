@@ -86,6 +86,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(first_key(Action::Quit), t.key),
             " again to quit, any other key to stay.",
         ),
+        Overlay::OpenImage => (
+            " Open an image ",
+            vec![
+                Line::from(vec![
+                    Span::styled(" file: ", t.dim),
+                    Span::styled(format!("{}▏", app.image_prompt), t.text),
+                ]),
+                Line::from(""),
+                Line::from(Span::styled(
+                    " PNG, JPEG, PGM or PPM; FILE=CLASS names its class",
+                    t.dim,
+                )),
+                Line::from(Span::styled(
+                    " Enter opens it first in the images, Esc cancels",
+                    t.dim,
+                )),
+            ],
+        ),
         Overlay::ConfirmRestart => confirm(
             " Restart? ",
             " Start over from epoch 1 with fresh weights?",
