@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::model::shapes::format_count;
 use crate::signals::Signal;
-use crate::train::{Divergence, Event, RunInfo, SaveReason, TrainerHandle};
+use crate::train::{Divergence, Event, LayerStats, RunInfo, SaveReason, TrainerHandle};
 use crate::ui::app::App;
 use crate::ui::snapshot::{self, CaptureOptions};
 
@@ -102,6 +102,9 @@ struct JsonLine<'a> {
     batch: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     info: Option<&'a RunInfo>,
+    /// Progress and epoch events: each weighted layer's gradient flow and activations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<&'a [LayerStats]>,
 }
 
 /// Turns events into report lines; kept apart from I/O so it can be tested.
@@ -188,6 +191,7 @@ impl Reporter {
             path: None,
             reason: None,
             batch: None,
+            layers: None,
         };
         match event {
             Event::Started(_) => {
@@ -201,6 +205,7 @@ impl Reporter {
                 line.train_loss = Some(p.train_loss);
                 line.train_acc = Some(p.train_acc);
                 line.examples_per_sec = Some(p.examples_per_sec);
+                line.layers = Some(&p.layers);
             }
             Event::EpochFinished(e) | Event::Finished(e) => {
                 line.event = if matches!(event, Event::Finished(_)) {
@@ -213,6 +218,7 @@ impl Reporter {
                 line.train_acc = Some(e.train_acc);
                 line.test_acc = Some(e.test_acc);
                 line.examples_per_sec = Some(e.examples_per_sec);
+                line.layers = Some(&e.layers);
                 line.seconds = Some(if line.event == "done" {
                     self.elapsed()
                 } else {

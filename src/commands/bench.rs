@@ -18,7 +18,7 @@ use crate::cli::BenchArgs;
 use crate::config;
 use crate::data::Dataset;
 use crate::device;
-use crate::engine;
+use crate::engine::{self, Measure};
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::session;
 use crate::train::LearningRate;
@@ -147,7 +147,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             ids
         };
         for _ in 0..spec.warmup {
-            engine.step(&model, lr, take(), &mut |_| true)?;
+            engine.step(&model, lr, take(), Measure::Nothing, &mut |_| true)?;
         }
         let (mut step, mut forward, mut backward, mut eval) = (vec![], vec![], vec![], vec![]);
         for _ in 0..spec.repeats {
@@ -160,7 +160,7 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             let forward_s = start.elapsed().as_secs_f64();
             let start = Instant::now();
             for ids in &ids {
-                engine.step(&model, lr, ids, &mut |_| true)?;
+                engine.step(&model, lr, ids, Measure::Nothing, &mut |_| true)?;
             }
             engine.settle()?;
             let step_s = start.elapsed().as_secs_f64();

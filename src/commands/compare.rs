@@ -237,6 +237,7 @@ mod tests {
                 examples_per_sec: 100.0,
                 train_seconds: 1.0,
                 eval_seconds: 0.1,
+                layers: Vec::new(),
             })
             .collect();
         SavedRun {

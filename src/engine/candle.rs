@@ -7,6 +7,7 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, SGD};
 
+use super::diagnostics::{LayerStats, Measure, WeightFigures, layer_names, stats_of_outputs};
 use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, images_in_unit_range};
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError};
@@ -79,15 +80,24 @@ impl Engine for CandleEngine {
         model: &LeNet,
         learning_rate: f64,
         ids: &[u32],
+        measure: Measure,
         accept: &mut dyn FnMut(f64) -> bool,
     ) -> Result<StepOutcome, ModelError> {
         let (x, y) = self.train.batch(ids)?;
-        let logits = model.forward(&x)?;
+        let (logits, outputs) = match measure {
+            Measure::Nothing => (model.forward(&x)?, Vec::new()),
+            Measure::Layers => model.forward_with_outputs(&x)?,
+        };
         let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
         let loss_value = f64::from(loss.to_scalar::<f32>()?);
+        let mut layers = Vec::new();
         if accept(loss_value) {
+            let grads = loss.backward()?;
+            if measure == Measure::Layers {
+                layers = layer_stats(model, &outputs, &grads, learning_rate)?;
+            }
             self.optimizer.set_learning_rate(learning_rate);
-            self.optimizer.backward_step(&loss)?;
+            self.optimizer.step(&grads)?;
             let correct = logits
                 .detach()
                 .argmax(1)?
@@ -103,6 +113,7 @@ impl Engine for CandleEngine {
             loss: loss_value,
             correct: None,
             examples: y.dims1()?,
+            layers,
         })
     }
 
@@ -143,6 +154,43 @@ impl Engine for CandleEngine {
     }
 }
 
+/// The layers' figures from a measured forward pass's `outputs` and the backward
+/// pass's gradients, read back to the host (a few MB, at progress reports only) and
+/// tallied as the CPU kernels tally theirs.
+fn layer_stats(
+    model: &LeNet,
+    outputs: &[Tensor],
+    grads: &candle_core::backprop::GradStore,
+    learning_rate: f64,
+) -> Result<Vec<LayerStats>, ModelError> {
+    let images = outputs.first().map_or(Ok(0), |t| t.dim(0))?;
+    let host = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+    let weights = model
+        .layer_weights()
+        .iter()
+        .map(|w| {
+            let values = host(w)?;
+            let grad = match grads.get(w) {
+                Some(g) => host(g)?,
+                None => vec![0.0; values.len()],
+            };
+            Ok(WeightFigures::of(&values, &grad, learning_rate))
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let outputs = outputs
+        .iter()
+        .map(|t| host(&t.detach()))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let names = layer_names(&model.architecture().parameter_names());
+    Ok(stats_of_outputs(
+        names,
+        &outputs,
+        images,
+        model.activation,
+        &weights,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,11 +222,13 @@ mod tests {
         let (mut cpu_correct, mut steps) = (0, 0);
         for batch in 0..4u32 {
             let ids: Vec<u32> = (batch * 64..(batch + 1) * 64).collect();
-            let a = cpu.step(&cpu_model, 0.1, &ids, &mut |_| true).unwrap();
+            let a = cpu
+                .step(&cpu_model, 0.1, &ids, Measure::Nothing, &mut |_| true)
+                .unwrap();
             // The last batch is refused, as a diverging one: it must not count.
             let accept = batch < 3;
             let b = candle
-                .step(&candle_model, 0.1, &ids, &mut |_| accept)
+                .step(&candle_model, 0.1, &ids, Measure::Nothing, &mut |_| accept)
                 .unwrap();
             assert!((a.loss - b.loss).abs() < 1e-3, "{} vs {}", a.loss, b.loss);
             assert_eq!(b.correct, None, "counted on the device");

@@ -7,6 +7,7 @@
 pub mod candle;
 pub mod confusion;
 pub mod cpu;
+pub mod diagnostics;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::data::own::ProbeImage;
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError, Probe};
 pub use confusion::{Confusion, ConfusionMatrix};
+pub use diagnostics::{LayerStats, Measure};
 
 /// Test examples per evaluation batch where no training batch size decides it: large
 /// enough to keep a GPU busy, small enough that a batch's activations stay around
@@ -23,7 +25,7 @@ pub use confusion::{Confusion, ConfusionMatrix};
 const EVAL_BATCH: usize = 1000;
 
 /// The figures of a step.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepOutcome {
     /// Mean cross-entropy over the batch.
     pub loss: f64,
@@ -32,17 +34,22 @@ pub struct StepOutcome {
     pub correct: Option<u64>,
     /// Examples in the batch.
     pub examples: usize,
+    /// Each weighted layer's gradient and activation figures, when the step was
+    /// asked to measure them (else empty).
+    pub layers: Vec<LayerStats>,
 }
 
 /// What trains, evaluates and probes a model on one data set.
 pub trait Engine: Send {
     /// Forward and backward on the training examples `ids`; the weights are updated
-    /// (plain SGD at `learning_rate`) only if `accept` takes the loss.
+    /// (plain SGD at `learning_rate`) only if `accept` takes the loss. With
+    /// [`Measure::Layers`] the same pass also measures each layer.
     fn step(
         &mut self,
         model: &LeNet,
         learning_rate: f64,
         ids: &[u32],
+        measure: Measure,
         accept: &mut dyn FnMut(f64) -> bool,
     ) -> Result<StepOutcome, ModelError>;
 

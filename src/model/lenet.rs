@@ -217,7 +217,21 @@ impl LeNet {
                 input: Vec::new(),
                 why: "no such parameter".into(),
             })?;
-            *buf = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            // Into the buffer already there: a fresh 192 KB vector a step (fc1's
+            // weights) costs page faults, and how many depends on the allocator's
+            // mood (measured: 2–4 % of a step in benches/history-pair.sh).
+            let tensor = var.as_tensor();
+            let (storage, layout) = tensor.storage_and_layout();
+            match (&*storage, layout.contiguous_offsets()) {
+                (candle_core::Storage::Cpu(cpu), Some((start, end))) => {
+                    buf.clear();
+                    buf.extend_from_slice(&cpu.as_slice::<f32>()?[start..end]);
+                }
+                _ => {
+                    drop(storage);
+                    *buf = tensor.flatten_all()?.to_vec1::<f32>()?;
+                }
+            }
         }
         Ok(())
     }
@@ -248,6 +262,44 @@ impl LeNet {
     /// Training forward pass: logits, with the graph recorded for backprop.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor, ModelError> {
         self.walk(x, true, |_, _, _| Ok(()))
+    }
+
+    /// Training forward pass that also keeps each conv and dense layer's output
+    /// (after its activation; the logits for the classifier), for layer statistics.
+    pub fn forward_with_outputs(&self, x: &Tensor) -> Result<(Tensor, Vec<Tensor>), ModelError> {
+        let mut outputs: Vec<Tensor> = Vec::new();
+        let mut after_weights = false;
+        let logits = self.walk(x, true, |layer, _, out| {
+            match layer {
+                Layer::Conv { .. } | Layer::Dense { .. } => {
+                    outputs.push(out.clone());
+                    after_weights = true;
+                }
+                Layer::Activation if after_weights => {
+                    if let Some(last) = outputs.last_mut() {
+                        *last = out.clone();
+                    }
+                    after_weights = false;
+                }
+                _ => after_weights = false,
+            }
+            Ok(())
+        })?;
+        Ok((logits, outputs))
+    }
+
+    /// Each conv and dense layer's weight (not its bias), in order, as the tensors
+    /// the graph's gradients are keyed by.
+    pub fn layer_weights(&self) -> Vec<Tensor> {
+        self.layers
+            .iter()
+            .filter_map(|layer| match layer {
+                Layer::Conv { weight, .. } | Layer::Dense { weight, .. } => {
+                    Some(weight.as_tensor().clone())
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Inference forward pass: logits, no gradient tracking.

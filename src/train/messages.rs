@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::data::own::{ImageId, ProbeImage};
-use crate::engine::ConfusionMatrix;
+use crate::engine::{ConfusionMatrix, LayerStats};
 use crate::model::{Activation, LayerTable, Pooling, Probe};
 use crate::train::pace::Pace;
 use crate::train::settings::{LearningRate, TrainSettings};
@@ -177,6 +177,9 @@ pub struct Progress {
     pub train_acc: f64,
     /// Training throughput this epoch (pauses excluded).
     pub examples_per_sec: f64,
+    /// Each weighted layer's gradient flow and activations on the report's batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerStats>,
 }
 
 /// The figures of one finished epoch, as the chapter prints them.
@@ -196,6 +199,9 @@ pub struct EpochSummary {
     pub train_seconds: f64,
     /// Seconds spent evaluating the test set.
     pub eval_seconds: f64,
+    /// Each weighted layer's figures on the epoch's last batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerStats>,
 }
 
 /// A change of setting or state, for chart markers and the status line.
@@ -436,6 +442,7 @@ mod tests {
                 train_loss: 1.0,
                 train_acc: 0.5,
                 examples_per_sec: 1.0,
+                layers: Vec::new(),
             });
         }
         assert_eq!(h.progress.len(), n.div_ceil(2));

@@ -21,7 +21,7 @@ pub mod settings;
 pub mod timeline;
 mod trainer;
 
-pub use crate::engine::{Confusion, ConfusionMatrix};
+pub use crate::engine::{Confusion, ConfusionMatrix, LayerStats};
 pub use handle::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
 pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange, PastView,

@@ -44,8 +44,7 @@ impl ReportCadence {
         per_epoch: u32,
         now: Instant,
     ) -> Reports {
-        let reports = (per_epoch.max(1) as usize).min(batches.max(1));
-        let due = (i + 1) * reports / batches != i * reports / batches;
+        let due = Self::due(i, batches, per_epoch);
         let last = i + 1 == batches;
         let spaced = self
             .progress_sent
@@ -59,6 +58,14 @@ impl ReportCadence {
                 .probes_sent
                 .is_none_or(|t| now.duration_since(t) >= PROBES_EVERY);
         Reports { progress, probes }
+    }
+
+    /// Whether batch `i` (from 0) of `batches` is one of the `per_epoch` evenly
+    /// spaced report points (a report goes out after it unless one went out just
+    /// before): the batches whose layers are worth measuring.
+    pub fn due(i: usize, batches: usize, per_epoch: u32) -> bool {
+        let reports = (per_epoch.max(1) as usize).min(batches.max(1));
+        (i + 1) * reports / batches != i * reports / batches
     }
 
     /// Activations went out at `now` (with a report, or on their own after a change).

@@ -135,6 +135,7 @@ fn app_midway(depth: ColorDepth) -> App {
             train_loss: 2.3 / (1.0 + at),
             train_acc: 0.1 + 0.2 * at,
             examples_per_sec: 1234.5,
+            layers: Vec::new(),
         }));
         if step % 5 == 0 {
             app.on_event(Event::Confusion {
@@ -149,6 +150,7 @@ fn app_midway(depth: ColorDepth) -> App {
                 examples_per_sec: 1234.5,
                 train_seconds: 4.9,
                 eval_seconds: 0.4,
+                layers: Vec::new(),
             }));
         }
     }
@@ -415,6 +417,7 @@ fn a_restored_run_shows_its_history() {
         train_loss: loss,
         train_acc: 0.5,
         examples_per_sec: 1000.0,
+        layers: Vec::new(),
     };
     let history = History {
         progress: (1..=15)
@@ -428,6 +431,7 @@ fn a_restored_run_shows_its_history() {
             examples_per_sec: 1000.0,
             train_seconds: 6.0,
             eval_seconds: 0.5,
+            layers: Vec::new(),
         }],
         changes: vec![MarkedChange {
             at: 0.5,
@@ -689,6 +693,7 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
             train_loss: 1.0 / (1.0 + at),
             train_acc: 0.4 + 0.3 * at,
             examples_per_sec: 1234.5,
+            layers: Vec::new(),
         }));
     }
     let mut terminal = Terminal::new(TestBackend::new(60, 14)).unwrap();

@@ -53,6 +53,7 @@ pub use step::{BatchFigures, CpuStep};
 
 use std::sync::Arc;
 
+use super::diagnostics::Measure;
 use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, argmax};
 use crate::data::{Dataset, Split, pixel_to_f32};
 use crate::model::{LeNet, ModelError};
@@ -121,16 +122,24 @@ impl Engine for CpuEngine {
         model: &LeNet,
         learning_rate: f64,
         ids: &[u32],
+        measure: Measure,
         accept: &mut dyn FnMut(f64) -> bool,
     ) -> Result<StepOutcome, ModelError> {
         self.load(model, ids)?;
-        let BatchFigures { loss, correct } = self.step.gradients(
-            &self.params,
-            &self.images,
-            &self.labels,
-            model.pooling,
-            model.activation,
-        );
+        let (params, images, labels) = (&self.params, &self.images, &self.labels);
+        let (pooling, activation) = (model.pooling, model.activation);
+        let BatchFigures { loss, correct } = match measure {
+            Measure::Nothing => self
+                .step
+                .gradients(params, images, labels, pooling, activation),
+            Measure::Layers => self
+                .step
+                .measured_gradients(params, images, labels, pooling, activation),
+        };
+        let layers = match measure {
+            Measure::Nothing => Vec::new(),
+            Measure::Layers => self.step.layer_stats(&self.params, learning_rate),
+        };
         if accept(loss) {
             self.step.apply(&mut self.params, learning_rate as f32);
             model.write_parameters(self.step.parameter_names(), &self.params)?;
@@ -139,6 +148,7 @@ impl Engine for CpuEngine {
             loss,
             correct: Some(correct as u64),
             examples: ids.len(),
+            layers,
         })
     }
 

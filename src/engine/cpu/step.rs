@@ -10,6 +10,7 @@ use super::elementwise::{bias_activate, column_sums, sum, times_slope};
 use super::im2col::{col2im, im2col};
 use super::matmul::{View, matmul};
 use super::pool::{pool_backward, pool_forward};
+use crate::engine::diagnostics::{ActivationTally, LayerStats, WeightFigures, layer_names};
 use crate::model::{Activation, Architecture, Pooling};
 
 /// Images one task takes through the whole step before the gradients are summed:
@@ -163,6 +164,8 @@ struct Worker {
     /// Summed cross-entropy and correct predictions of this chunk.
     loss: f64,
     correct: usize,
+    /// A measured step: this chunk's outputs of each weighted layer, tallied.
+    tallies: Vec<ActivationTally>,
 }
 
 /// A reusable training step for one architecture on the CPU.
@@ -178,6 +181,12 @@ pub struct CpuStep {
     grads: Vec<Vec<f32>>,
     /// The last forward pass's logits, `[batch × classes]`.
     logits: Vec<f32>,
+    /// The last measured step's outputs of each weighted layer, over the batch.
+    tallies: Vec<ActivationTally>,
+    /// Each weighted layer's histogram span, fixed by the batch's first group.
+    ranges: Vec<(f32, f32)>,
+    /// The activation of the last measured step.
+    measured: Option<Activation>,
 }
 
 impl CpuStep {
@@ -220,6 +229,9 @@ impl CpuStep {
             batch: 0,
             workers: Vec::new(),
             logits: Vec::new(),
+            tallies: Vec::new(),
+            ranges: Vec::new(),
+            measured: None,
         }
     }
 
@@ -248,7 +260,7 @@ impl CpuStep {
         pooling: Pooling,
         activation: Activation,
     ) -> BatchFigures {
-        self.run(params, images, labels, pooling, activation, false)
+        self.run(params, images, labels, pooling, activation, Pass::Forward)
     }
 
     /// One SGD step on a batch: `images` are `batch × rows·cols` values in [0, 1],
@@ -278,7 +290,40 @@ impl CpuStep {
         pooling: Pooling,
         activation: Activation,
     ) -> BatchFigures {
-        self.run(params, images, labels, pooling, activation, true)
+        self.run(params, images, labels, pooling, activation, Pass::Backward)
+    }
+
+    /// As [`CpuStep::gradients`], and each layer's outputs tallied for
+    /// [`CpuStep::layer_stats`].
+    pub fn measured_gradients(
+        &mut self,
+        params: &[Vec<f32>],
+        images: &[f32],
+        labels: &[u32],
+        pooling: Pooling,
+        activation: Activation,
+    ) -> BatchFigures {
+        self.run(params, images, labels, pooling, activation, Pass::Measured)
+    }
+
+    /// Each weighted layer's figures from the last [`CpuStep::measured_gradients`]
+    /// call, for the weights `params` it started from and a step of `learning_rate`.
+    pub fn layer_stats(&self, params: &[Vec<f32>], learning_rate: f64) -> Vec<LayerStats> {
+        let Some(act) = self.measured else {
+            return Vec::new();
+        };
+        let layers = self.tallies.len();
+        layer_names(&self.names)
+            .into_iter()
+            .zip(&self.tallies)
+            .zip(&self.ranges)
+            .enumerate()
+            .map(|(i, ((name, tally), &range))| {
+                let weights = WeightFigures::of(&params[2 * i], &self.grads[2 * i], learning_rate);
+                let activation = (i + 1 < layers).then_some(act);
+                tally.finish(name, activation, range, weights)
+            })
+            .collect()
     }
 
     /// The batch size of the last step (0 before the first).
@@ -296,7 +341,7 @@ impl CpuStep {
         &self.logits
     }
 
-    /// The forward pass and loss, and with `backward` the gradients, of a batch: one
+    /// The forward pass and loss, and as far as `pass` goes the gradients and tallies, of a batch: one
     /// task per chunk of [`CHUNK_IMAGES`], then the chunks' gradients summed.
     fn run(
         &mut self,
@@ -305,9 +350,15 @@ impl CpuStep {
         labels: &[u32],
         pooling: Pooling,
         act: Activation,
-        backward: bool,
+        pass: Pass,
     ) -> BatchFigures {
         assert_eq!(params.len(), self.grads.len(), "one buffer per parameter");
+        let backward = pass != Pass::Forward;
+        let measuring = pass == Pass::Measured;
+        self.measured = measuring.then_some(act);
+        if measuring {
+            self.tallies = self.net.tallies();
+        }
         let batch = labels.len();
         self.batch = batch;
         if batch == 0 {
@@ -355,6 +406,9 @@ impl CpuStep {
                 .zip(labels.par_chunks(CHUNK_IMAGES))
                 .for_each(|((worker, images), labels)| {
                     worker.forward(net, &weights, images, labels.len(), pooling, act);
+                    if measuring {
+                        worker.tally(net, labels.len());
+                    }
                     worker.loss_and_output_gradient(net, labels, scale);
                     if backward {
                         worker.backward(net, &weights, images, labels.len(), pooling, act);
@@ -369,6 +423,29 @@ impl CpuStep {
             }
             if backward {
                 sum_gradients(workers, &mut self.grads, g > 0);
+            }
+            if measuring {
+                for worker in workers.iter() {
+                    for (all, part) in self.tallies.iter_mut().zip(&worker.tallies) {
+                        all.merge(part);
+                    }
+                }
+                if g == 0 {
+                    let layers = self.tallies.len();
+                    self.ranges = (self.tallies.iter().enumerate())
+                        .map(|(i, t)| t.histogram_range((i + 1 < layers).then_some(act)))
+                        .collect();
+                }
+                let ranges = &self.ranges;
+                workers.par_iter_mut().enumerate().for_each(|(w, worker)| {
+                    let n = CHUNK_IMAGES.min(labels.len() - w * CHUNK_IMAGES);
+                    worker.bin(net, n, ranges);
+                });
+                for worker in workers.iter() {
+                    for (all, part) in self.tallies.iter_mut().zip(&worker.tallies) {
+                        all.merge_histogram(part);
+                    }
+                }
             }
         }
         BatchFigures {
@@ -403,6 +480,14 @@ impl Net {
         let convs = self.convs.iter().flat_map(|s| [s.cout * s.patch(), s.cout]);
         let dense = self.dense.windows(2).flat_map(|p| [p[0] * p[1], p[1]]);
         convs.chain(dense)
+    }
+
+    /// Empty tallies of each weighted layer's outputs: a conv block's units are its
+    /// output positions of each channel, a dense layer's its neurons.
+    fn tallies(&self) -> Vec<ActivationTally> {
+        let convs = self.convs.iter().map(|s| s.cout * s.ho * s.wo);
+        let dense = self.dense[1..].iter().copied();
+        convs.chain(dense).map(ActivationTally::new).collect()
     }
 }
 
@@ -455,7 +540,57 @@ impl Worker {
             grads: net.parameter_sizes().map(|len| vec![0.0; len]).collect(),
             loss: 0.0,
             correct: 0,
+            tallies: Vec::new(),
         }
+    }
+
+    /// Each weighted layer's outputs, in the buffers of the last
+    /// [`Worker::forward`] of `n` images, as `self.tallies`: conv blocks after their
+    /// activation (before pooling), dense layers after theirs, the logits last.
+    fn outputs<'a>(&'a self, net: &'a Net, n: usize) -> impl Iterator<Item = Output<'a>> + 'a {
+        let convs = net
+            .convs
+            .iter()
+            .zip(&self.conv)
+            .map(move |(s, buf)| Output {
+                values: &buf.act[..s.cout * n * s.ho * s.wo],
+                channel_major: Some(s.ho * s.wo),
+            });
+        let dense = net.dense[1..]
+            .iter()
+            .zip(&self.dense_act[1..])
+            .map(move |(&w, act)| Output {
+                values: &act[..n * w],
+                channel_major: None,
+            });
+        convs.chain(dense)
+    }
+
+    /// Tallies the last forward pass's outputs (counts, sums, live units; the
+    /// histogram comes once its span is known, in [`Worker::bin`]).
+    fn tally(&mut self, net: &Net, n: usize) {
+        let mut tallies = std::mem::take(&mut self.tallies);
+        if tallies.is_empty() {
+            tallies = net.tallies();
+        }
+        for (tally, out) in tallies.iter_mut().zip(self.outputs(net, n)) {
+            tally.clear();
+            match out.channel_major {
+                Some(plane) => tally.add_by_channel(out.values, n, plane),
+                None => tally.add_by_image(out.values),
+            }
+        }
+        self.tallies = tallies;
+    }
+
+    /// Bins the last forward pass's outputs into fresh histograms over `ranges`.
+    fn bin(&mut self, net: &Net, n: usize, ranges: &[(f32, f32)]) {
+        let mut tallies = std::mem::take(&mut self.tallies);
+        for ((tally, out), &range) in tallies.iter_mut().zip(self.outputs(net, n)).zip(ranges) {
+            tally.clear_histogram();
+            tally.bin(out.values, range);
+        }
+        self.tallies = tallies;
     }
 
     /// The forward pass of `n` images (`[n × rows·cols]`) up to the logits.
@@ -687,6 +822,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// How far a step goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The loss alone.
+    Forward,
+    /// The loss and the gradients.
+    Backward,
+    /// The loss, the gradients and each layer's outputs tallied.
+    Measured,
+}
+
+/// One weighted layer's outputs for a chunk.
+struct Output<'a> {
+    values: &'a [f32],
+    /// `Some(plane)`: laid out `[channels][images][plane]`; else image by image.
+    channel_major: Option<usize>,
 }
 
 /// The chunk's input images as [`ConvShape::forward_correlation`] reads them: in

@@ -12,6 +12,7 @@ fn progress(at: f64) -> Progress {
         train_loss: 2.0 - at,
         train_acc: at / 4.0,
         examples_per_sec: 1000.0,
+        layers: Vec::new(),
     }
 }
 
@@ -24,6 +25,7 @@ fn epoch(n: u32, examples_per_sec: f64, train_seconds: f64) -> EpochSummary {
         examples_per_sec,
         train_seconds,
         eval_seconds: 0.1,
+        layers: Vec::new(),
     }
 }
 

@@ -174,6 +174,7 @@ fn history_until_cuts_the_charts_at_a_moment() {
         train_loss: 1.0 / (1.0 + at),
         train_acc: 0.5,
         examples_per_sec: 1000.0,
+        layers: Vec::new(),
     };
     let epoch = |epoch| EpochSummary {
         epoch,
@@ -183,6 +184,7 @@ fn history_until_cuts_the_charts_at_a_moment() {
         examples_per_sec: 1000.0,
         train_seconds: 1.0,
         eval_seconds: 0.1,
+        layers: Vec::new(),
     };
     let history = History {
         progress: (1..=30).map(|k| progress(k as f64 / 10.0)).collect(),

@@ -32,7 +32,7 @@ use crate::data::batches::batches_per_epoch;
 use crate::data::own::ProbeImage;
 use crate::data::{Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
-use crate::engine::{self, Engine};
+use crate::engine::{self, Engine, LayerStats, Measure};
 use crate::model::{LeNet, ModelError};
 
 /// Why the trainer cannot go on.
@@ -97,6 +97,8 @@ pub(super) struct Trainer {
     history_policy: HistoryPolicy,
     /// A CPU copy of the network for looking back, made the first time it is needed.
     past_model: Option<PastModel>,
+    /// The newest report's layer figures, which the epoch's summary repeats.
+    layers: Vec<LayerStats>,
 }
 
 impl Trainer {
@@ -169,6 +171,7 @@ impl Trainer {
             timeline,
             history_policy,
             past_model: None,
+            layers: Vec::new(),
         };
         if let Some(checkpoint) = resume {
             for _ in 0..checkpoint.meta.position.restarts {
@@ -456,10 +459,19 @@ impl Trainer {
                 }
                 let mut diverged = None;
                 let guard = &mut self.guard;
-                let outcome = self.engine.step(
+                // The layers are measured by the steps whose figures are reported.
+                let reported = self.stepping == Some(Stride::Batch)
+                    || ReportCadence::due(i, batches, self.settings.reports_per_epoch);
+                let measure = if reported {
+                    Measure::Layers
+                } else {
+                    Measure::Nothing
+                };
+                let mut outcome = self.engine.step(
                     &self.model,
                     self.settings.learning_rate.get(),
                     &self.epoch_order[i],
+                    measure,
                     &mut |loss| {
                         // No step with a diverging loss: the weights stay as they were.
                         let bad = guard.diverging(loss, classes);
@@ -505,7 +517,11 @@ impl Trainer {
                         train_loss: p.loss_sum / p.seen as f64,
                         train_acc: p.correct as f64 / p.seen as f64,
                         examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
+                        layers: std::mem::take(&mut outcome.layers),
                     };
+                    if !progress.layers.is_empty() {
+                        self.layers.clone_from(&progress.layers);
+                    }
                     self.history.push_progress(progress.clone());
                     self.emit(Event::Progress(progress));
                     self.take_snapshot()?;
@@ -536,6 +552,7 @@ impl Trainer {
                 examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
                 train_seconds: p.train_seconds,
                 eval_seconds: eval_start.elapsed().as_secs_f64(),
+                layers: self.layers.clone(),
             };
             self.history.epochs.push(summary.clone());
             self.emit(Event::EpochFinished(summary));

@@ -108,6 +108,7 @@ fn play(a: &mut App, epochs: u32, loss: f64) {
             train_loss: loss / at,
             train_acc: 0.5,
             examples_per_sec: 100.0,
+            layers: Vec::new(),
         }));
     }
     for e in 1..=epochs {
@@ -119,6 +120,7 @@ fn play(a: &mut App, epochs: u32, loss: f64) {
             examples_per_sec: 100.0,
             train_seconds: 1.0,
             eval_seconds: 0.1,
+            layers: Vec::new(),
         }));
     }
 }
