@@ -3,7 +3,7 @@
 //! After a restart the earlier runs' curves are kept (a few of them) so the new run
 //! can be compared with them, each named by the settings it started with.
 
-use crate::train::RunRecipe;
+use crate::train::{LayerStats, RunRecipe};
 
 /// Points kept per series: a few per column of a wide chart, and cheap to draw.
 pub const MAX_POINTS: usize = 512;
@@ -116,5 +116,61 @@ mod tests {
         s.push(1.0, 2.0);
         assert_eq!(s.points(), &[(1.0, 2.0)]);
         assert_eq!(s.max_y(), Some(2.0));
+    }
+}
+
+/// Each weighted layer's gradient norm over the run, as log10 (ratatui's charts have
+/// no log axis: the widget labels the decades), and the newest report's figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GradientFlow {
+    /// Per layer, in order: its name and log10 ‖∂loss/∂W‖ over epochs.
+    pub layers: Vec<(String, Series)>,
+    /// The newest report's figures of every layer.
+    pub latest: Vec<LayerStats>,
+}
+
+impl GradientFlow {
+    /// Adds a report's figures at `at` epochs (a report without any changes nothing;
+    /// other layers than before start the curves again).
+    pub fn push(&mut self, at: f64, stats: &[LayerStats]) {
+        if stats.is_empty() {
+            return;
+        }
+        let same = self.layers.len() == stats.len()
+            && self
+                .layers
+                .iter()
+                .zip(stats)
+                .all(|((name, _), s)| *name == s.layer);
+        if !same {
+            self.layers = stats
+                .iter()
+                .map(|s| (s.layer.clone(), Series::new()))
+                .collect();
+        }
+        for ((_, series), s) in self.layers.iter_mut().zip(stats) {
+            // A zero gradient has no logarithm: the curve skips the point.
+            if s.grad_norm > 0.0 && s.grad_norm.is_finite() {
+                series.push(at, s.grad_norm.log10());
+            }
+        }
+        self.latest = stats.to_vec();
+    }
+
+    /// The decades (whole powers of ten) the curves span, at least one: the chart's y
+    /// bounds as exponents.
+    pub fn decades(&self) -> [f64; 2] {
+        let ys = self
+            .layers
+            .iter()
+            .flat_map(|(_, s)| s.points().iter().map(|p| p.1));
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+        if lo > hi {
+            return [-3.0, 0.0];
+        }
+        let (lo, hi) = (lo.floor(), hi.ceil());
+        [lo, if hi > lo { hi } else { lo + 1.0 }]
     }
 }

@@ -43,6 +43,8 @@ pub enum Action {
     ToggleConfusion,
     /// Show or hide the first convolution's kernels.
     ToggleKernels,
+    /// Show or hide the gradient flow and activation statistics per layer.
+    ToggleDiagnostics,
     /// Double the learning rate.
     LrUp,
     /// Halve the learning rate.
@@ -81,7 +83,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::TogglePause,
         Action::StepBatch,
         Action::StepEpoch,
@@ -98,6 +100,7 @@ impl Action {
         Action::ToggleProbabilities,
         Action::ToggleConfusion,
         Action::ToggleKernels,
+        Action::ToggleDiagnostics,
         Action::LrUp,
         Action::LrDown,
         Action::PaceDown,
@@ -136,6 +139,7 @@ impl Action {
             Action::ToggleProbabilities => "probabilities",
             Action::ToggleConfusion => "confusion",
             Action::ToggleKernels => "kernels",
+            Action::ToggleDiagnostics => "diagnostics",
             Action::LrUp => "lr_up",
             Action::LrDown => "lr_down",
             Action::PaceDown => "pace_down",
@@ -175,6 +179,9 @@ impl Action {
             Action::ToggleProbabilities => "show / hide the class probabilities of the images",
             Action::ToggleConfusion => "show / hide the test set's confusion matrix",
             Action::ToggleKernels => "show / hide the first layer's kernels",
+            Action::ToggleDiagnostics => {
+                "show / hide gradient flow and activation statistics per layer"
+            }
             Action::LrUp => "learning rate × 2",
             Action::LrDown => "learning rate ÷ 2",
             Action::PaceDown => "pace ÷ 2: slower, for a class to watch",
@@ -209,9 +216,10 @@ impl Action {
             Action::Draw => "draw",
             // Told in the help, beside `i`.
             Action::DrawOver | Action::OpenImage => return None,
-            Action::ToggleProbabilities | Action::ToggleConfusion | Action::ToggleKernels => {
-                "panels"
-            }
+            Action::ToggleProbabilities
+            | Action::ToggleConfusion
+            | Action::ToggleKernels
+            | Action::ToggleDiagnostics => "panels",
             Action::LrUp | Action::LrDown => "lr",
             // The header shows the pace; the hint bar keeps room for the capture keys.
             Action::PaceDown | Action::PaceUp => return None,
@@ -266,8 +274,13 @@ impl Action {
                 "while paused: one batch / to the end of the epoch",
             ),
             A::ToggleProbabilities => (
-                &[A::ToggleProbabilities, A::ToggleConfusion, A::ToggleKernels],
-                "show / hide probabilities / confusion matrix / kernels",
+                &[
+                    A::ToggleProbabilities,
+                    A::ToggleConfusion,
+                    A::ToggleKernels,
+                    A::ToggleDiagnostics,
+                ],
+                "show / hide probabilities / confusion / kernels / gradients",
             ),
             _ => return None,
         })
@@ -436,6 +449,7 @@ impl Default for KeyMap {
             (Key::plain(Char('b')), Action::ToggleProbabilities),
             (Key::plain(Char('c')), Action::ToggleConfusion),
             (Key::plain(Char('k')), Action::ToggleKernels),
+            (Key::plain(Char('d')), Action::ToggleDiagnostics),
             (Key::plain(Char('+')), Action::LrUp),
             // `=` shares the key cap with `+` on most layouts.
             (Key::plain(Char('=')), Action::LrUp),

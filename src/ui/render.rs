@@ -13,8 +13,8 @@ use ratatui::widgets::Paragraph;
 
 use crate::ui::app::{App, Panel};
 use crate::ui::widgets::{
-    PanelSize, activations, charts, confusion, footer, header, kernels, layers, overlay,
-    probabilities,
+    PanelSize, activations, charts, confusion, diagnostics, footer, header, kernels, layers,
+    overlay, probabilities,
 };
 
 /// The smallest terminal the dashboard draws in.
@@ -51,6 +51,7 @@ pub fn render(app: &App, frame: &mut Frame) {
             Panel::Probabilities => probabilities::render(app, frame, rect),
             Panel::Confusion => confusion::render(app, frame, rect),
             Panel::Kernels => kernels::render(app, frame, rect),
+            Panel::Diagnostics => diagnostics::render(app, frame, rect),
         }
     }
     if !arranged.hidden.is_empty() {
@@ -125,6 +126,7 @@ fn name(panel: Panel) -> &'static str {
         Panel::Probabilities => "probabilities",
         Panel::Confusion => "confusion matrix",
         Panel::Kernels => "kernels",
+        Panel::Diagnostics => "gradient flow",
     }
 }
 
@@ -133,6 +135,7 @@ fn size(app: &App, panel: Panel) -> PanelSize {
         Panel::Probabilities => probabilities::size(app),
         Panel::Confusion => confusion::size(app),
         Panel::Kernels => kernels::size(app),
+        Panel::Diagnostics => diagnostics::size(app),
     }
 }
 

@@ -260,6 +260,8 @@ pub struct Theme {
     pub gauge: Style,
     /// Highlight: the active side in compare mode, the predicted class.
     pub highlight: Style,
+    /// One line colour per layer in the gradient-flow chart, first layer first.
+    pub layer_lines: [Style; 6],
 }
 
 impl Theme {
@@ -348,6 +350,26 @@ impl Theme {
                 Style::default().add_modifier(Modifier::REVERSED)
             } else {
                 pick((240, 200, 60), 220, Color::Yellow).patch(bold)
+            },
+            // Categorical hues far apart, so five layers stay apart on a projector.
+            layer_lines: if light {
+                [
+                    pick((31, 119, 180), 25, Color::Blue),
+                    pick((200, 90, 0), 166, Color::Red),
+                    pick((20, 140, 60), 28, Color::Green),
+                    pick((150, 40, 160), 91, Color::Magenta),
+                    pick((0, 130, 140), 30, Color::Cyan),
+                    pick((120, 100, 0), 94, Color::DarkGray),
+                ]
+            } else {
+                [
+                    pick((100, 170, 255), 75, Color::LightBlue),
+                    pick((255, 160, 60), 215, Color::Yellow),
+                    pick((90, 210, 120), 78, Color::LightGreen),
+                    pick((220, 120, 240), 177, Color::LightMagenta),
+                    pick((80, 220, 220), 80, Color::LightCyan),
+                    pick((240, 90, 90), 203, Color::LightRed),
+                ]
             },
         }
     }

@@ -8,8 +8,8 @@ use lenet_tui::data::Dataset;
 use lenet_tui::data::own::ImageId;
 use lenet_tui::model::{ActivationMap, Architecture, LeNet, Pooling, Probe};
 use lenet_tui::train::{
-    Change, ConfusionMatrix, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange,
-    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, TrainSettings,
+    Change, ConfusionMatrix, ConvKernels, Divergence, EpochSummary, Event, History, LayerStats,
+    MarkedChange, ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, TrainSettings,
 };
 use lenet_tui::ui::app::{App, Panel, RunState};
 use lenet_tui::ui::keys::{Action, KeyMap};
@@ -102,6 +102,31 @@ fn report(dataset: &Dataset, index: usize, predicted: usize) -> ProbeReport {
     }
 }
 
+/// Sigmoid-like figures at `at` epochs: gradients a decade smaller per layer towards
+/// the input, growing as the run goes on; the first layer a quarter saturated.
+fn layer_stats(at: f64) -> Vec<LayerStats> {
+    ["conv1", "conv2", "fc1", "fc2", "fc3"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let grad_norm = 10f64.powf(i as f64 - 4.0 + at / 3.0);
+            let last = i == 4;
+            LayerStats {
+                layer: (*name).into(),
+                grad_norm,
+                weight_norm: 2.0,
+                update_ratio: 0.9 * grad_norm / 2.0,
+                act_mean: 0.5,
+                act_std: 0.1,
+                saturated: (!last).then_some(0.25 / (i + 1) as f64),
+                dead: None,
+                hist: (0..16u32).map(|b| (b * (15 - b) + i as u32) * 10).collect(),
+                hist_range: [0.0, 1.0],
+            }
+        })
+        .collect()
+}
+
 /// A dashboard three epochs into a ten-epoch run, with a pooling swap at 2.5.
 fn app_midway(depth: ColorDepth) -> App {
     let dataset = Arc::new(Dataset::embedded());
@@ -135,7 +160,7 @@ fn app_midway(depth: ColorDepth) -> App {
             train_loss: 2.3 / (1.0 + at),
             train_acc: 0.1 + 0.2 * at,
             examples_per_sec: 1234.5,
-            layers: Vec::new(),
+            layers: layer_stats(at),
         }));
         if step % 5 == 0 {
             app.on_event(Event::Confusion {
@@ -179,7 +204,7 @@ fn app_with_panels(depth: ColorDepth) -> App {
     ] {
         app.on_action(action);
     }
-    assert_eq!(app.panels, Panel::ALL);
+    assert_eq!(app.panels, Panel::ALL[..3]);
     app
 }
 
@@ -267,7 +292,7 @@ fn help_lists_every_key_even_at_80_by_24() {
     let text = draw(&app, 80, 24).backend().to_string();
     for what in [
         "pause / resume training",
-        "confusion matrix / kernels",
+        "confusion / kernels / gradients",
         "history: back / forward / first / live",
         "quit at once",
     ] {
@@ -559,6 +584,63 @@ fn every_size_with_every_panel_draws_without_panic() {
     for (w, h) in [(80, 24), (120, 36), (160, 48), (81, 25)] {
         draw(&plain, w, h);
     }
+}
+
+#[test]
+fn gradient_flow_at_120_by_36_and_160_by_48() {
+    let mut app = app_midway(ColorDepth::Ansi256);
+    app.on_action(Action::ToggleDiagnostics);
+    assert_eq!(app.panels, [Panel::Diagnostics]);
+    for (w, h) in [(120, 36), (160, 48)] {
+        let terminal = draw(&app, w, h);
+        let text = terminal.backend().to_string();
+        for what in [
+            "Gradient flow",
+            "conv1",
+            "conv2",
+            "fc1",
+            "fc2",
+            "fc3",
+            "25 % saturated",
+            "13 % saturated",
+            "logits",
+            "1e-4",
+            "Activations",
+        ] {
+            assert!(text.contains(what), "{w}×{h}: {what}:\n{text}");
+        }
+        // The table's names are the legend: each in its line's colour.
+        let buffer = terminal.backend().buffer();
+        for (i, name) in ["conv1", "conv2", "fc1", "fc2", "fc3"].iter().enumerate() {
+            let at = (0..buffer.area.height)
+                .flat_map(|y| (0..buffer.area.width).map(move |x| (x, y)))
+                .rfind(|&(x, y)| {
+                    (0..name.len() as u16).all(|k| {
+                        x + k < buffer.area.width
+                            && buffer[(x + k, y)].symbol() == &name[k as usize..=k as usize]
+                    })
+                })
+                .expect("the layer's row");
+            assert_eq!(
+                buffer[at].fg,
+                app.theme.layer_lines[i].fg.unwrap(),
+                "{w}×{h}: {name}'s colour"
+            );
+        }
+        assert!(!text.contains("no room for"), "{w}×{h}:\n{text}");
+        snapshot(&format!("frame_gradient_flow_{w}x{h}"), &terminal);
+    }
+    // 80×24 has no room beside the activations: the panel is named.
+    let small = draw(&app, 80, 24).backend().to_string();
+    assert!(small.contains("no room for: gradient flow"), "{small}");
+    // `d` again hides it.
+    app.on_action(Action::ToggleDiagnostics);
+    assert!(
+        !draw(&app, 120, 36)
+            .backend()
+            .to_string()
+            .contains("Gradient flow")
+    );
 }
 
 #[test]

@@ -165,6 +165,7 @@ impl App {
             Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
             Action::ToggleConfusion => self.toggle(Panel::Confusion),
             Action::ToggleKernels => self.toggle(Panel::Kernels),
+            Action::ToggleDiagnostics => self.toggle(Panel::Diagnostics),
             Action::Restart => {
                 self.overlay = Some(Overlay::ConfirmRestart);
                 Vec::new()

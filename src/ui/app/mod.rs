@@ -22,7 +22,7 @@ use crate::train::{
     PastView, ProbeReport, RunInfo, SaveReason,
 };
 use crate::train::{Pace, RunRecipe, Stride, run_labels};
-use crate::ui::history::{PAST_RUNS, PastRun, Series};
+use crate::ui::history::{GradientFlow, PAST_RUNS, PastRun, Series};
 use crate::ui::keys::{Action, KeyMap};
 use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
@@ -89,11 +89,18 @@ pub enum Panel {
     Confusion,
     /// The first convolution's kernels.
     Kernels,
+    /// Gradient flow per layer over the run, and the newest activation statistics.
+    Diagnostics,
 }
 
 impl Panel {
     /// Every panel, in the order they are laid out.
-    pub const ALL: [Panel; 3] = [Panel::Probabilities, Panel::Confusion, Panel::Kernels];
+    pub const ALL: [Panel; 4] = [
+        Panel::Probabilities,
+        Panel::Confusion,
+        Panel::Kernels,
+        Panel::Diagnostics,
+    ];
 }
 
 /// A change of setting drawn as a marker on the charts.
@@ -141,6 +148,8 @@ pub struct App {
     pub train_acc: Series,
     /// Test accuracy at epoch ends.
     pub test_acc: Series,
+    /// Each layer's gradient norm over the run, and the newest layer statistics.
+    pub gradients: GradientFlow,
     /// Setting changes, for chart markers.
     pub changes: Vec<ChangeMark>,
     /// The images `←`/`→` move through: the user's, then the test set's.
@@ -222,6 +231,7 @@ impl App {
             loss: Series::new(),
             train_acc: Series::new(),
             test_acc: Series::new(),
+            gradients: GradientFlow::default(),
             changes: Vec::new(),
             images,
             probes,
@@ -340,6 +350,7 @@ impl App {
                 self.examples_per_sec = Some(p.examples_per_sec);
                 self.loss.push(p.at, p.train_loss);
                 self.train_acc.push(p.at, p.train_acc);
+                self.gradients.push(p.at, &p.layers);
             }
             Event::EpochFinished(e) => {
                 self.at = f64::from(e.epoch);
@@ -466,9 +477,11 @@ impl App {
         self.loss = Series::new();
         self.train_acc = Series::new();
         self.test_acc = Series::new();
+        self.gradients = GradientFlow::default();
         for p in &history.progress {
             self.loss.push(p.at, p.train_loss);
             self.train_acc.push(p.at, p.train_acc);
+            self.gradients.push(p.at, &p.layers);
         }
         for e in &history.epochs {
             self.test_acc.push(f64::from(e.epoch), e.test_acc);
@@ -552,6 +565,8 @@ impl App {
             train_acc: std::mem::take(&mut self.train_acc),
             test_acc: std::mem::take(&mut self.test_acc),
         };
+        // Gradient flow is shown for the current run only.
+        self.gradients = GradientFlow::default();
         if run.loss.points().is_empty() && run.test_acc.points().is_empty() {
             return;
         }

@@ -14,11 +14,13 @@ use super::panel;
 use crate::ui::app::App;
 use crate::ui::history::Series;
 
-fn x_bounds(app: &App) -> [f64; 2] {
+/// The x axis of every chart over the run: 0 to the run's epochs.
+pub(super) fn x_bounds(app: &App) -> [f64; 2] {
     [0.0, f64::from(app.epochs.max(1))]
 }
 
-fn x_labels(app: &App) -> Vec<Span<'static>> {
+/// The x axis's labels: 0, the middle epoch, the last.
+pub(super) fn x_labels(app: &App) -> Vec<Span<'static>> {
     let e = app.epochs.max(1);
     let mid = e / 2;
     let mut labels = vec![Span::raw("0")];
@@ -30,7 +32,7 @@ fn x_labels(app: &App) -> Vec<Span<'static>> {
 }
 
 /// Two-point vertical lines at each change, spanning `y`.
-fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
+pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
     app.changes
         .iter()
         .map(|c| vec![(c.at, y[0]), (c.at, y[1])])

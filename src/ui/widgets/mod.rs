@@ -4,6 +4,7 @@
 pub mod activations;
 pub mod charts;
 pub mod confusion;
+pub mod diagnostics;
 pub mod footer;
 pub mod header;
 pub mod heatmap;
