@@ -96,6 +96,45 @@ pub struct PastRun {
 mod tests {
     use super::*;
 
+    fn stats(layer: &str, grad_norm: f64) -> LayerStats {
+        LayerStats {
+            layer: layer.into(),
+            grad_norm,
+            weight_norm: 1.0,
+            update_ratio: 0.1,
+            act_mean: 0.0,
+            act_std: 0.0,
+            saturated: None,
+            dead: None,
+            hist: vec![0; 16],
+            hist_range: [0.0, 1.0],
+        }
+    }
+
+    #[test]
+    fn gradient_flow_keeps_log_norms_per_layer_and_spans_whole_decades() {
+        let mut flow = GradientFlow::default();
+        assert_eq!(flow.decades(), [-3.0, 0.0], "before any report");
+        flow.push(0.5, &[stats("conv1", 0.002), stats("fc1", 0.3)]);
+        flow.push(0.6, &[]);
+        flow.push(1.0, &[stats("conv1", 0.0), stats("fc1", 3.0)]);
+        assert_eq!(flow.layers.len(), 2);
+        let conv1 = flow.layers[0].1.points();
+        assert_eq!(conv1.len(), 1, "a zero gradient has no logarithm");
+        assert!((conv1[0].1 - 0.002f64.log10()).abs() < 1e-12);
+        assert_eq!(flow.layers[1].1.points().len(), 2);
+        assert_eq!(flow.decades(), [-3.0, 1.0]);
+        assert_eq!(flow.latest[1].grad_norm, 3.0);
+        // Other layers (a new model): the curves start again.
+        flow.push(
+            1.5,
+            &[stats("conv1", 1.0), stats("conv2", 1.0), stats("fc1", 1.0)],
+        );
+        assert_eq!(flow.layers.len(), 3);
+        assert_eq!(flow.layers[0].1.points().len(), 1);
+        assert_eq!(flow.decades(), [0.0, 1.0], "one decade at least");
+    }
+
     #[test]
     fn stays_bounded_and_ends_at_the_newest_point() {
         let mut s = Series::new();

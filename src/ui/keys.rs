@@ -692,7 +692,7 @@ mod tests {
                 "↑/↓ class",
                 "Tab compare",
                 "i draw",
-                "b/c/k panels",
+                "b/c/k/d panels",
                 "+/- lr",
                 ",/. history",
                 "r restart",
@@ -759,7 +759,7 @@ mod tests {
         let map = KeyMap::default();
         let (full, paired) = (map.help(), map.help_paired());
         assert_eq!(full.len(), Action::ALL.len());
-        assert_eq!(paired.len(), full.len() - 11);
+        assert_eq!(paired.len(), full.len() - 12);
         assert!(paired.contains(&(
             ",/./Home/End".to_string(),
             "history: back / forward / first / live"

@@ -90,10 +90,14 @@ fn panel_keys_show_and_hide_panels_in_a_fixed_order() {
     assert_eq!(a.on_action(Action::ToggleKernels), vec![]);
     a.on_action(Action::ToggleProbabilities);
     a.on_action(Action::ToggleConfusion);
+    a.on_action(Action::ToggleDiagnostics);
     assert_eq!(a.panels, Panel::ALL);
     a.on_action(Action::ToggleProbabilities);
     assert!(!a.shows(Panel::Probabilities));
-    assert_eq!(a.panels, [Panel::Confusion, Panel::Kernels]);
+    assert_eq!(
+        a.panels,
+        [Panel::Confusion, Panel::Kernels, Panel::Diagnostics]
+    );
 }
 
 /// Plays a run: progress at each quarter epoch up to `epochs`, an epoch end each.
