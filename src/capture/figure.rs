@@ -56,6 +56,9 @@ pub enum LineStyle {
 /// Figure size in pixels at scale 1 (PNG) and in SVG units.
 pub const SIZE: (u32, u32) = (800, 500);
 
+/// The colour of setting changes' dashed lines and labels.
+pub const CHANGE: RGBColor = RGBColor(190, 60, 190);
+
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -65,27 +68,52 @@ fn register_font() {
     });
 }
 
+/// A figure plotters draws, at any scale, on either backend.
+pub trait Figure {
+    /// Its size in pixels at scale 1 (PNG) and in SVG units.
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
+
+    /// Draws it on `root`, every length times `scale`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        scale: f64,
+    ) -> Result<(), String>;
+}
+
+impl Figure for FigureData {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        scale: f64,
+    ) -> Result<(), String> {
+        draw(root, self, scale)
+    }
+}
+
 /// The figure as an SVG document.
-pub fn figure_svg(data: &FigureData) -> Result<String, String> {
+pub fn figure_svg(data: &impl Figure) -> Result<String, String> {
     register_font();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(&root, data, 1.0)?;
+        let root = SVGBackend::with_string(&mut svg, data.size()).into_drawing_area();
+        data.draw(&root, 1.0)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
 }
 
-/// The figure as PNG bytes at `scale` × [`SIZE`].
-pub fn figure_png(data: &FigureData, scale: u32) -> Result<Vec<u8>, String> {
+/// The figure as PNG bytes at `scale` × its size.
+pub fn figure_png(data: &impl Figure, scale: u32) -> Result<Vec<u8>, String> {
     register_font();
     let scale = scale.max(1);
-    let (w, h) = (SIZE.0 * scale, SIZE.1 * scale);
+    let (w, h) = (data.size().0 * scale, data.size().1 * scale);
     let mut rgb = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw(&root, data, f64::from(scale))?;
+        data.draw(&root, f64::from(scale))?;
         root.present().map_err(|e| e.to_string())?;
     }
     super::png::encode_rgb(w, h, &rgb).map_err(|e| e.to_string())
@@ -93,7 +121,7 @@ pub fn figure_png(data: &FigureData, scale: u32) -> Result<Vec<u8>, String> {
 
 /// Writes the figure as `STEM.png` (at `scale`) and `STEM.svg` in `dir` (created on
 /// demand, the stem made unique there); returns the PNG's path.
-pub fn write_figure(data: &FigureData, dir: &Path, stem: &str, scale: u32) -> io::Result<PathBuf> {
+pub fn write_figure(data: &impl Figure, dir: &Path, stem: &str, scale: u32) -> io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let stem = super::dir::unique_stem(dir, stem, &["svg", "png"]);
     let png = figure_png(data, scale).map_err(io::Error::other)?;
@@ -193,13 +221,12 @@ fn draw<DB: DrawingBackend>(
             }
         }
     }
-    let magenta = RGBColor(190, 60, 190);
     for (at, label) in &data.changes {
         let dashes = (0..40).map(|i| {
             let y0 = top * f64::from(i) / 40.0;
             PathElement::new(
                 vec![(*at, y0), (*at, y0 + top / 80.0)],
-                magenta.stroke_width(width),
+                CHANGE.stroke_width(width),
             )
         });
         chart.draw_series(dashes).map_err(err)?;
@@ -207,7 +234,7 @@ fn draw<DB: DrawingBackend>(
             .draw_series(std::iter::once(Text::new(
                 label.clone(),
                 (*at, top * 0.97),
-                ("sans-serif", px(13.0)).into_font().color(&magenta),
+                ("sans-serif", px(13.0)).into_font().color(&CHANGE),
             )))
             .map_err(err)?;
     }

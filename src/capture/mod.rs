@@ -5,6 +5,7 @@ pub mod cast;
 pub mod cells;
 pub mod dir;
 pub mod figure;
+pub mod gradients;
 pub mod png;
 pub mod svg;
 pub mod text;

@@ -56,6 +56,9 @@ pub struct BenchSpec {
     pub repeats: usize,
     /// Seed for weights and batch order.
     pub seed: u64,
+    /// The trainer measures the layers (gradient flow, activation statistics) on
+    /// one batch in this many: its report batches.
+    pub measure_every: usize,
 }
 
 /// Median, minimum and maximum of the repeats, in examples per second.
@@ -111,6 +114,12 @@ pub struct BenchResult {
     pub backward: Spread,
     /// Test-set evaluation.
     pub eval: Spread,
+    /// Whole training steps with the layers measured as the trainer measures them
+    /// (one batch in `measure_every`).
+    pub measured: Spread,
+    /// `measured` over `step`, repeat by repeat (each repeat times both on the same
+    /// batches, one right after the other, the order alternating).
+    pub measured_ratio: Spread,
 }
 
 /// Runs the benchmark, calling `done` after each variant.
@@ -150,7 +159,8 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             engine.step(&model, lr, take(), Measure::Nothing, &mut |_| true)?;
         }
         let (mut step, mut forward, mut backward, mut eval) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..spec.repeats {
+        let (mut measured, mut measured_ratio) = (vec![], vec![]);
+        for repeat in 0..spec.repeats {
             let ids: Vec<&[u32]> = (0..spec.batches).map(|_| take()).collect();
             let examples = (spec.batches * spec.batch_size) as f64;
             let start = Instant::now();
@@ -158,13 +168,30 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
                 engine.forward_only(&model, ids)?;
             }
             let forward_s = start.elapsed().as_secs_f64();
-            let start = Instant::now();
-            for ids in &ids {
-                engine.step(&model, lr, ids, Measure::Nothing, &mut |_| true)?;
-            }
-            engine.settle()?;
-            let step_s = start.elapsed().as_secs_f64();
+            let mut steps = |every: Option<usize>| -> Result<f64, ModelError> {
+                let start = Instant::now();
+                for (i, ids) in ids.iter().enumerate() {
+                    let measure = match every {
+                        Some(k) if (i + 1) % k.max(1) == 0 => Measure::Layers,
+                        _ => Measure::Nothing,
+                    };
+                    engine.step(&model, lr, ids, measure, &mut |_| true)?;
+                }
+                engine.settle()?;
+                Ok(start.elapsed().as_secs_f64())
+            };
+            // Alternating which goes first, so neither always has the warmer caches.
+            let every = Some(spec.measure_every);
+            let (step_s, measured_s) = if repeat % 2 == 0 {
+                let plain = steps(None)?;
+                (plain, steps(every)?)
+            } else {
+                let with = steps(every)?;
+                (steps(None)?, with)
+            };
             step.push(examples / step_s);
+            measured.push(examples / measured_s);
+            measured_ratio.push(step_s / measured_s);
             forward.push(examples / forward_s);
             backward.push(examples / (step_s - forward_s).max(1e-9));
             let start = Instant::now();
@@ -182,6 +209,8 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
             forward: Spread::of(forward),
             backward: Spread::of(backward),
             eval: Spread::of(eval),
+            measured: Spread::of(measured),
+            measured_ratio: Spread::of(measured_ratio),
         });
     }
     Ok(())
@@ -190,21 +219,30 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
 /// A result as one line of the table `lenet-tui bench` prints.
 pub fn table_row(r: &BenchResult) -> String {
     let cell = |s: &Spread| format!("{:>8.0} [{:.0}–{:.0}]", s.median, s.min, s.max);
+    let ratio = &r.measured_ratio;
     format!(
-        "{:<12} {:<24} {:<24} {:<24} {}",
+        "{:<12} {:<24} {:<24} {:<24} {:<24} {:.3} [{:.3}–{:.3}]",
         r.variant,
         cell(&r.step),
         cell(&r.forward),
         cell(&r.backward),
-        cell(&r.eval)
+        cell(&r.eval),
+        ratio.median,
+        ratio.min,
+        ratio.max
     )
 }
 
 /// The table's header.
 pub fn table_header() -> String {
     format!(
-        "{:<12} {:<24} {:<24} {:<24} {}",
-        "variant", "step ex/s [min–max]", "forward", "backward+update", "eval"
+        "{:<12} {:<24} {:<24} {:<24} {:<24} {}",
+        "variant",
+        "step ex/s [min–max]",
+        "forward",
+        "backward+update",
+        "eval",
+        "with layer stats / without"
     )
 }
 
@@ -251,6 +289,7 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
     architecture
         .plan()
         .with_context(|| session::model_source(args.run.config.as_deref()))?;
+    let dataset_len = dataset.train.len();
     let spec = BenchSpec {
         architecture,
         dataset,
@@ -262,6 +301,11 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
         batches: args.batches as usize,
         repeats: args.repeats as usize,
         seed: s.seed,
+        measure_every: crate::data::batches::batches_per_epoch(
+            dataset_len,
+            s.batch_size.as_usize(),
+        )
+        .div_ceil(s.reports_per_epoch.max(1) as usize),
     };
     if !args.json {
         println!(
@@ -314,13 +358,21 @@ mod tests {
             batches: 2,
             repeats: 2,
             seed: 1,
+            measure_every: 2,
         };
         let mut results = Vec::new();
         run(&spec, |r| results.push(r.clone())).unwrap();
         assert_eq!(results.len(), 1);
         let r = &results[0];
         assert_eq!(r.variant, "max/relu");
-        for s in [r.step, r.forward, r.backward, r.eval] {
+        for s in [
+            r.step,
+            r.forward,
+            r.backward,
+            r.eval,
+            r.measured,
+            r.measured_ratio,
+        ] {
             assert!(
                 s.min > 0.0 && s.min <= s.median && s.median <= s.max,
                 "{r:?}"

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 
 use crate::capture;
 use crate::capture::figure::{FigureData, FigureRun, LineStyle};
+use crate::capture::gradients::{GradientFigure, GradientPanel};
 use crate::cli::CompareArgs;
 use crate::config;
 use crate::session;
@@ -107,6 +108,26 @@ pub fn figure_data(a: &SavedRun, b: &SavedRun) -> FigureData {
             run(b, label_b, LineStyle::Dashed),
         ],
         changes: Vec::new(),
+    }
+}
+
+/// Both runs' gradient flow side by side, on one scale, each with its setting changes.
+pub fn gradient_figure_data(a: &SavedRun, b: &SavedRun) -> GradientFigure {
+    let [label_a, label_b] = labels(a, b);
+    let panel = |r: &SavedRun, label: String| {
+        let h = &r.meta.history;
+        let changes = h
+            .changes
+            .iter()
+            .filter_map(|c| Some((c.at, c.change.setting_label()?)))
+            .collect();
+        GradientPanel::from_progress(label, &h.progress, changes)
+    };
+    let data = figure_data(a, b);
+    GradientFigure {
+        title: format!("Gradient flow: A {} vs B {}", a.name, b.name),
+        epochs: data.epochs,
+        panels: vec![panel(a, label_a), panel(b, label_b)],
     }
 }
 
@@ -215,6 +236,17 @@ pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing the figure into {}", dir.display()))?;
     print!("{}", table(&a, &b));
     println!("figure: {} (and .svg)", path.display());
+    let gradients = gradient_figure_data(&a, &b);
+    if gradients.panels.iter().any(|p| !p.is_empty()) {
+        let stem = format!("{stem}_gradients");
+        let path = capture::figure::write_figure(&gradients, &dir, &stem, scale)
+            .with_context(|| format!("writing the figure into {}", dir.display()))?;
+        println!("gradient flow: {} (and .svg)", path.display());
+    } else {
+        println!(
+            "gradient flow: neither run's checkpoints hold layer statistics (saved before they were measured)"
+        );
+    }
     Ok(())
 }
 
@@ -269,6 +301,47 @@ mod tests {
                 rng: crate::rng::ALGORITHM.into(),
             },
         }
+    }
+
+    #[test]
+    fn gradient_flow_of_both_runs_side_by_side_with_the_changes() {
+        let mut a = saved("run-a", Pooling::Avg, &[0.5]);
+        let stats = |grad_norm| crate::train::LayerStats {
+            layer: "conv1".into(),
+            grad_norm,
+            weight_norm: 1.0,
+            update_ratio: 0.1,
+            act_mean: 0.5,
+            act_std: 0.1,
+            saturated: Some(0.0),
+            dead: None,
+            hist: vec![0; 16],
+            hist_range: [0.0, 1.0],
+        };
+        a.meta.history.progress = (1..=4)
+            .map(|i| crate::train::Progress {
+                epoch: 1,
+                at: f64::from(i) / 4.0,
+                batch: i as usize,
+                batches: 4,
+                train_loss: 1.0,
+                train_acc: 0.5,
+                examples_per_sec: 1.0,
+                layers: vec![stats(1e-3 * f64::from(i))],
+            })
+            .collect();
+        a.meta.history.changes.push(MarkedChange {
+            at: 0.5,
+            change: Change::Pooling(Pooling::Max),
+        });
+        let b = saved("run-b", Pooling::Max, &[0.7]);
+        let g = gradient_figure_data(&a, &b);
+        assert_eq!(g.panels.len(), 2);
+        assert_eq!(g.panels[0].layers[0].0, "conv1");
+        assert_eq!(g.panels[0].layers[0].1.len(), 4);
+        assert_eq!(g.panels[0].changes, [(0.5, "pool max".to_string())]);
+        assert!(g.panels[1].is_empty(), "B measured nothing");
+        assert!(g.panels[0].label.starts_with('A') && g.panels[1].label.starts_with('B'));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use ratatui::buffer::Buffer;
 use super::app::{App, EffectDone};
 use super::render;
 use super::theme::ThemeKind;
+use crate::capture::gradients::GradientPanel;
 use crate::capture::{self, Palette};
 use crate::data::own::{OwnImage, encode_png};
 
@@ -76,10 +77,25 @@ pub fn figure(
 ) -> EffectDone {
     let data = app.figure_data();
     let stem = format!("{}_figure", app.capture_stem(now));
+    let scale = capture.png_scale;
+    let written =
+        capture::figure::write_figure(&data, &capture.dir, &stem, scale).and_then(|path| {
+            let training = shorten(&path.with_extension("{png,svg}"));
+            // Gradient flow beside it, once the run has measured its layers.
+            let gradients = app.gradient_figure_data();
+            if gradients.panels.iter().all(GradientPanel::is_empty) {
+                return Ok(training);
+            }
+            let stem = format!("{}_gradients", app.capture_stem(now));
+            let path = capture::figure::write_figure(&gradients, &capture.dir, &stem, scale)?;
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            Ok(format!(
+                "{training} and {}.{{png,svg}}",
+                name.unwrap_or_default()
+            ))
+        });
     EffectDone::Figure {
-        result: capture::figure::write_figure(&data, &capture.dir, &stem, capture.png_scale)
-            .map(|path| shorten(&path.with_extension("{png,svg}")))
-            .map_err(|e| format!("{}: {e}", capture.dir.display())),
+        result: written.map_err(|e| format!("{}: {e}", capture.dir.display())),
         asked,
     }
 }

@@ -1075,3 +1075,60 @@ fn o_opens_an_image_file_at_run_time() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+/// The gradient-flow panel's rows below its title, from its left border on.
+fn gradient_panel(screen: &str) -> Vec<String> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some((top, col)) = lines.iter().enumerate().find_map(|(i, l)| {
+        let byte = l.find("╭ Gradient flow")?;
+        Some((i, l[..byte].chars().count()))
+    }) else {
+        return Vec::new();
+    };
+    lines[top + 1..]
+        .iter()
+        .map(|l| l.chars().skip(col).collect::<String>())
+        .take_while(|l| !l.starts_with('╰'))
+        .collect()
+}
+
+/// `d` shows gradient flow with a row per layer in the table; `a` (paused, so nothing
+/// else moves) leaves a marker on its chart and the next reports say "dead" instead
+/// of "saturated"; `d` hides it; at 160×48 and 120×36.
+#[test]
+fn d_shows_gradient_flow_and_a_marks_it() {
+    let Some(t) = Tmux::start("--data embedded --epochs 500") else {
+        return;
+    };
+    t.wait_for("training under way", |s| {
+        !header(s).contains("– ex/s") && header(s).contains("running")
+    });
+    t.keys(&["d"]);
+    let layers = ["conv1", "conv2", "fc1", "fc2", "fc3"];
+    let has_table = |s: &str, what: &str| {
+        let panel = gradient_panel(s).join("\n");
+        layers.iter().all(|l| panel.contains(l)) && panel.contains(what)
+    };
+    t.wait_for("the panel with its table", |s| has_table(s, "% saturated"));
+    t.keys(&["Space"]);
+    t.wait_for("paused", |s| header(s).contains("paused"));
+    std::thread::sleep(Duration::from_millis(500));
+    let before = gradient_panel(&t.screen());
+    t.keys(&["a"]);
+    let marked = t.wait_for("a marker on the chart", |s| {
+        let now = gradient_panel(s);
+        now.len() == before.len() && now != before
+    });
+    assert!(!has_table(&marked, "% dead"), "no report while paused");
+    t.keys(&["Space"]);
+    t.wait_for("ReLU's dead units in the table", |s| has_table(s, "% dead"));
+    t.resize(120, 36);
+    let small = t.wait_for("the panel at 120×36", |s| {
+        s.lines().count() <= 36 && has_table(s, "% dead")
+    });
+    assert!(!small.contains("no room for"), "{small}");
+    t.keys(&["d"]);
+    t.wait_for("the panel hidden", |s| !s.contains("Gradient flow"));
+    t.keys(&["q", "q"]);
+    assert_eq!(t.wait_exit(), "0");
+}

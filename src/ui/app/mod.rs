@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::capture::figure::{FigureData, FigureRun, LineStyle};
+use crate::capture::gradients::{GradientFigure, GradientPanel};
 use crate::data::Dataset;
 use crate::data::own::{OwnImage, ProbeImage};
 use crate::model::{Activation, LayerTable, Pooling};
@@ -643,6 +644,35 @@ impl App {
                 .iter()
                 .map(|c| (c.at, c.label.clone()))
                 .collect(),
+        }
+    }
+
+    /// The gradient-flow figure of the current run, as the panel shows it.
+    pub fn gradient_figure_data(&self) -> GradientFigure {
+        let layers = self
+            .gradients
+            .layers
+            .iter()
+            .map(|(name, series)| {
+                let points = series.points().iter().map(|&(x, y)| (x, 10f64.powf(y)));
+                (name.clone(), points.collect())
+            })
+            .collect();
+        GradientFigure {
+            title: format!(
+                "Gradient flow: LeNet-5, {} pooling, {}, lr {}",
+                self.pooling, self.activation, self.learning_rate
+            ),
+            epochs: f64::from(self.epochs.max(1)),
+            panels: vec![GradientPanel {
+                label: String::new(),
+                layers,
+                changes: self
+                    .changes
+                    .iter()
+                    .map(|c| (c.at, c.label.clone()))
+                    .collect(),
+            }],
         }
     }
 
