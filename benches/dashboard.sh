@@ -10,7 +10,8 @@
 #     defaults: 7, target/release/lenet-tui, /usr/share/datasets/fashion-mnist
 # Each run trains EPOCHS epochs (default 3) and counts the mean of epochs 2 on (epoch 1
 # warms up); with the CPU step at ~25k ex/s an epoch takes under 3 s, so EPOCHS=8
-# gives each run enough training to measure.
+# gives each run enough training to measure. KEYS (tmux key names, e.g. KEYS=d for the
+# gradient-flow panel) are sent right after the first frame, before the steady state.
 set -euo pipefail
 rounds=${1:-7}
 bin=$(realpath "${2:-target/release/lenet-tui}")
@@ -61,6 +62,8 @@ dashboard() {
   while tmux -L "$sock" has-session -t d 2>/dev/null; do
     if [ -z "$first" ] && tmux -L "$sock" capture-pane -p -t d 2>/dev/null | grep -q "Layers"; then
       first=$(now)
+      # shellcheck disable=SC2086 # KEYS is a list of key names
+      [ -n "${KEYS:-}" ] && tmux -L "$sock" send-keys -t d ${KEYS}
     fi
     # Steady state starts two seconds after the first frame.
     if [ -n "$first" ] && [ -z "$t0" ] && [ "$(sub "$(now)" "$first" | cut -d. -f1)" -ge 2 ]; then

@@ -53,6 +53,28 @@ pub enum LineStyle {
     Faint,
 }
 
+/// Setting changes at nearly the same moment (within 1 % of the run: keys pressed
+/// one after the other) as one label, each kind of setting at its last value
+/// (`act relu, lr 0.1125`), so their labels do not print over each other.
+pub fn merged_changes(changes: &[(f64, String)], epochs: f64) -> Vec<(f64, String)> {
+    let near = epochs.max(1.0) / 100.0;
+    let mut groups: Vec<(f64, Vec<String>)> = Vec::new();
+    for (at, label) in changes {
+        match groups.last_mut() {
+            Some((first, labels)) if (at - *first).abs() <= near => {
+                let kind = label.split(' ').next();
+                labels.retain(|l| l.split(' ').next() != kind);
+                labels.push(label.clone());
+            }
+            _ => groups.push((*at, vec![label.clone()])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(at, labels)| (at, labels.join(", ")))
+        .collect()
+}
+
 /// Figure size in pixels at scale 1 (PNG) and in SVG units.
 pub const SIZE: (u32, u32) = (800, 500);
 
@@ -221,7 +243,7 @@ fn draw<DB: DrawingBackend>(
             }
         }
     }
-    for (at, label) in &data.changes {
+    for (at, label) in &merged_changes(&data.changes, epochs) {
         let dashes = (0..40).map(|i| {
             let y0 = top * f64::from(i) / 40.0;
             PathElement::new(
@@ -270,6 +292,23 @@ mod tests {
             runs: vec![run("", LineStyle::Solid, 0.0)],
             changes: vec![(1.5, "pool max".into())],
         }
+    }
+
+    #[test]
+    fn changes_at_one_moment_share_a_label() {
+        let changes = [
+            (1.0, "act relu".to_string()),
+            (1.01, "lr 0.45".to_string()),
+            (1.02, "lr 0.225".to_string()),
+            (3.0, "pool max".to_string()),
+        ];
+        assert_eq!(
+            merged_changes(&changes, 4.0),
+            [
+                (1.0, "act relu, lr 0.225".to_string()),
+                (3.0, "pool max".to_string())
+            ]
+        );
     }
 
     #[test]

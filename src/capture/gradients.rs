@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::figure::{CHANGE, Figure};
+use super::figure::{CHANGE, Figure, merged_changes};
 use crate::train::Progress;
 
 /// Line colours per layer, first layer first (the dashboard's hues, on white).
@@ -145,7 +145,7 @@ impl Figure for GradientFigure {
                     .label(name.clone())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
             }
-            for (at, label) in &panel.changes {
+            for (at, label) in &merged_changes(&panel.changes, epochs) {
                 // Dashes evenly spaced on the log axis.
                 let dashes = (0..40).map(|i| {
                     let y = |k: f64| lo * (hi / lo).powf(k / 40.0);
