@@ -52,7 +52,7 @@ cpu_ticks() {
 dashboard() {
   local w=$1 h=$2 out="$work/out.bin" start first="" t0="" s0=0 pid="" server tmux0
   local ticks="0 1 0"
-  rm -f "$out" "$work/lenet-tui/lenet-tui.log"
+  rm -rf "$out" "$work/lenet-tui/logs"
   start=$(now)
   tmux -L "$sock" new-session -d -s d -x "$w" -y "$h" \
     "XDG_DATA_HOME=$work XDG_STATE_HOME=$work XDG_CONFIG_HOME=$work $bin --data $data --epochs $epochs --exit-on-finish"
@@ -80,8 +80,8 @@ dashboard() {
   local end bytes speed share
   end=$(now)
   bytes=$(stat -c %s "$out")
-  speed=$(awk '/epoch [0-9]+:/ && !/epoch 1:/ {for(i=1;i<=NF;i++) if($i=="ex/s"||$i=="examples/sec") {s += $(i-1); n++}}
-    END {if (n) printf "%.1f", s / n}' "$work/lenet-tui/lenet-tui.log")
+  speed=$(awk '/epoch finished/ && !/epoch=1 / {for (i = 1; i <= NF; i++) if ($i ~ /^examples_per_sec=/) {split($i, kv, "="); s += kv[2]; n++}}
+    END {if (n) printf "%.1f", s / n}' "$work"/lenet-tui/logs/*.log)
   share=$(echo "$ticks" | awk -v t0="$tmux0" '{printf "%.2f%%", 100 * ($1 + $3 - t0) / $2}')
   echo "${speed:-0} $(awk -v n=$((bytes - s0)) -v s="$(sub "$end" "$t0")" 'BEGIN {printf "%.0f", n / s}') $(sub "$first" "$start") $share"
 }

@@ -274,6 +274,11 @@ pub struct BenchArgs {
     /// One JSON object per variant on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Measure the layers (gradient flow, activation statistics) on one step in N for
+    /// the "with layer stats" column [default: the trainer's cadence, one batch per
+    /// progress report]; 1 shows what a measured step costs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub measure_every: Option<u32>,
     /// The model, data and device.
     #[command(flatten)]
     pub run: RunArgs,

@@ -301,11 +301,13 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
         batches: args.batches as usize,
         repeats: args.repeats as usize,
         seed: s.seed,
-        measure_every: crate::data::batches::batches_per_epoch(
-            dataset_len,
-            s.batch_size.as_usize(),
-        )
-        .div_ceil(s.reports_per_epoch.max(1) as usize),
+        measure_every: args.measure_every.map_or_else(
+            || {
+                crate::data::batches::batches_per_epoch(dataset_len, s.batch_size.as_usize())
+                    .div_ceil(s.reports_per_epoch.max(1) as usize)
+            },
+            |n| n as usize,
+        ),
     };
     if !args.json {
         println!(

@@ -108,21 +108,41 @@ impl ActivationTally {
 
     /// A run of outputs of consecutive units from `first` on.
     fn add_run(&mut self, values: &[f32], first: usize) {
-        let (mut sum, mut sum_sq, mut saturated) = (0.0f64, 0.0f64, 0u64);
+        /// Independent accumulators, so the loop vectorises (a measured step tallies
+        /// ~1.7 M outputs for the chapter's batch; one chain of f64 adds would cost
+        /// a good part of a step).
+        const LANES: usize = 8;
+        let (mut sum, mut sum_sq) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let mut saturated = [0u32; LANES];
+        let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
         let alive = &mut self.alive[first..first + values.len()];
-        for (&v, alive) in values.iter().zip(alive) {
-            let v64 = f64::from(v);
-            sum += v64;
-            sum_sq += v64 * v64;
-            saturated += u64::from(!(SATURATION_MARGIN..=1.0 - SATURATION_MARGIN).contains(&v));
+        let mut lane = |k: usize, v: f32, alive: &mut bool| {
+            sum[k] += v;
+            sum_sq[k] += v * v;
+            saturated[k] += u32::from(!(SATURATION_MARGIN..=1.0 - SATURATION_MARGIN).contains(&v));
             *alive |= v != 0.0;
-            self.min = self.min.min(v);
-            self.max = self.max.max(v);
+            lo[k] = if v < lo[k] { v } else { lo[k] };
+            hi[k] = if v > hi[k] { v } else { hi[k] };
+        };
+        let mut chunks = values.chunks_exact(LANES);
+        let mut alive_chunks = alive.chunks_exact_mut(LANES);
+        for (v, a) in (&mut chunks).zip(&mut alive_chunks) {
+            for k in 0..LANES {
+                lane(k, v[k], &mut a[k]);
+            }
         }
+        let rest = chunks.remainder().iter().zip(alive_chunks.into_remainder());
+        for (k, (&v, a)) in rest.enumerate() {
+            lane(k, v, a);
+        }
+        // A run is one channel's plane or one image's outputs (a few thousand values
+        // at most): f32 sums that short lose nothing the figures show; totals are f64.
         self.count += values.len() as u64;
-        self.sum += sum;
-        self.sum_sq += sum_sq;
-        self.saturated += saturated;
+        self.sum += sum.iter().map(|&v| f64::from(v)).sum::<f64>();
+        self.sum_sq += sum_sq.iter().map(|&v| f64::from(v)).sum::<f64>();
+        self.saturated += saturated.iter().map(|&v| u64::from(v)).sum::<u64>();
+        self.min = lo.iter().copied().fold(self.min, f32::min);
+        self.max = hi.iter().copied().fold(self.max, f32::max);
     }
 
     /// Empties the histogram alone.

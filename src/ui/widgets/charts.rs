@@ -39,6 +39,20 @@ pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
         .collect()
 }
 
+/// The change markers as chart datasets, drawn under the curves.
+pub(super) fn change_datasets<'a>(app: &App, marks: &'a [Vec<(f64, f64)>]) -> Vec<Dataset<'a>> {
+    marks
+        .iter()
+        .map(|m| {
+            Dataset::default()
+                .marker(app.theme.marker.symbol())
+                .graph_type(GraphType::Line)
+                .style(app.theme.change)
+                .data(m)
+        })
+        .collect()
+}
+
 fn title(base: &str, app: &App) -> String {
     if let Some(p) = &app.past {
         return format!(" {base} · ◀ history @ {:.2} ", p.moment.at);
@@ -72,16 +86,7 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
     let marker = t.marker.symbol();
     let y = [0.0, spec.top];
     let marks = change_lines(app, y);
-    let mut sets: Vec<Dataset> = marks
-        .iter()
-        .map(|m| {
-            Dataset::default()
-                .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(t.change)
-                .data(m)
-        })
-        .collect();
+    let mut sets = change_datasets(app, &marks);
     for (name, series, style) in spec.series {
         sets.push(dataset(name, series, style, marker));
     }

@@ -9,7 +9,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
-use super::charts::{change_lines, x_bounds, x_labels};
+use super::charts::{change_datasets, change_lines, x_bounds, x_labels};
 use super::{PanelSize, panel};
 use crate::train::LayerStats;
 use crate::ui::app::App;
@@ -77,16 +77,7 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
     let y = flow.decades();
     let marks = change_lines(app, y);
     let marker = t.marker.symbol();
-    let mut sets: Vec<Dataset> = marks
-        .iter()
-        .map(|m| {
-            Dataset::default()
-                .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(t.change)
-                .data(m)
-        })
-        .collect();
+    let mut sets = change_datasets(app, &marks);
     for (i, (_, series)) in flow.layers.iter().enumerate() {
         // No legend inside the chart (it would hide the curves): the table's layer
         // names, in the same colours, are the legend.
