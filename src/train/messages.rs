@@ -430,6 +430,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn progress_keeps_its_layer_figures_and_old_checkpoints_still_read() {
+        let layer = LayerStats {
+            layer: "conv1".into(),
+            grad_norm: 1.5e-3,
+            weight_norm: 1.6,
+            update_ratio: 8.4e-4,
+            act_mean: 0.52,
+            act_std: 0.15,
+            saturated: Some(0.0),
+            dead: None,
+            hist: (0..16).collect(),
+            hist_range: [0.0, 1.0],
+        };
+        let p = Progress {
+            epoch: 1,
+            at: 0.2,
+            batch: 47,
+            batches: 235,
+            train_loss: 2.3,
+            train_acc: 0.1,
+            examples_per_sec: 1.0,
+            layers: vec![layer],
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains(r#""saturated":0.0,"dead":null"#), "{json}");
+        assert_eq!(serde_json::from_str::<Progress>(&json).unwrap(), p);
+        // A checkpoint written before layers were measured has no such field.
+        let old = r#"{"epoch":1,"at":0.2,"batch":47,"batches":235,"train_loss":2.3,"train_acc":0.1,"examples_per_sec":1.0}"#;
+        assert!(
+            serde_json::from_str::<Progress>(old)
+                .unwrap()
+                .layers
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn a_long_history_is_thinned_evenly() {
         let mut h = History::default();
         let n = History::MAX_PROGRESS + 1;
