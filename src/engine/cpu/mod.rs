@@ -128,14 +128,9 @@ impl Engine for CpuEngine {
         self.load(model, ids)?;
         let (params, images, labels) = (&self.params, &self.images, &self.labels);
         let (pooling, activation) = (model.pooling, model.activation);
-        let BatchFigures { loss, correct } = match measure {
-            Measure::Nothing => self
-                .step
-                .gradients(params, images, labels, pooling, activation),
-            Measure::Layers => self
-                .step
-                .measured_gradients(params, images, labels, pooling, activation),
-        };
+        let BatchFigures { loss, correct } =
+            self.step
+                .gradients(params, images, labels, (pooling, activation), measure);
         let layers = match measure {
             Measure::Nothing => Vec::new(),
             Measure::Layers => self.step.layer_stats(&self.params, learning_rate),

@@ -10,7 +10,9 @@ use super::elementwise::{bias_activate, column_sums, sum, times_slope};
 use super::im2col::{col2im, im2col};
 use super::matmul::{View, matmul};
 use super::pool::{pool_backward, pool_forward};
-use crate::engine::diagnostics::{ActivationTally, LayerStats, WeightFigures, layer_names};
+use crate::engine::diagnostics::{
+    ActivationTally, LayerStats, Measure, WeightFigures, layer_names,
+};
 use crate::model::{Activation, Architecture, Pooling};
 
 /// Images one task takes through the whole step before the gradients are summed:
@@ -274,39 +276,33 @@ impl CpuStep {
         activation: Activation,
         learning_rate: f32,
     ) -> BatchFigures {
-        let figures = self.gradients(params, images, labels, pooling, activation);
+        let pieces = (pooling, activation);
+        let figures = self.gradients(params, images, labels, pieces, Measure::Nothing);
         if figures.loss.is_finite() {
             self.apply(params, learning_rate);
         }
         figures
     }
 
-    /// The loss, accuracy and (kept in `self`) parameter gradients for a batch.
+    /// The loss, accuracy and (kept in `self`) parameter gradients for a batch; with
+    /// [`Measure::Layers`] each layer's outputs tallied too, for
+    /// [`CpuStep::layer_stats`].
     pub fn gradients(
         &mut self,
         params: &[Vec<f32>],
         images: &[f32],
         labels: &[u32],
-        pooling: Pooling,
-        activation: Activation,
+        (pooling, activation): (Pooling, Activation),
+        measure: Measure,
     ) -> BatchFigures {
-        self.run(params, images, labels, pooling, activation, Pass::Backward)
+        let pass = match measure {
+            Measure::Nothing => Pass::Backward,
+            Measure::Layers => Pass::Measured,
+        };
+        self.run(params, images, labels, pooling, activation, pass)
     }
 
-    /// As [`CpuStep::gradients`], and each layer's outputs tallied for
-    /// [`CpuStep::layer_stats`].
-    pub fn measured_gradients(
-        &mut self,
-        params: &[Vec<f32>],
-        images: &[f32],
-        labels: &[u32],
-        pooling: Pooling,
-        activation: Activation,
-    ) -> BatchFigures {
-        self.run(params, images, labels, pooling, activation, Pass::Measured)
-    }
-
-    /// Each weighted layer's figures from the last [`CpuStep::measured_gradients`]
+    /// Each weighted layer's figures from the last measured [`CpuStep::gradients`]
     /// call, for the weights `params` it started from and a step of `learning_rate`.
     pub fn layer_stats(&self, params: &[Vec<f32>], learning_rate: f64) -> Vec<LayerStats> {
         let Some(act) = self.measured else {

@@ -108,7 +108,7 @@ fn assert_matches_candle(
     let mut step = CpuStep::new(arch);
     let params = params_of(&model, &step);
     let (images, labels) = batch(images, side, arch.classes as u32);
-    let figures = step.gradients(&params, &images, &labels, pooling, act);
+    let figures = step.gradients(&params, &images, &labels, (pooling, act), Measure::Nothing);
     let (loss, reference) = candle_reference(&model, &images, &labels, side);
     assert!(
         (figures.loss - loss).abs() < 1e-4,
@@ -180,16 +180,20 @@ fn gradients_match_finite_differences() {
         let mut step = CpuStep::new(&arch);
         let mut params = params_of(&model, &step);
         let (images, labels) = batch(4, side, arch.classes as u32);
-        step.gradients(&params, &images, &labels, pooling, act);
+        step.gradients(&params, &images, &labels, (pooling, act), Measure::Nothing);
         let analytic = step.parameter_gradients().to_vec();
         let eps = 1e-2f32;
         for (p, grads) in analytic.iter().enumerate() {
             for i in [0, grads.len() / 2, grads.len() - 1] {
                 let original = params[p][i];
                 params[p][i] = original + eps;
-                let up = step.gradients(&params, &images, &labels, pooling, act).loss;
+                let up = step
+                    .gradients(&params, &images, &labels, (pooling, act), Measure::Nothing)
+                    .loss;
                 params[p][i] = original - eps;
-                let down = step.gradients(&params, &images, &labels, pooling, act).loss;
+                let down = step
+                    .gradients(&params, &images, &labels, (pooling, act), Measure::Nothing)
+                    .loss;
                 params[p][i] = original;
                 let numeric = (up - down) / (2.0 * f64::from(eps));
                 let g = f64::from(grads[i]);
