@@ -48,8 +48,8 @@ impl GradientPanel {
                         layers.len() - 1
                     }
                 };
-                if s.grad_norm > 0.0 && s.grad_norm.is_finite() {
-                    layers[i].1.push((p.at, s.grad_norm));
+                if let Some(norm) = s.plotted_grad_norm() {
+                    layers[i].1.push((p.at, norm));
                 }
             }
         }

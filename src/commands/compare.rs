@@ -96,19 +96,23 @@ pub fn figure_data(a: &SavedRun, b: &SavedRun) -> FigureData {
                 .collect(),
         }
     };
-    let epochs = [a, b]
-        .iter()
-        .map(|r| f64::from(r.meta.settings.epochs.get()).max(r.meta.position.at()))
-        .fold(1.0, f64::max);
     FigureData {
         title: format!("LeNet-5: A {} vs B {}", a.name, b.name),
-        epochs,
+        epochs: epochs(a, b),
         runs: vec![
             run(a, label_a, LineStyle::Solid),
             run(b, label_b, LineStyle::Dashed),
         ],
         changes: Vec::new(),
     }
+}
+
+/// The x axis both figures share: the longer run's epochs, planned or trained.
+fn epochs(a: &SavedRun, b: &SavedRun) -> f64 {
+    [a, b]
+        .iter()
+        .map(|r| f64::from(r.meta.settings.epochs.get()).max(r.meta.position.at()))
+        .fold(1.0, f64::max)
 }
 
 /// Both runs' gradient flow side by side, on one scale, each with its setting changes.
@@ -123,10 +127,9 @@ pub fn gradient_figure_data(a: &SavedRun, b: &SavedRun) -> GradientFigure {
             .collect();
         GradientPanel::from_progress(label, &h.progress, changes)
     };
-    let data = figure_data(a, b);
     GradientFigure {
         title: format!("Gradient flow: A {} vs B {}", a.name, b.name),
-        epochs: data.epochs,
+        epochs: epochs(a, b),
         panels: vec![panel(a, label_a), panel(b, label_b)],
     }
 }

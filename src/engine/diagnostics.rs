@@ -50,6 +50,19 @@ pub struct LayerStats {
     pub hist_range: [f64; 2],
 }
 
+impl LayerStats {
+    /// The gradient norm where a log axis can show it (positive and finite).
+    pub fn plotted_grad_norm(&self) -> Option<f64> {
+        (self.grad_norm > 0.0 && self.grad_norm.is_finite()).then_some(self.grad_norm)
+    }
+}
+
+/// The activation of weighted layer `i` of `layers` in a network using `activation`:
+/// every layer's but the classifier's, whose outputs are the logits.
+pub fn layer_activation(i: usize, layers: usize, activation: Activation) -> Option<Activation> {
+    (i + 1 < layers).then_some(activation)
+}
+
 /// The running sums of one layer's outputs over a batch, added chunk by chunk and
 /// merged in a fixed order, so the figures do not depend on thread timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,10 +183,7 @@ impl ActivationTally {
             .iter_mut()
             .zip(&other.alive)
             .for_each(|(a, &b)| *a |= b);
-        self.hist
-            .iter_mut()
-            .zip(&other.hist)
-            .for_each(|(a, b)| *a += b);
+        self.merge_histogram(other);
     }
 
     /// The span the histogram of a layer with `activation` covers, given what the
@@ -278,7 +288,7 @@ pub fn stats_of_outputs(
         .zip(weights)
         .enumerate()
         .map(|(i, ((name, values), &weights))| {
-            let act = (i + 1 < layers).then_some(activation);
+            let act = layer_activation(i, layers, activation);
             let mut tally = ActivationTally::new(values.len() / images.max(1));
             tally.add_by_image(values);
             let range = tally.histogram_range(act);

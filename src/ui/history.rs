@@ -189,8 +189,8 @@ impl GradientFlow {
         }
         for ((_, series), s) in self.layers.iter_mut().zip(stats) {
             // A zero gradient has no logarithm: the curve skips the point.
-            if s.grad_norm > 0.0 && s.grad_norm.is_finite() {
-                series.push(at, s.grad_norm.log10());
+            if let Some(norm) = s.plotted_grad_norm() {
+                series.push(at, norm.log10());
             }
         }
         self.latest = stats.to_vec();

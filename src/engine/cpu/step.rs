@@ -11,7 +11,7 @@ use super::im2col::{col2im, im2col};
 use super::matmul::{View, matmul};
 use super::pool::{pool_backward, pool_forward};
 use crate::engine::diagnostics::{
-    ActivationTally, LayerStats, Measure, WeightFigures, layer_names,
+    ActivationTally, LayerStats, Measure, WeightFigures, layer_activation, layer_names,
 };
 use crate::model::{Activation, Architecture, Pooling};
 
@@ -316,7 +316,7 @@ impl CpuStep {
             .enumerate()
             .map(|(i, ((name, tally), &range))| {
                 let weights = WeightFigures::of(&params[2 * i], &self.grads[2 * i], learning_rate);
-                let activation = (i + 1 < layers).then_some(act);
+                let activation = layer_activation(i, layers, act);
                 tally.finish(name, activation, range, weights)
             })
             .collect()
@@ -353,7 +353,11 @@ impl CpuStep {
         let measuring = pass == Pass::Measured;
         self.measured = measuring.then_some(act);
         if measuring {
-            self.tallies = self.net.tallies();
+            // The same layers step after step: empty the tallies rather than remake them.
+            if self.tallies.is_empty() {
+                self.tallies = self.net.tallies();
+            }
+            self.tallies.iter_mut().for_each(ActivationTally::clear);
         }
         let batch = labels.len();
         self.batch = batch;
@@ -429,7 +433,7 @@ impl CpuStep {
                 if g == 0 {
                     let layers = self.tallies.len();
                     self.ranges = (self.tallies.iter().enumerate())
-                        .map(|(i, t)| t.histogram_range((i + 1 < layers).then_some(act)))
+                        .map(|(i, t)| t.histogram_range(layer_activation(i, layers, act)))
                         .collect();
                 }
                 let ranges = &self.ranges;

@@ -639,12 +639,16 @@ impl App {
             ),
             epochs: f64::from(self.epochs.max(1)),
             runs,
-            changes: self
-                .changes
-                .iter()
-                .map(|c| (c.at, c.label.clone()))
-                .collect(),
+            changes: self.change_labels(),
         }
+    }
+
+    /// (epoch, label) of each setting change, for the figures.
+    fn change_labels(&self) -> Vec<(f64, String)> {
+        self.changes
+            .iter()
+            .map(|c| (c.at, c.label.clone()))
+            .collect()
     }
 
     /// The gradient-flow figure of the current run, as the panel shows it.
@@ -667,11 +671,7 @@ impl App {
             panels: vec![GradientPanel {
                 label: String::new(),
                 layers,
-                changes: self
-                    .changes
-                    .iter()
-                    .map(|c| (c.at, c.label.clone()))
-                    .collect(),
+                changes: self.change_labels(),
             }],
         }
     }
