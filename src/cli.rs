@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Overrides;
+use crate::config::{Overrides, RaceSpec};
 use crate::data::download::Mirror;
 use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
@@ -361,6 +361,11 @@ pub struct RunArgs {
     /// checkpoint; --epochs, --lr, --pool, --act and --pace given here override its values.
     #[arg(long, value_name = "latest|PATH")]
     pub resume: Option<ResumeFrom>,
+    /// Race a variant against this run, on the same device and batches: what it
+    /// changes, as `pool=max`, `act=relu,lr=0.1`, `init=kaiming` or `model=FILE`
+    /// (repeat for up to 3 variants; replaces the config's `[[race]]` tables).
+    #[arg(long = "race", value_name = "SPEC")]
+    pub races: Vec<RaceSpec>,
 }
 
 impl RunArgs {

@@ -5,13 +5,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, Select, select};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::model::shapes::format_count;
 use crate::signals::Signal;
-use crate::train::{Divergence, Event, LayerStats, RunInfo, SaveReason, TrainerHandle};
+use crate::train::{Divergence, Event, Lane, LayerStats, RunInfo, SaveReason, TrainerHandle};
 use crate::ui::app::App;
 use crate::ui::snapshot::{self, CaptureOptions};
 
@@ -48,6 +48,14 @@ pub enum HeadlessError {
     /// The loss became NaN or exploded; the trainer paused itself.
     #[error("training {0}{hint}", hint = last_good_hint(.0))]
     Diverged(Divergence),
+    /// A variant of a race diverged (and paused alone while the others finished).
+    #[error("variant `{label}`: training {divergence}{hint}", hint = last_good_hint(divergence))]
+    VariantDiverged {
+        /// The variant's label.
+        label: String,
+        /// How it diverged.
+        divergence: Divergence,
+    },
     /// The run finished but its last checkpoint could not be written: the results were
     /// printed, the weights were not kept.
     #[error("the final checkpoint was not saved: {0}")]
@@ -81,6 +89,9 @@ const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Serialize)]
 struct JsonLine<'a> {
     event: &'static str,
+    /// A race's variant: its label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
     epoch: Option<f64>,
     epochs: u32,
     train_loss: Option<f64>,
@@ -112,11 +123,31 @@ struct JsonLine<'a> {
 pub struct Reporter {
     info: Option<RunInfo>,
     started: Option<Instant>,
+    variant: Option<String>,
 }
 
 impl Reporter {
-    /// The text lines for `event`.
+    /// A reporter for a race's variant: its lines carry the label.
+    pub fn for_variant(label: Option<String>) -> Self {
+        Self {
+            variant: label,
+            ..Self::default()
+        }
+    }
+
+    /// The text lines for `event`, `[label] ` first for a race's variant.
     pub fn text(&mut self, event: &Event) -> Vec<String> {
+        let lines = self.text_lines(event);
+        match &self.variant {
+            Some(label) => lines
+                .into_iter()
+                .map(|line| format!("[{label}] {line}"))
+                .collect(),
+            None => lines,
+        }
+    }
+
+    fn text_lines(&mut self, event: &Event) -> Vec<String> {
         match event {
             Event::Started(info) => {
                 self.start(info);
@@ -178,6 +209,7 @@ impl Reporter {
         let info = self.info.as_ref()?;
         let mut line = JsonLine {
             event: "",
+            variant: self.variant.as_deref(),
             epoch: None,
             epochs: info.settings.epochs.get(),
             train_loss: None,
@@ -292,19 +324,7 @@ pub fn run(
         }
     }
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    // Hidden automatically when stderr is not a terminal.
-    let bar = match report {
-        Report::Text => ProgressBar::new(0),
-        Report::Json => ProgressBar::hidden(),
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {percent:>3}%, {elapsed} elapsed, eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(report);
     // Whether the newest checkpoint asked for was written (why not, if not).
     let mut last_save: Result<(), String> = Ok(());
     loop {
@@ -340,28 +360,7 @@ pub fn run(
         for note in &notes {
             tracing::info!("{note}");
         }
-        match report {
-            Report::Json => {
-                let captures = notes.iter().map(|note| {
-                    serde_json::json!({"event": "capture", "message": note}).to_string()
-                });
-                let mut out = stdout.lock();
-                // Each line flushed as it comes, so a script reading the pipe sees it.
-                for line in reporter.json(&event).into_iter().chain(captures) {
-                    writeln!(out, "{line}")?;
-                    out.flush()?;
-                }
-            }
-            Report::Text => {
-                for line in reporter
-                    .text(&event)
-                    .into_iter()
-                    .chain(notes.iter().cloned())
-                {
-                    bar.suspend(|| writeln!(stderr.lock(), "{line}"))?;
-                }
-            }
-        }
+        emit(report, &mut reporter, &event, &notes, &bar)?;
         match event {
             Event::Started(info) => {
                 // The whole run, so the ETA is for the run, not the epoch.
@@ -406,4 +405,211 @@ pub fn run(
     }
     bar.finish_and_clear();
     Err(HeadlessError::Ended)
+}
+
+/// The run's progress bar on stderr: hidden for JSON, and by itself when stderr is not
+/// a terminal.
+fn progress_bar(report: Report) -> ProgressBar {
+    let bar = match report {
+        Report::Text => ProgressBar::new(0),
+        Report::Json => ProgressBar::hidden(),
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {percent:>3}%, {elapsed} elapsed, eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Writes `event`'s report lines and the capture `notes`: JSON on stdout, each line
+/// flushed as it comes so a script reading the pipe sees it; text on stderr, above the
+/// bar.
+fn emit(
+    report: Report,
+    reporter: &mut Reporter,
+    event: &Event,
+    notes: &[String],
+    bar: &ProgressBar,
+) -> std::io::Result<()> {
+    match report {
+        Report::Json => {
+            let captures = notes
+                .iter()
+                .map(|note| serde_json::json!({"event": "capture", "message": note}).to_string());
+            let mut out = std::io::stdout().lock();
+            for line in reporter.json(event).into_iter().chain(captures) {
+                writeln!(out, "{line}")?;
+                out.flush()?;
+            }
+        }
+        Report::Text => {
+            for line in reporter
+                .text(event)
+                .into_iter()
+                .chain(notes.iter().cloned())
+            {
+                bar.suspend(|| writeln!(std::io::stderr().lock(), "{line}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How one variant of a race is doing.
+#[derive(Debug, Clone, PartialEq)]
+enum LaneState {
+    Training,
+    Finished(Outcome),
+    Diverged(Divergence),
+}
+
+/// One race variant's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantOutcome {
+    /// Its label.
+    pub label: String,
+    /// Its last epoch's figures.
+    pub outcome: Outcome,
+}
+
+/// Drives a race's variants to the end of their epochs, reporting their events as one
+/// interleaved stream, each line with its variant. A variant that diverges pauses
+/// alone (its trainer leaves the device to the others) and the race goes on; the
+/// error names it once the others are done.
+pub fn run_race(
+    lanes: Vec<Lane>,
+    report: Report,
+    signals: &Receiver<Signal>,
+) -> Result<Vec<VariantOutcome>, HeadlessError> {
+    let labels: Vec<String> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            l.label
+                .clone()
+                .unwrap_or_else(|| format!("variant {}", i + 1))
+        })
+        .collect();
+    let mut reporters: Vec<Reporter> = labels
+        .iter()
+        .map(|l| Reporter::for_variant(Some(l.clone())))
+        .collect();
+    let mut states = vec![LaneState::Training; lanes.len()];
+    let mut last_save: Vec<Result<(), String>> = vec![Ok(()); lanes.len()];
+    // Batches to train and trained, per variant, for the one bar of the whole race.
+    let mut lengths = vec![0u64; lanes.len()];
+    let mut positions = vec![0u64; lanes.len()];
+    let bar = progress_bar(report);
+    bar.set_prefix("race");
+    let stop_all = |lanes: Vec<Lane>| lanes.into_iter().for_each(|l| l.trainer.stop());
+    let mut select = Select::new();
+    for lane in &lanes {
+        select.recv(lane.trainer.events());
+    }
+    let signal_index = select.recv(signals);
+    let failed: Option<HeadlessError> = loop {
+        if states.iter().all(|s| *s != LaneState::Training) {
+            break None;
+        }
+        let op = select.select();
+        let index = op.index();
+        if index == signal_index {
+            let Ok(signal) = op.recv(signals) else {
+                continue;
+            };
+            bar.finish_and_clear();
+            tracing::info!("{} received", signal.name());
+            let saves: Vec<Result<PathBuf, String>> = lanes
+                .iter()
+                .zip(&labels)
+                .map(|(l, label)| {
+                    l.trainer
+                        .save_now(signal.save_reason(), SAVE_TIMEOUT)
+                        .map_err(|why| format!("variant `{label}`: {why}"))
+                })
+                .collect();
+            // The race's directory, which `--resume` takes to go on with every variant.
+            let saved = saves
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map(|paths| {
+                    paths
+                        .first()
+                        .and_then(|p| p.parent()?.parent())
+                        .map_or_else(PathBuf::new, std::path::Path::to_path_buf)
+                });
+            break Some(HeadlessError::Signal { signal, saved });
+        }
+        let Ok(event) = op.recv(lanes[index].trainer.events()) else {
+            select.remove(index);
+            if states[index] == LaneState::Training {
+                break Some(HeadlessError::Ended);
+            }
+            continue;
+        };
+        emit(report, &mut reporters[index], &event, &[], &bar)?;
+        match event {
+            Event::Started(info) => {
+                lengths[index] =
+                    info.batches_per_epoch as u64 * u64::from(info.settings.epochs.get());
+                bar.set_length(lengths.iter().sum());
+                bar.enable_steady_tick(Duration::from_millis(250));
+            }
+            Event::Progress(p) => {
+                positions[index] = (u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64;
+                bar.set_position(positions.iter().sum());
+            }
+            Event::Saved(_) => last_save[index] = Ok(()),
+            Event::SaveFailed { message, .. } => last_save[index] = Err(message),
+            Event::Finished(summary) => {
+                states[index] = LaneState::Finished(Outcome {
+                    epochs: summary.epoch,
+                    test_acc: summary.test_acc,
+                });
+                select.remove(index);
+            }
+            Event::Diverged(d) => {
+                states[index] = LaneState::Diverged(d);
+                select.remove(index);
+            }
+            Event::Error(message) => {
+                if report == Report::Json {
+                    let line = serde_json::json!(
+                        {"event": "error", "variant": labels[index], "message": message}
+                    );
+                    writeln!(std::io::stdout().lock(), "{line}")?;
+                }
+                break Some(HeadlessError::Trainer(format!(
+                    "variant `{}`: {message}",
+                    labels[index]
+                )));
+            }
+            Event::Stopped => break Some(HeadlessError::Ended),
+            _ => {}
+        }
+    };
+    bar.finish_and_clear();
+    drop(select);
+    stop_all(lanes);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut outcomes = Vec::new();
+    for ((state, label), saved) in states.into_iter().zip(labels).zip(last_save) {
+        match state {
+            LaneState::Diverged(divergence) => {
+                return Err(HeadlessError::VariantDiverged { label, divergence });
+            }
+            LaneState::Finished(outcome) => {
+                saved
+                    .map_err(|why| HeadlessError::NotSaved(format!("variant `{label}`: {why}")))?;
+                outcomes.push(VariantOutcome { label, outcome });
+            }
+            LaneState::Training => unreachable!("the loop ends when no variant trains"),
+        }
+    }
+    Ok(outcomes)
 }

@@ -3,17 +3,17 @@
 //! recipe. The decisions are plain functions of those three, unit-tested here;
 //! [`start`] loads what they name and starts the trainer.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::config::{self, Config, Overrides};
 use crate::data::{self, DataSpec, Dataset, Labels};
 use crate::device;
 use crate::model::Architecture;
-use crate::train::checkpoint::{self, Checkpoint, Meta, ResumeFrom};
-use crate::train::{self, TrainSettings, TrainerHandle, TrainerSpec};
+use crate::train::checkpoint::{self, Checkpoint, Meta, RaceDir, ResumeFrom};
+use crate::train::{self, CheckpointPolicy, Lane, TrainSettings, TrainerSpec};
 
 /// Where a session's data comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,20 +92,70 @@ pub struct Request<'a> {
     pub resume: Option<&'a ResumeFrom>,
     /// Progress reports per epoch.
     pub reports_per_epoch: u32,
+    /// `--race`: what each variant racing the base run changes.
+    pub races: Vec<config::RaceSpec>,
 }
 
 /// A started session.
 pub struct Session {
     /// The data, shared with the trainer.
     pub dataset: Arc<Dataset>,
-    /// The trainer thread.
-    pub trainer: TrainerHandle,
+    /// The trainer threads: one, or a race's variants in order, each labelled.
+    pub lanes: Vec<Lane>,
+    /// A race's directory, where its variants' checkpoints go.
+    pub race: Option<PathBuf>,
     /// What the user should know but that did not stop the start (a damaged newest
     /// checkpoint passed over).
     pub warnings: Vec<String>,
 }
 
-/// Loads the checkpoint to resume, the data and the device, and starts the trainer.
+/// One trainer to start: its variant label, recipe, layout, checkpoint to go on from,
+/// and run directory name inside the race's.
+struct LanePlan {
+    label: Option<String>,
+    settings: TrainSettings,
+    architecture: Architecture,
+    resume: Option<Checkpoint>,
+    dir: Option<String>,
+}
+
+/// What a session resumes: one run's checkpoint, or each variant's of a race.
+enum Resumed {
+    Run(Box<Checkpoint>),
+    Race(RaceDir, Vec<Checkpoint>),
+}
+
+/// Finds and loads what `from` names: a race when it names a race directory, or when
+/// `latest` is a race's variant (then every variant goes on).
+fn resumed(from: &ResumeFrom, runs_dir: &Path, warnings: &mut Vec<String>) -> Result<Resumed> {
+    let race = match from {
+        ResumeFrom::Path(p) => RaceDir::open(p)?,
+        ResumeFrom::Latest => {
+            let newest = checkpoint::locate(from, runs_dir)?;
+            newest.parent().map(RaceDir::of_run).transpose()?.flatten()
+        }
+    };
+    let Some(race) = race else {
+        let (c, warning) = checkpoint::load_resumable(from, runs_dir)?;
+        warnings.extend(warning);
+        return Ok(Resumed::Run(Box::new(c)));
+    };
+    let checkpoints = race
+        .variants
+        .iter()
+        .map(|v| {
+            let dir = ResumeFrom::Path(race.run_dir(v));
+            let (c, warning) = checkpoint::load_resumable(&dir, runs_dir)
+                .with_context(|| format!("variant `{}`", v.label))?;
+            warnings.extend(warning.map(|w| format!("variant `{}`: {w}", v.label)));
+            Ok(c)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Resumed::Race(race, checkpoints))
+}
+
+/// Loads the checkpoint to resume, the data and the device, and starts the trainer
+/// (or a race's trainers).
 pub fn start(request: Request<'_>) -> Result<Session> {
     let Request {
         config,
@@ -113,18 +163,43 @@ pub fn start(request: Request<'_>) -> Result<Session> {
         overrides,
         resume,
         reports_per_epoch,
+        races,
     } = request;
     let resolved = config.resolve(&overrides);
     let mut warnings = Vec::new();
     let resume = resume
-        .map(|from| -> Result<Checkpoint> {
-            let (checkpoint, warning) = checkpoint::load_resumable(from, &runs_dir(config)?)
-                .with_context(|| format!("cannot resume from {from}"))?;
-            warnings.extend(warning);
-            Ok(checkpoint)
+        .map(|from| {
+            if !races.is_empty() {
+                bail!(
+                    "--race starts a new race and --resume goes on with a saved run; a saved \
+                     race goes on with all its variants under --resume alone"
+                );
+            }
+            resumed(from, &runs_dir(config)?, &mut warnings)
+                .with_context(|| format!("cannot resume from {from}"))
         })
         .transpose()?;
-    let meta = resume.as_ref().map(|c| &c.meta);
+    let (resume, resumed_race) = match resume {
+        None => (Vec::new(), None),
+        Some(Resumed::Run(c)) => (vec![*c], None),
+        Some(Resumed::Race(race, cs)) => (cs, Some(race)),
+    };
+    if resumed_race.is_some()
+        && let Some(flag) = [
+            overrides.pooling.map(|_| "--pool"),
+            overrides.activation.map(|_| "--act"),
+            overrides.lr.map(|_| "--lr"),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    {
+        bail!(
+            "{flag} would set every variant of the race alike; a race goes on with its \
+             variants' own settings (only --epochs, --pace, --device and --data apply)"
+        );
+    }
+    let meta = resume.first().map(|c| &c.meta);
     let dataset = Arc::new(match data_choice(meta, &overrides) {
         DataChoice::Checkpoint(spec, labels) => {
             Dataset::load_as(&data::source::resolve(Some(&spec), None)?, &labels)?
@@ -134,33 +209,122 @@ pub fn start(request: Request<'_>) -> Result<Session> {
             Dataset::load_as(&location, &labels)?
         }
     });
-    let configured = config.model.architecture(
+    let dims = (
         dataset.train.rows,
         dataset.train.cols,
         dataset.classes.len(),
     );
-    let architecture = architecture(meta, config.model.sets_layout(), configured);
-    architecture
-        .plan()
-        .with_context(|| model_source(config_file))?;
+    let configured = config.model.architecture(dims.0, dims.1, dims.2);
     let opened = device::open(resolved.device)?;
-    if let Some(c) = &resume {
-        c.check_fits(&architecture, &dataset)?;
+    let policy = config.checkpoints.policy();
+    let history = config.history.policy();
+    let mut lanes: Vec<LanePlan> = Vec::new();
+    let mut race_dir = resumed_race.as_ref().map(|r| r.path.clone());
+    if resume.is_empty() {
+        let architecture = configured;
+        architecture
+            .plan()
+            .with_context(|| model_source(config_file))?;
+        let settings = settings(None, &overrides, resolved.settings, reports_per_epoch)
+            .map_err(anyhow::Error::msg)?;
+        let file = config_file
+            .map(Path::to_path_buf)
+            .or_else(config::default_path);
+        let given = config::race::given_specs(&races, &config.race, file.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        if given.is_empty() {
+            lanes.push(LanePlan {
+                label: None,
+                settings,
+                architecture,
+                resume: None,
+                dir: None,
+            });
+        } else {
+            let variants = config::race::variants(&settings, &architecture, &given, dims)
+                .map_err(anyhow::Error::msg)?;
+            let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
+            let race = match &policy {
+                Some(p) => Some(RaceDir::create(&p.runs_dir, &labels)?),
+                None => None,
+            };
+            race_dir = race.as_ref().map(|r| r.path.clone());
+            for (i, v) in variants.into_iter().enumerate() {
+                let dir = race.as_ref().map(|r| r.variants[i].dir.clone());
+                lanes.push(LanePlan {
+                    label: Some(v.label),
+                    settings: v.settings,
+                    architecture: v.architecture,
+                    resume: None,
+                    dir,
+                });
+            }
+        }
+    } else {
+        for (i, c) in resume.into_iter().enumerate() {
+            let architecture = architecture(
+                Some(&c.meta),
+                config.model.sets_layout(),
+                configured.clone(),
+            );
+            architecture
+                .plan()
+                .with_context(|| model_source(config_file))?;
+            c.check_fits(&architecture, &dataset)?;
+            let settings = settings(
+                Some(&c.meta),
+                &overrides,
+                resolved.settings.clone(),
+                reports_per_epoch,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let entry = resumed_race.as_ref().map(|r| &r.variants[i]);
+            let label = entry.map(|e| e.label.clone());
+            let dir = entry.map(|e| e.dir.clone());
+            lanes.push(LanePlan {
+                label,
+                settings,
+                architecture,
+                resume: Some(c),
+                dir,
+            });
+        }
     }
-    let settings = settings(meta, &overrides, resolved.settings, reports_per_epoch)
-        .map_err(anyhow::Error::msg)?;
-    let trainer = train::spawn(TrainerSpec {
-        dataset: dataset.clone(),
-        device: opened,
-        architecture,
-        settings,
-        checkpoints: config.checkpoints.policy(),
-        resume,
-        history: config.history.policy(),
-    });
+    let specs = lanes
+        .into_iter()
+        .map(|lane| {
+            let LanePlan {
+                label,
+                settings,
+                architecture,
+                resume,
+                dir,
+            } = lane;
+            let checkpoints = policy.clone().map(|p| match (&race_dir, dir) {
+                (Some(race), Some(dir)) => CheckpointPolicy {
+                    runs_dir: race.clone(),
+                    run_name: Some(dir),
+                    ..p
+                },
+                _ => p,
+            });
+            let spec = TrainerSpec {
+                dataset: dataset.clone(),
+                device: opened.clone(),
+                architecture,
+                settings,
+                checkpoints,
+                resume,
+                history,
+                turn: None,
+            };
+            (label.unwrap_or_default(), spec)
+        })
+        .collect();
     Ok(Session {
         dataset,
-        trainer,
+        lanes: train::spawn_race(specs),
+        race: race_dir,
         warnings,
     })
 }

@@ -17,16 +17,28 @@ pub fn run(args: &RunsArgs) -> Result<()> {
         println!("no saved runs in {}", dir.display());
         return Ok(());
     }
+    // A race's variants are named inside their race (`<stamp>-race/2-max`), which is
+    // also what `replay`, `compare` and `--resume` take.
+    let name_of = |run: &checkpoint::RunEntry| {
+        run.dir
+            .strip_prefix(&dir)
+            .unwrap_or(&run.dir)
+            .display()
+            .to_string()
+    };
+    let width = runs
+        .iter()
+        .map(|r| name_of(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
     println!("runs in {}", dir.display());
     println!(
-        "{:<22} {:>11} {:>9}  {:<24} {:>8}  LAST CHECKPOINT",
+        "{:<width$} {:>11} {:>9}  {:<24} {:>8}  LAST CHECKPOINT",
         "RUN", "EPOCHS", "BEST TEST", "SETTINGS", "HISTORY"
     );
-    for run in runs {
-        let name = run
-            .dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    for run in &runs {
+        let name = name_of(run);
         let Some(newest) = run.checkpoints.last() else {
             continue;
         };
@@ -43,7 +55,7 @@ pub fn run(args: &RunsArgs) -> Result<()> {
                 let m = &c.meta;
                 let s = &m.settings;
                 println!(
-                    "{:<22} {:>11} {:>9}  {:<24} {:>8}  {} ({})",
+                    "{:<width$} {:>11} {:>9}  {:<24} {:>8}  {} ({})",
                     name,
                     format!("{:.2}/{}", m.position.at(), s.epochs),
                     m.best_test_acc()
@@ -55,7 +67,7 @@ pub fn run(args: &RunsArgs) -> Result<()> {
                 );
             }
             Err(e) => println!(
-                "{name:<22} {:>11} {:>9}  {:<24} {history:>8}  {ckpt_name} (unreadable: {e})",
+                "{name:<width$} {:>11} {:>9}  {:<24} {history:>8}  {ckpt_name} (unreadable: {e})",
                 "?", "?", "?"
             ),
         }

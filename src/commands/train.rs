@@ -16,7 +16,7 @@ use crate::data::own::{OwnImage, Preparation};
 use crate::headless::{self, HeadlessError, Report, Snapshots};
 use crate::session::{self, Request};
 use crate::signals;
-use crate::train::TrainerHandle;
+use crate::train::{Lane, TrainerHandle};
 use crate::ui::CaptureOptions;
 use crate::ui::app::{App, RunState};
 use crate::ui::keys::KeyMap;
@@ -31,19 +31,23 @@ fn start(
     config: &Config,
     args: &RunArgs,
     reports_per_epoch: u32,
-) -> Result<(Arc<Dataset>, TrainerHandle)> {
+) -> Result<(Arc<Dataset>, Vec<Lane>)> {
     let started = session::start(Request {
         config,
         config_file: args.config.as_deref(),
         overrides: args.overrides(),
         resume: args.resume.as_ref(),
         reports_per_epoch,
+        races: args.races.clone(),
     })?;
     for warning in &started.warnings {
         tracing::warn!("{warning}");
         eprintln!("lenet-tui: warning: {warning}");
     }
-    Ok((started.dataset, started.trainer))
+    if let Some(race) = &started.race {
+        tracing::info!("race: {}", race.display());
+    }
+    Ok((started.dataset, started.lanes))
 }
 
 fn capture_options(
@@ -109,7 +113,14 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     };
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
-    let (dataset, trainer) = start(&config, &args.run, 5)?;
+    let (dataset, mut lanes) = start(&config, &args.run, 5)?;
+    if lanes.len() > 1 {
+        if args.ui.capture.snapshot_every.is_some() {
+            bail!("--snapshot-every cannot capture a race yet: run it without snapshots");
+        }
+        return race_outcome(headless::run_race(lanes, report, &signals));
+    }
+    let trainer = lanes.remove(0).trainer;
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
@@ -157,6 +168,29 @@ fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<
     }
 }
 
+/// The exit status of a headless race: as a single run's, the diverged variant named.
+fn race_outcome(result: Result<Vec<headless::VariantOutcome>, HeadlessError>) -> Result<ExitCode> {
+    match result {
+        Ok(outcomes) => {
+            for o in &outcomes {
+                tracing::info!(
+                    "variant `{}`: test acc {:.3} after {} epochs",
+                    o.label,
+                    o.outcome.test_acc,
+                    o.outcome.epochs
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ HeadlessError::VariantDiverged { .. }) => {
+            tracing::error!("{e}");
+            eprintln!("lenet-tui: error: {e}");
+            Ok(ExitCode::from(EXIT_DIVERGED))
+        }
+        Err(e) => headless_outcome(Err(e)),
+    }
+}
+
 /// Progress events per epoch on the dashboard: a smooth curve, and activations
 /// refreshed every couple of seconds even on a slow CPU, at negligible cost.
 const DASHBOARD_REPORTS_PER_EPOCH: u32 = 40;
@@ -167,10 +201,31 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
-        let (_, trainer) = start(&config, args, 5)?;
+        let (_, mut lanes) = start(&config, args, 5)?;
+        if lanes.len() > 1 {
+            return race_outcome(headless::run_race(lanes, Report::Text, &signals));
+        }
+        let trainer = lanes.remove(0).trainer;
         return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
     }
-    let (dataset, trainer) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    if !args.races.is_empty() || (!config.race.is_empty() && args.resume.is_none()) {
+        // Checked before anything starts, so no race directory is made for nothing.
+        bail!(
+            "the dashboard cannot show a race yet: run it headless, \
+             `lenet-tui train --headless --race ...`"
+        );
+    }
+    let (dataset, mut lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    if lanes.len() > 1 {
+        for lane in lanes {
+            lane.trainer.stop();
+        }
+        bail!(
+            "the dashboard cannot show a race yet (the config's [[race]] tables, or a saved \
+             race resumed): run it headless with `lenet-tui train --headless`"
+        );
+    }
+    let trainer = lanes.remove(0).trainer;
     show(&config, ui, dataset, trainer, &signals, None)
 }
 

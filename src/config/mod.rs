@@ -8,10 +8,12 @@
 //! merges the command line over it.
 
 pub mod load;
+pub mod race;
 pub mod resolve;
 pub mod schema;
 
 pub use load::{ConfigError, default_path, load, parse};
+pub use race::{GivenSpec, RaceSpec, SpecOrigin, Variant};
 pub use resolve::{Overrides, Resolved};
 pub use schema::*;
 

@@ -155,6 +155,7 @@ impl CheckpointSection {
             keep: self
                 .keep
                 .map_or(crate::train::checkpoint::DEFAULT_KEEP, |k| k.0),
+            run_name: None,
         })
     }
 

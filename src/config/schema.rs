@@ -42,6 +42,9 @@ pub struct Config {
     /// `[keys]`: action = key or [keys].
     #[serde(default)]
     pub keys: Option<KeyBindings>,
+    /// `[[race]]`: variants that train beside the base run (`--race` replaces them).
+    #[serde(default)]
+    pub race: Vec<super::race::RaceSpec>,
 }
 
 /// `[ui]`: how the dashboard looks.

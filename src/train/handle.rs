@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::checkpoint::Checkpoint;
 use super::messages::{Command, Event, SaveReason};
+use super::race::Turn;
 use super::saver::CheckpointPolicy;
 use super::settings::TrainSettings;
 use super::timeline::HistoryPolicy;
@@ -35,6 +36,8 @@ pub struct TrainerSpec {
     pub resume: Option<Checkpoint>,
     /// How much of its past the run keeps for looking back, and whether it saves it.
     pub history: HistoryPolicy,
+    /// Its place among the variants of a race; `None` trains alone.
+    pub turn: Option<Turn>,
 }
 
 /// The caller's end of a running trainer.

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod pace;
 pub mod policy;
 pub mod position;
+pub mod race;
 pub mod recipe;
 pub mod replay;
 mod report;
@@ -29,6 +30,7 @@ pub use messages::{
 };
 pub use pace::Pace;
 pub use position::Position;
+pub use race::{Lane, Turn, Turns, spawn_race};
 pub use recipe::{RunRecipe, run_labels};
 pub use saver::CheckpointPolicy;
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};

@@ -15,6 +15,8 @@ pub struct CheckpointPolicy {
     pub runs_dir: PathBuf,
     /// Checkpoints kept per run, the newest.
     pub keep: usize,
+    /// The run directory's name (a race's variant); else the local time.
+    pub run_name: Option<String>,
 }
 
 /// What a save request comes to.
@@ -120,8 +122,10 @@ impl Saver {
             .ok_or("checkpoints are off for this run")?;
         let run = match &mut self.run_dir {
             Some(run) => run,
-            run @ None => run
-                .insert(RunDir::create(&policy.runs_dir, policy.keep).map_err(|e| e.to_string())?),
+            run @ None => run.insert(
+                RunDir::create(&policy.runs_dir, policy.keep, policy.run_name.as_deref())
+                    .map_err(|e| e.to_string())?,
+            ),
         };
         let path = run.save(parameters, meta).map_err(|e| e.to_string())?;
         self.last_saved = Some(path.clone());
@@ -159,6 +163,7 @@ mod tests {
         let policy = CheckpointPolicy {
             runs_dir: PathBuf::from("/nonexistent"),
             keep: 2,
+            run_name: None,
         };
         let mut saver = Saver::new(Some(policy));
         assert_eq!(saver.decide(SaveReason::Start, None), SaveDecision::Write);

@@ -70,7 +70,7 @@ fn valid_meta() -> Vec<u8> {
     META.get_or_init(|| {
         let home = tempfile::tempdir().unwrap();
         let (params, meta) = sample_checkpoint();
-        let mut run = checkpoint::RunDir::create(home.path(), 1).unwrap();
+        let mut run = checkpoint::RunDir::create(home.path(), 1, None).unwrap();
         let dir = run.save(&params, meta).unwrap();
         std::fs::read(dir.join(checkpoint::META_FILE)).unwrap()
     })

@@ -11,6 +11,7 @@ mod fuzz;
 mod golden;
 mod logging;
 mod predict;
+mod race;
 mod recovery;
 mod replay;
 mod tmux_e2e;

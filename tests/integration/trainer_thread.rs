@@ -30,6 +30,7 @@ fn spec(settings: TrainSettings) -> TrainerSpec {
         checkpoints: None,
         resume: None,
         history: HistoryPolicy::default(),
+        turn: None,
     }
 }
 
@@ -38,6 +39,7 @@ fn with_checkpoints(settings: TrainSettings, runs: &std::path::Path) -> TrainerS
         checkpoints: Some(CheckpointPolicy {
             runs_dir: runs.to_path_buf(),
             keep: 3,
+            run_name: None,
         }),
         ..spec(settings)
     }

@@ -12,6 +12,7 @@
 //! length and CRC-32 are checked, and every tensor's name, type and shape must match
 //! the model before any of them is used.
 
+mod race;
 mod runs;
 mod store;
 
@@ -24,6 +25,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use super::position::Position;
+pub use race::{RACE_FILE, RaceDir, RaceEntry, slug};
 pub use runs::{ResumeFrom, RunEntry, default_runs_dir, list_runs, locate};
 pub use store::RunDir;
 

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{CheckpointError, META_FILE, PREFIX, io_error};
+use super::{CheckpointError, META_FILE, PREFIX, RACE_FILE, io_error};
 
 /// Which checkpoint to resume from, as `--resume` takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,20 +103,22 @@ pub struct RunEntry {
     pub checkpoints: Vec<PathBuf>,
 }
 
-/// The runs in `runs_dir`, oldest first; none if it does not exist yet.
+/// The runs in `runs_dir`, oldest first (a race's variants as runs of their own, in
+/// its directory); none if it does not exist yet.
 pub fn list_runs(runs_dir: &Path) -> Result<Vec<RunEntry>, CheckpointError> {
-    let entries = match fs::read_dir(runs_dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(runs_dir)(e)),
-    };
-    let mut runs: Vec<RunEntry> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let checkpoints = checkpoint_dirs(&e.path()).ok()?;
+    let mut runs: Vec<RunEntry> = subdirs(runs_dir)?
+        .into_iter()
+        .flat_map(|dir| {
+            if dir.join(RACE_FILE).is_file() {
+                subdirs(&dir).unwrap_or_default()
+            } else {
+                vec![dir]
+            }
+        })
+        .filter_map(|dir| {
+            let checkpoints = checkpoint_dirs(&dir).ok()?;
             Some(RunEntry {
-                dir: e.path(),
+                dir,
                 checkpoints: checkpoints.into_iter().map(|(_, p)| p).collect(),
             })
         })
@@ -124,4 +126,17 @@ pub fn list_runs(runs_dir: &Path) -> Result<Vec<RunEntry>, CheckpointError> {
         .collect();
     runs.sort_by(|a, b| a.dir.cmp(&b.dir));
     Ok(runs)
+}
+
+/// The directories in `dir`; none if it does not exist.
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error(dir)(e)),
+    }
 }

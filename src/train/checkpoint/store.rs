@@ -16,24 +16,34 @@ pub struct RunDir {
     keep: usize,
 }
 
-impl RunDir {
-    /// Creates a new run directory in `runs_dir`, named after the local time.
-    pub fn create(runs_dir: &Path, keep: usize) -> Result<Self, CheckpointError> {
-        fs::create_dir_all(runs_dir).map_err(io_error(runs_dir))?;
-        let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S").to_string();
-        let mut path = runs_dir.join(&stamp);
-        let mut n = 2;
-        // Two runs started in the same second get -2, -3, …
-        loop {
-            match fs::create_dir(&path) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    path = runs_dir.join(format!("{stamp}-{n}"));
-                    n += 1;
-                }
-                Err(e) => return Err(io_error(&path)(e)),
+/// Creates `parent/name`, or `name-2`, `name-3`, … when that exists (two runs started
+/// in the same second, a variant started afresh).
+pub(super) fn new_dir(parent: &Path, name: &str) -> Result<PathBuf, CheckpointError> {
+    fs::create_dir_all(parent).map_err(io_error(parent))?;
+    let mut path = parent.join(name);
+    let mut n = 2;
+    loop {
+        match fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                path = parent.join(format!("{name}-{n}"));
+                n += 1;
             }
+            Err(e) => return Err(io_error(&path)(e)),
         }
+    }
+}
+
+impl RunDir {
+    /// Creates a new run directory in `runs_dir`, called `name` or else after the
+    /// local time.
+    pub fn create(
+        runs_dir: &Path,
+        keep: usize,
+        name: Option<&str>,
+    ) -> Result<Self, CheckpointError> {
+        let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S").to_string();
+        let path = new_dir(runs_dir, name.unwrap_or(&stamp))?;
         Ok(Self {
             path,
             next: 1,

@@ -42,7 +42,7 @@ fn shapes() -> Vec<(String, Vec<usize>)> {
 #[test]
 fn saves_load_back_and_only_the_newest_are_kept() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(tmp.path(), 2).unwrap();
+    let mut run = RunDir::create(tmp.path(), 2, None).unwrap();
     let mut last = PathBuf::new();
     for i in 1..=4 {
         let mut p = Position::start(3);
@@ -76,7 +76,7 @@ fn saves_load_back_and_only_the_newest_are_kept() {
 #[test]
 fn damage_and_mismatch_are_refused_with_the_file_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(tmp.path(), 5).unwrap();
+    let mut run = RunDir::create(tmp.path(), 5, None).unwrap();
     let dir = run.save(&params(1.0), meta(Position::start(3))).unwrap();
     let weights = dir.join(WEIGHTS_FILE);
 
@@ -118,7 +118,7 @@ fn damage_and_mismatch_are_refused_with_the_file_named() {
 #[test]
 fn an_interrupted_write_is_invisible_and_cleaned_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut run = RunDir::create(tmp.path(), 5).unwrap();
+    let mut run = RunDir::create(tmp.path(), 5, None).unwrap();
     let good = run.save(&params(1.0), meta(Position::start(3))).unwrap();
     // What a crash between the two file writes leaves behind.
     let half = run.path().join(".tmp-ckpt-0002");

@@ -25,6 +25,7 @@ use super::messages::{
     SaveReason, Stride,
 };
 use super::policy::{DivergenceGuard, Pacer, ReportCadence};
+use super::race::Turn;
 use super::saver::Saver;
 use super::settings::TrainSettings;
 use super::timeline::{HistoryPolicy, PastModel, Timeline};
@@ -99,6 +100,8 @@ pub(super) struct Trainer {
     past_model: Option<PastModel>,
     /// The newest report's layer figures, which the epoch's summary repeats.
     layers: Vec<LayerStats>,
+    /// Its place among the variants of a race, whose batches take turns on the device.
+    turn: Option<Turn>,
 }
 
 impl Trainer {
@@ -115,6 +118,7 @@ impl Trainer {
             checkpoints,
             resume,
             history: history_policy,
+            turn,
         } = spec;
         let OpenedDevice {
             device,
@@ -172,6 +176,7 @@ impl Trainer {
             history_policy,
             past_model: None,
             layers: Vec::new(),
+            turn,
         };
         if let Some(checkpoint) = resume {
             for _ in 0..checkpoint.meta.position.restarts {
@@ -249,6 +254,7 @@ impl Trainer {
 
     /// After the last epoch: answer commands (probes, swaps, restart) until stopped.
     fn idle(&mut self) -> Result<Flow, Failure> {
+        self.leave_turns();
         while let Ok(command) = self.commands.recv() {
             if let Some(flow) = self.apply(command)? {
                 return Ok(flow);
@@ -299,6 +305,7 @@ impl Trainer {
             if !self.paused || self.stepping.is_some() {
                 return Ok(None);
             }
+            self.leave_turns();
             match self.commands.recv() {
                 Ok(command) => {
                     if let Some(flow) = self.apply(command)? {
@@ -307,6 +314,13 @@ impl Trainer {
                 }
                 Err(_) => return Ok(Some(Flow::Stop)),
             }
+        }
+    }
+
+    /// Out of a race's ring while waiting on the user, so the others go on.
+    fn leave_turns(&self) {
+        if let Some(turn) = &self.turn {
+            turn.leave();
         }
     }
 
@@ -467,7 +481,12 @@ impl Trainer {
                 } else {
                     Measure::Nothing
                 };
-                let mut outcome = self.engine.step(
+                // A racing variant waits for its turn on the device (which counts in
+                // its examples/sec: the device is shared).
+                if let Some(turn) = &self.turn {
+                    turn.take();
+                }
+                let stepped = self.engine.step(
                     &self.model,
                     self.settings.learning_rate.get(),
                     &self.epoch_order[i],
@@ -480,7 +499,11 @@ impl Trainer {
                         }
                         !bad
                     },
-                )?;
+                );
+                if let Some(turn) = &self.turn {
+                    turn.pass();
+                }
+                let mut outcome = stepped?;
                 if let Some(loss) = diverged {
                     self.diverge(loss);
                     continue;
