@@ -49,6 +49,10 @@ pub enum LineStyle {
     Solid,
     /// Dashed: a second run compared with the first.
     Dashed,
+    /// Dotted: a race's third variant.
+    Dotted,
+    /// Long dashes: a race's fourth variant.
+    LongDashed,
     /// Pale: an earlier run, for reference.
     Faint,
 }
@@ -204,9 +208,13 @@ fn draw<DB: DrawingBackend>(
                 _ => (color.mix(1.0), width),
             };
             let style = color.stroke_width(stroke);
-            let (dash, gap) = (px(8.0).max(2), px(5.0).max(2));
+            let (dash, gap) = match run.line {
+                LineStyle::Dotted => (px(2.0).max(1), px(4.0).max(2)),
+                LineStyle::LongDashed => (px(16.0).max(4), px(5.0).max(2)),
+                _ => (px(8.0).max(2), px(5.0).max(2)),
+            };
             let drawn = match run.line {
-                LineStyle::Dashed => chart
+                LineStyle::Dashed | LineStyle::Dotted | LineStyle::LongDashed => chart
                     .draw_series(DashedLineSeries::new(
                         points.iter().copied(),
                         dash,
@@ -218,7 +226,10 @@ fn draw<DB: DrawingBackend>(
                     .draw_series(LineSeries::new(points.iter().copied(), style))
                     .map_err(err)?,
             };
-            let dashed = run.line == LineStyle::Dashed;
+            let dashed = matches!(
+                run.line,
+                LineStyle::Dashed | LineStyle::Dotted | LineStyle::LongDashed
+            );
             drawn.label(name).legend(move |(x, y)| {
                 // The legend's sample line, in two pieces: apart for a dashed run.
                 let (a, b) = if dashed {

@@ -124,5 +124,9 @@ pub fn command(args: &ReplayArgs) -> Result<ExitCode> {
         data_note,
         pace,
     });
-    super::train::show(&config, &args.ui, dataset, handle, &signals, Some(name))
+    let lanes = vec![crate::train::race::Lane {
+        label: None,
+        trainer: handle,
+    }];
+    super::train::show(&config, &args.ui, dataset, lanes, &signals, Some(name))
 }

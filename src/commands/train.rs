@@ -208,34 +208,17 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
         let trainer = lanes.remove(0).trainer;
         return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
     }
-    if !args.races.is_empty() || (!config.race.is_empty() && args.resume.is_none()) {
-        // Checked before anything starts, so no race directory is made for nothing.
-        bail!(
-            "the dashboard cannot show a race yet: run it headless, \
-             `lenet-tui train --headless --race ...`"
-        );
-    }
-    let (dataset, mut lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
-    if lanes.len() > 1 {
-        for lane in lanes {
-            lane.trainer.stop();
-        }
-        bail!(
-            "the dashboard cannot show a race yet (the config's [[race]] tables, or a saved \
-             race resumed): run it headless with `lenet-tui train --headless`"
-        );
-    }
-    let trainer = lanes.remove(0).trainer;
-    show(&config, ui, dataset, trainer, &signals, None)
+    let (dataset, lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
+    show(&config, ui, dataset, lanes, &signals, None)
 }
 
-/// Runs the dashboard on `trainer` (a live run, or with `replay` the name of the run a
-/// replay shows) until the user quits; reports how it ended on stderr.
+/// Runs the dashboard on `lanes` (a live run, a race's variants, or with `replay` the
+/// name of the run a replay shows) until the user quits; reports how it ended on stderr.
 pub fn show(
     config: &Config,
     ui: &UiArgs,
     dataset: Arc<Dataset>,
-    trainer: TrainerHandle,
+    lanes: Vec<Lane>,
     signals: &crossbeam_channel::Receiver<signals::Signal>,
     replay: Option<String>,
 ) -> Result<ExitCode> {
@@ -244,6 +227,17 @@ pub fn show(
     let own = own_images(config, ui, &dataset)?;
     let mut app = App::new(dataset, theme, keymap);
     app.add_own_images(own);
+    let (labels, trainers): (Vec<Option<String>>, Vec<TrainerHandle>) =
+        lanes.into_iter().map(|l| (l.label, l.trainer)).unzip();
+    if trainers.len() > 1 {
+        app.race(
+            labels
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| l.unwrap_or_else(|| format!("variant {}", i + 1)))
+                .collect(),
+        );
+    }
     let replaying = replay.is_some();
     app.replay = replay;
     app.exit_on_finish = ui.exit_on_finish;
@@ -254,7 +248,7 @@ pub fn show(
         .bytes_per_sec();
     let capture = capture_options(config, &ui.capture, ui.record.as_deref());
     let outcome =
-        crate::ui::run(trainer, app, capture, signals).context("running the dashboard")?;
+        crate::ui::run(trainers, app, capture, signals).context("running the dashboard")?;
     let log = outcome
         .log_path
         .map_or_else(String::new, |p| format!(" (log: {})", p.display()));

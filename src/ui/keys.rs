@@ -73,6 +73,14 @@ pub enum Action {
     Record,
     /// Save the training figure (PNG, SVG).
     Figure,
+    /// A race: focus the first variant.
+    Focus1,
+    /// A race: focus the second variant.
+    Focus2,
+    /// A race: focus the third variant.
+    Focus3,
+    /// A race: focus the fourth variant.
+    Focus4,
     /// Show or hide the help overlay.
     Help,
     /// Quit (asks first while training runs).
@@ -83,7 +91,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 38] = [
         Action::TogglePause,
         Action::StepBatch,
         Action::StepEpoch,
@@ -115,6 +123,10 @@ impl Action {
         Action::Screenshot,
         Action::Record,
         Action::Figure,
+        Action::Focus1,
+        Action::Focus2,
+        Action::Focus3,
+        Action::Focus4,
         Action::Help,
         Action::Quit,
         Action::ForceQuit,
@@ -154,6 +166,10 @@ impl Action {
             Action::Screenshot => "screenshot",
             Action::Record => "record",
             Action::Figure => "figure",
+            Action::Focus1 => "focus_1",
+            Action::Focus2 => "focus_2",
+            Action::Focus3 => "focus_3",
+            Action::Focus4 => "focus_4",
             Action::Help => "help",
             Action::Quit => "quit",
             Action::ForceQuit => "force_quit",
@@ -196,6 +212,10 @@ impl Action {
             Action::Screenshot => "screenshot: SVG, PNG and text of this frame",
             Action::Record => "start / stop an asciicast recording",
             Action::Figure => "save the training figure (PNG and SVG)",
+            Action::Focus1 => "a race: focus variant 1 (its shapes, activations, panels, keys)",
+            Action::Focus2 => "a race: focus variant 2",
+            Action::Focus3 => "a race: focus variant 3",
+            Action::Focus4 => "a race: focus variant 4",
             Action::Help => "show / hide this help",
             Action::Quit => "quit (asks first while training)",
             Action::ForceQuit => "quit at once",
@@ -235,6 +255,8 @@ impl Action {
             Action::Screenshot => "shot",
             Action::Record => "rec",
             Action::Figure => "fig",
+            // The race line in the header numbers the variants.
+            Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4 => return None,
             Action::Help => "help",
             Action::Quit => "quit",
             Action::ForceQuit => return None,
@@ -255,6 +277,10 @@ impl Action {
                 "next image of the previous / next class",
             ),
             A::LrUp => (&[A::LrUp, A::LrDown], "learning rate × 2 / ÷ 2"),
+            A::Focus1 => (
+                &[A::Focus1, A::Focus2, A::Focus3, A::Focus4],
+                "a race: focus variant 1 / 2 / 3 / 4",
+            ),
             A::Draw => (
                 &[A::Draw, A::DrawOver],
                 "draw your own image: blank / over the shown one",
@@ -284,6 +310,15 @@ impl Action {
             ),
             _ => return None,
         })
+    }
+
+    /// Whether the action only does something in a race (the help leaves it out
+    /// otherwise).
+    pub fn for_races(self) -> bool {
+        matches!(
+            self,
+            Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4
+        )
     }
 
     fn from_config_name(name: &str) -> Option<Action> {
@@ -466,6 +501,10 @@ impl Default for KeyMap {
             (Key::plain(Char('s')), Action::Screenshot),
             (Key::plain(Char('R')), Action::Record),
             (Key::plain(Char('g')), Action::Figure),
+            (Key::plain(Char('1')), Action::Focus1),
+            (Key::plain(Char('2')), Action::Focus2),
+            (Key::plain(Char('3')), Action::Focus3),
+            (Key::plain(Char('4')), Action::Focus4),
             (Key::plain(Char('?')), Action::Help),
             (Key::plain(Char('q')), Action::Quit),
             (Key::ctrl('c'), Action::ForceQuit),
@@ -578,7 +617,7 @@ impl KeyMap {
     /// Help lines as [`KeyMap::help`], with each group of related actions (previous and
     /// next image, × 2 and ÷ 2, the panels) on one line: for a terminal too short for
     /// them all.
-    pub fn help_paired(&self) -> Vec<(String, &'static str)> {
+    pub fn help_paired(&self, racing: bool) -> Vec<(String, &'static str)> {
         let names =
             |a: Action| -> Vec<String> { self.keys(a).iter().map(Key::to_string).collect() };
         // A group shares a line only when all of its actions have keys.
@@ -593,6 +632,7 @@ impl KeyMap {
             .collect();
         Action::ALL
             .into_iter()
+            .filter(|a| racing || !a.for_races())
             .filter(|a| !later.contains(a))
             .filter_map(|a| match complete(a) {
                 Some((group, what)) => {
@@ -610,9 +650,10 @@ impl KeyMap {
     }
 
     /// Help lines: every action with all its keys and what it does.
-    pub fn help(&self) -> Vec<(String, &'static str)> {
+    pub fn help(&self, racing: bool) -> Vec<(String, &'static str)> {
         Action::ALL
             .into_iter()
+            .filter(|a| racing || !a.for_races())
             .filter_map(|a| {
                 let keys = self.keys(a);
                 (!keys.is_empty()).then(|| {
@@ -703,7 +744,7 @@ mod tests {
                 "q quit"
             ]
         );
-        let help = map.help();
+        let help = map.help(true);
         assert_eq!(help.len(), Action::ALL.len());
         assert!(help.contains(&("+ =".to_string(), "learning rate × 2")));
 
@@ -757,9 +798,15 @@ mod tests {
     #[test]
     fn a_short_help_pairs_opposite_keys_on_one_line() {
         let map = KeyMap::default();
-        let (full, paired) = (map.help(), map.help_paired());
+        let (full, paired) = (map.help(true), map.help_paired(true));
         assert_eq!(full.len(), Action::ALL.len());
-        assert_eq!(paired.len(), full.len() - 12);
+        assert_eq!(
+            map.help(false).len(),
+            Action::ALL.len() - 4,
+            "no race, no focus keys"
+        );
+        assert_eq!(paired.len(), full.len() - 15);
+        assert!(paired.contains(&("1/2/3/4".to_string(), "a race: focus variant 1 / 2 / 3 / 4")));
         assert!(paired.contains(&(
             ",/./Home/End".to_string(),
             "history: back / forward / first / live"

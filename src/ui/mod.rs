@@ -72,7 +72,7 @@ enum Exit {
 /// Runs the dashboard until the user quits or a signal arrives; the terminal is
 /// restored and a checkpoint written on every path out, panics included.
 pub fn run(
-    trainer: TrainerHandle,
+    trainers: Vec<TrainerHandle>,
     mut app: App,
     capture: CaptureOptions,
     signals: &Receiver<Signal>,
@@ -94,16 +94,20 @@ pub fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop.clone());
     for command in app.initial_commands() {
-        trainer.send(command);
+        for (lane, command) in app.recipients(command) {
+            trainers[lane].send(command);
+        }
     }
+    let (forwarders, events) = Forwarders::start(&trainers);
     let mut looper = Loop {
         terminal: &mut terminal,
-        trainer: &trainer,
+        trainers: &trainers,
         app: &mut app,
         capture: &capture,
     };
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&input, signals)));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(events, &input, signals)));
     stop.store(true, Ordering::Relaxed);
+    forwarders.stop();
     term::leave();
     let reason = match &result {
         Ok(Ok(Exit::Quit)) => SaveReason::Quit,
@@ -113,10 +117,7 @@ pub fn run(
         Err(_) => SaveReason::Panic,
     };
     // A replay has nothing to save, and writes nothing into the run it shows.
-    let saved = app
-        .replay
-        .is_none()
-        .then(|| trainer.save_now(reason, SAVE_TIMEOUT));
+    let saved = app.replay.is_none().then(|| save_all(&trainers, reason));
     match &saved {
         Some(Ok(path)) => {
             tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")
@@ -124,7 +125,7 @@ pub fn run(
         Some(Err(why)) => tracing::warn!(%reason, "no checkpoint on the way out: {why}"),
         None => {}
     }
-    trainer.stop();
+    trainers.into_iter().for_each(TrainerHandle::stop);
     let exit = match result {
         Ok(exit) => exit?,
         Err(panic) => {
@@ -147,9 +148,82 @@ pub fn run(
     })
 }
 
+/// Saves every variant's run; for a race, the race's directory (which `--resume`
+/// takes), else the checkpoint written.
+fn save_all(trainers: &[TrainerHandle], reason: SaveReason) -> Result<PathBuf, String> {
+    let paths = trainers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.save_now(reason, SAVE_TIMEOUT)
+                .map_err(|why| match trainers.len() {
+                    1 => why,
+                    _ => format!("variant {}: {why}", i + 1),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match paths.as_slice() {
+        [one] => Ok(one.clone()),
+        [first, ..] => Ok(first
+            .parent()
+            .and_then(std::path::Path::parent)
+            .map_or_else(|| first.clone(), std::path::Path::to_path_buf)),
+        [] => Err("nothing trains".into()),
+    }
+}
+
+/// The threads that put every trainer's events into one channel, tagged with the
+/// trainer's place.
+struct Forwarders {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Forwarders {
+    /// Starts them; the channel closes when the last trainer's does.
+    fn start(trainers: &[TrainerHandle]) -> (Self, Receiver<(usize, crate::train::Event)>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = trainers
+            .iter()
+            .enumerate()
+            .map(|(lane, trainer)| {
+                let events = trainer.events().clone();
+                let (tx, stop) = (tx.clone(), stop.clone());
+                std::thread::Builder::new()
+                    .name(format!("events-{}", lane + 1))
+                    .spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            match events.recv_timeout(INPUT_POLL) {
+                                Ok(event) => {
+                                    if tx.send((lane, event)).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+                            }
+                        }
+                    })
+                    .expect("spawning an event forwarder")
+            })
+            .collect();
+        (Forwarders { stop, threads }, rx)
+    }
+
+    /// Stops them, so that the trainers' answers (a checkpoint on the way out) come
+    /// to whoever asks for them.
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
 struct Loop<'a> {
     terminal: &'a mut term::Term,
-    trainer: &'a TrainerHandle,
+    trainers: &'a [TrainerHandle],
     app: &'a mut App,
     capture: &'a CaptureOptions,
 }
@@ -157,10 +231,10 @@ struct Loop<'a> {
 impl Loop<'_> {
     fn run(
         &mut self,
+        mut events: Receiver<(usize, crate::train::Event)>,
         input: &Receiver<io::Result<TermEvent>>,
         signals: &Receiver<Signal>,
     ) -> io::Result<Exit> {
-        let mut events = self.trainer.events().clone();
         let mut dirty = true;
         let mut last_draw = Instant::now() - FRAME;
         let mut budget = self
@@ -168,7 +242,7 @@ impl Loop<'_> {
             .max_output
             .map(|rate| OutputBudget::new(rate, Instant::now()));
         // The newest routine heatmap refresh the budget has held back.
-        let mut deferred: Option<crate::train::Event> = None;
+        let mut deferred: Option<(usize, crate::train::Event)> = None;
         loop {
             for effect in self.app.tick(Instant::now()) {
                 self.apply(effect)?;
@@ -178,7 +252,8 @@ impl Loop<'_> {
                 dirty = true;
             }
             if deferred.is_some() && budget.as_mut().is_none_or(|b| b.allows(Instant::now())) {
-                self.app.on_event(deferred.take().expect("checked above"));
+                let (lane, event) = deferred.take().expect("checked above");
+                self.app.on_lane_event(lane, event);
                 dirty = true;
             }
             if dirty && last_draw.elapsed() >= FRAME {
@@ -211,16 +286,20 @@ impl Loop<'_> {
             }
             select! {
                 recv(events) -> event => match event {
-                    Ok(event) => {
+                    Ok((lane, event)) => {
                         let showing = !self.app.activations.is_empty();
+                        // One variant's refresh held back at a time: a race's others
+                        // show theirs at their next one.
                         if budget
                             .as_mut()
                             .is_some_and(|b| b.holds_back(&event, showing, Instant::now()))
                         {
-                            deferred = Some(event);
+                            deferred = Some((lane, event));
                             continue;
                         }
-                        if matches!(event, crate::train::Event::Activations { .. }) {
+                        if matches!(event, crate::train::Event::Activations { .. })
+                            && deferred.as_ref().is_some_and(|(l, _)| *l == lane)
+                        {
                             // Newer than any refresh held back.
                             deferred = None;
                         }
@@ -233,13 +312,18 @@ impl Loop<'_> {
                             panic!("failpoint dashboard-panic");
                         }
                         let finished = matches!(event, crate::train::Event::Finished(_));
-                        let epoch_end = matches!(event, crate::train::Event::EpochFinished(_));
-                        self.app.on_event(event);
+                        // A race's screenshot is taken as its focused variant ends an epoch.
+                        let epoch_end = matches!(event, crate::train::Event::EpochFinished(_))
+                            && lane == self.app.focus();
+                        self.app.on_lane_event(lane, event);
                         if epoch_end && self.capture.every_epoch {
                             self.apply(Effect::Screenshot)?;
                         }
-                        // A replay's figure is the user's to ask for (`f`).
-                        if finished && self.app.replay.is_none() {
+                        let all_finished = (0..self.app.lane_count())
+                            .all(|i| self.app.lane_state(i) == &RunState::Finished);
+                        // A replay's figure is the user's to ask for (`f`); a race's
+                        // comes when its last variant finishes.
+                        if finished && all_finished && self.app.replay.is_none() {
                             let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
                             self.done(done);
                             if crate::failpoint::hit("dashboard-panic-finished", &FINISHED_PANIC) {
@@ -339,7 +423,9 @@ impl Loop<'_> {
     fn apply(&mut self, effect: Effect) -> io::Result<()> {
         match effect {
             Effect::Trainer(command) => {
-                self.trainer.send(command);
+                for (lane, command) in self.app.recipients(command) {
+                    self.trainers[lane].send(command);
+                }
             }
             Effect::Screenshot => {
                 let size = self.terminal.size()?;

@@ -265,6 +265,11 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// A race's variant `lane` (0-based): the layer palette's first four hues, in order.
+    pub fn variant_line(&self, lane: usize) -> Style {
+        self.layer_lines[lane % 4]
+    }
+
     /// The theme for `kind` at `depth`.
     pub fn new(kind: ThemeKind, depth: ColorDepth, marker: ChartMarker) -> Self {
         let plain = depth == ColorDepth::None;

@@ -1132,3 +1132,87 @@ fn d_shows_gradient_flow_and_a_marks_it() {
     t.keys(&["q", "q"]);
     assert_eq!(t.wait_exit(), "0");
 }
+
+#[test]
+fn a_race_in_the_dashboard_focuses_with_2_and_p_changes_only_the_focused_variant() {
+    let home = tempfile::tempdir().unwrap();
+    let race = "--data embedded --batch-size 100 --epochs 2 --race pool=max --race act=relu,lr=0.1";
+    // 60 batches of at least 40 ms per variant and epoch: the keys land mid-run.
+    let Some(t) = Tmux::launch(home.path(), "LENET_TUI_FAILPOINT=slow-batches:40", race) else {
+        return;
+    };
+    let labels = ["1 avg sigmoid lr 0.9", "2 max", "3 relu lr 0.1"];
+    // Each label in the header, both chart legends and over its activation column.
+    let screen = t.wait_for("every variant named four times", |s| {
+        labels.iter().all(|l| s.matches(l).count() >= 4)
+    });
+    assert_eq!(screen.matches("layer 1 6×28×28").count(), 3, "{screen}");
+    assert!(screen.contains("Layers: 1 avg sigmoid lr 0.9"), "{screen}");
+    t.keys(&["2"]);
+    let screen = t.wait_for("the second variant's table", |s| {
+        s.contains("Layers: 2 max")
+    });
+    assert!(screen.contains("MaxPool2d"), "{screen}");
+    t.keys(&["p"]);
+    t.wait_for("the change marked", |s| s.contains("┆ pool avg @"));
+    t.wait_for("all finished", |s| s.matches('✔').count() >= 4);
+    t.keys(&["q"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), "0");
+    // The change went to the focused variant alone.
+    let runs = lenet_tui::checkpoint::list_runs(&home.path().join("lenet-tui/runs")).unwrap();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    let changes: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|r| {
+            let newest = r.checkpoints.last().expect("a checkpoint");
+            let saved = lenet_tui::checkpoint::load(newest).unwrap();
+            saved
+                .meta
+                .history
+                .changes
+                .iter()
+                .filter(|c| matches!(c.change, lenet_tui::train::Change::Pooling(_)))
+                .map(|c| c.at)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        changes.iter().map(Vec::len).collect::<Vec<_>>(),
+        [0, 1, 0],
+        "{changes:?}"
+    );
+    assert!(
+        changes[1][0] < 2.0,
+        "the change landed mid-run: {changes:?}"
+    );
+    drop(t);
+
+    // `--resume latest` goes on with all three.
+    let out = common::lenet_in(
+        home.path(),
+        &[
+            "train",
+            "--headless",
+            "--json",
+            "--resume",
+            "latest",
+            "--epochs",
+            "3",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for label in ["avg sigmoid lr 0.9", "max", "relu lr 0.1"] {
+        let epoch3 = text.lines().any(|l| {
+            l.contains(r#""event":"epoch""#)
+                && l.contains(&format!(r#""variant":"{label}""#))
+                && l.contains(r#""epoch":3.0"#)
+        });
+        assert!(epoch3, "{label} continued to epoch 3:\n{text}");
+    }
+}

@@ -186,6 +186,16 @@ impl App {
             Action::Screenshot => vec![Effect::Screenshot],
             Action::Record => vec![Effect::ToggleRecording],
             Action::Figure => vec![Effect::Figure],
+            Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4 => {
+                let lane = match action {
+                    Action::Focus1 => 0,
+                    Action::Focus2 => 1,
+                    Action::Focus3 => 2,
+                    _ => 3,
+                };
+                self.focus_lane(lane);
+                Vec::new()
+            }
             Action::ForceQuit => Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ mod actions;
 mod canvas;
 mod draw;
 mod images;
+mod race;
 
 pub use super::effect::{Effect, EffectDone};
 
@@ -29,6 +30,7 @@ use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
+pub use race::{LaneSummary, MAX_LANES, RaceView};
 
 /// Where the run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +207,8 @@ pub struct App {
     pub past: Option<PastView>,
     /// Replaying a saved run (its name): nothing trains, the keys move the play head.
     pub replay: Option<String>,
+    /// A race: the other variants' runs and which one is in focus.
+    pub race: Option<RaceView>,
 }
 
 impl App {
@@ -263,6 +267,7 @@ impl App {
             last_checkpoint: None,
             past: None,
             replay: None,
+            race: None,
         }
     }
 
@@ -622,21 +627,43 @@ impl App {
             test_acc: test.points().to_vec(),
         };
         let current = [&self.loss, &self.train_acc, &self.test_acc];
-        let runs = match self.curve_labels() {
-            None => vec![run(String::new(), LineStyle::Solid, current)],
-            Some((past, label)) => self
-                .past_runs
+        // A race: every variant, each in a line style of its own, in race order.
+        let lines = [
+            LineStyle::Solid,
+            LineStyle::Dashed,
+            LineStyle::Dotted,
+            LineStyle::LongDashed,
+        ];
+        let runs = if let Some(race) = &self.race {
+            race.labels
                 .iter()
-                .zip(past)
-                .map(|(r, l)| run(l, LineStyle::Faint, [&r.loss, &r.train_acc, &r.test_acc]))
-                .chain(std::iter::once(run(label, LineStyle::Solid, current)))
-                .collect(),
+                .enumerate()
+                .map(|(i, l)| run(format!("{} {l}", i + 1), lines[i % 4], self.lane_series(i)))
+                .collect()
+        } else {
+            match self.curve_labels() {
+                None => vec![run(String::new(), LineStyle::Solid, current)],
+                Some((past, label)) => self
+                    .past_runs
+                    .iter()
+                    .zip(past)
+                    .map(|(r, l)| run(l, LineStyle::Faint, [&r.loss, &r.train_acc, &r.test_acc]))
+                    .chain(std::iter::once(run(label, LineStyle::Solid, current)))
+                    .collect(),
+            }
         };
-        FigureData {
-            title: format!(
+        let title = match &self.race {
+            Some(race) => format!(
+                "LeNet-5 on Fashion-MNIST: a race of {}",
+                race.labels.join(", ")
+            ),
+            None => format!(
                 "LeNet-5 on Fashion-MNIST: {} pooling, {}, lr {}",
                 self.pooling, self.activation, self.learning_rate
             ),
+        };
+        FigureData {
+            title,
             epochs: f64::from(self.epochs.max(1)),
             runs,
             changes: self.change_labels(),

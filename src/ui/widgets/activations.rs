@@ -44,10 +44,84 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let shown = app.shown_probes();
+    // A race shows the one image through every variant, side by side; comparing two
+    // images, or drawing, is the focused variant's alone.
+    if app.race.is_some() && shown.len() == 1 && app.drawing.is_none() {
+        render_race(app, frame, inner, &shown[0]);
+        return;
+    }
     let sides = side_areas(inner, shown.len());
     for (i, (image, side)) in shown.iter().zip(sides).enumerate() {
         let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
         render_side(app, frame, side, image, app.report_for(image), active);
+    }
+}
+
+/// The narrowest column a race's variant gets: an image and its maps still readable.
+const RACE_COLUMN: u16 = 34;
+
+/// The variants shown when `fit` columns fit: the focused one always, then the
+/// others in race order, back in race order.
+fn race_columns(count: usize, focus: usize, fit: usize) -> Vec<usize> {
+    let mut lanes: Vec<usize> = std::iter::once(focus)
+        .chain((0..count).filter(|&i| i != focus))
+        .take(fit.max(1))
+        .collect();
+    lanes.sort_unstable();
+    lanes
+}
+
+/// `image` through each variant of the race, a column each, named in its colour;
+/// those that do not fit are named on the last line.
+fn render_race(app: &App, frame: &mut Frame, inner: Rect, image: &ProbeImage) {
+    let t = &app.theme;
+    let count = app.lane_count();
+    let fit = usize::from(inner.width / RACE_COLUMN).clamp(1, count);
+    let lanes = race_columns(count, app.focus(), fit);
+    let summaries = app.lane_summaries();
+    let left_out: Vec<String> = (0..count)
+        .filter(|i| !lanes.contains(i))
+        .map(|i| format!("{} {}", i + 1, summaries[i].label))
+        .collect();
+    let mut area = inner;
+    if !left_out.is_empty() && area.height > 4 {
+        let note = format!(
+            "not shown, widen the terminal: {} ({}–{} focus)",
+            left_out.join(", "),
+            app.keymap.name(Action::Focus1),
+            app.keymap.name(Action::Focus4)
+        );
+        let last = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+        frame
+            .buffer_mut()
+            .set_stringn(last.x, last.y, &note, usize::from(last.width), t.dim);
+        area.height -= 1;
+    }
+    let columns = Layout::horizontal(vec![Constraint::Fill(1); lanes.len()])
+        .spacing(1)
+        .split(area);
+    for (&lane, &column) in lanes.iter().zip(columns.iter()) {
+        let s = &summaries[lane];
+        let mut style = t.variant_line(lane);
+        if s.focused {
+            style = style.add_modifier(ratatui::style::Modifier::BOLD);
+        }
+        let mark = if s.focused { "▸" } else { " " };
+        frame.buffer_mut().set_stringn(
+            column.x,
+            column.y,
+            format!("{mark}{} {}", s.number, s.label),
+            usize::from(column.width),
+            style,
+        );
+        let body = Rect::new(
+            column.x,
+            column.y + 1,
+            column.width,
+            column.height.saturating_sub(1),
+        );
+        let report = app.lane_run(lane).report_for(image);
+        render_side(app, frame, body, image, report, false);
     }
 }
 

@@ -31,23 +31,40 @@ pub(super) fn x_labels(app: &App) -> Vec<Span<'static>> {
     labels
 }
 
-/// Two-point vertical lines at each change, spanning `y`.
-pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<Vec<(f64, f64)>> {
-    app.changes
-        .iter()
-        .map(|c| vec![(c.at, y[0]), (c.at, y[1])])
+/// Two-point vertical lines at each change, spanning `y`, each with its style: the
+/// run's changes, or in a race every variant's, in the variant's colour.
+pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<(Vec<(f64, f64)>, Style)> {
+    let line = |at: f64| vec![(at, y[0]), (at, y[1])];
+    if app.race.is_none() {
+        return app
+            .changes
+            .iter()
+            .map(|c| (line(c.at), app.theme.change))
+            .collect();
+    }
+    (0..app.lane_count())
+        .flat_map(|i| {
+            let style = app.theme.variant_line(i);
+            app.lane_run(i)
+                .changes
+                .iter()
+                .map(move |c| (line(c.at), style))
+        })
         .collect()
 }
 
 /// The change markers as chart datasets, drawn under the curves.
-pub(super) fn change_datasets<'a>(app: &App, marks: &'a [Vec<(f64, f64)>]) -> Vec<Dataset<'a>> {
+pub(super) fn change_datasets<'a>(
+    app: &App,
+    marks: &'a [(Vec<(f64, f64)>, Style)],
+) -> Vec<Dataset<'a>> {
     marks
         .iter()
-        .map(|m| {
+        .map(|(m, style)| {
             Dataset::default()
                 .marker(app.theme.marker.symbol())
                 .graph_type(GraphType::Line)
-                .style(app.theme.change)
+                .style(*style)
                 .data(m)
         })
         .collect()
@@ -64,12 +81,14 @@ fn title(base: &str, app: &App) -> String {
 }
 
 fn dataset(name: String, series: &Series, style: Style, marker: Marker) -> Dataset<'_> {
-    Dataset::default()
-        .name(name)
+    let set = Dataset::default()
         .marker(marker)
         .graph_type(GraphType::Line)
         .style(style)
-        .data(series.points())
+        .data(series.points());
+    // An unnamed curve stays out of the legend (a race's test accuracy beside its
+    // train accuracy, of the same colour).
+    if name.is_empty() { set } else { set.name(name) }
 }
 
 /// One chart: its series, y range and legend corner.
@@ -112,8 +131,13 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
     let chart = Chart::new(sets)
         .block(panel(&title, t))
         .legend_position(Some(spec.legend))
-        // Hide the legend rather than cover most of a small chart with it.
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(50)))
+        // Hide the legend rather than cover most of a small chart with it; a race's
+        // names the variants, which the chart is there to tell apart.
+        .hidden_legend_constraints(if app.race.is_some() {
+            (Constraint::Percentage(80), Constraint::Percentage(70))
+        } else {
+            (Constraint::Percentage(60), Constraint::Percentage(50))
+        })
         .x_axis(
             Axis::default()
                 .bounds(x_bounds(app))
@@ -131,6 +155,25 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
                 .style(t.dim),
         );
     frame.render_widget(chart, area);
+}
+
+/// A race's legend label of variant `lane`: its number and label, and once it has
+/// finished, `figure` of its last epoch.
+fn lane_label(
+    app: &App,
+    lane: usize,
+    figure: impl Fn(&crate::train::EpochSummary) -> String,
+) -> String {
+    let summaries = app.lane_summaries();
+    let s = &summaries[lane];
+    let run = app.lane_run(lane);
+    let focus = if s.focused { "▸" } else { " " };
+    match (&run.state, &run.last_epoch) {
+        (crate::ui::app::RunState::Finished, Some(e)) => {
+            format!("{focus}{} {} · {}", s.number, s.label, figure(e))
+        }
+        _ => format!("{focus}{} {}", s.number, s.label),
+    }
 }
 
 /// Each run's curves, earlier runs first: its label (`None` while there is only the
@@ -151,6 +194,27 @@ fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
 /// Draws the train-loss chart.
 pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    if app.race.is_some() {
+        let top = (0..app.lane_count())
+            .filter_map(|i| app.lane_series(i)[0].max_y())
+            .reduce(f64::max)
+            .unwrap_or(2.5)
+            .max(0.5);
+        let series = (0..app.lane_count())
+            .map(|i| {
+                let label = lane_label(app, i, |e| format!("loss {:.3}", e.train_loss));
+                (label, app.lane_series(i)[0], t.variant_line(i))
+            })
+            .collect();
+        let spec = ChartSpec {
+            title: "Loss",
+            series,
+            top: (top * 1.1 * 2.0).ceil() / 2.0,
+            legend: LegendPosition::TopRight,
+        };
+        render_chart(app, frame, area, spec);
+        return;
+    }
     let runs = runs(app);
     // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point,
     // rounded up to a half so the axis labels stay short.
@@ -180,6 +244,30 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
 pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut series = Vec::new();
+    if app.race.is_some() {
+        // Each variant's train accuracy, and its test accuracy at epoch ends in the
+        // same colour, bold; the legend names each variant once.
+        // In race order, as the header and the keys number them.
+        for i in 0..app.lane_count() {
+            let [_, train, test] = app.lane_series(i);
+            let style = t.variant_line(i);
+            let label = lane_label(app, i, |e| format!("test {:.3}", e.test_acc));
+            series.push((label, train, style));
+            series.push((
+                String::new(),
+                test,
+                style.add_modifier(ratatui::style::Modifier::BOLD),
+            ));
+        }
+        let spec = ChartSpec {
+            title: "Accuracy",
+            series,
+            top: 1.0,
+            legend: LegendPosition::BottomRight,
+        };
+        render_chart(app, frame, area, spec);
+        return;
+    }
     for (label, [_, train, test], past) in runs(app) {
         let name = |what: &str| match &label {
             Some(l) => format!("{l} {what}"),

@@ -106,7 +106,61 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         sep(),
         Span::styled(data.to_string(), t.dim),
     ]);
+    // A race shows each variant on the second line; the shape table and the
+    // activations say what the focused one is.
+    let line2 = if app.race.is_some() {
+        race_line(app)
+    } else {
+        line2
+    };
     frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+}
+
+/// `▸1 avg sigmoid ep 2/3 27k ex/s test 0.612 │ 2 max …`: every variant of a race, in
+/// its chart colour, the focused one marked and bold.
+fn race_line(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, s) in app.lane_summaries().into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", t.dim));
+        }
+        let mut style = t.variant_line(i);
+        if s.focused {
+            style = style.add_modifier(ratatui::style::Modifier::BOLD);
+        }
+        let mark = match s.state {
+            RunState::Diverged(_) => "✖",
+            RunState::Finished => "✔",
+            RunState::Paused => "‖",
+            _ if s.focused => "▸",
+            _ => " ",
+        };
+        spans.push(Span::styled(
+            format!("{mark}{} {}", s.number, s.label),
+            style,
+        ));
+        let speed = s
+            .examples_per_sec
+            .map_or_else(String::new, |v| format!(" {}", short_speed(v)));
+        let test = s
+            .test_acc
+            .map_or_else(String::new, |a| format!(" test {a:.3}"));
+        spans.push(Span::styled(
+            format!(" ep {}/{}{speed}{test}", s.epoch.0, s.epoch.1),
+            t.text,
+        ));
+    }
+    Line::from(spans)
+}
+
+/// `27.4k/s`: a throughput in few cells.
+fn short_speed(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.1}k/s", v / 1000.0)
+    } else {
+        format!("{v:.0}/s")
+    }
 }
 
 /// " 37% · 2.1/141 GiB": utilisation and memory in use, as NVML reports them.

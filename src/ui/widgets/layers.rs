@@ -13,10 +13,25 @@ use crate::ui::app::App;
 /// (which add no parameters and whose shapes follow from their neighbours) go first.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let block = panel(" Layers ", t);
+    // A race's table is its focused variant's, its rows that another variant does
+    // differently marked `≠`.
+    let title = match &app.race {
+        Some(race) => format!(" Layers: {} {} ", race.focus + 1, race.labels[race.focus]),
+        None => " Layers ".to_string(),
+    };
+    let block = panel(&title, t);
     let Some(table) = &app.layers else {
         frame.render_widget(block, area);
         return;
+    };
+    let others: Vec<&crate::model::LayerTable> = (0..app.lane_count())
+        .filter(|&i| i != app.focus())
+        .filter_map(|i| app.lane_run(i).layers.as_ref())
+        .collect();
+    let differs = |k: usize| {
+        others
+            .iter()
+            .any(|o| o.layers.get(k) != table.layers.get(k))
     };
     let inner_rows = usize::from(area.height.saturating_sub(2));
     // Header and total take two rows.
@@ -24,15 +39,23 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows: Vec<Row> = table
         .layers
         .iter()
-        .filter(|l| !compact || !matches!(l.layer.as_str(), "Sigmoid" | "ReLU" | "Flatten"))
-        .map(|l| {
+        .enumerate()
+        .filter(|(_, l)| !compact || !matches!(l.layer.as_str(), "Sigmoid" | "ReLU" | "Flatten"))
+        .map(|(k, l)| {
             let style = if l.layer.contains("Pool") || l.layer == "Sigmoid" || l.layer == "ReLU" {
                 t.highlight
             } else {
                 t.text
             };
+            let name = if differs(k) {
+                format!("≠{}", l.layer)
+            } else if others.is_empty() {
+                l.layer.clone()
+            } else {
+                format!(" {}", l.layer)
+            };
             Row::new(vec![
-                Cell::from(l.layer.clone()).style(style),
+                Cell::from(name).style(style),
                 Cell::from(format_shape(&l.output[1..])),
                 Cell::from(Line::from(format_count(l.parameters)).right_aligned()),
             ])
@@ -47,7 +70,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ))
         .collect();
     let widths = [
-        Constraint::Length(9),
+        Constraint::Length(if others.is_empty() { 9 } else { 10 }),
         Constraint::Min(8),
         Constraint::Length(7),
     ];

@@ -52,11 +52,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     };
     let (title, lines) = match overlay {
         Overlay::Help => {
-            let mut help = app.keymap.help();
+            let racing = app.race.is_some();
+            let mut help = app.keymap.help(racing);
             // The box's borders, the colours and closing lines: pair opposite keys when
             // short.
             if help.len() + 5 > usize::from(area.height) {
-                help = app.keymap.help_paired();
+                help = app.keymap.help_paired(racing);
             }
             let width = help
                 .iter()
