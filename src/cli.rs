@@ -217,13 +217,11 @@ pub struct DownloadArgs {
 /// `lenet-tui compare`.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// The first run (solid lines): `latest`, a run's name from `lenet-tui runs`, or a
-    /// run or checkpoint directory.
-    #[arg(value_name = "RUN_A")]
-    pub run_a: String,
-    /// The second run (dashed lines), named the same ways.
-    #[arg(value_name = "RUN_B")]
-    pub run_b: String,
+    /// Two to four runs (A solid, B dashed, C dotted, D long dashes): `latest`, a run's
+    /// name from `lenet-tui runs`, or a run or checkpoint directory; a race's directory
+    /// stands for all of its variants.
+    #[arg(value_name = "RUN", required = true, num_args = 1..=4)]
+    pub runs: Vec<String>,
     /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

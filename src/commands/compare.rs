@@ -1,6 +1,7 @@
-//! `lenet-tui compare RUN_A RUN_B`: two saved runs side by side, from the metrics
-//! history in their newest checkpoints. The curves go into one training figure (A
-//! solid, B dashed) and the per-epoch figures into a text table.
+//! `lenet-tui compare RUN_A RUN_B`: two to four saved runs (or a race's variants) side
+//! by side, from the metrics history in their newest checkpoints. The curves go into
+//! one training figure (A solid, B dashed, C dotted, D long dashes) and the per-epoch
+//! figures into a text table.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use crate::cli::CompareArgs;
 use crate::config;
 use crate::session;
 use crate::train::EpochSummary;
-use crate::train::checkpoint::{self, CheckpointError, Meta, ResumeFrom};
+use crate::train::checkpoint::{self, CheckpointError, Meta, RaceDir, ResumeFrom};
 use crate::train::{RunRecipe, run_labels};
 
 /// A saved run as the comparison reads it.
@@ -73,15 +74,39 @@ fn recipe(run: &SavedRun) -> RunRecipe {
     }
 }
 
-/// `A max/sigmoid`, `B avg/sigmoid`: the legend labels of the two runs.
-fn labels(a: &SavedRun, b: &SavedRun) -> [String; 2] {
-    let names = run_labels(&[recipe(a), recipe(b)]);
-    [format!("A {}", names[0]), format!("B {}", names[1])]
+/// The runs' letters in tables and legends.
+const LETTERS: [char; 4] = ['A', 'B', 'C', 'D'];
+
+/// How each run's lines are drawn, in order.
+const LINES: [LineStyle; 4] = [
+    LineStyle::Solid,
+    LineStyle::Dashed,
+    LineStyle::Dotted,
+    LineStyle::LongDashed,
+];
+
+/// `A max/sigmoid`, `B avg/sigmoid`: the legend labels of the runs.
+fn labels(runs: &[SavedRun]) -> Vec<String> {
+    let recipes: Vec<RunRecipe> = runs.iter().map(recipe).collect();
+    run_labels(&recipes)
+        .into_iter()
+        .zip(LETTERS)
+        .map(|(name, letter)| format!("{letter} {name}"))
+        .collect()
 }
 
-/// The figure of both runs: A solid, B dashed, each labelled by its settings.
-pub fn figure_data(a: &SavedRun, b: &SavedRun) -> FigureData {
-    let [label_a, label_b] = labels(a, b);
+/// `A 2026-11-30_09-12-03 vs B …`: the runs by name, for titles.
+fn names(runs: &[SavedRun]) -> String {
+    runs.iter()
+        .zip(LETTERS)
+        .map(|(r, letter)| format!("{letter} {}", r.name))
+        .collect::<Vec<_>>()
+        .join(" vs ")
+}
+
+/// The figure of the runs: A solid, B dashed, C dotted, D long dashes, each
+/// labelled by its settings.
+pub fn figure_data(runs: &[SavedRun]) -> FigureData {
     let run = |r: &SavedRun, label: String, line| {
         let h = &r.meta.history;
         FigureRun {
@@ -97,27 +122,27 @@ pub fn figure_data(a: &SavedRun, b: &SavedRun) -> FigureData {
         }
     };
     FigureData {
-        title: format!("LeNet-5: A {} vs B {}", a.name, b.name),
-        epochs: epochs(a, b),
-        runs: vec![
-            run(a, label_a, LineStyle::Solid),
-            run(b, label_b, LineStyle::Dashed),
-        ],
+        title: format!("LeNet-5: {}", names(runs)),
+        epochs: epochs(runs),
+        runs: runs
+            .iter()
+            .zip(labels(runs))
+            .zip(LINES)
+            .map(|((r, label), line)| run(r, label, line))
+            .collect(),
         changes: Vec::new(),
     }
 }
 
-/// The x axis both figures share: the longer run's epochs, planned or trained.
-fn epochs(a: &SavedRun, b: &SavedRun) -> f64 {
-    [a, b]
-        .iter()
+/// The x axis the figures share: the longest run's epochs, planned or trained.
+fn epochs(runs: &[SavedRun]) -> f64 {
+    runs.iter()
         .map(|r| f64::from(r.meta.settings.epochs.get()).max(r.meta.position.at()))
         .fold(1.0, f64::max)
 }
 
-/// Both runs' gradient flow side by side, on one scale, each with its setting changes.
-pub fn gradient_figure_data(a: &SavedRun, b: &SavedRun) -> GradientFigure {
-    let [label_a, label_b] = labels(a, b);
+/// The runs' gradient flow side by side, on one scale, each with its setting changes.
+pub fn gradient_figure_data(runs: &[SavedRun]) -> GradientFigure {
     let panel = |r: &SavedRun, label: String| {
         let h = &r.meta.history;
         let changes = h
@@ -128,14 +153,18 @@ pub fn gradient_figure_data(a: &SavedRun, b: &SavedRun) -> GradientFigure {
         GradientPanel::from_progress(label, &h.progress, changes)
     };
     GradientFigure {
-        title: format!("Gradient flow: A {} vs B {}", a.name, b.name),
-        epochs: epochs(a, b),
-        panels: vec![panel(a, label_a), panel(b, label_b)],
+        title: format!("Gradient flow: {}", names(runs)),
+        epochs: epochs(runs),
+        panels: runs
+            .iter()
+            .zip(labels(runs))
+            .map(|(r, label)| panel(r, label))
+            .collect(),
     }
 }
 
 /// The file stem for the comparison figure: `lenet-tui_compare_A_vs_B`.
-pub fn figure_stem(a: &SavedRun, b: &SavedRun) -> String {
+pub fn figure_stem(runs: &[SavedRun]) -> String {
     let safe = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -147,15 +176,16 @@ pub fn figure_stem(a: &SavedRun, b: &SavedRun) -> String {
             })
             .collect()
     };
-    format!("lenet-tui_compare_{}_vs_{}", safe(&a.name), safe(&b.name))
+    let names: Vec<String> = runs.iter().map(|r| safe(&r.name)).collect();
+    format!("lenet-tui_compare_{}", names.join("_vs_"))
 }
 
 /// The runs described, then their per-epoch figures side by side and the best test
-/// accuracy of each.
-pub fn table(a: &SavedRun, b: &SavedRun) -> String {
-    let labels = labels(a, b);
+/// accuracy of each; two runs also get the difference of their test accuracies.
+pub fn table(runs: &[SavedRun]) -> String {
+    let labels = labels(runs);
     let mut out = String::new();
-    for (run, label) in [a, b].into_iter().zip(&labels) {
+    for (run, label) in runs.iter().zip(&labels) {
         let m = &run.meta;
         let s = &m.settings;
         let _ = writeln!(
@@ -182,31 +212,55 @@ pub fn table(a: &SavedRun, b: &SavedRun) -> String {
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:>5}  {:>7} {:>9} {:>8}  │ {:>7} {:>9} {:>8}  │ {:>12}",
-        "epoch", "A loss", "A train", "A test", "B loss", "B train", "B test", "test B − A"
-    );
-    let (ea, eb) = (&a.meta.history.epochs, &b.meta.history.epochs);
+    let two = runs.len() == 2;
+    let mut header = format!("{:>5} ", "epoch");
+    for letter in LETTERS.iter().take(runs.len()) {
+        let _ = write!(
+            header,
+            " {:>7} {:>9} {:>8}  │",
+            format!("{letter} loss"),
+            format!("{letter} train"),
+            format!("{letter} test")
+        );
+    }
+    if two {
+        let _ = write!(header, " {:>12}", "test B − A");
+    }
+    let _ = writeln!(out, "{}", header.trim_end_matches('│').trim_end());
     let find = |epochs: &[EpochSummary], n: u32| epochs.iter().find(|e| e.epoch == n).cloned();
-    let last = ea.iter().chain(eb).map(|e| e.epoch).max().unwrap_or(0);
+    let last = runs
+        .iter()
+        .flat_map(|r| &r.meta.history.epochs)
+        .map(|e| e.epoch)
+        .max()
+        .unwrap_or(0);
     for n in 1..=last {
-        let (x, y) = (find(ea, n), find(eb, n));
-        let cells = |e: &Option<EpochSummary>| match e {
-            Some(e) => format!(
-                "{:>7.4} {:>9.4} {:>8.4}",
-                e.train_loss, e.train_acc, e.test_acc
-            ),
-            None => format!("{:>7} {:>9} {:>8}", "–", "–", "–"),
-        };
-        let delta = match (&x, &y) {
-            (Some(x), Some(y)) => format!("{:>+12.4}", y.test_acc - x.test_acc),
-            _ => format!("{:>12}", "–"),
-        };
-        let _ = writeln!(out, "{n:>5}  {}  │ {}  │ {delta}", cells(&x), cells(&y));
+        let found: Vec<Option<EpochSummary>> = runs
+            .iter()
+            .map(|r| find(&r.meta.history.epochs, n))
+            .collect();
+        let cells: Vec<String> = found
+            .iter()
+            .map(|e| match e {
+                Some(e) => format!(
+                    "{:>7.4} {:>9.4} {:>8.4}",
+                    e.train_loss, e.train_acc, e.test_acc
+                ),
+                None => format!("{:>7} {:>9} {:>8}", "–", "–", "–"),
+            })
+            .collect();
+        let mut line = format!("{n:>5}  {}", cells.join("  │ "));
+        if two {
+            let delta = match (&found[0], &found[1]) {
+                (Some(x), Some(y)) => format!("{:>+12.4}", y.test_acc - x.test_acc),
+                _ => format!("{:>12}", "–"),
+            };
+            let _ = write!(line, "  │ {delta}");
+        }
+        let _ = writeln!(out, "{line}");
     }
     if last == 0 {
-        let _ = writeln!(out, "(neither run has finished an epoch yet)");
+        let _ = writeln!(out, "(no run has finished an epoch yet)");
     }
     let best = |epochs: &[EpochSummary]| {
         epochs
@@ -217,29 +271,63 @@ pub fn table(a: &SavedRun, b: &SavedRun) -> String {
                 |e| format!("{:.4} (epoch {})", e.test_acc, e.epoch),
             )
     };
-    let _ = writeln!(out, "best test acc: A {}, B {}", best(ea), best(eb));
+    let bests: Vec<String> = runs
+        .iter()
+        .zip(LETTERS)
+        .map(|(r, letter)| format!("{letter} {}", best(&r.meta.history.epochs)))
+        .collect();
+    let _ = writeln!(out, "best test acc: {}", bests.join(", "));
     out
 }
 
-/// `lenet-tui compare`: the two runs' figure into the capture dir, its path and a
-/// table of their epochs on stdout.
+/// The runs `args` name, a race's directory standing for its variants, in race order.
+fn load_runs(args: &[String], runs_dir: &Path) -> anyhow::Result<Vec<SavedRun>> {
+    let mut runs = Vec::new();
+    for arg in args {
+        let race = match find_run(arg, runs_dir)? {
+            ResumeFrom::Path(path) => RaceDir::open(&path)?,
+            ResumeFrom::Latest => None,
+        };
+        match race {
+            Some(race) => {
+                for entry in &race.variants {
+                    let dir = race.run_dir(entry);
+                    let mut run = load_run(&dir.display().to_string(), runs_dir)?;
+                    run.name = format!("{} {}", entry.dir, entry.label);
+                    runs.push(run);
+                }
+            }
+            None => runs.push(load_run(arg, runs_dir)?),
+        }
+    }
+    match runs.len() {
+        2..=4 => Ok(runs),
+        n => anyhow::bail!(
+            "compare takes two to four runs (a race's directory counts as its variants), \
+             got {n} from {}",
+            args.join(" ")
+        ),
+    }
+}
+
+/// `lenet-tui compare`: the runs' figure into the capture dir, its path and a table
+/// of their epochs on stdout.
 pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
     let config = config::load(args.config.as_deref())?;
     let runs_dir = session::runs_dir(&config)?;
-    let a = load_run(&args.run_a, &runs_dir)?;
-    let b = load_run(&args.run_b, &runs_dir)?;
+    let runs = load_runs(&args.runs, &runs_dir)?;
     let dir = capture::dir::resolve(args.capture_dir.as_deref(), config.capture.dir.as_deref());
     let scale = args
         .png_scale
         .or(config.capture.png_scale.map(|s| s.0))
         .unwrap_or(capture::DEFAULT_SCALE);
-    let data = figure_data(&a, &b);
-    let stem = figure_stem(&a, &b);
+    let data = figure_data(&runs);
+    let stem = figure_stem(&runs);
     let path = capture::figure::write_figure(&data, &dir, &stem, scale)
         .with_context(|| format!("writing the figure into {}", dir.display()))?;
-    print!("{}", table(&a, &b));
+    print!("{}", table(&runs));
     println!("figure: {} (and .svg)", path.display());
-    let gradients = gradient_figure_data(&a, &b);
+    let gradients = gradient_figure_data(&runs);
     if gradients.panels.iter().any(|p| !p.is_empty()) {
         let stem = format!("{stem}_gradients");
         let path = capture::figure::write_figure(&gradients, &dir, &stem, scale)
@@ -338,7 +426,7 @@ mod tests {
             change: Change::Pooling(Pooling::Max),
         });
         let b = saved("run-b", Pooling::Max, &[0.7]);
-        let g = gradient_figure_data(&a, &b);
+        let g = gradient_figure_data(&[a, b]);
         assert_eq!(g.panels.len(), 2);
         assert_eq!(g.panels[0].layers[0].0, "conv1");
         assert_eq!(g.panels[0].layers[0].1.len(), 4);
@@ -355,7 +443,7 @@ mod tests {
             change: Change::Pooling(Pooling::Max),
         });
         let b = saved("run-b", Pooling::Max, &[0.7]);
-        let text = table(&a, &b);
+        let text = table(&[a, b]);
         assert!(
             text.contains("   changed during the run: pool max at 1.50"),
             "{text}"
@@ -386,19 +474,33 @@ mod tests {
     fn the_figure_labels_the_runs_by_settings() {
         let a = saved("2026-11-30_09-12-03", Pooling::Avg, &[0.5]);
         let b = saved("2026-11-30_10-00-00", Pooling::Max, &[0.7]);
-        let data = figure_data(&a, &b);
+        let data = figure_data(&[a.clone(), b.clone()]);
         let legend: Vec<&str> = data.runs.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(legend, ["A avg/sigmoid", "B max/sigmoid"]);
         assert_eq!(data.runs[1].line, LineStyle::Dashed);
         assert_eq!(data.runs[0].test_acc, [(1.0, 0.5)]);
         assert!(data.title.contains("2026-11-30_09-12-03"));
         assert_eq!(
-            figure_stem(&a, &b),
+            figure_stem(&[a.clone(), b]),
             "lenet-tui_compare_2026-11-30_09-12-03_vs_2026-11-30_10-00-00"
         );
         let same = saved("x y", Pooling::Avg, &[]);
-        assert_eq!(labels(&a, &same), ["A avg/sigmoid #1", "B avg/sigmoid #2"]);
-        assert_eq!(figure_stem(&same, &same), "lenet-tui_compare_x_y_vs_x_y");
+        assert_eq!(
+            labels(&[a.clone(), same.clone()]),
+            ["A avg/sigmoid #1", "B avg/sigmoid #2"]
+        );
+        assert_eq!(
+            figure_stem(&[same.clone(), same.clone()]),
+            "lenet-tui_compare_x_y_vs_x_y"
+        );
+        // Four runs: a line style and a letter each, and no B − A column.
+        let four = [a, same.clone(), same.clone(), same];
+        let data = figure_data(&four);
+        let lines: Vec<LineStyle> = data.runs.iter().map(|r| r.line).collect();
+        assert_eq!(lines, LINES);
+        assert!(data.runs[3].label.starts_with("D "));
+        let text = table(&four);
+        assert!(text.contains("D loss") && !text.contains("B − A"), "{text}");
     }
 
     #[test]

@@ -310,6 +310,40 @@ fn a_race_saves_each_variant_in_one_directory_and_resumes_them_all() {
         assert!(text.contains(&name), "{name} in: {text}");
     }
 
+    // `compare RACE` sets every variant side by side: A, B and C in the table.
+    let captures = home.path().join("captures");
+    let out = lenet_in(
+        home.path(),
+        &[
+            "compare",
+            &race_name,
+            "--capture-dir",
+            captures.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (letter, dir) in ["A", "B", "C"].iter().zip(variants) {
+        let line = format!("{letter}  {} ", dir["dir"].as_str().unwrap());
+        assert!(text.contains(&line), "{line} in: {text}");
+    }
+    assert!(
+        text.contains("C loss") && !text.contains("test B − A"),
+        "{text}"
+    );
+    assert!(text.contains("best test acc: A "), "{text}");
+    let figures = std::fs::read_dir(&captures).unwrap().count();
+    assert!(figures >= 2, "the figure's PNG and SVG");
+    // One run alone is no comparison.
+    let one = format!("{race_name}/2-max");
+    let out = lenet_in(home.path(), &["compare", &one]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("two to four runs"),
+        "{}",
+        stderr(&out)
+    );
+
     // A race and a resume at once: one or the other.
     let out = train_json(
         home.path(),
