@@ -312,13 +312,31 @@ impl Action {
         })
     }
 
+    /// The action focusing a race's `n`-th variant (1-based; past four, the fourth's).
+    pub fn focus(n: usize) -> Action {
+        match n {
+            0 | 1 => Action::Focus1,
+            2 => Action::Focus2,
+            3 => Action::Focus3,
+            _ => Action::Focus4,
+        }
+    }
+
+    /// The variant (0-based) a focus action moves the focus to.
+    pub fn focused_lane(self) -> Option<usize> {
+        match self {
+            Action::Focus1 => Some(0),
+            Action::Focus2 => Some(1),
+            Action::Focus3 => Some(2),
+            Action::Focus4 => Some(3),
+            _ => None,
+        }
+    }
+
     /// Whether the action only does something in a race (the help leaves it out
     /// otherwise).
     pub fn for_races(self) -> bool {
-        matches!(
-            self,
-            Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4
-        )
+        self.focused_lane().is_some()
     }
 
     fn from_config_name(name: &str) -> Option<Action> {

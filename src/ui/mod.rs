@@ -149,26 +149,34 @@ pub fn run(
 }
 
 /// Saves every variant's run; for a race, the race's directory (which `--resume`
-/// takes), else the checkpoint written.
+/// takes) once any variant saved, each that could not named in the log (a diverged
+/// one keeps its last good checkpoint), else the checkpoint written.
 fn save_all(trainers: &[TrainerHandle], reason: SaveReason) -> Result<PathBuf, String> {
-    let paths = trainers
+    // Every variant is asked, whatever the others answer.
+    let saves: Vec<Result<PathBuf, String>> = trainers
         .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            t.save_now(reason, SAVE_TIMEOUT)
-                .map_err(|why| match trainers.len() {
-                    1 => why,
-                    _ => format!("variant {}: {why}", i + 1),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    match paths.as_slice() {
-        [one] => Ok(one.clone()),
-        [first, ..] => Ok(first
+        .map(|t| t.save_now(reason, SAVE_TIMEOUT))
+        .collect();
+    if let [one] = saves.as_slice() {
+        return one.clone();
+    }
+    let mut saved = None;
+    let mut failed = Vec::new();
+    for (i, result) in saves.into_iter().enumerate() {
+        match result {
+            Ok(path) => saved = saved.or(Some(path)),
+            Err(why) => {
+                tracing::warn!("variant {}: no checkpoint on the way out: {why}", i + 1);
+                failed.push(format!("variant {}: {why}", i + 1));
+            }
+        }
+    }
+    match saved {
+        Some(path) => Ok(path
             .parent()
             .and_then(std::path::Path::parent)
-            .map_or_else(|| first.clone(), std::path::Path::to_path_buf)),
-        [] => Err("nothing trains".into()),
+            .map_or_else(|| path.clone(), std::path::Path::to_path_buf)),
+        None => Err(failed.join("; ")),
     }
 }
 

@@ -187,13 +187,7 @@ impl App {
             Action::Record => vec![Effect::ToggleRecording],
             Action::Figure => vec![Effect::Figure],
             Action::Focus1 | Action::Focus2 | Action::Focus3 | Action::Focus4 => {
-                let lane = match action {
-                    Action::Focus1 => 0,
-                    Action::Focus2 => 1,
-                    Action::Focus3 => 2,
-                    _ => 3,
-                };
-                self.focus_lane(lane);
+                self.focus_lane(action.focused_lane().unwrap_or(0));
                 Vec::new()
             }
             Action::ForceQuit => Vec::new(),

@@ -108,6 +108,13 @@ impl App {
                 lane
             })
             .collect();
+        let n = labels.len();
+        self.status = Some(format!(
+            "a race of {n}: {}–{} focus a variant, {} pauses them all",
+            self.keymap.name(crate::ui::keys::Action::Focus1),
+            self.keymap.name(crate::ui::keys::Action::focus(n)),
+            self.keymap.name(crate::ui::keys::Action::TogglePause)
+        ));
         self.race = Some(RaceView {
             labels,
             focus: 0,
