@@ -128,6 +128,20 @@ fn layer_stats(at: f64) -> Vec<LayerStats> {
 }
 
 /// A dashboard three epochs into a ten-epoch run, with a pooling swap at 2.5.
+/// The trainer's start event for a run of `model` on the embedded subset.
+fn started(dataset: &Dataset, settings: TrainSettings, model: &LeNet) -> Event {
+    Event::Started(RunInfo {
+        data: "embedded Fashion-MNIST subset (6000 train / 1000 test images)".into(),
+        device: "cpu".into(),
+        train_examples: 6000,
+        test_examples: 1000,
+        classes: dataset.classes.clone(),
+        batches_per_epoch: 24,
+        settings,
+        layers: model.layer_table().unwrap(),
+    })
+}
+
 fn app_midway(depth: ColorDepth) -> App {
     let dataset = Arc::new(Dataset::embedded());
     let mut app = App::new(dataset.clone(), theme(depth), KeyMap::default());
@@ -140,16 +154,7 @@ fn app_midway(depth: ColorDepth) -> App {
         &mut rng,
     )
     .unwrap();
-    app.on_event(Event::Started(RunInfo {
-        data: "embedded Fashion-MNIST subset (6000 train / 1000 test images)".into(),
-        device: "cpu".into(),
-        train_examples: 6000,
-        test_examples: 1000,
-        classes: dataset.classes.clone(),
-        batches_per_epoch: 24,
-        settings: TrainSettings::default(),
-        layers: model.layer_table().unwrap(),
-    }));
+    app.on_event(started(&dataset, TrainSettings::default(), &model));
     for step in 1..=15 {
         let at = f64::from(step) / 5.0;
         app.on_event(Event::Progress(Progress {
@@ -1015,22 +1020,11 @@ fn race_midway(labels: &[&str]) -> App {
             &mut rng,
         )
         .unwrap();
-        app.on_lane_event(
-            lane,
-            Event::Started(RunInfo {
-                data: "embedded Fashion-MNIST subset (6000 train / 1000 test images)".into(),
-                device: "cpu".into(),
-                train_examples: 6000,
-                test_examples: 1000,
-                classes: dataset.classes.clone(),
-                batches_per_epoch: 24,
-                settings: TrainSettings {
-                    pooling,
-                    ..TrainSettings::default()
-                },
-                layers: model.layer_table().unwrap(),
-            }),
-        );
+        let settings = TrainSettings {
+            pooling,
+            ..TrainSettings::default()
+        };
+        app.on_lane_event(lane, started(&dataset, settings, &model));
         let speed = 1.0 + 0.5 * lane as f64;
         for step in 1..=10 {
             let at = f64::from(step) / 5.0;

@@ -194,43 +194,30 @@ fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
 /// Draws the train-loss chart.
 pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    if app.race.is_some() {
-        let top = (0..app.lane_count())
-            .filter_map(|i| app.lane_series(i)[0].max_y())
-            .reduce(f64::max)
-            .unwrap_or(2.5)
-            .max(0.5);
-        let series = (0..app.lane_count())
+    let series: Vec<(String, &Series, Style)> = if app.race.is_some() {
+        (0..app.lane_count())
             .map(|i| {
                 let label = lane_label(app, i, |e| format!("loss {:.3}", e.train_loss));
                 (label, app.lane_series(i)[0], t.variant_line(i))
             })
-            .collect();
-        let spec = ChartSpec {
-            title: "Loss",
-            series,
-            top: (top * 1.1 * 2.0).ceil() / 2.0,
-            legend: LegendPosition::TopRight,
-        };
-        render_chart(app, frame, area, spec);
-        return;
-    }
-    let runs = runs(app);
+            .collect()
+    } else {
+        runs(app)
+            .into_iter()
+            .map(|(label, [loss, ..], past)| {
+                let style = if past { t.past_loss } else { t.loss };
+                (label.unwrap_or_else(|| "train loss".into()), loss, style)
+            })
+            .collect()
+    };
     // Sigmoid LeNet starts near ln(10) ≈ 2.3; leave headroom above the highest point,
     // rounded up to a half so the axis labels stay short.
-    let top = runs
+    let top = series
         .iter()
-        .filter_map(|(_, [loss, ..], _)| loss.max_y())
+        .filter_map(|(_, loss, _)| loss.max_y())
         .reduce(f64::max)
         .unwrap_or(2.5)
         .max(0.5);
-    let series = runs
-        .into_iter()
-        .map(|(label, [loss, ..], past)| {
-            let style = if past { t.past_loss } else { t.loss };
-            (label.unwrap_or_else(|| "train loss".into()), loss, style)
-        })
-        .collect();
     let spec = ChartSpec {
         title: "Loss",
         series,
@@ -259,27 +246,20 @@ pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
                 style.add_modifier(ratatui::style::Modifier::BOLD),
             ));
         }
-        let spec = ChartSpec {
-            title: "Accuracy",
-            series,
-            top: 1.0,
-            legend: LegendPosition::BottomRight,
-        };
-        render_chart(app, frame, area, spec);
-        return;
-    }
-    for (label, [_, train, test], past) in runs(app) {
-        let name = |what: &str| match &label {
-            Some(l) => format!("{l} {what}"),
-            None => format!("{what} acc"),
-        };
-        let (train_style, test_style) = if past {
-            (t.past_train_acc, t.past_test_acc)
-        } else {
-            (t.train_acc, t.test_acc)
-        };
-        series.push((name("train"), train, train_style));
-        series.push((name("test"), test, test_style));
+    } else {
+        for (label, [_, train, test], past) in runs(app) {
+            let name = |what: &str| match &label {
+                Some(l) => format!("{l} {what}"),
+                None => format!("{what} acc"),
+            };
+            let (train_style, test_style) = if past {
+                (t.past_train_acc, t.past_test_acc)
+            } else {
+                (t.train_acc, t.test_acc)
+            };
+            series.push((name("train"), train, train_style));
+            series.push((name("test"), test, test_style));
+        }
     }
     let spec = ChartSpec {
         title: "Accuracy",
