@@ -482,6 +482,7 @@ pub struct VariantOutcome {
 pub fn run_race(
     lanes: Vec<Lane>,
     report: Report,
+    mut snapshots: Option<Snapshots>,
     signals: &Receiver<Signal>,
 ) -> Result<Vec<VariantOutcome>, HeadlessError> {
     let labels: Vec<String> = lanes
@@ -497,6 +498,18 @@ pub fn run_race(
         .iter()
         .map(|l| Reporter::for_variant(Some(l.clone())))
         .collect();
+    if let Some(s) = &mut snapshots {
+        s.app.race(labels.clone());
+        for command in s.app.initial_commands() {
+            for (lane, command) in s.app.recipients(command) {
+                lanes[lane].trainer.send(command);
+            }
+        }
+    }
+    // Epochs each variant has finished, and the last epoch the snapshots showed: a
+    // snapshot is taken once every variant still training has ended the epoch.
+    let mut epochs_done = vec![0u32; lanes.len()];
+    let mut shot_epoch = 0u32;
     let mut states = vec![LaneState::Training; lanes.len()];
     let mut last_save: Vec<Result<(), String>> = vec![Ok(()); lanes.len()];
     // Batches to train and trained, per variant, for the one bar of the whole race.
@@ -550,7 +563,37 @@ pub fn run_race(
             }
             continue;
         };
-        emit(report, &mut reporters[index], &event, &[], &bar)?;
+        let mut notes = Vec::new();
+        if let Event::EpochFinished(e) = &event {
+            epochs_done[index] = e.epoch;
+        }
+        if let Some(s) = &mut snapshots {
+            let epoch_end = matches!(event, Event::EpochFinished(_));
+            let finished = matches!(event, Event::Finished(_));
+            s.app.on_lane_event(index, event.clone());
+            let now = chrono::Local::now();
+            // Who is still training, once this event has counted (a diverged variant
+            // drops out; a finished one has ended its last epoch).
+            let behind = (0..lanes.len())
+                .filter(|&i| i != index || !finished)
+                .filter(|&i| states[i] == LaneState::Training)
+                .map(|i| epochs_done[i])
+                .min();
+            if epoch_end && behind.is_some_and(|e| e > shot_epoch) {
+                shot_epoch = behind.unwrap_or(shot_epoch);
+                let done = snapshot::screenshot(&s.app, s.size, &s.capture, now);
+                notes.extend(done.message());
+            }
+            let last = (0..lanes.len()).all(|i| i == index || states[i] != LaneState::Training);
+            if finished && last {
+                let done = snapshot::figure(&s.app, &s.capture, now, true);
+                notes.extend(done.message());
+            }
+        }
+        for note in &notes {
+            tracing::info!("{note}");
+        }
+        emit(report, &mut reporters[index], &event, &notes, &bar)?;
         match event {
             Event::Started(info) => {
                 lengths[index] =

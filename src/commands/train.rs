@@ -114,13 +114,6 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
     let (dataset, mut lanes) = start(&config, &args.run, 5)?;
-    if lanes.len() > 1 {
-        if args.ui.capture.snapshot_every.is_some() {
-            bail!("--snapshot-every cannot capture a race yet: run it without snapshots");
-        }
-        return race_outcome(headless::run_race(lanes, report, &signals));
-    }
-    let trainer = lanes.remove(0).trainer;
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
@@ -135,6 +128,10 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
         })
     });
     let snapshots = snapshots.transpose()?;
+    if lanes.len() > 1 {
+        return race_outcome(headless::run_race(lanes, report, snapshots, &signals));
+    }
+    let trainer = lanes.remove(0).trainer;
     headless_outcome(headless::run(trainer, report, snapshots, &signals))
 }
 
@@ -203,7 +200,7 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
         let (_, mut lanes) = start(&config, args, 5)?;
         if lanes.len() > 1 {
-            return race_outcome(headless::run_race(lanes, Report::Text, &signals));
+            return race_outcome(headless::run_race(lanes, Report::Text, None, &signals));
         }
         let trainer = lanes.remove(0).trainer;
         return headless_outcome(headless::run(trainer, Report::Text, None, &signals));

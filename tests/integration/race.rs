@@ -381,3 +381,51 @@ fn a_race_saves_each_variant_in_one_directory_and_resumes_them_all() {
         "the resumed race stays in its dir"
     );
 }
+
+#[test]
+fn headless_race_snapshots_show_every_variant_once_each_epoch() {
+    let home = tempfile::tempdir().unwrap();
+    let captures = home.path().join("captures");
+    let out = train_json(
+        home.path(),
+        &[
+            "--epochs",
+            "2",
+            "--batch-size",
+            "100",
+            "--race",
+            "pool=max",
+            "--snapshot-every",
+            "epoch",
+            "--size",
+            "160x48",
+            "--png-scale",
+            "1",
+            "--capture-dir",
+            captures.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&captures)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let texts: Vec<&String> = names.iter().filter(|n| n.ends_with(".txt")).collect();
+    assert_eq!(
+        texts.len(),
+        2,
+        "one screenshot per epoch of the race: {names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with("_figure.png")).count(),
+        1,
+        "{names:?}"
+    );
+    let last = std::fs::read_to_string(captures.join(texts[1])).unwrap();
+    for label in ["1 avg", "2 max"] {
+        assert!(last.matches(label).count() >= 3, "{label}:\n{last}");
+    }
+    assert_eq!(last.matches("layer 1 6×28×28").count(), 2, "{last}");
+}
