@@ -15,7 +15,7 @@ use crate::config;
 use crate::data::source::{self, DataLocation, DataSpec};
 use crate::data::{Dataset, Labels};
 use crate::session;
-use crate::train::checkpoint::{self, CheckpointError, DataFacts, ResumeFrom};
+use crate::train::checkpoint::{self, CheckpointError, DataFacts, RaceDir, ResumeFrom};
 use crate::train::replay::{self, ReplaySpec};
 use crate::train::timeline::file::{self, RunFacts};
 
@@ -27,6 +27,22 @@ pub fn run_dir(arg: &str, runs_dir: &Path) -> Result<PathBuf, CheckpointError> {
         && file::path_in(path).is_file()
     {
         return Ok(path.clone());
+    }
+    // A race replays one variant at a time: name them.
+    if let ResumeFrom::Path(path) = &from
+        && let Some(race) = RaceDir::open(path)?
+    {
+        let names: Vec<String> = race
+            .variants
+            .iter()
+            .map(|v| format!("{arg}/{}", v.dir))
+            .collect();
+        return Err(CheckpointError::NotFound(format!(
+            "{}: a race of {} variants; replay one of them: {}",
+            path.display(),
+            names.len(),
+            names.join(", ")
+        )));
     }
     let checkpoint = checkpoint::locate(&from, runs_dir)?;
     Ok(checkpoint

@@ -344,6 +344,15 @@ fn a_race_saves_each_variant_in_one_directory_and_resumes_them_all() {
         stderr(&out)
     );
 
+    // A race replays a variant at a time, and says which there are.
+    let out = lenet_in(home.path(), &["replay", &race_name]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!("replay one of them: {race_name}/1-avg-sigmoid")),
+        "{}",
+        stderr(&out)
+    );
+
     // A race and a resume at once: one or the other.
     let out = train_json(
         home.path(),
