@@ -12,6 +12,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+use crate::train::race::MAX_VARIANTS;
+
 /// What the figure shows: plain series, as the dashboard keeps them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FigureData {
@@ -55,6 +57,17 @@ pub enum LineStyle {
     LongDashed,
     /// Pale: an earlier run, for reference.
     Faint,
+}
+
+impl LineStyle {
+    /// One style for each of several runs in a figure (compared runs, a race's
+    /// variants), in order.
+    pub const EACH: [LineStyle; MAX_VARIANTS] = [
+        LineStyle::Solid,
+        LineStyle::Dashed,
+        LineStyle::Dotted,
+        LineStyle::LongDashed,
+    ];
 }
 
 /// Setting changes at nearly the same moment (within 1 % of the run: keys pressed

@@ -16,6 +16,7 @@ use crate::config;
 use crate::session;
 use crate::train::EpochSummary;
 use crate::train::checkpoint::{self, CheckpointError, Meta, RaceDir, ResumeFrom};
+use crate::train::race::MAX_VARIANTS;
 use crate::train::{RunRecipe, run_labels};
 
 /// A saved run as the comparison reads it.
@@ -77,14 +78,6 @@ fn recipe(run: &SavedRun) -> RunRecipe {
 /// The runs' letters in tables and legends.
 const LETTERS: [char; 4] = ['A', 'B', 'C', 'D'];
 
-/// How each run's lines are drawn, in order.
-const LINES: [LineStyle; 4] = [
-    LineStyle::Solid,
-    LineStyle::Dashed,
-    LineStyle::Dotted,
-    LineStyle::LongDashed,
-];
-
 /// `A max/sigmoid`, `B avg/sigmoid`: the legend labels of the runs.
 fn labels(runs: &[SavedRun]) -> Vec<String> {
     let recipes: Vec<RunRecipe> = runs.iter().map(recipe).collect();
@@ -127,7 +120,7 @@ pub fn figure_data(runs: &[SavedRun]) -> FigureData {
         runs: runs
             .iter()
             .zip(labels(runs))
-            .zip(LINES)
+            .zip(LineStyle::EACH)
             .map(|((r, label), line)| run(r, label, line))
             .collect(),
         changes: Vec::new(),
@@ -301,7 +294,7 @@ fn load_runs(args: &[String], runs_dir: &Path) -> anyhow::Result<Vec<SavedRun>> 
         }
     }
     match runs.len() {
-        2..=4 => Ok(runs),
+        2..=MAX_VARIANTS => Ok(runs),
         n => anyhow::bail!(
             "compare takes two to four runs (a race's directory counts as its variants), \
              got {n} from {}",
@@ -497,7 +490,7 @@ mod tests {
         let four = [a, same.clone(), same.clone(), same];
         let data = figure_data(&four);
         let lines: Vec<LineStyle> = data.runs.iter().map(|r| r.line).collect();
-        assert_eq!(lines, LINES);
+        assert_eq!(lines, LineStyle::EACH);
         assert!(data.runs[3].label.starts_with("D "));
         let text = table(&four);
         assert!(text.contains("D loss") && !text.contains("B − A"), "{text}");

@@ -12,10 +12,8 @@ use serde::Deserialize;
 
 use super::schema::InitSetting;
 use crate::model::{Activation, Architecture, Pooling};
+use crate::train::race::MAX_VARIANTS;
 use crate::train::{LearningRate, TrainSettings};
-
-/// The most variants that race at once, the base run included.
-pub const MAX_VARIANTS: usize = 4;
 
 /// The keys a spec may set, in the order labels name them.
 const KEYS: &str = "pool, act, lr, init, model";

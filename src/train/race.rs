@@ -9,6 +9,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::handle::{TrainerHandle, TrainerSpec, spawn};
 
+/// The most variants a race has, the base run included (the dashboard's keys `1`–`4`).
+pub const MAX_VARIANTS: usize = 4;
+
 /// Whose turn it is, among the variants that are training.
 #[derive(Debug)]
 struct Ring {

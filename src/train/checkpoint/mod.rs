@@ -25,7 +25,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use super::position::Position;
-pub use race::{RACE_FILE, RaceDir, RaceEntry, slug};
+pub use race::{RaceDir, RaceEntry};
 pub use runs::{ResumeFrom, RunEntry, default_runs_dir, list_runs, locate};
 pub use store::RunDir;
 

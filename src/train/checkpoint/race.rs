@@ -69,12 +69,17 @@ impl RaceDir {
         Ok(Self { path, variants })
     }
 
+    /// Whether `path` is a race directory: it holds a manifest.
+    pub fn is_race(path: &Path) -> bool {
+        path.join(RACE_FILE).is_file()
+    }
+
     /// Reads the race in `path`; `None` when `path` is not a race directory.
     pub fn open(path: &Path) -> Result<Option<Self>, CheckpointError> {
-        let file = path.join(RACE_FILE);
-        if !file.is_file() {
+        if !Self::is_race(path) {
             return Ok(None);
         }
+        let file = path.join(RACE_FILE);
         let damaged = |why: String| CheckpointError::Damaged {
             path: file.clone(),
             why,
@@ -120,21 +125,10 @@ impl RaceDir {
     pub fn run_dir(&self, entry: &RaceEntry) -> PathBuf {
         self.path.join(&entry.dir)
     }
-
-    /// The label of the variant whose run directory is `run_dir`.
-    pub fn label_of(&self, run_dir: &Path) -> Option<&str> {
-        let name = run_dir.file_name()?.to_str()?;
-        // A variant started afresh writes into `<dir>-2`, … of its own name.
-        self.variants
-            .iter()
-            .filter(|v| name == v.dir || name.starts_with(&format!("{}-", v.dir)))
-            .max_by_key(|v| v.dir.len())
-            .map(|v| v.label.as_str())
-    }
 }
 
 /// A label as a directory name: lower case, words joined by `-`.
-pub fn slug(label: &str) -> String {
+fn slug(label: &str) -> String {
     let mut out = String::new();
     for c in label.chars() {
         if c.is_ascii_alphanumeric() || c == '.' {
@@ -185,8 +179,6 @@ mod tests {
         assert_eq!(RaceDir::open(&race.path).unwrap().unwrap(), race);
         let second = race.run_dir(&race.variants[1]);
         assert_eq!(RaceDir::of_run(&second).unwrap().unwrap(), race);
-        assert_eq!(race.label_of(&second), Some("max"));
-        assert_eq!(race.label_of(&race.path.join("2-max-2")), Some("max"));
         assert_eq!(RaceDir::open(tmp.path()).unwrap(), None, "not a race");
         // Two races in one second get different directories.
         let again = RaceDir::create(tmp.path(), &labels).unwrap();

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::{CheckpointError, META_FILE, PREFIX, RACE_FILE, io_error};
+use super::{CheckpointError, META_FILE, PREFIX, RaceDir, io_error};
 
 /// Which checkpoint to resume from, as `--resume` takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,7 +109,7 @@ pub fn list_runs(runs_dir: &Path) -> Result<Vec<RunEntry>, CheckpointError> {
     let mut runs: Vec<RunEntry> = subdirs(runs_dir)?
         .into_iter()
         .flat_map(|dir| {
-            if dir.join(RACE_FILE).is_file() {
+            if RaceDir::is_race(&dir) {
                 subdirs(&dir).unwrap_or_default()
             } else {
                 vec![dir]

@@ -30,7 +30,7 @@ use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
-pub use race::{LaneSummary, MAX_LANES, RaceView};
+pub use race::{LaneSummary, RaceView};
 
 /// Where the run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -628,17 +628,17 @@ impl App {
         };
         let current = [&self.loss, &self.train_acc, &self.test_acc];
         // A race: every variant, each in a line style of its own, in race order.
-        let lines = [
-            LineStyle::Solid,
-            LineStyle::Dashed,
-            LineStyle::Dotted,
-            LineStyle::LongDashed,
-        ];
         let runs = if let Some(race) = &self.race {
             race.labels
                 .iter()
                 .enumerate()
-                .map(|(i, l)| run(format!("{} {l}", i + 1), lines[i % 4], self.lane_series(i)))
+                .map(|(i, l)| {
+                    run(
+                        format!("{} {l}", i + 1),
+                        LineStyle::EACH[i % LineStyle::EACH.len()],
+                        self.lane_series(i),
+                    )
+                })
                 .collect()
         } else {
             match self.curve_labels() {

@@ -10,9 +10,6 @@ use crate::train::{Command, Event};
 use crate::ui::app::{App, RunState};
 use crate::ui::history::Series;
 
-/// The most variants a race shows (keys `1`–`4`).
-pub const MAX_LANES: usize = 4;
-
 /// The race's variants and which is in focus.
 pub struct RaceView {
     /// Each variant's label, in race order.
@@ -93,8 +90,8 @@ fn for_focus_only(command: &Command) -> bool {
 }
 
 impl App {
-    /// Makes this dashboard show a race of `labels` (two to [`MAX_LANES`]), the first
-    /// in focus.
+    /// Makes this dashboard show a race of `labels` (two to
+    /// [`MAX_VARIANTS`](crate::train::race::MAX_VARIANTS)), the first in focus.
     pub fn race(&mut self, labels: Vec<String>) {
         let lanes = labels
             .iter()
