@@ -309,6 +309,23 @@ pub struct Snapshots {
     pub capture: CaptureOptions,
 }
 
+impl Snapshots {
+    /// Feeds `event` of variant `lane` (0 for a lone run) to the dashboard, then saves
+    /// a screenshot and the figure when asked; what was written, for the report.
+    fn after(&mut self, lane: usize, event: &Event, screenshot: bool, figure: bool) -> Vec<String> {
+        self.app.on_lane_event(lane, event.clone());
+        let now = chrono::Local::now();
+        let mut notes = Vec::new();
+        if screenshot {
+            notes.extend(snapshot::screenshot(&self.app, self.size, &self.capture, now).message());
+        }
+        if figure {
+            notes.extend(snapshot::figure(&self.app, &self.capture, now, true).message());
+        }
+        notes
+    }
+}
+
 /// Drives `trainer` to the end of its epochs, reporting as it goes, and with
 /// `snapshots` saves the dashboard at every epoch end and the figure at the end.
 pub fn run(
@@ -342,21 +359,11 @@ pub fn run(
                 return Err(HeadlessError::Signal { signal, saved });
             }
         };
-        let mut notes = Vec::new();
-        if let Some(s) = &mut snapshots {
+        let notes = snapshots.as_mut().map_or_else(Vec::new, |s| {
             let epoch_end = matches!(event, Event::EpochFinished(_));
             let finished = matches!(event, Event::Finished(_));
-            s.app.on_event(event.clone());
-            let now = chrono::Local::now();
-            if epoch_end {
-                let done = snapshot::screenshot(&s.app, s.size, &s.capture, now);
-                notes.extend(done.message());
-            }
-            if finished {
-                let done = snapshot::figure(&s.app, &s.capture, now, true);
-                notes.extend(done.message());
-            }
-        }
+            s.after(0, &event, epoch_end, finished)
+        });
         for note in &notes {
             tracing::info!("{note}");
         }
@@ -535,25 +542,12 @@ pub fn run_race(
             };
             bar.finish_and_clear();
             tracing::info!("{} received", signal.name());
-            let saves: Vec<Result<PathBuf, String>> = lanes
+            // The race's directory, which `--resume` takes to go on with every variant.
+            let named = lanes
                 .iter()
                 .zip(&labels)
-                .map(|(l, label)| {
-                    l.trainer
-                        .save_now(signal.save_reason(), SAVE_TIMEOUT)
-                        .map_err(|why| format!("variant `{label}`: {why}"))
-                })
-                .collect();
-            // The race's directory, which `--resume` takes to go on with every variant.
-            let saved = saves
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map(|paths| {
-                    paths
-                        .first()
-                        .and_then(|p| p.parent()?.parent())
-                        .map_or_else(PathBuf::new, std::path::Path::to_path_buf)
-                });
+                .map(|(l, label)| (format!("variant `{label}`"), &l.trainer));
+            let saved = crate::train::save_all(named, signal.save_reason(), SAVE_TIMEOUT);
             break Some(HeadlessError::Signal { signal, saved });
         }
         let Ok(event) = op.recv(lanes[index].trainer.events()) else {
@@ -563,15 +557,12 @@ pub fn run_race(
             }
             continue;
         };
-        let mut notes = Vec::new();
         if let Event::EpochFinished(e) = &event {
             epochs_done[index] = e.epoch;
         }
-        if let Some(s) = &mut snapshots {
+        let notes = snapshots.as_mut().map_or_else(Vec::new, |s| {
             let epoch_end = matches!(event, Event::EpochFinished(_));
             let finished = matches!(event, Event::Finished(_));
-            s.app.on_lane_event(index, event.clone());
-            let now = chrono::Local::now();
             // Who is still training, once this event has counted (a diverged variant
             // drops out; a finished one has ended its last epoch).
             let behind = (0..lanes.len())
@@ -579,17 +570,13 @@ pub fn run_race(
                 .filter(|&i| states[i] == LaneState::Training)
                 .map(|i| epochs_done[i])
                 .min();
-            if epoch_end && behind.is_some_and(|e| e > shot_epoch) {
+            let shoot = epoch_end && behind.is_some_and(|e| e > shot_epoch);
+            if shoot {
                 shot_epoch = behind.unwrap_or(shot_epoch);
-                let done = snapshot::screenshot(&s.app, s.size, &s.capture, now);
-                notes.extend(done.message());
             }
             let last = (0..lanes.len()).all(|i| i == index || states[i] != LaneState::Training);
-            if finished && last {
-                let done = snapshot::figure(&s.app, &s.capture, now, true);
-                notes.extend(done.message());
-            }
-        }
+            s.after(index, &event, shoot, finished && last)
+        });
         for note in &notes {
             tracing::info!("{note}");
         }

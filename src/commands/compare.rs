@@ -33,8 +33,12 @@ pub struct SavedRun {
 /// Finds and reads the run `arg` names: `latest`, a run or checkpoint directory, or
 /// a run's name in `runs_dir`. Errors name the paths looked at.
 pub fn load_run(arg: &str, runs_dir: &Path) -> Result<SavedRun, CheckpointError> {
-    let from = find_run(arg, runs_dir)?;
-    let dir = checkpoint::locate(&from, runs_dir)?;
+    load_found(&find_run(arg, runs_dir)?, runs_dir)
+}
+
+/// Reads the run `from` names, found by [`find_run`].
+fn load_found(from: &ResumeFrom, runs_dir: &Path) -> Result<SavedRun, CheckpointError> {
+    let dir = checkpoint::locate(from, runs_dir)?;
     let checkpoint = checkpoint::load(&dir)?;
     let name = dir.parent().and_then(Path::file_name).map_or_else(
         || dir.display().to_string(),
@@ -277,20 +281,21 @@ pub fn table(runs: &[SavedRun]) -> String {
 fn load_runs(args: &[String], runs_dir: &Path) -> anyhow::Result<Vec<SavedRun>> {
     let mut runs = Vec::new();
     for arg in args {
-        let race = match find_run(arg, runs_dir)? {
-            ResumeFrom::Path(path) => RaceDir::open(&path)?,
+        let from = find_run(arg, runs_dir)?;
+        let race = match &from {
+            ResumeFrom::Path(path) => RaceDir::open(path)?,
             ResumeFrom::Latest => None,
         };
         match race {
             Some(race) => {
                 for entry in &race.variants {
-                    let dir = race.run_dir(entry);
-                    let mut run = load_run(&dir.display().to_string(), runs_dir)?;
+                    let variant = ResumeFrom::Path(race.run_dir(entry));
+                    let mut run = load_found(&variant, runs_dir)?;
                     run.name = format!("{} {}", entry.dir, entry.label);
                     runs.push(run);
                 }
             }
-            None => runs.push(load_run(arg, runs_dir)?),
+            None => runs.push(load_found(&from, runs_dir)?),
         }
     }
     match runs.len() {

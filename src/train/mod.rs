@@ -30,7 +30,7 @@ pub use messages::{
 };
 pub use pace::Pace;
 pub use position::Position;
-pub use race::{Lane, Turn, Turns, spawn_race};
+pub use race::{Lane, Turn, Turns, save_all, spawn_race};
 pub use recipe::{RunRecipe, run_labels};
 pub use saver::CheckpointPolicy;
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};

@@ -5,9 +5,12 @@
 //! whole device (all worker threads, or the GPU) to itself. A variant that pauses
 //! (the user, or a divergence) leaves the ring and the others go on without it.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::handle::{TrainerHandle, TrainerSpec, spawn};
+use super::messages::SaveReason;
 
 /// The most variants a race has, the base run included (the dashboard's keys `1`–`4`).
 pub const MAX_VARIANTS: usize = 4;
@@ -152,6 +155,43 @@ pub fn spawn_race(variants: Vec<(String, TrainerSpec)>) -> Vec<Lane> {
             }),
         })
         .collect()
+}
+
+/// Asks every trainer for a checkpoint, each whatever the others answer (a diverged
+/// variant refuses and keeps its last good one). `named` pairs each trainer with how a
+/// refusal names it. One trainer: its checkpoint. A race: its directory (what
+/// `--resume` takes) once any variant saved, each refusal logged; else all refusals.
+pub fn save_all<'a>(
+    named: impl IntoIterator<Item = (String, &'a TrainerHandle)>,
+    reason: SaveReason,
+    timeout: Duration,
+) -> Result<PathBuf, String> {
+    let saves: Vec<(String, Result<PathBuf, String>)> = named
+        .into_iter()
+        .map(|(name, t)| (name, t.save_now(reason, timeout)))
+        .collect();
+    if let [(_, one)] = saves.as_slice() {
+        return one.clone();
+    }
+    let mut saved = None;
+    let mut failed = Vec::new();
+    for (name, result) in saves {
+        match result {
+            Ok(path) => saved = saved.or(Some(path)),
+            Err(why) => {
+                tracing::warn!(%reason, "{name}: no checkpoint: {why}");
+                failed.push(format!("{name}: {why}"));
+            }
+        }
+    }
+    match saved {
+        // `<race>/<variant>/ckpt-NNNN`.
+        Some(path) => Ok(path
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| path.clone(), Path::to_path_buf)),
+        None => Err(failed.join("; ")),
+    }
 }
 
 #[cfg(test)]

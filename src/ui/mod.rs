@@ -117,7 +117,14 @@ pub fn run(
         Err(_) => SaveReason::Panic,
     };
     // A replay has nothing to save, and writes nothing into the run it shows.
-    let saved = app.replay.is_none().then(|| save_all(&trainers, reason));
+    let named = trainers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("variant {}", i + 1), t));
+    let saved = app
+        .replay
+        .is_none()
+        .then(|| crate::train::save_all(named, reason, SAVE_TIMEOUT));
     match &saved {
         Some(Ok(path)) => {
             tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")
@@ -146,38 +153,6 @@ pub fn run(
             Exit::Quit => None,
         },
     })
-}
-
-/// Saves every variant's run; for a race, the race's directory (which `--resume`
-/// takes) once any variant saved, each that could not named in the log (a diverged
-/// one keeps its last good checkpoint), else the checkpoint written.
-fn save_all(trainers: &[TrainerHandle], reason: SaveReason) -> Result<PathBuf, String> {
-    // Every variant is asked, whatever the others answer.
-    let saves: Vec<Result<PathBuf, String>> = trainers
-        .iter()
-        .map(|t| t.save_now(reason, SAVE_TIMEOUT))
-        .collect();
-    if let [one] = saves.as_slice() {
-        return one.clone();
-    }
-    let mut saved = None;
-    let mut failed = Vec::new();
-    for (i, result) in saves.into_iter().enumerate() {
-        match result {
-            Ok(path) => saved = saved.or(Some(path)),
-            Err(why) => {
-                tracing::warn!("variant {}: no checkpoint on the way out: {why}", i + 1);
-                failed.push(format!("variant {}: {why}", i + 1));
-            }
-        }
-    }
-    match saved {
-        Some(path) => Ok(path
-            .parent()
-            .and_then(std::path::Path::parent)
-            .map_or_else(|| path.clone(), std::path::Path::to_path_buf)),
-        None => Err(failed.join("; ")),
-    }
 }
 
 /// The threads that put every trainer's events into one channel, tagged with the
