@@ -364,6 +364,11 @@ pub struct RunArgs {
     /// (repeat for up to 3 variants; replaces the config's `[[race]]` tables).
     #[arg(long = "race", value_name = "SPEC")]
     pub races: Vec<RaceSpec>,
+    /// Train a model whose one step is estimated far beyond reason (over 1 TFLOP on
+    /// the CPU, 100 TFLOP on a GPU), which is refused otherwise: its batches take
+    /// minutes, and a key or a signal waits for the batch in flight.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl RunArgs {

@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::model::shapes::format_count;
 use crate::signals::Signal;
-use crate::train::{Divergence, Event, Lane, LayerStats, RunInfo, SaveReason, TrainerHandle};
+use crate::train::{
+    Divergence, Event, Lane, LayerStats, RunInfo, SavePart, SaveReason, TrainerHandle,
+};
 use crate::ui::app::App;
 use crate::ui::snapshot::{self, CaptureOptions};
 
@@ -56,9 +58,9 @@ pub enum HeadlessError {
         /// How it diverged.
         divergence: Divergence,
     },
-    /// The run finished but its last checkpoint could not be written: the results were
-    /// printed, the weights were not kept.
-    #[error("the final checkpoint was not saved: {0}")]
+    /// The run finished but its last checkpoint or history could not be written: the
+    /// results were printed, the weights or the history were not kept.
+    #[error("not saved: {0}")]
     NotSaved(String),
     /// A signal ended the run after (trying to) save a checkpoint.
     #[error("stopped by {}", signal.name())]
@@ -116,6 +118,101 @@ struct JsonLine<'a> {
     /// Progress and epoch events: each weighted layer's gradient flow and activations.
     #[serde(skip_serializing_if = "Option::is_none")]
     layers: Option<&'a [LayerStats]>,
+    /// Warnings and errors about the run's files: which one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<SavePart>,
+    /// Warnings and errors: what happened, naming the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    /// A failed save: about the bytes it needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs_bytes: Option<u64>,
+}
+
+/// What a run failed to keep on disk and has not kept since, part by part: a save that
+/// fails is said at once, and what is still unsaved at the end makes the exit status.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Unsaved {
+    checkpoint: Option<(String, Option<u64>)>,
+    history: Option<(String, Option<u64>)>,
+    /// The history failed during the save whose [`Event::Saved`] comes next.
+    history_failed_now: bool,
+}
+
+impl Unsaved {
+    /// Takes in what a trainer reports of its saves.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::SaveFailed {
+                part,
+                message,
+                needs,
+                ..
+            } => {
+                let failure = Some((message.clone(), *needs));
+                match part {
+                    SavePart::Checkpoint => self.checkpoint = failure,
+                    SavePart::History => {
+                        self.history = failure;
+                        self.history_failed_now = true;
+                    }
+                }
+            }
+            Event::Saved(_) => {
+                self.checkpoint = None;
+                if !std::mem::take(&mut self.history_failed_now) {
+                    self.history = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Each part not saved, said with the space it needs and why.
+    pub fn missing(&self) -> Vec<(SavePart, String)> {
+        let part = |part: SavePart, name: &str, failure: &Option<(String, Option<u64>)>| {
+            failure.as_ref().map(|(why, needs)| {
+                let said = match needs {
+                    Some(bytes) => format!("{name} (needs about {}): {why}", format_bytes(*bytes)),
+                    None => format!("{name}: {why}"),
+                };
+                (part, said)
+            })
+        };
+        [
+            part(
+                SavePart::Checkpoint,
+                "the final checkpoint",
+                &self.checkpoint,
+            ),
+            part(SavePart::History, "the history", &self.history),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// What is not saved, in one line; `None` when all is.
+    pub fn report(&self) -> Option<String> {
+        let missing = self.missing();
+        (!missing.is_empty()).then(|| {
+            missing
+                .into_iter()
+                .map(|(_, said)| said)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+}
+
+/// Bytes in the unit a person reads: `250 KB`, `12.6 MB`.
+fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} bytes"),
+        b if b < 1_000_000 => format!("{:.0} KB", b as f64 / 1e3),
+        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.2} GB", b as f64 / 1e9),
+    }
 }
 
 /// Turns events into report lines; kept apart from I/O so it can be tested.
@@ -190,7 +287,19 @@ impl Reporter {
                 let run = saved.path.parent().unwrap_or(&saved.path);
                 vec![format!("checkpoints: {}", run.display())]
             }
-            Event::SaveFailed { message, .. } => vec![format!("warning: checkpoint: {message}")],
+            Event::SaveFailed {
+                part,
+                message,
+                needs,
+                ..
+            } => vec![match needs {
+                Some(bytes) => format!(
+                    "warning: {part} not saved (needs about {}): {message}",
+                    format_bytes(*bytes)
+                ),
+                None => format!("warning: {part} not saved: {message}"),
+            }],
+            Event::Warning { part, message } => vec![format!("warning: {part}: {message}")],
             Event::Restored(r) => vec![format!(
                 "resumed from {} at epoch {:.2} of {}",
                 r.from.display(),
@@ -224,6 +333,9 @@ impl Reporter {
             reason: None,
             batch: None,
             layers: None,
+            what: None,
+            message: None,
+            needs_bytes: None,
         };
         match event {
             Event::Started(_) => {
@@ -267,6 +379,23 @@ impl Reporter {
                 line.event = "resumed";
                 line.epoch = Some(r.at);
                 line.path = Some(&r.from);
+            }
+            Event::SaveFailed {
+                reason,
+                part,
+                message,
+                needs,
+            } => {
+                line.event = "warning";
+                line.reason = Some(*reason);
+                line.what = Some(*part);
+                line.message = Some(message);
+                line.needs_bytes = *needs;
+            }
+            Event::Warning { part, message } => {
+                line.event = "warning";
+                line.what = Some(*part);
+                line.message = Some(message);
             }
             Event::Diverged(d) => {
                 line.event = "diverged";
@@ -342,8 +471,7 @@ pub fn run(
     }
     let stdout = std::io::stdout();
     let bar = progress_bar(report);
-    // Whether the newest checkpoint asked for was written (why not, if not).
-    let mut last_save: Result<(), String> = Ok(());
+    let mut unsaved = Unsaved::default();
     loop {
         let event = select! {
             recv(trainer.events()) -> event => match event {
@@ -354,8 +482,23 @@ pub fn run(
                 let Ok(signal) = signal else { continue };
                 bar.finish_and_clear();
                 tracing::info!("{} received", signal.name());
-                let saved = trainer.save_now(signal.save_reason(), SAVE_TIMEOUT);
+                let reason = signal.save_reason();
+                let saved = trainer.save_now(reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT);
                 trainer.stop();
+                // The way-out checkpoint is an event like the others, for scripts.
+                let event = match &saved {
+                    Ok(saved) => Event::Saved(saved.clone()),
+                    Err(message) => Event::SaveFailed {
+                        reason,
+                        part: SavePart::Checkpoint,
+                        message: message.clone(),
+                        needs: None,
+                    },
+                };
+                if report == Report::Json {
+                    emit(report, &mut reporter, &event, &[], &bar)?;
+                }
+                let saved = saved.map(|s| s.path);
                 return Err(HeadlessError::Signal { signal, saved });
             }
         };
@@ -381,13 +524,15 @@ pub fn run(
                 bar.set_prefix(format!("epoch {}/{}", p.epoch, reporter.epochs()));
                 bar.set_position((u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64);
             }
-            Event::Saved(_) => last_save = Ok(()),
-            Event::SaveFailed { message, .. } => last_save = Err(message),
+            Event::Saved(_) | Event::SaveFailed { .. } => unsaved.on_event(&event),
             Event::Finished(summary) => {
                 bar.finish_and_clear();
                 trainer.stop();
-                // The results are out; a script must still learn the weights are not.
-                last_save.map_err(HeadlessError::NotSaved)?;
+                // The results are out; a script must still learn what is not kept.
+                if let Some(what) = unsaved.report() {
+                    not_saved_lines(report, None, &unsaved)?;
+                    return Err(HeadlessError::NotSaved(what));
+                }
                 return Ok(Outcome {
                     epochs: summary.epoch,
                     test_acc: summary.test_acc,
@@ -465,6 +610,28 @@ fn emit(
     Ok(())
 }
 
+/// With `--json`, an error event for each part that a run ended without saving.
+fn not_saved_lines(
+    report: Report,
+    variant: Option<&str>,
+    unsaved: &Unsaved,
+) -> std::io::Result<()> {
+    if report != Report::Json {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for (part, said) in unsaved.missing() {
+        let mut line = serde_json::json!(
+            {"event": "error", "what": part, "message": format!("not saved: {said}")}
+        );
+        if let Some(label) = variant {
+            line["variant"] = label.into();
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
 /// How one variant of a race is doing.
 #[derive(Debug, Clone, PartialEq)]
 enum LaneState {
@@ -518,7 +685,7 @@ pub fn run_race(
     let mut epochs_done = vec![0u32; lanes.len()];
     let mut shot_epoch = 0u32;
     let mut states = vec![LaneState::Training; lanes.len()];
-    let mut last_save: Vec<Result<(), String>> = vec![Ok(()); lanes.len()];
+    let mut unsaved = vec![Unsaved::default(); lanes.len()];
     // Batches to train and trained, per variant, for the one bar of the whole race.
     let mut lengths = vec![0u64; lanes.len()];
     let mut positions = vec![0u64; lanes.len()];
@@ -547,7 +714,12 @@ pub fn run_race(
                 .iter()
                 .zip(&labels)
                 .map(|(l, label)| (format!("variant `{label}`"), &l.trainer));
-            let saved = crate::train::save_all(named, signal.save_reason(), SAVE_TIMEOUT);
+            let saved = crate::train::save_all(
+                named,
+                signal.save_reason(),
+                crate::train::SAVE_ANSWER,
+                SAVE_TIMEOUT,
+            );
             break Some(HeadlessError::Signal { signal, saved });
         }
         let Ok(event) = op.recv(lanes[index].trainer.events()) else {
@@ -592,8 +764,7 @@ pub fn run_race(
                 positions[index] = (u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64;
                 bar.set_position(positions.iter().sum());
             }
-            Event::Saved(_) => last_save[index] = Ok(()),
-            Event::SaveFailed { message, .. } => last_save[index] = Err(message),
+            Event::Saved(_) | Event::SaveFailed { .. } => unsaved[index].on_event(&event),
             Event::Finished(summary) => {
                 states[index] = LaneState::Finished(Outcome {
                     epochs: summary.epoch,
@@ -628,14 +799,18 @@ pub fn run_race(
         return Err(e);
     }
     let mut outcomes = Vec::new();
-    for ((state, label), saved) in states.into_iter().zip(labels).zip(last_save) {
+    for ((state, label), unsaved) in states.into_iter().zip(labels).zip(unsaved) {
         match state {
             LaneState::Diverged(divergence) => {
                 return Err(HeadlessError::VariantDiverged { label, divergence });
             }
             LaneState::Finished(outcome) => {
-                saved
-                    .map_err(|why| HeadlessError::NotSaved(format!("variant `{label}`: {why}")))?;
+                if let Some(what) = unsaved.report() {
+                    not_saved_lines(report, Some(&label), &unsaved)?;
+                    return Err(HeadlessError::NotSaved(format!(
+                        "variant `{label}`: {what}"
+                    )));
+                }
                 outcomes.push(VariantOutcome { label, outcome });
             }
             LaneState::Training => unreachable!("the loop ends when no variant trains"),

@@ -10,6 +10,9 @@ use lenet_tui::commands;
 
 fn main() -> ExitCode {
     pin_candle_threads();
+    if let Err(e) = lenet_tui::signals::survive_file_size_limit() {
+        eprintln!("lenet-tui: warning: cannot catch SIGXFSZ: {e}");
+    }
     lenet_tui::engine::cpu::start_worker_threads();
     let cli = Cli::parse();
     // Commands that train, replay or download keep a log; the others only print.

@@ -11,8 +11,8 @@ use anyhow::{Context, Result, bail};
 use crate::config::{self, Config, Overrides};
 use crate::data::{self, DataSpec, Dataset, Labels};
 use crate::device;
-use crate::model::Architecture;
-use crate::train::checkpoint::{self, Checkpoint, Meta, RaceDir, ResumeFrom};
+use crate::model::{Architecture, StepCost};
+use crate::train::checkpoint::{self, Checkpoint, Meta, RaceDir, ResumeFrom, RunLock};
 use crate::train::{self, CheckpointPolicy, Lane, TrainSettings, TrainerSpec};
 
 /// Where a session's data comes from.
@@ -94,6 +94,72 @@ pub struct Request<'a> {
     pub reports_per_epoch: u32,
     /// `--race`: what each variant racing the base run changes.
     pub races: Vec<config::RaceSpec>,
+    /// `--force`: train a model whose step is past [`StepLimit`] all the same.
+    pub force: bool,
+}
+
+/// The most one training step may cost before a run is refused (unless forced): past
+/// it one batch takes minutes, and until it ends nothing (a key, a pause, a checkpoint)
+/// is answered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLimit {
+    flops: f64,
+    bytes: f64,
+    device: &'static str,
+}
+
+impl StepLimit {
+    /// The limit on a GPU or on the CPU. The chapter's step (batch 256) is 0.64 GFLOP;
+    /// two CPU cores do about 50 GFLOP/s, so 1 TFLOP is some 20 s a batch; a GPU does
+    /// a hundred times more.
+    pub fn on(gpu: bool) -> Self {
+        if gpu {
+            Self {
+                flops: 1e14,
+                bytes: 32e9,
+                device: "a GPU",
+            }
+        } else {
+            Self {
+                flops: 1e12,
+                bytes: 8e9,
+                device: "the CPU",
+            }
+        }
+    }
+
+    /// Whether a step of `cost` on batches of `batch` is within the limit; why not if not.
+    pub fn check(&self, cost: &StepCost, batch: usize) -> Result<(), String> {
+        if cost.flops <= self.flops && cost.bytes <= self.bytes {
+            return Ok(());
+        }
+        Err(format!(
+            "one training step of this model on a batch of {batch} takes about {} and {} \
+             of activations (the chapter's LeNet: 0.64 GFLOP); on {} this program refuses \
+             more than {} or {} a step, where a batch would take minutes and the run \
+             would answer nothing meanwhile; make the model or the batch smaller, or \
+             train it anyway with --force",
+            format_flops(cost.flops),
+            format_bytes(cost.bytes),
+            self.device,
+            format_flops(self.flops),
+            format_bytes(self.bytes),
+        ))
+    }
+}
+
+fn format_flops(flops: f64) -> String {
+    match flops {
+        f if f >= 1e12 => format!("{:.1} TFLOP", f / 1e12),
+        f => format!("{:.2} GFLOP", f / 1e9),
+    }
+}
+
+fn format_bytes(bytes: f64) -> String {
+    match bytes {
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b => format!("{:.0} MB", b / 1e6),
+    }
 }
 
 /// A started session.
@@ -107,6 +173,20 @@ pub struct Session {
     /// What the user should know but that did not stop the start (a damaged newest
     /// checkpoint passed over).
     pub warnings: Vec<String>,
+}
+
+/// What `lenet-tui replay` takes for the run of `checkpoint`: its name in the runs
+/// directory, else its path.
+fn replay_name(checkpoint: &Path, config: &Config) -> String {
+    let run = checkpoint.parent().unwrap_or(checkpoint);
+    runs_dir(config)
+        .ok()
+        .and_then(|dir| run.strip_prefix(dir).ok().map(Path::to_path_buf))
+        .filter(|name| name.iter().count() == 1)
+        .map_or_else(
+            || run.display().to_string(),
+            |name| name.display().to_string(),
+        )
 }
 
 /// One trainer to start: its variant label, recipe, layout, checkpoint to go on from,
@@ -164,6 +244,7 @@ pub fn start(request: Request<'_>) -> Result<Session> {
         resume,
         reports_per_epoch,
         races,
+        force,
     } = request;
     let resolved = config.resolve(&overrides);
     let mut warnings = Vec::new();
@@ -184,6 +265,12 @@ pub fn start(request: Request<'_>) -> Result<Session> {
         Some(Resumed::Run(c)) => (vec![*c], None),
         Some(Resumed::Race(race, cs)) => (cs, Some(race)),
     };
+    // One live owner per run: a second process is refused before anything is loaded.
+    let mut locks = resume
+        .iter()
+        .map(|c| RunLock::acquire(c.dir.parent().unwrap_or(&c.dir)))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
     if resumed_race.is_some()
         && let Some(flag) = [
             overrides.pooling.map(|_| "--pool"),
@@ -271,6 +358,13 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 .plan()
                 .with_context(|| model_source(config_file))?;
             c.check_fits(&architecture, &dataset)?;
+            let entry = resumed_race.as_ref().map(|r| &r.variants[i]);
+            overrides
+                .check_epochs_left(c.meta.position.at(), &c.dir, &replay_name(&c.dir, config))
+                .map_err(|why| match entry {
+                    Some(e) => anyhow::anyhow!("variant `{}`: {why}", e.label),
+                    None => anyhow::anyhow!(why),
+                })?;
             let settings = settings(
                 Some(&c.meta),
                 &overrides,
@@ -278,7 +372,6 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 reports_per_epoch,
             )
             .map_err(anyhow::Error::msg)?;
-            let entry = resumed_race.as_ref().map(|r| &r.variants[i]);
             let label = entry.map(|e| e.label.clone());
             let dir = entry.map(|e| e.dir.clone());
             lanes.push(LanePlan {
@@ -288,6 +381,17 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 resume: Some(c),
                 dir,
             });
+        }
+    }
+    if !force {
+        let limit = StepLimit::on(opened.gpu.is_some());
+        for lane in &lanes {
+            let batch = lane.settings.batch_size.as_usize();
+            let cost = lane.architecture.step_cost(batch)?;
+            limit.check(&cost, batch).map_err(|why| match &lane.label {
+                Some(label) => anyhow::anyhow!("variant `{label}`: {why}"),
+                None => anyhow::anyhow!("{}: {why}", model_source(config_file)),
+            })?;
         }
     }
     let specs = lanes
@@ -308,6 +412,7 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 },
                 _ => p,
             });
+            let lock = resume.as_ref().and_then(|_| locks.next());
             let spec = TrainerSpec {
                 dataset: dataset.clone(),
                 device: opened.clone(),
@@ -315,6 +420,7 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 settings,
                 checkpoints,
                 resume,
+                lock,
                 history,
                 turn: None,
             };

@@ -53,6 +53,15 @@ impl Signal {
     }
 }
 
+/// Makes a write past the file-size limit (`ulimit -f`) fail with an error (EFBIG)
+/// instead of killing the process with SIGXFSZ: the run then says what it could not
+/// save and goes on, as it does on a full disk.
+pub fn survive_file_size_limit() -> io::Result<()> {
+    // A handler that only sets an unread flag: the signal is caught, not fatal.
+    let caught = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, caught).map(|_| ())
+}
+
 /// Catches the three signals from now on and delivers them on the returned channel.
 pub fn listen() -> io::Result<Receiver<Signal>> {
     let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGTERM, SIGINT])?;

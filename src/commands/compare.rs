@@ -31,24 +31,30 @@ pub struct SavedRun {
 }
 
 /// Finds and reads the run `arg` names: `latest`, a run or checkpoint directory, or
-/// a run's name in `runs_dir`. Errors name the paths looked at.
-pub fn load_run(arg: &str, runs_dir: &Path) -> Result<SavedRun, CheckpointError> {
+/// a run's name in `runs_dir`. Errors name the paths looked at; the warning says which
+/// damaged newest checkpoint was passed over.
+pub fn load_run(arg: &str, runs_dir: &Path) -> Result<(SavedRun, Option<String>), CheckpointError> {
     load_found(&find_run(arg, runs_dir)?, runs_dir)
 }
 
-/// Reads the run `from` names, found by [`find_run`].
-fn load_found(from: &ResumeFrom, runs_dir: &Path) -> Result<SavedRun, CheckpointError> {
-    let dir = checkpoint::locate(from, runs_dir)?;
-    let checkpoint = checkpoint::load(&dir)?;
+/// Reads the run `from` names, found by [`find_run`]: its newest intact checkpoint,
+/// as `--resume` and `predict` read it, with the warning when that is not the newest.
+fn load_found(
+    from: &ResumeFrom,
+    runs_dir: &Path,
+) -> Result<(SavedRun, Option<String>), CheckpointError> {
+    let (checkpoint, warning) = checkpoint::load_resumable(from, runs_dir)?;
+    let dir = &checkpoint.dir;
     let name = dir.parent().and_then(Path::file_name).map_or_else(
         || dir.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    Ok(SavedRun {
+    let run = SavedRun {
         name,
         checkpoint: checkpoint.dir,
         meta: checkpoint.meta,
-    })
+    };
+    Ok((run, warning))
 }
 
 /// What `arg` names: `latest`, an existing run or checkpoint directory, or a run's name
@@ -277,6 +283,15 @@ pub fn table(runs: &[SavedRun]) -> String {
     out
 }
 
+/// Says on stderr, as `--resume` and `predict` do, that a damaged checkpoint was
+/// passed over.
+fn warn(warning: Option<String>) {
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+        eprintln!("lenet-tui: warning: {w}");
+    }
+}
+
 /// The runs `args` name, a race's directory standing for its variants, in race order.
 fn load_runs(args: &[String], runs_dir: &Path) -> anyhow::Result<Vec<SavedRun>> {
     let mut runs = Vec::new();
@@ -290,12 +305,17 @@ fn load_runs(args: &[String], runs_dir: &Path) -> anyhow::Result<Vec<SavedRun>> 
             Some(race) => {
                 for entry in &race.variants {
                     let variant = ResumeFrom::Path(race.run_dir(entry));
-                    let mut run = load_found(&variant, runs_dir)?;
+                    let (mut run, warning) = load_found(&variant, runs_dir)?;
+                    warn(warning.map(|w| format!("variant `{}`: {w}", entry.label)));
                     run.name = format!("{} {}", entry.dir, entry.label);
                     runs.push(run);
                 }
             }
-            None => runs.push(load_found(&from, runs_dir)?),
+            None => {
+                let (run, warning) = load_found(&from, runs_dir)?;
+                warn(warning);
+                runs.push(run);
+            }
         }
     }
     match runs.len() {

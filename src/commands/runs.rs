@@ -8,7 +8,11 @@ use crate::session;
 use crate::train::checkpoint;
 use crate::train::timeline::file;
 
-/// `lenet-tui runs`: one line per saved run.
+/// The LIVE column: `pid ` and a pid of up to seven digits.
+const LIVE_WIDTH: usize = 11;
+
+/// `lenet-tui runs`: one line per saved run, those a live process trains marked with
+/// its pid.
 pub fn run(args: &RunsArgs) -> Result<()> {
     let config = config::load(args.config.as_deref())?;
     let dir = session::runs_dir(&config)?;
@@ -34,8 +38,8 @@ pub fn run(args: &RunsArgs) -> Result<()> {
         .max(22);
     println!("runs in {}", dir.display());
     println!(
-        "{:<width$} {:>11} {:>9}  {:<24} {:>8}  LAST CHECKPOINT",
-        "RUN", "EPOCHS", "BEST TEST", "SETTINGS", "HISTORY"
+        "{:<width$} {:>11} {:>9}  {:<24} {:>8}  {:<LIVE_WIDTH$}  LAST CHECKPOINT",
+        "RUN", "EPOCHS", "BEST TEST", "SETTINGS", "HISTORY", "LIVE"
     );
     for run in &runs {
         let name = name_of(run);
@@ -47,6 +51,12 @@ pub fn run(args: &RunsArgs) -> Result<()> {
             |_| "-".into(),
             |m| format!("{:.1} MB", m.len() as f64 / 1e6),
         );
+        // Which process trains it now, asked without disturbing it.
+        let live = match checkpoint::holder(&run.dir) {
+            Some(Some(pid)) => format!("pid {pid}"),
+            Some(None) => "yes".into(),
+            None => "-".into(),
+        };
         let ckpt_name = newest
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -55,19 +65,20 @@ pub fn run(args: &RunsArgs) -> Result<()> {
                 let m = &c.meta;
                 let s = &m.settings;
                 println!(
-                    "{:<width$} {:>11} {:>9}  {:<24} {:>8}  {} ({})",
+                    "{:<width$} {:>11} {:>9}  {:<24} {:>8}  {:<LIVE_WIDTH$}  {} ({})",
                     name,
                     format!("{:.2}/{}", m.position.at(), s.epochs),
                     m.best_test_acc()
                         .map_or_else(|| "-".into(), |a| format!("{a:.3}")),
                     format!("{}/{} lr {}", s.pooling, s.activation, s.learning_rate),
                     history,
+                    live,
                     ckpt_name,
                     m.reason
                 );
             }
             Err(e) => println!(
-                "{name:<width$} {:>11} {:>9}  {:<24} {history:>8}  {ckpt_name} (unreadable: {e})",
+                "{name:<width$} {:>11} {:>9}  {:<24} {history:>8}  {live:<LIVE_WIDTH$}  {ckpt_name} (unreadable: {e})",
                 "?", "?", "?"
             ),
         }

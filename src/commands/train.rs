@@ -39,6 +39,7 @@ fn start(
         resume: args.resume.as_ref(),
         reports_per_epoch,
         races: args.races.clone(),
+        force: args.force,
     })?;
     for warning in &started.warnings {
         tracing::warn!("{warning}");

@@ -1,6 +1,6 @@
 //! The command line over the config file over the chapter's defaults.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::schema::*;
 use crate::data::{DataError, DataLocation, DataSpec, KnownDataset, Labels};
@@ -126,6 +126,40 @@ impl Overrides {
             pace: self.pace.unwrap_or(saved.pace),
             ..saved.clone()
         })
+    }
+}
+
+impl Overrides {
+    /// Refuses `--epochs` that leaves a resumed run nothing to train: fewer epochs
+    /// than the checkpoint at `checkpoint` has trained (`at`), or just as many. Such a
+    /// run would end as soon as it started, and look like success. `run` is what
+    /// `lenet-tui replay` takes to show the run instead.
+    pub fn check_epochs_left(&self, at: f64, checkpoint: &Path, run: &str) -> Result<(), String> {
+        let Some(asked) = self.epochs else {
+            return Ok(());
+        };
+        if f64::from(asked.get()) > at {
+            return Ok(());
+        }
+        let done = if at.fract() == 0.0 {
+            format!("{at:.0}")
+        } else {
+            format!("{at:.2}")
+        };
+        let epochs = if at == 1.0 { "epoch" } else { "epochs" };
+        let nothing = if f64::from(asked.get()) == at {
+            ", so there is nothing to train"
+        } else {
+            ""
+        };
+        // Ten more epochs: a round next step, kept within what --epochs takes.
+        let more = (at.floor() as u32).saturating_add(10).min(Epochs::MAX);
+        Err(format!(
+            "--epochs {asked}: the run at {} has already trained {done} {epochs}{nothing}; ask \
+             for more than {done} (e.g. --epochs {more}) to go on, or replay it with \
+             lenet-tui replay {run}",
+            checkpoint.display()
+        ))
     }
 }
 

@@ -19,31 +19,31 @@ use crate::ui::theme::{ChartMarker, ColorChoice, HeatmapColours, ThemeKind};
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[data]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub data: DataSection,
     /// `[train]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub train: TrainSection,
     /// `[model]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub model: ModelSection,
     /// `[ui]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub ui: UiSection,
     /// `[capture]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub capture: CaptureSection,
     /// `[checkpoints]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub checkpoints: CheckpointSection,
     /// `[history]`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub history: HistorySection,
     /// `[keys]`: action = key or [keys].
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_keys")]
     pub keys: Option<KeyBindings>,
     /// `[[race]]`: variants that train beside the base run (`--race` replaces them).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_tables")]
     pub race: Vec<super::race::RaceSpec>,
 }
 
@@ -213,7 +213,7 @@ pub struct DataSection {
     #[serde(default, deserialize_with = "de_data_spec")]
     pub dir: Option<DataSpec>,
     /// `[data.mirror]`: where `data download` fetches each data set from.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_table")]
     pub mirror: MirrorSection,
     /// Which known data set to train on: `fashion-mnist` (default) or `mnist`.
     pub dataset: Option<KnownDataset>,
@@ -283,6 +283,7 @@ pub struct TrainSection {
     /// `auto`, `cpu`, `cuda` or `cuda:N`.
     pub device: Option<DeviceChoice>,
     /// `"full"` or training examples a second.
+    #[serde(default, deserialize_with = "de_pace")]
     pub pace: Option<Pace>,
 }
 
@@ -454,4 +455,252 @@ fn expand_home(path: PathBuf) -> PathBuf {
         (Ok(rest), Some(dirs)) => dirs.home_dir().join(rest),
         _ => path,
     }
+}
+
+/// A table's header as a config file writes it, for the error when a key that must
+/// be that table is something else (`train = 5`).
+trait Section {
+    /// `[train]`, `[data.mirror]`, `[[race]]`, …
+    const HEADER: &'static str;
+}
+
+macro_rules! sections {
+    ($($t:ty => $header:literal),* $(,)?) => {
+        $(impl Section for $t {
+            const HEADER: &'static str = $header;
+        })*
+    };
+}
+
+sections! {
+    DataSection => "[data]",
+    MirrorSection => "[data.mirror]",
+    TrainSection => "[train]",
+    ModelSection => "[model]",
+    UiSection => "[ui]",
+    CaptureSection => "[capture]",
+    CheckpointSection => "[checkpoints]",
+    HistorySection => "[history]",
+    KeyBindings => "[keys]",
+    super::race::RaceSpec => "[[race]]",
+}
+
+/// What a TOML value is, as errors name it: `an integer`, `a string`, …
+fn kind(unexpected: serde::de::Unexpected<'_>) -> String {
+    use serde::de::Unexpected as U;
+    match unexpected {
+        U::Signed(_) | U::Unsigned(_) => "an integer".into(),
+        U::Float(_) => "a float".into(),
+        U::Bool(_) => "a boolean".into(),
+        U::Str(_) | U::Char(_) => "a string".into(),
+        U::Seq => "an array".into(),
+        U::Map => "a table".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Visits a value that must be a table holding a `T`; anything else is an error
+/// naming the header it should have been and what it was. serde's own message
+/// (`expected struct TrainSection`) names a Rust type, which the user never wrote.
+struct TableVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T> TableVisitor<T> {
+    fn wrong<E: serde::de::Error>(got: serde::de::Unexpected<'_>) -> E
+    where
+        T: Section,
+    {
+        E::custom(format!(
+            "expected a table ({}), got {}",
+            T::HEADER,
+            kind(got)
+        ))
+    }
+}
+
+/// The scalar `visit_*` methods of a visitor whose every scalar is an error built by
+/// `Self::wrong` from its [`serde::de::Unexpected`].
+macro_rules! refuse_scalars {
+    () => {
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Bool(v)))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Signed(v)))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Unsigned(v)))
+        }
+        fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Signed(0)))
+        }
+        fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Unsigned(0)))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Float(v)))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Err(Self::wrong(serde::de::Unexpected::Str(v)))
+        }
+    };
+}
+
+impl<'de, T: Deserialize<'de> + Section> serde::de::Visitor<'de> for TableVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a table ({})", T::HEADER)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(Self::wrong(serde::de::Unexpected::Seq))
+    }
+
+    refuse_scalars!();
+}
+
+/// A section of the config file: a table, or an error naming its header.
+fn de_table<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Section,
+{
+    d.deserialize_any(TableVisitor(std::marker::PhantomData))
+}
+
+/// `[keys]`, which is a table or an error naming it.
+fn de_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<KeyBindings>, D::Error> {
+    de_table(d).map(Some)
+}
+
+/// One table of an array of tables, read as [`de_table`] reads a section.
+struct InArray<T>(T);
+
+impl<'de, T: Deserialize<'de> + Section> Deserialize<'de> for InArray<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_table(d).map(InArray)
+    }
+}
+
+/// Visits a value that must be an array of tables (`[[race]]`).
+struct TablesVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: Section> TablesVisitor<T> {
+    fn wrong<E: serde::de::Error>(got: serde::de::Unexpected<'_>) -> E {
+        E::custom(format!(
+            "expected an array of tables ({}), got {}",
+            T::HEADER,
+            kind(got)
+        ))
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Section> serde::de::Visitor<'de> for TablesVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an array of tables ({})", T::HEADER)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut tables = Vec::new();
+        while let Some(InArray(t)) = seq.next_element()? {
+            tables.push(t);
+        }
+        Ok(tables)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Vec<T>, A::Error> {
+        Err(Self::wrong(serde::de::Unexpected::Map))
+    }
+
+    refuse_scalars!();
+}
+
+/// An array of tables (`[[race]]`), or an error naming its header.
+fn de_tables<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Section,
+{
+    d.deserialize_any(TablesVisitor(std::marker::PhantomData))
+}
+
+/// The one error for every pace the config cannot take, whatever its type, with the
+/// bounds [`Pace`] itself keeps.
+fn bad_pace<E: serde::de::Error>(got: &str) -> E {
+    E::custom(format!(
+        "expected \"full\" or a rate between 1 and {} examples/sec, got {got}",
+        crate::train::pace::FASTEST
+    ))
+}
+
+/// Visits `train.pace`: `"full"`, or a whole number of examples a second (also in
+/// quotes, as the command line takes it).
+struct PaceVisitor;
+
+impl PaceVisitor {
+    fn wrong<E: serde::de::Error>(got: serde::de::Unexpected<'_>) -> E {
+        use serde::de::Unexpected as U;
+        match got {
+            U::Signed(n) => bad_pace(&n.to_string()),
+            U::Unsigned(n) => bad_pace(&n.to_string()),
+            // `{:?}` keeps TOML's own spelling of 1e-300, where `{}` writes 300 zeros.
+            U::Float(v) => bad_pace(&format!("{v:?}")),
+            U::Bool(v) => bad_pace(&v.to_string()),
+            U::Str(s) => bad_pace(&format!("{s:?}")),
+            other => bad_pace(&kind(other)),
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PaceVisitor {
+    type Value = Option<Pace>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"full\" or examples a second")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        match u32::try_from(v) {
+            Ok(n) if (1..=crate::train::pace::FASTEST).contains(&n) => Ok(Some(Pace::PerSecond(n))),
+            _ => Err(Self::wrong(serde::de::Unexpected::Signed(v))),
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        v.parse()
+            .map(Some)
+            .map_err(|_| Self::wrong(serde::de::Unexpected::Str(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(Self::wrong(serde::de::Unexpected::Bool(v)))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(Self::wrong(serde::de::Unexpected::Unsigned(v)))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(Self::wrong(serde::de::Unexpected::Float(v)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(Self::wrong(serde::de::Unexpected::Seq))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(Self::wrong(serde::de::Unexpected::Map))
+    }
+}
+
+/// `train.pace`, with one message naming the bounds for every value it cannot be
+/// (the untagged `PaceValue` would only say that nothing matched).
+fn de_pace<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Pace>, D::Error> {
+    d.deserialize_any(PaceVisitor)
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::device::DeviceChoice;
 use crate::model::Pooling;
-use crate::train::TrainSettings;
+use crate::train::{Epochs, Pace, TrainSettings};
 
 fn err(text: &str) -> String {
     parse(text, Path::new("c.toml")).unwrap_err().to_string()
@@ -144,4 +144,181 @@ fn errors_name_file_line_column_and_key() {
     let e = err("[train\n");
     assert!(e.starts_with("c.toml:1:"), "{e}");
     assert!(!e.contains('\n'), "one line: {e}");
+}
+
+#[test]
+fn a_duplicate_key_is_named_with_both_lines() {
+    assert_eq!(
+        err("[train]\nepochs = 3\nepochs = 4\n"),
+        "c.toml:3:1: duplicate key `train.epochs` (first set on line 2)"
+    );
+    // A dotted key at the top, a table opened twice, quoted and spaced keys.
+    assert_eq!(
+        err("# runs\n\ntrain.epochs = 3\n[ui]\n[train]\n"),
+        "c.toml:5:2: duplicate key `train` (first set on line 3)"
+    );
+    assert_eq!(
+        err("[train]\nlr = 0.1\n[ui]\n[ train ]\n"),
+        "c.toml:4:3: duplicate key `train` (first set on line 1)"
+    );
+    assert_eq!(
+        err("[train]\n\"seed\" = 1\nseed = 2 # again\n"),
+        "c.toml:3:1: duplicate key `train.seed` (first set on line 2)"
+    );
+    // Each `[[race]]` is its own table: the first race's `lr` is no duplicate.
+    assert_eq!(
+        err("[[race]]\nlr = 0.1\n[[race]]\nlr = 0.2\nlr = 0.3\n"),
+        "c.toml:5:1: duplicate key `race[1].lr` (first set on line 4)"
+    );
+    // A multi-line string's lines set nothing.
+    assert_eq!(
+        err(
+            "[data]\nimages = [\"\"\"\ndataset = 1\n\"\"\"]\ndataset = \"mnist\"\ndataset = \"mnist\"\n"
+        ),
+        "c.toml:6:1: duplicate key `data.dataset` (first set on line 5)"
+    );
+    // Where the lines do not show it (inside an inline table), toml's words stand.
+    assert_eq!(
+        err("[model]\nconv = [{ channels = 6, channels = 8 }]\n"),
+        "c.toml:2:25: duplicate key"
+    );
+}
+
+#[test]
+fn a_pace_of_any_wrong_type_or_value_names_the_bounds() {
+    let bounds = "expected \"full\" or a rate between 1 and 1000000000 examples/sec, got";
+    for (value, got) in [
+        ("1e-300", "1e-300"),
+        ("2.5", "2.5"),
+        ("0", "0"),
+        ("-5", "-5"),
+        ("1000000001", "1000000001"),
+        ("\"slow\"", "\"slow\""),
+        ("true", "true"),
+        ("[2000]", "an array"),
+        ("{ rate = 2000 }", "a table"),
+    ] {
+        assert_eq!(
+            err(&format!("[train]\npace = {value}\n")),
+            format!("c.toml:2:8: key `train.pace`: {bounds} {got}"),
+            "pace = {value}"
+        );
+    }
+    for (value, pace) in [
+        ("\"full\"", Pace::Full),
+        ("2000", Pace::PerSecond(2000)),
+        ("\"2000\"", Pace::PerSecond(2000)),
+    ] {
+        let cfg = parse(&format!("[train]\npace = {value}\n"), Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.train.pace, Some(pace), "pace = {value}");
+    }
+}
+
+#[test]
+fn a_section_of_the_wrong_type_names_its_header_and_what_it_got() {
+    for (text, want) in [
+        (
+            "train = 5",
+            "c.toml:1:9: key `train`: expected a table ([train]), got an integer",
+        ),
+        (
+            "data = \"x\"",
+            "c.toml:1:8: key `data`: expected a table ([data]), got a string",
+        ),
+        (
+            "model = 1.5",
+            "c.toml:1:9: key `model`: expected a table ([model]), got a float",
+        ),
+        (
+            "ui = true",
+            "c.toml:1:6: key `ui`: expected a table ([ui]), got a boolean",
+        ),
+        (
+            "capture = [1]",
+            "c.toml:1:11: key `capture`: expected a table ([capture]), got an array",
+        ),
+        (
+            "checkpoints = 1",
+            "c.toml:1:15: key `checkpoints`: expected a table ([checkpoints]), got an integer",
+        ),
+        (
+            "history = 1",
+            "c.toml:1:11: key `history`: expected a table ([history]), got an integer",
+        ),
+        (
+            "keys = [\"q\"]",
+            "c.toml:1:8: key `keys`: expected a table ([keys]), got an array",
+        ),
+        (
+            "[data]\nmirror = 1",
+            "c.toml:2:10: key `data.mirror`: expected a table ([data.mirror]), got an integer",
+        ),
+        (
+            "race = 5",
+            "c.toml:1:8: key `race`: expected an array of tables ([[race]]), got an integer",
+        ),
+        (
+            "race = { lr = 0.1 }",
+            "c.toml:1:8: key `race`: expected an array of tables ([[race]]), got a table",
+        ),
+        (
+            "race = [1]",
+            "c.toml:1:9: key `race[0]`: expected a table ([[race]]), got an integer",
+        ),
+    ] {
+        assert_eq!(err(text), want, "{text}");
+    }
+    // Errors inside a section still name their own key and line.
+    let e = err("[[race]]\nlr = 0.1\n[[race]]\npool = \"min\"\n");
+    assert!(e.starts_with("c.toml:4:8: key `race[1].pool`"), "{e}");
+    let cfg = parse(
+        "[train]\nepochs = 3\n[[race]]\nact = \"relu\"\n[[race]]\npool = \"max\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        (cfg.train.epochs.map(|e| e.get()), cfg.race.len()),
+        (Some(3), 2)
+    );
+}
+
+#[test]
+fn a_resume_must_ask_for_more_epochs_than_the_run_has_trained() {
+    let asking = |n: i64| Overrides {
+        epochs: Some(Epochs::try_from(n).unwrap()),
+        ..Default::default()
+    };
+    let at = Path::new("/runs/r1/epoch-045");
+    assert_eq!(
+        asking(5).check_epochs_left(45.0, at, "r1").unwrap_err(),
+        "--epochs 5: the run at /runs/r1/epoch-045 has already trained 45 epochs; ask for \
+         more than 45 (e.g. --epochs 55) to go on, or replay it with lenet-tui replay r1"
+    );
+    let e = asking(45).check_epochs_left(45.0, at, "r1").unwrap_err();
+    assert!(
+        e.starts_with("--epochs 45: the run at /runs/r1/epoch-045 has already trained 45 epochs, so there is nothing to train; ask for more than 45"),
+        "{e}"
+    );
+    // Part of an epoch done: that epoch can still be finished.
+    assert_eq!(asking(45).check_epochs_left(44.5, at, "r1"), Ok(()));
+    let e = asking(44).check_epochs_left(44.5, at, "r1").unwrap_err();
+    assert!(
+        e.contains("already trained 44.50 epochs; ask for more than 44.50 (e.g. --epochs 54)"),
+        "{e}"
+    );
+    assert_eq!(asking(46).check_epochs_left(45.0, at, "r1"), Ok(()));
+    // No --epochs: the run's own, whatever it is.
+    assert_eq!(
+        Overrides::default().check_epochs_left(45.0, at, "r1"),
+        Ok(())
+    );
+    let e = asking(10_000).check_epochs_left(9_995.0, at, "r1");
+    assert_eq!(e, Ok(()));
+    let e = asking(10_000)
+        .check_epochs_left(10_000.0, at, "r1")
+        .unwrap_err();
+    assert!(
+        e.contains("(e.g. --epochs 10000)"),
+        "kept within the bounds: {e}"
+    );
 }

@@ -342,6 +342,48 @@ impl Architecture {
     }
 }
 
+/// What one training step (forward, backward, update) of a batch costs, estimated
+/// from the layout: the work a device must do before the step can answer anything.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepCost {
+    /// Floating-point operations: the forward pass's multiply-adds, twice over for the
+    /// backward pass.
+    pub flops: f64,
+    /// Bytes the batch's activations and their gradients take, besides the weights.
+    pub bytes: f64,
+}
+
+impl Architecture {
+    /// The estimated cost of one training step on `batch` examples.
+    pub fn step_cost(&self, batch: usize) -> Result<StepCost, LayoutError> {
+        let plan = self.plan()?;
+        let mut forward = 0.0;
+        // Floats kept per example: inputs, every layer's output before and after its
+        // activation, pooled maps.
+        let mut floats = self.input.iter().product::<usize>() as f64;
+        let mut channels = self.input[0];
+        for (b, p) in self.convs.iter().zip(&plan.blocks) {
+            let [c, h, w] = p.output;
+            let outputs = (c * h * w) as f64;
+            forward += 2.0 * outputs * (channels * b.kernel * b.kernel) as f64;
+            floats += 2.0 * outputs + p.pooled.iter().product::<usize>() as f64;
+            channels = c;
+        }
+        let mut width = plan.flattened;
+        for &out in self.dense.iter().chain(std::iter::once(&self.classes)) {
+            forward += 2.0 * (width * out) as f64;
+            floats += 2.0 * out as f64;
+            width = out;
+        }
+        let batch = batch as f64;
+        Ok(StepCost {
+            flops: 3.0 * forward * batch,
+            // Each kept float has a gradient of the same size.
+            bytes: 2.0 * floats * batch * size_of::<f32>() as f64,
+        })
+    }
+}
+
 /// The shapes an [`Architecture`] produces, per example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -426,6 +468,26 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_costs_what_its_layers_multiply_out_to() {
+        // The chapter's LeNet, one example, forward multiply-adds counted by hand:
+        // conv1 6×28×28 outputs × 25 taps, conv2 16×10×10 × 150, dense 400·120 + 120·84 + 84·10.
+        let forward = 2.0 * (6.0 * 784.0 * 25.0 + 1600.0 * 150.0 + 48_000.0 + 10_080.0 + 840.0);
+        let one = Architecture::default().step_cost(1).unwrap();
+        assert_eq!(one.flops, 3.0 * forward);
+        let batch = Architecture::default().step_cost(256).unwrap();
+        assert_eq!(batch.flops, 256.0 * one.flops);
+        assert!(batch.bytes > 256.0 * 784.0 * 4.0, "{batch:?}");
+        // Two 512-channel blocks of 31×31 kernels: five orders of magnitude more.
+        let huge = Architecture {
+            convs: vec![ConvBlock::new(512, 31, 15), ConvBlock::new(512, 31, 15)],
+            ..Architecture::default()
+        };
+        let cost = huge.step_cost(256).unwrap();
+        assert!(cost.flops > 5e13, "{cost:?}");
+        assert!(cost.flops / batch.flops > 1e5, "{cost:?}");
+    }
 
     #[test]
     fn parameters_are_named_layer_by_layer() {

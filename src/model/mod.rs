@@ -13,7 +13,7 @@ pub mod shapes;
 
 pub use arch::{
     Activation, Architecture, BlockPlan, ConvBlock, Init, LayerKind, LayoutError, Param, Plan,
-    Pooling, parameter_name,
+    Pooling, StepCost, parameter_name,
 };
 pub use lenet::{LeNet, ModelError};
 pub use probe::{ActivationMap, Probe};

@@ -2,15 +2,14 @@
 //! [`spawn`], and the [`TrainerHandle`] that sends commands and receives events.
 
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::checkpoint::Checkpoint;
-use super::messages::{Command, Event, SaveReason};
+use super::checkpoint::{Checkpoint, RunLock};
+use super::messages::{Command, Event, SavePart, SaveReason, Saved};
 use super::race::Turn;
 use super::saver::CheckpointPolicy;
 use super::settings::TrainSettings;
@@ -34,6 +33,9 @@ pub struct TrainerSpec {
     pub checkpoints: Option<CheckpointPolicy>,
     /// A checkpoint to continue from, already checked with [`Checkpoint::check_fits`].
     pub resume: Option<Checkpoint>,
+    /// The resumed run's lock, when the caller took it before loading the rest; the
+    /// trainer takes it itself otherwise.
+    pub lock: Option<RunLock>,
     /// How much of its past the run keeps for looking back, and whether it saves it.
     pub history: HistoryPolicy,
     /// Its place among the variants of a race; `None` trains alone.
@@ -72,27 +74,52 @@ impl TrainerHandle {
         &self.events
     }
 
-    /// Asks for a checkpoint and waits up to `timeout` for the answer; other events
-    /// that arrive meanwhile are dropped (the caller is on its way out). `Err` says why
+    /// Asks for a checkpoint: the trainer takes the request between two batches and
+    /// says so ([`Event::Saving`]) within `answer_within`, or the batch in flight is
+    /// too slow to wait for; then the write has up to `write_within`. Other events that
+    /// arrive meanwhile are dropped (the caller is on its way out). `Err` says why
     /// nothing was saved.
-    pub fn save_now(&self, reason: SaveReason, timeout: Duration) -> Result<PathBuf, String> {
+    pub fn save_now(
+        &self,
+        reason: SaveReason,
+        answer_within: Duration,
+        write_within: Duration,
+    ) -> Result<Saved, String> {
         if !self.send(Command::Save(reason)) {
             return Err("the trainer has already stopped".into());
         }
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + answer_within;
+        let mut answered = false;
         loop {
             match self.events.recv_deadline(deadline) {
-                Ok(Event::Saved(saved)) if saved.reason == reason => return Ok(saved.path),
-                Ok(Event::SaveFailed { reason: r, message }) if r == reason => {
+                Ok(Event::Saving(r)) if r == reason && !answered => {
+                    answered = true;
+                    deadline = Instant::now() + write_within;
+                }
+                Ok(Event::Saved(saved)) if saved.reason == reason => return Ok(saved),
+                Ok(Event::SaveFailed {
+                    reason: r,
+                    part: SavePart::Checkpoint,
+                    message,
+                    ..
+                }) if r == reason => {
                     return Err(message);
                 }
                 Ok(Event::Error(message)) => return Err(format!("the trainer failed: {message}")),
                 Ok(Event::Stopped) => return Err("the trainer has already stopped".into()),
                 Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) if answered => {
+                    return Err(format!(
+                        "the checkpoint was not written within {} s",
+                        write_within.as_secs()
+                    ));
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(format!(
-                        "the trainer did not answer within {} s",
-                        timeout.as_secs()
+                        "the batch in flight had not ended after {:.1} s (this model's \
+                         batches are slow), so the weights were left as the newest \
+                         checkpoint has them",
+                        answer_within.as_secs_f64()
                     ));
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -102,19 +129,38 @@ impl TrainerHandle {
         }
     }
 
-    /// Asks the thread to stop and waits for it.
+    /// Asks the thread to stop and waits for it (a little: see [`STOP_WAIT`]).
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
         let _ = self.commands.send(Command::Stop);
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = Instant::now() + STOP_WAIT;
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if thread.is_finished() {
             // A panic in the thread has already been reported by the panic hook.
             let _ = thread.join();
+        } else {
+            // It stops at the end of its batch, or with the process: whatever it was
+            // writing is a hidden temporary file that the run's next start removes.
+            tracing::warn!("the trainer is still in a batch; not waiting for it");
         }
     }
 }
+
+/// How long a save on the way out (a signal, a quit) waits for the trainer to take
+/// it between two batches: the program answers a signal within a second or two.
+pub const SAVE_ANSWER: Duration = Duration::from_millis(1500);
+
+/// How long stopping waits for the trainer's batch in flight to end. A model inside
+/// the limits can take minutes a batch; a program asked to stop must not.
+pub const STOP_WAIT: Duration = Duration::from_secs(1);
 
 impl Drop for TrainerHandle {
     fn drop(&mut self) {

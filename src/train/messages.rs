@@ -119,11 +119,26 @@ pub enum Event {
     Rejected(String),
     /// A checkpoint was written (or the last one still holds this exact state).
     Saved(Saved),
-    /// A checkpoint could not be written; the run goes on.
+    /// A save asked for ([`Command::Save`]) is under way: the batch in flight has ended.
+    Saving(SaveReason),
+    /// A checkpoint, or the history beside it, could not be written; the run goes on
+    /// and the last good checkpoint stays.
     SaveFailed {
         /// Why it was asked for.
         reason: SaveReason,
+        /// What was not written.
+        part: SavePart,
         /// What went wrong, naming the file.
+        message: String,
+        /// About how many bytes the write needed, when known.
+        needs: Option<u64>,
+    },
+    /// Something the run keeps on disk needed care, and the run goes on (a damaged
+    /// history set aside on resume).
+    Warning {
+        /// Which of the run's files.
+        part: SavePart,
+        /// What happened, naming the file.
         message: String,
     },
     /// The loss became NaN or infinite, or exploded: the trainer paused itself.
@@ -322,6 +337,25 @@ pub enum SaveReason {
     Interrupt,
     /// A panic, with the model still intact.
     Panic,
+}
+
+/// What a save keeps on disk: the checkpoint, or the run's history beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavePart {
+    /// `ckpt-NNNN/`: weights, settings, position and figures.
+    Checkpoint,
+    /// `history/timeline.safetensors`: the snapshots for looking back and replay.
+    History,
+}
+
+impl fmt::Display for SavePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SavePart::Checkpoint => "checkpoint",
+            SavePart::History => "history",
+        })
+    }
 }
 
 impl fmt::Display for SaveReason {

@@ -23,10 +23,10 @@ pub mod timeline;
 mod trainer;
 
 pub use crate::engine::{Confusion, ConfusionMatrix, LayerStats};
-pub use handle::{THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
+pub use handle::{SAVE_ANSWER, STOP_WAIT, THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
 pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange, PastView,
-    ProbeReport, Progress, Restored, RunInfo, SaveReason, Saved, Stride,
+    ProbeReport, Progress, Restored, RunInfo, SavePart, SaveReason, Saved, Stride,
 };
 pub use pace::Pace;
 pub use position::Position;

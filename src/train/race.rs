@@ -164,11 +164,15 @@ pub fn spawn_race(variants: Vec<(String, TrainerSpec)>) -> Vec<Lane> {
 pub fn save_all<'a>(
     named: impl IntoIterator<Item = (String, &'a TrainerHandle)>,
     reason: SaveReason,
-    timeout: Duration,
+    answer_within: Duration,
+    write_within: Duration,
 ) -> Result<PathBuf, String> {
     let saves: Vec<(String, Result<PathBuf, String>)> = named
         .into_iter()
-        .map(|(name, t)| (name, t.save_now(reason, timeout)))
+        .map(|(name, t)| {
+            let saved = t.save_now(reason, answer_within, write_within);
+            (name, saved.map(|s| s.path))
+        })
         .collect();
     if let [(_, one)] = saves.as_slice() {
         return one.clone();

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{CheckpointError, Meta, RunDir};
+use super::checkpoint::{CheckpointError, Meta, RunDir, RunLock};
 use super::messages::{Divergence, SaveReason};
 use candle_core::Tensor;
 
@@ -54,10 +54,12 @@ impl Saver {
         }
     }
 
-    /// Goes on writing into the run of the checkpoint `resumed` (in its directory).
-    pub fn resume(&mut self, resumed: &Path) -> Result<(), CheckpointError> {
+    /// Goes on writing into the run of the checkpoint `resumed` (in its directory),
+    /// which `lock` holds for this process. Without checkpoints nothing is written
+    /// there, so the lock is let go.
+    pub fn resume(&mut self, resumed: &Path, lock: RunLock) -> Result<(), CheckpointError> {
         if let (Some(policy), Some(run)) = (&self.policy, resumed.parent()) {
-            self.run_dir = Some(RunDir::open(run, policy.keep)?);
+            self.run_dir = Some(RunDir::open(run, policy.keep, lock)?);
         }
         self.last_saved = Some(resumed.to_path_buf());
         Ok(())

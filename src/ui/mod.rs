@@ -124,7 +124,7 @@ pub fn run(
     let saved = app
         .replay
         .is_none()
-        .then(|| crate::train::save_all(named, reason, SAVE_TIMEOUT));
+        .then(|| crate::train::save_all(named, reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT));
     match &saved {
         Some(Ok(path)) => {
             tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")

@@ -29,6 +29,7 @@ fn spec(settings: TrainSettings) -> TrainerSpec {
         settings,
         checkpoints: None,
         resume: None,
+        lock: None,
         history: HistoryPolicy::default(),
         turn: None,
     }
@@ -324,7 +325,10 @@ fn a_run_resumed_mid_epoch_goes_on_batch_for_batch() {
     let t = spawn(with_checkpoints(settings(2), runs.path()));
     // Somewhere in the middle of epoch 1.
     next_matching(&t, |e| matches!(e, Event::Progress(p) if p.batch >= 30));
-    let path = t.save_now(SaveReason::User, WAIT).expect("saved");
+    let path = t
+        .save_now(SaveReason::User, WAIT, WAIT)
+        .expect("saved")
+        .path;
     let straight = epochs_until_finished(&t);
     t.stop();
     let ckpt = checkpoint::load(&path).unwrap();
@@ -338,6 +342,7 @@ fn a_run_resumed_mid_epoch_goes_on_batch_for_batch() {
 
     let resumed = spawn(TrainerSpec {
         resume: Some(ckpt.clone()),
+        lock: None,
         ..with_checkpoints(settings(2), runs.path())
     });
     let Event::Restored(r) = next_matching(&resumed, |e| matches!(e, Event::Restored(_))) else {
@@ -374,7 +379,7 @@ fn divergence_pauses_and_u_goes_back_with_a_tenth_of_the_rate() {
     };
     assert_eq!(d.epoch, 1);
     let good = d.last_good.clone().expect("the start checkpoint");
-    let refused = t.save_now(SaveReason::User, WAIT).unwrap_err();
+    let refused = t.save_now(SaveReason::User, WAIT, WAIT).unwrap_err();
     assert!(refused.contains("diverged at epoch 1"), "{refused}");
     t.send(Command::RestoreLastGood);
     let Event::Restored(r) = next_matching(&t, |e| matches!(e, Event::Restored(_))) else {
@@ -400,7 +405,7 @@ fn divergence_pauses_and_u_goes_back_with_a_tenth_of_the_rate() {
 #[test]
 fn without_checkpoints_a_save_is_refused_politely() {
     let t = trainer(settings(1));
-    let e = t.save_now(SaveReason::User, WAIT).unwrap_err();
+    let e = t.save_now(SaveReason::User, WAIT, WAIT).unwrap_err();
     assert!(e.contains("checkpoints are off"), "{e}");
     t.stop();
 }

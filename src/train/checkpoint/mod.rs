@@ -12,6 +12,7 @@
 //! length and CRC-32 are checked, and every tensor's name, type and shape must match
 //! the model before any of them is used.
 
+mod lock;
 mod race;
 mod runs;
 mod store;
@@ -25,6 +26,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use super::position::Position;
+pub use lock::{LOCK_FILE, RunLock, holder};
 pub use race::{RaceDir, RaceEntry};
 pub use runs::{ResumeFrom, RunEntry, default_runs_dir, list_runs, locate};
 pub use store::RunDir;
@@ -160,12 +162,32 @@ pub enum CheckpointError {
     /// No checkpoint where one was asked for.
     #[error("{0}")]
     NotFound(String),
+    /// Another live process trains this run.
+    #[error("{}: {}", run.display(), busy_advice(*.pid))]
+    Busy {
+        /// The run directory.
+        run: PathBuf,
+        /// The owner's process id, when its lock file names it.
+        pid: Option<u32>,
+    },
     /// The weights hold NaN or infinity; saving them would replace good checkpoints.
     #[error("not saved: parameter {0} holds NaN or infinity")]
     NotFinite(String),
     /// A tensor operation failed.
     #[error("{0}")]
     Candle(#[from] candle_core::Error),
+}
+
+fn busy_advice(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!(
+            "this run is being trained by process {pid}; wait for it to end, or stop it \
+             with `kill {pid}` (it saves a checkpoint first), then try again"
+        ),
+        None => "this run is being trained by another process; wait for it to end, then \
+                 try again"
+            .into(),
+    }
 }
 
 pub(super) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> CheckpointError + '_ {

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use super::runs::checkpoint_dirs;
 use super::*;
 
-/// A run's directory, where its checkpoints are written.
-#[derive(Debug, Clone)]
+/// A run's directory, where its checkpoints are written, held by this process (see
+/// [`RunLock`]) for as long as this value lives.
+#[derive(Debug)]
 pub struct RunDir {
     path: PathBuf,
     next: u32,
     keep: usize,
+    _lock: RunLock,
 }
 
 /// Creates `parent/name`, or `name-2`, `name-3`, … when that exists (two runs started
@@ -44,20 +46,25 @@ impl RunDir {
     ) -> Result<Self, CheckpointError> {
         let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S").to_string();
         let path = new_dir(runs_dir, name.unwrap_or(&stamp))?;
+        let lock = RunLock::acquire(&path)?;
         Ok(Self {
             path,
             next: 1,
             keep: keep.max(1),
+            _lock: lock,
         })
     }
 
-    /// An existing run directory, to go on writing checkpoints after a resume.
-    pub fn open(path: &Path, keep: usize) -> Result<Self, CheckpointError> {
+    /// An existing run directory, to go on writing checkpoints after a resume, held by
+    /// `lock`. What interrupted writes left behind is removed first.
+    pub fn open(path: &Path, keep: usize, lock: RunLock) -> Result<Self, CheckpointError> {
+        remove_leftovers(path);
         let last = checkpoint_dirs(path)?.last().map_or(0, |(n, _)| *n);
         Ok(Self {
             path: path.to_path_buf(),
             next: last + 1,
             keep: keep.max(1),
+            _lock: lock,
         })
     }
 
@@ -129,11 +136,33 @@ impl RunDir {
                 let _ = fs::remove_dir_all(dir);
             }
         }
-        if let Ok(entries) = fs::read_dir(&self.path) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
+        remove_leftovers(&self.path);
+    }
+}
+
+/// Removes what interrupted writes left in the run directory `run`: hidden temporary
+/// checkpoints and timelines, and a checkpoint directory without its metadata (which
+/// no write of this program leaves under a final name, but older ones could). Only
+/// the run's owner calls this; failures only leave files behind.
+pub(super) fn remove_leftovers(run: &Path) {
+    let history = run.join(crate::train::timeline::file::DIR);
+    for dir in [run, history.as_path()] {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let torn =
+                name.starts_with(PREFIX) && dir == run && !entry.path().join(META_FILE).is_file();
+            if name.starts_with(".tmp") || torn {
+                tracing::info!(path = %entry.path().display(), "left by an interrupted write: removed");
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
             }
         }
     }

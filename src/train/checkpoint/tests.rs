@@ -67,8 +67,14 @@ fn saves_load_back_and_only_the_newest_are_kept() {
     let w = ckpt.weights(&shapes(), &Device::Cpu).unwrap();
     assert_eq!(w["a.weight"].to_vec2::<f32>().unwrap(), [[4.0; 3]; 2]);
 
-    // A run reopened after a resume numbers on.
-    let mut again = RunDir::open(&runs[0].dir, 2).unwrap();
+    // The run is this process's while `run` lives; reopened after a resume, it numbers on.
+    assert!(matches!(
+        RunLock::acquire(&runs[0].dir),
+        Err(CheckpointError::Busy { .. })
+    ));
+    drop(run);
+    let lock = RunLock::acquire(&runs[0].dir).unwrap();
+    let mut again = RunDir::open(&runs[0].dir, 2, lock).unwrap();
     let next = again.save(&params(5.0), meta(Position::start(3))).unwrap();
     assert!(next.ends_with("ckpt-0005"), "{}", next.display());
 }

@@ -12,7 +12,7 @@ use crate::data::Dataset;
 use crate::data::own::ProbeImage;
 use crate::model::ModelError;
 use crate::train::handle::TrainerHandle;
-use crate::train::messages::{Change, Command, Event, RunInfo, Stride};
+use crate::train::messages::{Change, Command, Event, RunInfo, SavePart, Stride};
 use crate::train::pace::Pace;
 use crate::train::report::missing_probe;
 use crate::train::settings::LearningRate;
@@ -346,7 +346,9 @@ impl Replayer {
             }
             Command::Save(reason) => self.emit(Event::SaveFailed {
                 reason,
+                part: SavePart::Checkpoint,
                 message: "a replay writes nothing into the run".into(),
+                needs: None,
             }),
             Command::SetPooling(_)
             | Command::SetActivation(_)

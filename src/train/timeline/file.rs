@@ -134,6 +134,34 @@ fn crc_of(parts: impl IntoIterator<Item = impl AsRef<[u8]>>) -> u32 {
     crc.sum()
 }
 
+/// The snapshots a file of at most `file_mb` megabytes keeps: evenly spread, the
+/// first and the newest among them.
+fn kept(timeline: &Timeline, file_mb: u32) -> Vec<&Snapshot> {
+    timeline.spread(Thinning::within(file_mb, timeline.snapshot_bytes()).capacity())
+}
+
+/// About the bytes [`write`] needs for `timeline` (the weights; the header is small
+/// beside them), for a message when the disk is full.
+pub fn bytes_needed(timeline: &Timeline, file_mb: u32) -> u64 {
+    (kept(timeline, file_mb).len() * timeline.snapshot_bytes()) as u64
+}
+
+/// Moves the run's timeline out of the way, to `timeline.damaged-<time>.safetensors`
+/// beside it (a number after it if that is taken), and returns the new path.
+pub fn set_aside(run: &Path) -> Result<PathBuf, CheckpointError> {
+    let from = path_in(run);
+    let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
+    let dir = run.join(DIR);
+    let mut to = dir.join(format!("timeline.damaged-{stamp}.safetensors"));
+    let mut n = 2;
+    while to.exists() {
+        to = dir.join(format!("timeline.damaged-{stamp}-{n}.safetensors"));
+        n += 1;
+    }
+    fs::rename(&from, &to).map_err(io_error(&from))?;
+    Ok(to)
+}
+
 /// Writes `timeline` into the run directory `run` (replacing what was there), its
 /// snapshots thinned evenly to fit in `file_mb` megabytes; returns the file's path and
 /// size.
@@ -145,8 +173,7 @@ pub fn write(
 ) -> Result<(PathBuf, u64), CheckpointError> {
     let dir = run.join(DIR);
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    let fit = Thinning::within(file_mb, timeline.snapshot_bytes()).capacity();
-    let snapshots: Vec<&Snapshot> = timeline.spread(fit);
+    let snapshots = kept(timeline, file_mb);
     let stacked: Vec<(&String, Stacked)> = timeline
         .parameters()
         .iter()

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::super::checkpoint::{self, Checkpoint, DataFacts, Meta, WeightsFacts};
-use super::super::messages::{Change, Event, MarkedChange, Restored, SaveReason, Saved};
+use super::super::messages::{Change, Event, MarkedChange, Restored, SavePart, SaveReason, Saved};
 use super::super::saver::SaveDecision;
 use super::super::settings::LearningRate;
 use super::{Failure, Flow, Trainer};
@@ -102,19 +102,31 @@ impl Trainer {
         Ok(Some(Flow::Rewound))
     }
 
-    /// Writes a checkpoint and reports it; failures are reported, never fatal.
+    /// Writes a checkpoint (and the history beside it) and reports it; failures are
+    /// reported at once, never fatal: the last good checkpoint stays.
     pub(in crate::train) fn save(&mut self, reason: SaveReason) {
-        let failed = |trainer: &Self, message: String| {
-            trainer.emit(Event::SaveFailed { reason, message });
+        let failed = |trainer: &Self, message: String, needs: Option<u64>| {
+            trainer.emit(Event::SaveFailed {
+                reason,
+                part: SavePart::Checkpoint,
+                message,
+                needs,
+            });
         };
         match self.engine.settle() {
             Ok(correct) => self.position.correct += correct,
-            Err(e) => return failed(self, format!("counting correct predictions: {e}")),
+            Err(e) => return failed(self, format!("counting correct predictions: {e}"), None),
         }
         let saved = match self.saver.decide(reason, self.diverged.as_ref()) {
             SaveDecision::Skip => return,
-            SaveDecision::Refuse(why) => return failed(self, why),
-            SaveDecision::Reuse(path) => path,
+            SaveDecision::Refuse(why) => return failed(self, why, None),
+            SaveDecision::Reuse(path) => {
+                // The checkpoint holds this state; the history may not yet.
+                if self.history_behind {
+                    self.save_timeline(reason);
+                }
+                path
+            }
             SaveDecision::Write => {
                 let meta = self.meta(reason);
                 match self.saver.write(&self.model.parameters(), meta) {
@@ -122,7 +134,10 @@ impl Trainer {
                         self.save_timeline(reason);
                         path
                     }
-                    Err(why) => return failed(self, why),
+                    Err(why) => {
+                        let needs = self.checkpoint_bytes(reason);
+                        return failed(self, why, Some(needs));
+                    }
                 }
             }
         };
@@ -131,6 +146,18 @@ impl Trainer {
             reason,
             at: self.position.at(),
         }));
+    }
+
+    /// About the bytes a checkpoint of the run as it stands takes on disk.
+    fn checkpoint_bytes(&self, reason: SaveReason) -> u64 {
+        let weights: usize = self
+            .model
+            .parameter_shapes()
+            .iter()
+            .map(|(_, shape)| shape.iter().product::<usize>() * size_of::<f32>())
+            .sum();
+        let meta = serde_json::to_vec_pretty(&self.meta(reason)).map_or(0, |m| m.len());
+        (weights + meta) as u64
     }
 
     pub(in crate::train) fn meta(&self, reason: SaveReason) -> Meta {

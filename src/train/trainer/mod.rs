@@ -18,11 +18,11 @@ use candle_core::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 
-use super::checkpoint::{CheckpointError, Position};
+use super::checkpoint::{CheckpointError, Position, RunLock};
 use super::handle::TrainerSpec;
 use super::messages::{
     Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
-    SaveReason, Stride,
+    SavePart, SaveReason, Stride,
 };
 use super::policy::{DivergenceGuard, Pacer, ReportCadence};
 use super::race::Turn;
@@ -102,6 +102,10 @@ pub(super) struct Trainer {
     layers: Vec<LayerStats>,
     /// Its place among the variants of a race, whose batches take turns on the device.
     turn: Option<Turn>,
+    /// The newest history write failed: the next save writes it again.
+    history_behind: bool,
+    /// Said once the run has started (a resumed run's damaged history).
+    warnings: Vec<(SavePart, String)>,
 }
 
 impl Trainer {
@@ -117,6 +121,7 @@ impl Trainer {
             settings,
             checkpoints,
             resume,
+            lock,
             history: history_policy,
             turn,
         } = spec;
@@ -177,6 +182,8 @@ impl Trainer {
             past_model: None,
             layers: Vec::new(),
             turn,
+            history_behind: false,
+            warnings: Vec::new(),
         };
         if let Some(checkpoint) = resume {
             for _ in 0..checkpoint.meta.position.restarts {
@@ -186,7 +193,13 @@ impl Trainer {
             // The user's overrides (epochs, learning rate, pieces) over the checkpoint's.
             let settings = trainer.info.settings.clone();
             trainer.use_settings(settings);
-            trainer.saver.resume(&checkpoint.dir)?;
+            let run = checkpoint.dir.parent().unwrap_or(&checkpoint.dir);
+            let lock = match lock {
+                Some(lock) => lock,
+                None => RunLock::acquire(run)?,
+            };
+            trainer.saver.resume(&checkpoint.dir, lock)?;
+            trainer.resume_timeline(run);
             trainer.resumed_from = Some(checkpoint.dir);
         }
         Ok(trainer)
@@ -201,6 +214,9 @@ impl Trainer {
     /// Trains until stopped (a finished run waits for commands).
     pub(super) fn run(&mut self) -> Result<(), Failure> {
         self.emit(Event::Started(self.info.clone()));
+        for (part, message) in std::mem::take(&mut self.warnings) {
+            self.emit(Event::Warning { part, message });
+        }
         self.take_snapshot()?;
         match self.resumed_from.take() {
             Some(from) => {
@@ -329,6 +345,7 @@ impl Trainer {
             Command::Stop => return Ok(Some(Flow::Stop)),
             Command::Restart => return Ok(Some(Flow::Restart)),
             Command::Save(reason) => {
+                self.emit(Event::Saving(reason));
                 self.save(reason);
                 return Ok(None);
             }
@@ -635,9 +652,15 @@ fn record(event: &Event) {
             path = %s.path.display(),
             "checkpoint saved"
         ),
-        Event::SaveFailed { reason, message } => {
-            warn!(%reason, "checkpoint not saved: {message}");
+        Event::SaveFailed {
+            reason,
+            part,
+            message,
+            needs,
+        } => {
+            warn!(%reason, needs, "{part} not saved: {message}");
         }
+        Event::Warning { part, message } => warn!("{part}: {message}"),
         Event::Diverged(d) => warn!("diverged: {d}"),
         Event::Restored(r) => info!(at = r.at, from = %r.from.display(), "restored"),
         Event::Finished(e) => info!(epoch = e.epoch, test_acc = e.test_acc, "run finished"),

@@ -2,7 +2,10 @@
 //! look back a [`Command::Recall`](super::super::messages::Command::Recall) asks for,
 //! and the timeline's file beside the run's checkpoints.
 
-use super::super::messages::{Event, SaveReason};
+use std::path::Path;
+
+use super::super::checkpoint::CheckpointError;
+use super::super::messages::{Event, SavePart, SaveReason};
 use super::super::timeline::{Moment, PastModel, Seek, Snapshot, file};
 use super::{Failure, Trainer};
 
@@ -76,11 +79,76 @@ impl Trainer {
             history: meta.history,
             at: self.position.at(),
         };
-        if let Err(e) = file::write(&run, &self.timeline, facts, self.history_policy.file_mb) {
-            self.emit(Event::SaveFailed {
-                reason,
-                message: format!("history not saved: {e}"),
-            });
+        let file_mb = self.history_policy.file_mb;
+        match file::write(&run, &self.timeline, facts, file_mb) {
+            Ok(_) => self.history_behind = false,
+            Err(e) => {
+                self.history_behind = true;
+                self.emit(Event::SaveFailed {
+                    reason,
+                    part: SavePart::History,
+                    message: e.to_string(),
+                    needs: Some(file::bytes_needed(&self.timeline, file_mb)),
+                });
+            }
         }
+    }
+
+    /// On resume: the run's saved history up to the checkpoint's position, so that
+    /// looking back and replay still reach the fresh weights. A history that cannot be
+    /// read is set aside under a new name (never overwritten) and the run says so.
+    pub(in crate::train) fn resume_timeline(&mut self, run: &Path) {
+        let saved = match file::read(run) {
+            Ok(saved) if saved.timeline.parameters() == self.timeline.parameters() => saved,
+            Ok(saved) => {
+                let why = format!(
+                    "{}: its snapshots are of another model than this run's",
+                    saved.path.display()
+                );
+                return self.set_aside(run, why);
+            }
+            Err(CheckpointError::NotFound(_)) => return,
+            Err(e) => return self.set_aside(run, e.to_string()),
+        };
+        let at = self.position.at();
+        for snapshot in saved.timeline.snapshots() {
+            if snapshot.moment.at <= at + 1e-9 {
+                self.timeline.push(snapshot.clone());
+            }
+        }
+        for c in saved.timeline.confusions() {
+            if f64::from(c.epoch) <= at + 1e-9 {
+                self.timeline.push_confusion(c.epoch, c.matrix.clone());
+            }
+        }
+        tracing::info!(
+            snapshots = self.timeline.len(),
+            "history read back up to epoch {at:.2}"
+        );
+    }
+
+    /// Moves an unreadable history aside (when this run writes its history) and queues
+    /// the warning for when the run has started.
+    fn set_aside(&mut self, run: &Path, why: String) {
+        let message = if !self.history_policy.save {
+            format!(
+                "{why}; looking back starts at epoch {:.2}",
+                self.position.at()
+            )
+        } else {
+            match file::set_aside(run) {
+                Ok(kept) => format!(
+                    "{why}; kept aside as {} and a new history starts at epoch {:.2}",
+                    kept.display(),
+                    self.position.at()
+                ),
+                Err(e) => {
+                    // Writing would overwrite the only copy of the past.
+                    self.history_policy.save = false;
+                    format!("{why}; it could not be set aside ({e}), so no history is written")
+                }
+            }
+        };
+        self.warnings.push((SavePart::History, message));
     }
 }

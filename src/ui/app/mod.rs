@@ -366,6 +366,8 @@ impl App {
             }
             Event::Layers(table) => self.layers = Some(table),
             Event::Gpu(stats) => self.gpu = Some(stats),
+            // The answer (saved or not) is what the screen shows.
+            Event::Saving(_) => {}
             Event::Activations {
                 reports, kernels, ..
             } => {
@@ -442,8 +444,11 @@ impl App {
                 }
                 self.last_checkpoint = Some(saved.path);
             }
-            Event::SaveFailed { message, .. } => {
-                self.status = Some(format!("checkpoint: {message}"));
+            Event::SaveFailed { part, message, .. } => {
+                self.status = Some(format!("{part} not saved: {message}"));
+            }
+            Event::Warning { part, message } => {
+                self.status = Some(format!("{part}: {message}"));
             }
             Event::Diverged(d) => {
                 // The notice over the charts says what to do about it.
