@@ -151,7 +151,8 @@ fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<
                     path.display()
                 ),
                 Err(why) => eprintln!(
-                    "lenet-tui: stopped by {}; no checkpoint saved: {why}",
+                    "lenet-tui: stopped by {}; no checkpoint saved: {why}; the newest \
+                     checkpoint on disk stays as it was (continue with --resume latest)",
                     signal.name()
                 ),
             }
