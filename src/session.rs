@@ -328,7 +328,7 @@ pub fn start(request: Request<'_>) -> Result<Session> {
                 dir: None,
             });
         } else {
-            let variants = config::race::variants(&settings, &architecture, &given, dims)
+            let variants = config::variants::variants(&settings, &architecture, &given, dims)
                 .map_err(anyhow::Error::msg)?;
             let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
             let race = match &policy {

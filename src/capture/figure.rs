@@ -8,7 +8,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::AsRangedCoord;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -170,6 +173,85 @@ pub fn write_figure(data: &impl Figure, dir: &Path, stem: &str, scale: u32) -> i
     Ok(path)
 }
 
+/// A chart over `0..epochs` and `y` in `area`, captioned, with the margins and
+/// label areas both figures use (`y_label_area` wide for the y labels, in points).
+pub(super) fn epoch_chart<'a, DB: DrawingBackend, Y: AsRangedCoord<Value = f64>>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    y_label_area: f64,
+    (epochs, y): (f64, Y),
+    s: f64,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y::CoordDescType>>, String> {
+    let px = |v: f64| (v * s).round() as i32;
+    ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", px(20.0)))
+        .margin(px(14.0))
+        .x_label_area_size(px(40.0))
+        .y_label_area_size(px(y_label_area))
+        .build_cartesian_2d(0.0..epochs, y)
+        .map_err(|e| e.to_string())
+}
+
+/// The epoch axis's grid and labels, styled as both figures style them; the caller
+/// adds its own y description and draws.
+pub(super) fn epoch_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    s: f64,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    let px = |v: f64| (v * s).round() as i32;
+    mesh.x_desc("epoch")
+        .label_style(("sans-serif", px(14.0)))
+        .axis_desc_style(("sans-serif", px(15.0)))
+        .light_line_style(RGBColor(235, 235, 235))
+}
+
+/// Each change ([`merged_changes`]) as a dashed vertical line with its label near
+/// the top: `dash(i)` gives the ends of the `i`-th of 40 dashes, bottom to top, and
+/// `label_y` where the label sits, in the chart's own y values (linear or log).
+pub(super) fn draw_changes<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    (changes, epochs): (&[(f64, String)], f64),
+    dash: impl Fn(u32) -> (f64, f64),
+    label_y: f64,
+    s: f64,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let px = |v: f64| (v * s).round() as i32;
+    let width = px(2.0).max(1) as u32;
+    for (at, label) in &merged_changes(changes, epochs) {
+        let dashes = (0..40).map(|i| {
+            let (from, to) = dash(i);
+            PathElement::new(vec![(*at, from), (*at, to)], CHANGE.stroke_width(width))
+        });
+        chart.draw_series(dashes).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*at, label_y),
+                ("sans-serif", px(13.0)).into_font().color(&CHANGE),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The legend, boxed as both figures box it, at `position`.
+pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    position: SeriesLabelPosition,
+    s: f64,
+) -> Result<(), String> {
+    let px = |v: f64| (v * s).round() as i32;
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", px(14.0)))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(position)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &FigureData,
@@ -187,19 +269,8 @@ fn draw<DB: DrawingBackend>(
         .fold(1.0f64, f64::max)
         * 1.05;
     let epochs = data.epochs.max(1.0);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&data.title, ("sans-serif", px(20.0)))
-        .margin(px(14.0))
-        .x_label_area_size(px(40.0))
-        .y_label_area_size(px(50.0))
-        .build_cartesian_2d(0.0..epochs, 0.0..top)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .label_style(("sans-serif", px(14.0)))
-        .axis_desc_style(("sans-serif", px(15.0)))
-        .light_line_style(RGBColor(235, 235, 235))
+    let mut chart = epoch_chart(root, &data.title, 50.0, (epochs, 0.0..top), s)?;
+    epoch_mesh(&mut chart.configure_mesh(), s)
         .draw()
         .map_err(err)?;
     let width = px(2.0).max(1) as u32;
@@ -267,32 +338,12 @@ fn draw<DB: DrawingBackend>(
             }
         }
     }
-    for (at, label) in &merged_changes(&data.changes, epochs) {
-        let dashes = (0..40).map(|i| {
-            let y0 = top * f64::from(i) / 40.0;
-            PathElement::new(
-                vec![(*at, y0), (*at, y0 + top / 80.0)],
-                CHANGE.stroke_width(width),
-            )
-        });
-        chart.draw_series(dashes).map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*at, top * 0.97),
-                ("sans-serif", px(13.0)).into_font().color(&CHANGE),
-            )))
-            .map_err(err)?;
-    }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", px(14.0)))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    let dash = |i: u32| {
+        let y0 = top * f64::from(i) / 40.0;
+        (y0, y0 + top / 80.0)
+    };
+    draw_changes(&mut chart, (&data.changes, epochs), dash, top * 0.97, s)?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, s)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::figure::{CHANGE, Figure, merged_changes};
+use super::figure::{Figure, draw_changes, draw_legend, epoch_chart, epoch_mesh};
 use crate::train::Progress;
 
 /// Line colours per layer, first layer first (the dashboard's hues, on white).
@@ -120,21 +120,11 @@ impl Figure for GradientFigure {
         let width = px(2.0).max(1) as u32;
         let areas = root.split_evenly((1, self.panels.len().max(1)));
         for (panel, area) in self.panels.iter().zip(&areas) {
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.label, ("sans-serif", px(16.0)))
-                .margin(px(14.0))
-                .x_label_area_size(px(40.0))
-                .y_label_area_size(px(60.0))
-                .build_cartesian_2d(0.0..epochs, (lo..hi).log_scale())
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("epoch")
+            let mut chart =
+                epoch_chart(area, &panel.label, 60.0, (epochs, (lo..hi).log_scale()), s)?;
+            epoch_mesh(&mut chart.configure_mesh(), s)
                 .y_desc("‖∂loss/∂W‖")
                 .y_label_formatter(&|v| format!("{v:.0e}"))
-                .label_style(("sans-serif", px(14.0)))
-                .axis_desc_style(("sans-serif", px(15.0)))
-                .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
             for (i, (name, points)) in panel.layers.iter().enumerate() {
@@ -145,36 +135,18 @@ impl Figure for GradientFigure {
                     .label(name.clone())
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
             }
-            for (at, label) in &merged_changes(&panel.changes, epochs) {
-                // Dashes evenly spaced on the log axis.
-                let dashes = (0..40).map(|i| {
-                    let y = |k: f64| lo * (hi / lo).powf(k / 40.0);
-                    let k = f64::from(i);
-                    PathElement::new(
-                        vec![(*at, y(k)), (*at, y(k + 0.5))],
-                        CHANGE.stroke_width(width),
-                    )
-                });
-                chart.draw_series(dashes).map_err(err)?;
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        label.clone(),
-                        (*at, hi / (hi / lo).powf(0.03)),
-                        ("sans-serif", px(13.0)).into_font().color(&CHANGE),
-                    )))
-                    .map_err(err)?;
-            }
+            // Dashes evenly spaced on the log axis.
+            let dash = |i: u32| {
+                let y = |k: f64| lo * (hi / lo).powf(k / 40.0);
+                let k = f64::from(i);
+                (y(k), y(k + 0.5))
+            };
+            let label_y = hi / (hi / lo).powf(0.03);
+            draw_changes(&mut chart, (&panel.changes, epochs), dash, label_y, s)?;
             if panel.layers.is_empty() {
                 continue;
             }
-            chart
-                .configure_series_labels()
-                .label_font(("sans-serif", px(14.0)))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight, s)?;
         }
         Ok(())
     }

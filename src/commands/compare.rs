@@ -4,7 +4,7 @@
 //! figures into a text table.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -15,64 +15,9 @@ use crate::cli::CompareArgs;
 use crate::config;
 use crate::session;
 use crate::train::EpochSummary;
-use crate::train::checkpoint::{self, CheckpointError, Meta, RaceDir, ResumeFrom};
+use crate::train::checkpoint::{RaceDir, ResumeFrom, SavedRun, find_run, load_found};
 use crate::train::race::MAX_VARIANTS;
 use crate::train::{RunRecipe, run_labels};
-
-/// A saved run as the comparison reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedRun {
-    /// The run's name: its directory's (`2026-11-30_09-12-03`).
-    pub name: String,
-    /// The checkpoint read (the run's newest).
-    pub checkpoint: PathBuf,
-    /// Its metadata: settings and the whole history.
-    pub meta: Meta,
-}
-
-/// Finds and reads the run `arg` names: `latest`, a run or checkpoint directory, or
-/// a run's name in `runs_dir`. Errors name the paths looked at; the warning says which
-/// damaged newest checkpoint was passed over.
-pub fn load_run(arg: &str, runs_dir: &Path) -> Result<(SavedRun, Option<String>), CheckpointError> {
-    load_found(&find_run(arg, runs_dir)?, runs_dir)
-}
-
-/// Reads the run `from` names, found by [`find_run`]: its newest intact checkpoint,
-/// as `--resume` and `predict` read it, with the warning when that is not the newest.
-fn load_found(
-    from: &ResumeFrom,
-    runs_dir: &Path,
-) -> Result<(SavedRun, Option<String>), CheckpointError> {
-    let (checkpoint, warning) = checkpoint::load_resumable(from, runs_dir)?;
-    let dir = &checkpoint.dir;
-    let name = dir.parent().and_then(Path::file_name).map_or_else(
-        || dir.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let run = SavedRun {
-        name,
-        checkpoint: checkpoint.dir,
-        meta: checkpoint.meta,
-    };
-    Ok((run, warning))
-}
-
-/// What `arg` names: `latest`, an existing run or checkpoint directory, or a run's name
-/// in `runs_dir`. Errors name the paths looked at.
-pub fn find_run(arg: &str, runs_dir: &Path) -> Result<ResumeFrom, CheckpointError> {
-    Ok(match arg.parse::<ResumeFrom>() {
-        Ok(ResumeFrom::Latest) => ResumeFrom::Latest,
-        Ok(ResumeFrom::Path(path)) if path.exists() => ResumeFrom::Path(path),
-        _ if runs_dir.join(arg).exists() => ResumeFrom::Path(runs_dir.join(arg)),
-        _ => {
-            return Err(CheckpointError::NotFound(format!(
-                "{arg}: no such run: neither {} nor {} exists (`lenet-tui runs` lists them)",
-                Path::new(arg).display(),
-                runs_dir.join(arg).display()
-            )));
-        }
-    })
-}
 
 /// What the run ended with (pooling, activation and learning rate may have been
 /// changed during it; [`table`] lists the changes).
@@ -363,8 +308,9 @@ pub fn command(args: &CompareArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::model::{Architecture, Pooling};
-    use crate::train::checkpoint::{DataFacts, Position, WeightsFacts};
+    use crate::train::checkpoint::{self, DataFacts, Meta, Position, WeightsFacts};
     use crate::train::{Change, History, MarkedChange, SaveReason, TrainSettings};
+    use std::path::PathBuf;
 
     fn saved(name: &str, pooling: Pooling, test_accs: &[f64]) -> SavedRun {
         let epochs = test_accs
@@ -519,16 +465,5 @@ mod tests {
         assert!(data.runs[3].label.starts_with("D "));
         let text = table(&four);
         assert!(text.contains("D loss") && !text.contains("B − A"), "{text}");
-    }
-
-    #[test]
-    fn a_missing_run_names_both_places_looked_at() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = load_run("nope", dir.path()).unwrap_err().to_string();
-        assert!(err.contains("nope: no such run"), "{err}");
-        assert!(
-            err.contains(&dir.path().join("nope").display().to_string()),
-            "{err}"
-        );
     }
 }

@@ -22,7 +22,7 @@ use crate::train::timeline::file::{self, RunFacts};
 /// The run directory `arg` names: `latest` (the newest checkpoint's run), a run's
 /// name in `runs_dir`, or a run or checkpoint directory.
 pub fn run_dir(arg: &str, runs_dir: &Path) -> Result<PathBuf, CheckpointError> {
-    let from = super::compare::find_run(arg, runs_dir)?;
+    let from = checkpoint::find_run(arg, runs_dir)?;
     if let ResumeFrom::Path(path) = &from
         && file::path_in(path).is_file()
     {

@@ -114,7 +114,7 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     };
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
-    let (dataset, mut lanes) = start(&config, &args.run, 5)?;
+    let (dataset, lanes) = start(&config, &args.run, 5)?;
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
@@ -129,18 +129,26 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
         })
     });
     let snapshots = snapshots.transpose()?;
-    if lanes.len() > 1 {
-        return race_outcome(headless::run_race(lanes, report, snapshots, &signals));
-    }
-    let trainer = lanes.remove(0).trainer;
-    headless_outcome(headless::run(trainer, report, snapshots, &signals))
+    headless_outcome(headless::run(lanes, report, snapshots, &signals))
 }
 
-/// The exit status of a headless run, with a line on stderr for the ways it can end
-/// early.
-fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<ExitCode> {
+/// The exit status of a headless run or race, with a line on stderr for the ways it
+/// can end early.
+fn headless_outcome(
+    result: Result<Vec<headless::VariantOutcome>, HeadlessError>,
+) -> Result<ExitCode> {
     match result {
-        Ok(_) => Ok(ExitCode::SUCCESS),
+        Ok(outcomes) => {
+            for o in outcomes.iter().filter(|o| o.label.is_some()) {
+                tracing::info!(
+                    "variant `{}`: test acc {:.3} after {} epochs",
+                    o.label.as_deref().unwrap_or_default(),
+                    o.outcome.test_acc,
+                    o.outcome.epochs
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Err(HeadlessError::Signal { signal, saved }) => {
             tracing::info!("stopped by {}; checkpoint: {saved:?}", signal.name());
             match saved {
@@ -158,35 +166,12 @@ fn headless_outcome(result: Result<headless::Outcome, HeadlessError>) -> Result<
             }
             Ok(ExitCode::from(signal.exit_status()))
         }
-        Err(e @ HeadlessError::Diverged(_)) => {
+        Err(e @ (HeadlessError::Diverged(_) | HeadlessError::VariantDiverged { .. })) => {
             tracing::error!("{e}");
             eprintln!("lenet-tui: error: {e}");
             Ok(ExitCode::from(EXIT_DIVERGED))
         }
         Err(e) => Err(anyhow::Error::new(e).context("headless training")),
-    }
-}
-
-/// The exit status of a headless race: as a single run's, the diverged variant named.
-fn race_outcome(result: Result<Vec<headless::VariantOutcome>, HeadlessError>) -> Result<ExitCode> {
-    match result {
-        Ok(outcomes) => {
-            for o in &outcomes {
-                tracing::info!(
-                    "variant `{}`: test acc {:.3} after {} epochs",
-                    o.label,
-                    o.outcome.test_acc,
-                    o.outcome.epochs
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ HeadlessError::VariantDiverged { .. }) => {
-            tracing::error!("{e}");
-            eprintln!("lenet-tui: error: {e}");
-            Ok(ExitCode::from(EXIT_DIVERGED))
-        }
-        Err(e) => headless_outcome(Err(e)),
     }
 }
 
@@ -200,12 +185,8 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
-        let (_, mut lanes) = start(&config, args, 5)?;
-        if lanes.len() > 1 {
-            return race_outcome(headless::run_race(lanes, Report::Text, None, &signals));
-        }
-        let trainer = lanes.remove(0).trainer;
-        return headless_outcome(headless::run(trainer, Report::Text, None, &signals));
+        let (_, lanes) = start(&config, args, 5)?;
+        return headless_outcome(headless::run(lanes, Report::Text, None, &signals));
     }
     let (dataset, lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
     show(&config, ui, dataset, lanes, &signals, None)

@@ -9,10 +9,12 @@ use serde::Deserialize;
 use crate::data::download::Mirror;
 use crate::data::{DataSpec, KnownDataset};
 use crate::device::DeviceChoice;
-use crate::model::{Activation, Architecture, ConvBlock, Init, Pooling};
+use crate::model::{Activation, Architecture, ConvBlock, Pooling};
 use crate::train::{BatchSize, Epochs, LearningRate, Pace};
 use crate::ui::keys::KeyMap;
 use crate::ui::theme::{ChartMarker, ColorChoice, HeatmapColours, ThemeKind};
+
+use super::values::*;
 
 /// The config file's contents; every key is optional.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -64,35 +66,6 @@ pub struct UiSection {
     pub max_output_kb: Option<OutputLimit>,
 }
 
-/// Terminal output budget in kilobytes a second, 0 (no limit) to 1,000,000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
-pub struct OutputLimit(pub u32);
-
-impl OutputLimit {
-    /// The dashboard's own default (8 KB/s).
-    pub const DEFAULT: OutputLimit = OutputLimit(crate::ui::budget::DEFAULT_KB_PER_SEC);
-
-    /// The budget in bytes a second, `None` for no limit.
-    pub fn bytes_per_sec(self) -> Option<f64> {
-        (self.0 > 0).then(|| f64::from(self.0) * 1000.0)
-    }
-}
-
-impl TryFrom<i64> for OutputLimit {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        Bounded::<0, 1_000_000>::try_from(v)
-            .map(|kb| OutputLimit(kb.0 as u32))
-            .map_err(|e| {
-                format!(
-                    "the output budget must be between 0 (no limit) and {} KB/s, got {}",
-                    e.hi, e.got
-                )
-            })
-    }
-}
-
 /// `[capture]`: screenshots, recordings and figures.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,20 +75,6 @@ pub struct CaptureSection {
     pub dir: Option<PathBuf>,
     /// PNG scale, 1 to 8.
     pub png_scale: Option<PngScale>,
-}
-
-/// A PNG scale factor: 1 to 8.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
-pub struct PngScale(pub u32);
-
-impl TryFrom<i64> for PngScale {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        Bounded::<1, 8>::try_from(v)
-            .map(|s| PngScale(s.0 as u32))
-            .map_err(|e| format!("png scale {e}"))
-    }
 }
 
 /// The `[keys]` table, checked into a full keymap while the file is parsed, so that
@@ -161,24 +120,6 @@ pub struct CheckpointSection {
     pub keep: Option<Keep>,
 }
 
-/// Checkpoints kept per run: 1 to 1000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
-pub struct Keep(pub usize);
-
-impl TryFrom<i64> for Keep {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        Bounded::<1, 1000>::try_from(v)
-            .map(|k| Keep(k.0))
-            .map_err(|e| {
-                format!(
-                    "checkpoints kept per run {e} (use `enabled = false` to turn checkpoints off)"
-                )
-            })
-    }
-}
-
 /// `[history]`: the weight snapshots kept for looking back and for replay.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,20 +130,6 @@ pub struct HistorySection {
     pub file_mb: Option<HistoryMemory>,
     /// `false` keeps them for looking back but writes no `history/` to the run.
     pub save: Option<bool>,
-}
-
-/// Megabytes of weight snapshots: 1 to 4096.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
-pub struct HistoryMemory(pub u32);
-
-impl TryFrom<i64> for HistoryMemory {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        Bounded::<1, 4096>::try_from(v)
-            .map(|k| HistoryMemory(k.0 as u32))
-            .map_err(|e| format!("megabytes of snapshots {e}"))
-    }
 }
 
 /// `[data]`: where the data set is.
@@ -222,29 +149,6 @@ pub struct DataSection {
     /// The user's own images (`FILE` or `FILE=CLASS`), first in the image list.
     #[serde(default, deserialize_with = "de_images")]
     pub images: Vec<String>,
-}
-
-/// `data.classes`: 2 to 1000 distinct, non-empty names.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Vec<String>")]
-pub struct ClassNames(pub Vec<String>);
-
-impl TryFrom<Vec<String>> for ClassNames {
-    type Error = String;
-    fn try_from(names: Vec<String>) -> Result<Self, Self::Error> {
-        if !(2..=1000).contains(&names.len()) {
-            return Err(format!("needs 2 to 1000 class names, got {}", names.len()));
-        }
-        if let Some(i) = names.iter().position(|n| n.trim().is_empty()) {
-            return Err(format!("class {i} has an empty name"));
-        }
-        for (i, name) in names.iter().enumerate() {
-            if let Some(j) = names[..i].iter().position(|n| n == name) {
-                return Err(format!("classes {j} and {i} are both named `{name}`"));
-            }
-        }
-        Ok(ClassNames(names))
-    }
 }
 
 /// `[data.mirror]`: a mirror URL per known data set, keyed by its command-line name.
@@ -303,25 +207,6 @@ pub struct ModelSection {
     pub init: Option<InitSetting>,
 }
 
-/// The most conv blocks or hidden dense layers a model may have.
-const MAX_LAYERS: usize = 8;
-
-/// A list of layers, at most [`MAX_LAYERS`] long.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "Vec<T>", bound = "T: Deserialize<'de>")]
-pub struct Layers<T>(pub Vec<T>);
-
-impl<T> TryFrom<Vec<T>> for Layers<T> {
-    type Error = String;
-    fn try_from(v: Vec<T>) -> Result<Self, Self::Error> {
-        if v.len() <= MAX_LAYERS {
-            Ok(Layers(v))
-        } else {
-            Err(format!("at most {MAX_LAYERS} layers, got {}", v.len()))
-        }
-    }
-}
-
 /// `[[model.conv]]`: one convolution block (conv → activation → pooling).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -336,51 +221,6 @@ pub struct ConvSection {
     pub stride: Option<Bounded<1, 8>>,
     /// Pooling window side and step; 1 for no pooling (default 2).
     pub pool: Option<Bounded<1, 8>>,
-}
-
-/// An integer setting within `LO..=HI`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
-pub struct Bounded<const LO: i64, const HI: i64>(pub usize);
-
-impl<const LO: i64, const HI: i64> TryFrom<i64> for Bounded<LO, HI> {
-    type Error = OutOfRange;
-    fn try_from(v: i64) -> Result<Self, Self::Error> {
-        if (LO..=HI).contains(&v) {
-            Ok(Bounded(v as usize))
-        } else {
-            Err(OutOfRange {
-                lo: LO,
-                hi: HI,
-                got: v,
-            })
-        }
-    }
-}
-
-/// An integer setting outside its range: the one range check every bounded setting
-/// goes through; named settings put their own words around it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must be between {lo} and {hi}, got {got}")]
-pub struct OutOfRange {
-    /// The smallest value allowed.
-    pub lo: i64,
-    /// The largest value allowed.
-    pub hi: i64,
-    /// The value given.
-    pub got: i64,
-}
-
-/// `init = "xavier-uniform" | "xavier-normal" | "kaiming" | "normal(SIGMA)"`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct InitSetting(pub Init);
-
-impl TryFrom<String> for InitSetting {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse().map(InitSetting)
-    }
 }
 
 impl ModelSection {

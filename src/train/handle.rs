@@ -1,46 +1,16 @@
-//! The caller's side of the training thread: what it needs to start ([`TrainerSpec`]),
-//! [`spawn`], and the [`TrainerHandle`] that sends commands and receives events.
+//! The caller's side of the training thread: [`spawn`] it from a [`TrainerSpec`]
+//! (kept in [`super::spec`], which the trainer reads too), and the [`TrainerHandle`]
+//! that sends commands and receives events.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::checkpoint::{Checkpoint, RunLock};
 use super::messages::{Command, Event, SavePart, SaveReason, Saved};
-use super::race::Turn;
-use super::saver::CheckpointPolicy;
-use super::settings::TrainSettings;
-use super::timeline::HistoryPolicy;
+use super::spec::TrainerSpec;
 use super::trainer::Trainer;
-use crate::data::Dataset;
-use crate::device::OpenedDevice;
-use crate::model::Architecture;
-
-/// Everything a trainer thread needs to start.
-pub struct TrainerSpec {
-    /// The data, shared with the caller (the UI shows test images from it).
-    pub dataset: Arc<Dataset>,
-    /// Where the model runs, and its name for reports.
-    pub device: OpenedDevice,
-    /// The network's layout.
-    pub architecture: Architecture,
-    /// The recipe (on resume: the checkpoint's, with the user's overrides).
-    pub settings: TrainSettings,
-    /// Where checkpoints go; `None` trains without them.
-    pub checkpoints: Option<CheckpointPolicy>,
-    /// A checkpoint to continue from, already checked with [`Checkpoint::check_fits`].
-    pub resume: Option<Checkpoint>,
-    /// The resumed run's lock, when the caller took it before loading the rest; the
-    /// trainer takes it itself otherwise.
-    pub lock: Option<RunLock>,
-    /// How much of its past the run keeps for looking back, and whether it saves it.
-    pub history: HistoryPolicy,
-    /// Its place among the variants of a race; `None` trains alone.
-    pub turn: Option<Turn>,
-}
 
 /// The caller's end of a running trainer.
 pub struct TrainerHandle {

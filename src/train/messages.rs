@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::own::{ImageId, ProbeImage};
 use crate::engine::{ConfusionMatrix, LayerStats};
 use crate::model::{Activation, LayerTable, Pooling, Probe};
+use crate::train::moments::{EpochConfusion, Moment, Seek};
 use crate::train::pace::Pace;
 use crate::train::settings::{LearningRate, TrainSettings};
-use crate::train::timeline::{EpochConfusion, Moment, Seek};
 
 /// What the trainer is told to do; each takes effect before the next batch.
 #[derive(Debug, Clone, PartialEq)]

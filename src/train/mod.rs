@@ -10,6 +10,7 @@
 pub mod checkpoint;
 mod handle;
 pub mod messages;
+pub mod moments;
 pub mod pace;
 pub mod policy;
 pub mod position;
@@ -19,18 +20,22 @@ pub mod replay;
 mod report;
 pub mod saver;
 pub mod settings;
+mod spec;
 pub mod timeline;
 mod trainer;
+pub mod turns;
 
 pub use crate::engine::{Confusion, ConfusionMatrix, LayerStats};
-pub use handle::{SAVE_ANSWER, STOP_WAIT, THREAD_NAME, TrainerHandle, TrainerSpec, spawn};
+pub use handle::{SAVE_ANSWER, STOP_WAIT, THREAD_NAME, TrainerHandle, spawn};
 pub use messages::{
     Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange, PastView,
     ProbeReport, Progress, Restored, RunInfo, SavePart, SaveReason, Saved, Stride,
 };
 pub use pace::Pace;
 pub use position::Position;
-pub use race::{Lane, Turn, Turns, save_all, spawn_race};
+pub use race::{Lane, gather_saves, save_all, spawn_race};
 pub use recipe::{RunRecipe, run_labels};
 pub use saver::CheckpointPolicy;
 pub use settings::{BatchSize, Epochs, LearningRate, TrainSettings};
+pub use spec::TrainerSpec;
+pub use turns::{Turn, Turns};

@@ -51,4 +51,30 @@ impl Position {
     pub fn epochs_done(&self) -> u32 {
         self.epoch.saturating_sub(1)
     }
+
+    /// The epoch so far: mean training loss, training accuracy, examples a second.
+    pub fn totals(&self) -> EpochTotals {
+        let seen = self.seen.max(1) as f64;
+        EpochTotals {
+            train_loss: self.loss_sum / seen,
+            train_acc: self.correct as f64 / seen,
+            examples_per_sec: self.seen as f64 / self.train_seconds.max(1e-9),
+        }
+    }
+
+    /// Starts the next epoch's tallies.
+    pub fn clear_tallies(&mut self) {
+        (self.loss_sum, self.correct, self.seen, self.train_seconds) = (0.0, 0, 0, 0.0);
+    }
+}
+
+/// An epoch's figures so far, as the progress reports and the epoch's summary give them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochTotals {
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy.
+    pub train_acc: f64,
+    /// Training examples a second (training time only).
+    pub examples_per_sec: f64,
 }

@@ -8,15 +8,7 @@ use std::process::Output;
 
 use lenet_tui::checkpoint;
 
-use super::common::lenet_in;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use super::common::{lenet_in, quick, stderr, stdout};
 
 /// Writes `text` as `name` in `home` and runs `shapes` with it: the config is read
 /// and nothing trains.
@@ -36,16 +28,7 @@ fn config_error(out: &Output) -> String {
 
 /// A short headless run on the embedded subset, 6,000 images in batches of 100.
 fn train(home: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "train",
-        "--headless",
-        "--data",
-        "embedded",
-        "--batch-size",
-        "100",
-    ];
-    args.extend(extra);
-    lenet_in(home, &args)
+    lenet_in(home, &quick(extra))
 }
 
 fn runs(home: &Path) -> Vec<checkpoint::RunEntry> {

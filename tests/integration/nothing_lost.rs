@@ -5,138 +5,35 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lenet_tui::checkpoint;
 use lenet_tui::train::timeline::file;
 
-/// A home for one test: config, data and saved runs stay in it.
-struct Home(tempfile::TempDir);
+use super::common::{Home, quick, signal, stderr, stdout, wait_exit, wait_for_line};
 
-impl Home {
-    fn new() -> Self {
-        Home(tempfile::tempdir().unwrap())
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lenet-tui"));
-        c.args(args)
-            .env("XDG_CONFIG_HOME", self.0.path())
-            .env("XDG_DATA_HOME", self.0.path())
-            .env("XDG_STATE_HOME", self.0.path())
-            .env_remove("LENET_TUI_FAILPOINT");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run lenet-tui")
-    }
-
-    /// Runs lenet-tui under `sh` with `ulimit -f BLOCKS` (1 KiB blocks), as a full disk.
-    fn run_limited(&self, blocks: u32, args: &[&str]) -> Output {
-        let script = format!("ulimit -f {blocks}; exec \"$0\" \"$@\"");
-        let mut c = Command::new("sh");
-        c.arg("-c")
-            .arg(script)
-            .arg(env!("CARGO_BIN_EXE_lenet-tui"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", self.0.path())
-            .env("XDG_DATA_HOME", self.0.path())
-            .env("XDG_STATE_HOME", self.0.path())
-            .env_remove("LENET_TUI_FAILPOINT");
-        c.output().expect("run lenet-tui under sh")
-    }
-
-    fn runs_dir(&self) -> PathBuf {
-        self.0.path().join("lenet-tui/runs")
-    }
-
-    /// The one run in this home.
-    fn run_dir(&self) -> PathBuf {
-        let runs = checkpoint::list_runs(&self.runs_dir()).unwrap();
-        assert_eq!(runs.len(), 1, "{runs:?}");
-        runs[0].dir.clone()
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+/// Runs lenet-tui in `home` under `sh` with `ulimit -f BLOCKS` (1 KiB blocks), as a
+/// full disk.
+fn run_limited(home: &Home, blocks: u32, args: &[&str]) -> Output {
+    let script = format!("ulimit -f {blocks}; exec \"$0\" \"$@\"");
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_lenet-tui"))
+        .args(args)
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("XDG_STATE_HOME", home.path())
+        .env_remove(lenet_tui::failpoint::ENV);
+    c.output().expect("run lenet-tui under sh")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Headless runs on the embedded subset in batches of 100: 60 batches an epoch.
-fn quick<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        "--headless",
-        "--data",
-        "embedded",
-        "--batch-size",
-        "100",
-    ];
-    args.extend(extra);
-    args
-}
-
-/// Reads a child's stderr until a line satisfies `want`, failing after a minute.
-fn wait_for_line(child: &mut Child, want: impl Fn(&str) -> bool) -> Vec<String> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let err = child.stderr.take().expect("piped stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_deadline(deadline) {
-            Ok(line) => {
-                let done = want(&line);
-                seen.push(line);
-                if done {
-                    return seen;
-                }
-            }
-            Err(_) => panic!("no such line within a minute; saw: {seen:#?}"),
-        }
-    }
-}
-
-/// Sends `signal` (a `kill` name) to `pid`.
-fn kill(signal: &str, pid: u32) {
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Waits for `child` to exit, up to `limit`; its exit code and how long it took.
-fn wait_exit(child: &mut Child, limit: Duration) -> (Option<i32>, Duration) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code(), start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The one run in `home`.
+fn run_dir(home: &Home) -> PathBuf {
+    let runs = checkpoint::list_runs(&home.runs_dir()).unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].dir.clone()
 }
 
 fn moments(run: &Path) -> Vec<f64> {
@@ -149,7 +46,7 @@ fn a_resume_appends_to_the_history_which_still_starts_at_the_fresh_weights() {
     let home = Home::new();
     let first = home.run(&quick(&["--epochs", "2"]));
     assert!(first.status.success(), "{}", stderr(&first));
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let before = moments(&run);
     assert_eq!(before.first(), Some(&0.0), "{before:?}");
     assert_eq!(before.last(), Some(&2.0), "{before:?}");
@@ -184,7 +81,7 @@ fn a_damaged_history_is_set_aside_with_a_warning_not_overwritten() {
     let home = Home::new();
     let first = home.run(&quick(&["--epochs", "1"]));
     assert!(first.status.success(), "{}", stderr(&first));
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let path = file::path_in(&run);
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.truncate(bytes.len() / 2);
@@ -216,7 +113,7 @@ fn a_second_process_is_refused_at_once_while_the_first_trains_the_run() {
     let home = Home::new();
     let first = home.run(&quick(&["--epochs", "1"]));
     assert!(first.status.success(), "{}", stderr(&first));
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let run_arg = run.to_string_lossy().into_owned();
 
     // The owner, held in its first batch.
@@ -254,9 +151,9 @@ fn a_second_process_is_refused_at_once_while_the_first_trains_the_run() {
     );
     assert_eq!(owner.try_wait().unwrap(), None, "the owner goes on");
 
-    kill("TERM", pid);
-    let (code, _) = wait_exit(&mut owner, Duration::from_secs(30));
-    assert_eq!(code, Some(143));
+    signal(&owner, "TERM");
+    let (status, _) = wait_exit(&mut owner, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(143));
     // Its lock went with it: the run can be resumed again, and `runs` says nobody has it.
     let runs = home.run(&["runs"]);
     assert!(!stdout(&runs).contains("pid "), "{}", stdout(&runs));
@@ -269,7 +166,7 @@ fn leftovers_of_interrupted_writes_are_removed_when_the_run_starts_again() {
     let home = Home::new();
     let first = home.run(&quick(&["--epochs", "1"]));
     assert!(first.status.success(), "{}", stderr(&first));
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let newest = checkpoint::list_runs(&home.runs_dir()).unwrap()[0]
         .checkpoints
         .len();
@@ -305,7 +202,7 @@ fn leftovers_of_interrupted_writes_are_removed_when_the_run_starts_again() {
 fn a_disk_that_takes_no_checkpoint_is_said_at_once_and_fails_the_run() {
     let home = Home::new();
     // 50 KiB: no checkpoint (about 280 KB) fits; SIGXFSZ must not kill the process.
-    let out = home.run_limited(50, &quick(&["--epochs", "2", "--json"]));
+    let out = run_limited(&home, 50, &quick(&["--epochs", "2", "--json"]));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -340,7 +237,7 @@ fn a_disk_that_takes_no_checkpoint_is_said_at_once_and_fails_the_run() {
 fn a_history_that_stops_fitting_fails_the_run_while_its_checkpoints_stay() {
     let home = Home::new();
     // 1500 KiB: every checkpoint fits, the history (250 KB a snapshot) soon does not.
-    let out = home.run_limited(1500, &quick(&["--epochs", "4"]));
+    let out = run_limited(&home, 1500, &quick(&["--epochs", "4"]));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -349,7 +246,7 @@ fn a_history_that_stops_fitting_fails_the_run_while_its_checkpoints_stay() {
     );
     assert!(err.contains("not saved: the history (needs about"), "{err}");
     assert!(!err.contains("the final checkpoint"), "{err}");
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let newest = checkpoint::list_runs(&home.runs_dir()).unwrap()[0]
         .checkpoints
         .last()
@@ -378,13 +275,13 @@ fn a_signal_is_answered_within_seconds_while_a_batch_is_in_flight() {
         .unwrap();
     wait_for_line(&mut child, |l| l.starts_with("checkpoints:"));
     std::thread::sleep(Duration::from_millis(200));
-    kill("TERM", child.id());
-    let (code, took) = wait_exit(&mut child, Duration::from_secs(30));
-    assert_eq!(code, Some(143));
+    signal(&child, "TERM");
+    let (status, took) = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(143));
     // 1.5 s for the batch to end, 1 s for the thread; generous for a loaded machine.
     assert!(took < Duration::from_secs(10), "{took:?}");
     // The start checkpoint stays the newest, whole.
-    let run = home.run_dir();
+    let run = run_dir(&home);
     let ckpts = checkpoint::list_runs(&home.runs_dir()).unwrap()[0]
         .checkpoints
         .clone();
@@ -411,10 +308,10 @@ fn the_signals_checkpoint_is_a_json_event() {
             break;
         }
     }
-    kill("TERM", child.id());
+    signal(&child, "TERM");
     let rest: Vec<serde_json::Value> = lines.map(|l| serde_json::from_str(&l).unwrap()).collect();
-    let (code, _) = wait_exit(&mut child, Duration::from_secs(30));
-    assert_eq!(code, Some(143));
+    let (status, _) = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(143));
     let last = rest.last().expect("events after the signal");
     assert_eq!(last["event"], "checkpoint", "{rest:#?}");
     assert_eq!(last["reason"], "terminate");
@@ -425,11 +322,13 @@ fn the_signals_checkpoint_is_a_json_event() {
 #[test]
 fn a_model_whose_step_is_beyond_reason_is_refused_unless_forced() {
     let home = Home::new();
-    let config = home.write(
-        "conv-huge.toml",
+    let config = home.path().join("conv-huge.toml");
+    std::fs::write(
+        &config,
         "[[model.conv]]\nchannels = 512\nkernel = 31\npadding = 15\n\n\
          [[model.conv]]\nchannels = 512\nkernel = 31\npadding = 15\n",
-    );
+    )
+    .unwrap();
     let config = config.to_string_lossy().into_owned();
     let start = Instant::now();
     let out = home.run(&quick(&["--epochs", "1", "--config", &config]));

@@ -2,55 +2,13 @@
 //! checkpoint, and config files that are wrong in every way we could think of. Each
 //! test runs the real binary with its own home directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use lenet_tui::checkpoint;
 
-/// A home for one test: config, data and saved runs stay in it.
-struct Home(tempfile::TempDir);
-
-impl Home {
-    fn new() -> Self {
-        Home(tempfile::tempdir().unwrap())
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lenet-tui"));
-        c.args(args)
-            .env("XDG_CONFIG_HOME", self.0.path())
-            .env("XDG_DATA_HOME", self.0.path())
-            .env("XDG_STATE_HOME", self.0.path())
-            .env_remove("LENET_TUI_FAILPOINT");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run lenet-tui")
-    }
-
-    fn runs_dir(&self) -> PathBuf {
-        self.0.path().join("lenet-tui/runs")
-    }
-
-    fn checkpoints(&self) -> Vec<PathBuf> {
-        checkpoint::list_runs(&self.runs_dir())
-            .unwrap()
-            .into_iter()
-            .flat_map(|r| r.checkpoints)
-            .collect()
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use super::common::{Home, signal, stderr, stdout, wait_exit, wait_for_line};
 
 /// Short headless runs on the embedded subset: 6,000 images in batches of 100.
 const QUICK: [&str; 5] = ["train", "--headless", "--data", "embedded", "--batch-size"];
@@ -66,55 +24,6 @@ fn quick(extra: &[&str]) -> Vec<String> {
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-/// Reads a child's stderr line by line until `want` matches one, failing on timeout.
-fn wait_for_line(child: &mut Child, want: impl Fn(&str) -> bool) -> Vec<String> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let err = child.stderr.take().expect("piped stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_deadline(deadline) {
-            Ok(line) => {
-                let hit = want(&line);
-                seen.push(line);
-                if hit {
-                    // Keep draining so the child never blocks on a full pipe.
-                    std::thread::spawn(move || for _ in rx {});
-                    return seen;
-                }
-            }
-            Err(_) => panic!("no matching line; stderr so far:\n{}", seen.join("\n")),
-        }
-    }
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "did not exit after the signal");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
 }
 
 #[test]
@@ -133,7 +42,7 @@ fn sigterm_saves_a_checkpoint_and_resume_finishes_the_run() {
     // Into epoch 2, so the state differs from the epoch-end checkpoint.
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, "TERM");
-    let status = wait_exit(&mut child);
+    let (status, _) = wait_exit(&mut child, Duration::from_secs(60));
     assert_eq!(status.code(), Some(143), "SIGTERM exits with 128 + 15");
 
     let checkpoints = home.checkpoints();
@@ -258,7 +167,7 @@ fn damaged_and_foreign_checkpoints_are_refused_clearly() {
     );
     // A config whose [model] differs from the checkpoint's is refused up front.
     std::fs::write(&meta_path, &meta).unwrap();
-    let config = home.0.path().join("wide.toml");
+    let config = home.path().join("wide.toml");
     std::fs::write(
         &config,
         "[model]

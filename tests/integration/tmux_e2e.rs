@@ -1143,10 +1143,15 @@ fn a_race_in_the_dashboard_focuses_with_2_and_p_changes_only_the_focused_variant
     };
     let labels = ["1 avg sigmoid lr 0.9", "2 max", "3 relu lr 0.1"];
     // Each label in the header, both chart legends and over its activation column.
-    let screen = t.wait_for("every variant named four times", |s| {
-        labels.iter().all(|l| s.matches(l).count() >= 4)
-    });
-    assert_eq!(screen.matches("layer 1 6×28×28").count(), 3, "{screen}");
+    // (The labels are up before the trainers' first reports: wait for all three
+    // columns' activations too, however slowly a busy machine starts them.)
+    let screen = t.wait_for(
+        "every variant named four times, with its activations",
+        |s| {
+            labels.iter().all(|l| s.matches(l).count() >= 4)
+                && s.matches("layer 1 6×28×28").count() == 3
+        },
+    );
     assert!(screen.contains("Layers: 1 avg sigmoid lr 0.9"), "{screen}");
     t.keys(&["2"]);
     let screen = t.wait_for("the second variant's table", |s| {

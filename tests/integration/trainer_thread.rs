@@ -477,7 +477,7 @@ fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
     // before any training, on any machine.
     assert!(t.send(Command::SetProbes(ProbeImage::tests([0]))));
     assert!(t.send(Command::Pause));
-    next_matching(&t, |e| {
+    let Event::Changed { at: paused_at, .. } = next_matching(&t, |e| {
         matches!(
             e,
             Event::Changed {
@@ -485,7 +485,9 @@ fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
                 ..
             }
         )
-    });
+    }) else {
+        unreachable!()
+    };
     let first = {
         assert!(t.send(Command::Step(Stride::Batch)));
         let p = progress(&t);
@@ -500,7 +502,10 @@ fn steps_train_exactly_one_batch_or_to_the_end_of_the_epoch() {
         });
         p
     };
-    assert_eq!((first.epoch, first.batch), (1, 1));
+    // A machine busy elsewhere may have let the trainer take a batch or two before
+    // the pause: the step trains the next one.
+    let before = (paused_at * first.batches as f64).round() as usize;
+    assert_eq!((first.epoch, first.batch), (1, before + 1));
     for k in 1..=2 {
         assert!(t.send(Command::Step(Stride::Batch)));
         assert_eq!(progress(&t).batch, first.batch + k, "one batch a step");

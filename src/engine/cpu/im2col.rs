@@ -1,7 +1,7 @@
 //! im2col and its adjoint, for the convolutions the direct kernels do not take
 //! (strides above 1, rows narrower than a register): each becomes a matrix product.
 
-use super::step::ConvShape;
+use super::shape::ConvShape;
 
 /// The output columns `[lo, hi)` of a kernel tap at offset `kx` whose input column
 /// `ox + kx - pad` lies inside `[0, w)`.

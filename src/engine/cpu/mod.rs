@@ -10,7 +10,7 @@
 //! against Candle's autograd and finite differences.
 //!
 //! A step is one parallel section: the batch is cut into chunks of
-//! [`CHUNK_IMAGES`], and each task takes its chunk through the whole network,
+//! [`worker::CHUNK_IMAGES`], and each task takes its chunk through the whole network,
 //! forward, loss and backward, with its own buffers and its own parameter gradients,
 //! which are summed once at the end. So the threads meet once per step rather than
 //! once per operation, and a chunk's activations stay in its core's L2 cache between
@@ -20,6 +20,11 @@
 //! `gemm`; dense layers on `gemm`; activation and pooling in plain loops.
 //!
 //! Activations are laid out `[channels][images][rows][cols]` within a chunk.
+//!
+//! Files, each importing only those below it: [`shape`] is a conv block's sizes;
+//! the layer kernels ([`direct`], [`im2col`], [`matmul`], [`pool`], [`elementwise`])
+//! read it; [`worker`] takes one chunk through the network on those kernels; and
+//! [`step`] drives a batch: it hands out the chunks and sums the workers' results.
 
 /// Runs `$portable(args…)` compiled for AVX2 and FMA when the CPU has them (twice the
 /// lanes of baseline x86-64's SSE2), else as it is.
@@ -47,7 +52,9 @@ mod elementwise;
 mod im2col;
 mod matmul;
 mod pool;
+mod shape;
 mod step;
+mod worker;
 
 pub use step::{BatchFigures, CpuStep};
 

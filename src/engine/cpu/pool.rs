@@ -1,7 +1,7 @@
 //! Pooling and its gradient over `[channels][images][rows][cols]` buffers: 2×2
 //! windows in branch-free row loops, any other window value by value.
 
-use super::step::ConvShape;
+use super::shape::ConvShape;
 use crate::model::Pooling;
 
 /// q×q, stride-q pooling of `[cout][batch][ho][wo]` for any window but 2, value by

@@ -12,6 +12,7 @@
 //! length and CRC-32 are checked, and every tensor's name, type and shape must match
 //! the model before any of them is used.
 
+mod find;
 mod lock;
 mod race;
 mod runs;
@@ -26,6 +27,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use super::position::Position;
+pub use find::{SavedRun, find_run, load_found, load_run};
 pub use lock::{LOCK_FILE, RunLock, holder};
 pub use race::{RaceDir, RaceEntry};
 pub use runs::{ResumeFrom, RunEntry, default_runs_dir, list_runs, locate};
@@ -40,6 +42,9 @@ pub const FORMAT: u32 = 1;
 pub const META_FILE: &str = "checkpoint.json";
 /// The weights file in a checkpoint directory.
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
+/// The run's saved history (its timeline, [`crate::train::timeline::file`]), beside
+/// its checkpoints.
+pub const HISTORY_DIR: &str = "history";
 /// Checkpoints kept per run unless configured otherwise.
 pub const DEFAULT_KEEP: usize = 5;
 /// Larger metadata is refused unread (a long run's is well under a megabyte).
@@ -52,6 +57,24 @@ const TMP_PREFIX: &str = ".tmp-";
 /// writing the weights: `checkpoint-write:N` crashes in the N-th checkpoint, as a
 /// kill -9 or a power cut would.
 pub const CRASH_IN_WRITE: &str = "checkpoint-write";
+
+/// Creates `parent/name`, or `name-2`, `name-3`, … when that exists (two runs started
+/// in the same second, a variant started afresh).
+fn new_dir(parent: &Path, name: &str) -> Result<PathBuf, CheckpointError> {
+    std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    let mut path = parent.join(name);
+    let mut n = 2;
+    loop {
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                path = parent.join(format!("{name}-{n}"));
+                n += 1;
+            }
+            Err(e) => return Err(io_error(&path)(e)),
+        }
+    }
+}
 
 /// The data a checkpoint was trained on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::store::new_dir;
-use super::{CheckpointError, io_error};
+use super::{CheckpointError, io_error, new_dir};
 
 /// The manifest in a race directory.
 pub const RACE_FILE: &str = "race.json";

@@ -18,24 +18,6 @@ pub struct RunDir {
     _lock: RunLock,
 }
 
-/// Creates `parent/name`, or `name-2`, `name-3`, … when that exists (two runs started
-/// in the same second, a variant started afresh).
-pub(super) fn new_dir(parent: &Path, name: &str) -> Result<PathBuf, CheckpointError> {
-    fs::create_dir_all(parent).map_err(io_error(parent))?;
-    let mut path = parent.join(name);
-    let mut n = 2;
-    loop {
-        match fs::create_dir(&path) {
-            Ok(()) => return Ok(path),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                path = parent.join(format!("{name}-{n}"));
-                n += 1;
-            }
-            Err(e) => return Err(io_error(&path)(e)),
-        }
-    }
-}
-
 impl RunDir {
     /// Creates a new run directory in `runs_dir`, called `name` or else after the
     /// local time.
@@ -145,7 +127,7 @@ impl RunDir {
 /// no write of this program leaves under a final name, but older ones could). Only
 /// the run's owner calls this; failures only leave files behind.
 pub(super) fn remove_leftovers(run: &Path) {
-    let history = run.join(crate::train::timeline::file::DIR);
+    let history = run.join(HISTORY_DIR);
     for dir in [run, history.as_path()] {
         let Ok(entries) = fs::read_dir(dir) else {
             continue;

@@ -22,7 +22,7 @@ use crate::train::checkpoint::{CheckpointError, DataFacts};
 use crate::train::{History, TrainSettings};
 
 /// The directory in a run directory that holds its timeline.
-pub const DIR: &str = "history";
+pub const DIR: &str = crate::train::checkpoint::HISTORY_DIR;
 /// The timeline's file in [`DIR`].
 pub const FILE: &str = "timeline.safetensors";
 /// Version of the layout; bumped when old timelines can no longer be read.

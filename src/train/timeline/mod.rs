@@ -7,13 +7,11 @@
 pub mod file;
 mod recall;
 
-use serde::{Deserialize, Serialize};
-
+pub use super::moments::{EpochConfusion, Moment, Seek};
 pub use recall::PastModel;
 
 use super::messages::{History, Progress};
 use crate::engine::ConfusionMatrix;
-use crate::model::{Activation, Pooling};
 
 /// Default memory for a run's snapshots (`[history] memory_mb`): the chapter's 51
 /// snapshots of 247 KB fit four times over.
@@ -49,32 +47,6 @@ impl Default for HistoryPolicy {
 /// Two positions closer than this (in epochs) are the same moment.
 const SAME_MOMENT: f64 = 1e-9;
 
-/// Where in the run a snapshot was taken, and the pieces in force then (a snapshot's
-/// activations are drawn with the pooling and activation it was trained with).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Moment {
-    /// Position in epochs (0 is the fresh weights, 2.25 a quarter into epoch 3).
-    pub at: f64,
-    /// Epoch number, from 1 (the fresh weights are before epoch 1's first batch).
-    pub epoch: u32,
-    /// Batches done in that epoch.
-    pub batch: usize,
-    /// Batches in an epoch.
-    pub batches: usize,
-    /// Pooling at that moment.
-    pub pooling: Pooling,
-    /// Activation at that moment.
-    pub activation: Activation,
-    /// SGD learning rate at that moment (timelines written before it was kept read
-    /// as the chapter's).
-    #[serde(default = "chapter_learning_rate")]
-    pub learning_rate: f64,
-}
-
-fn chapter_learning_rate() -> f64 {
-    crate::train::LearningRate::CHAPTER.get()
-}
-
 /// The weights at one moment, parameter by parameter in the timeline's order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -82,31 +54,6 @@ pub struct Snapshot {
     pub moment: Moment,
     /// One flat vector per parameter.
     pub weights: Vec<Vec<f32>>,
-}
-
-/// The confusion matrix of one finished epoch's evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochConfusion {
-    /// Epoch number, from 1.
-    pub epoch: u32,
-    /// Test images by true and predicted class.
-    pub matrix: ConfusionMatrix,
-}
-
-/// Which snapshot a cursor moves to.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Seek {
-    /// The first (the run's fresh weights).
-    Start,
-    /// The newest before this position.
-    Before(f64),
-    /// The oldest after this position.
-    After(f64),
-    /// The newest at or before this position (to show other images at the same
-    /// moment).
-    At(f64),
-    /// The newest of all.
-    End,
 }
 
 /// Which snapshots to keep: every `stride`-th one offered, and always the newest.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{Activation, Pooling};
 
 fn params() -> Vec<(String, Vec<usize>)> {
     vec![("w".into(), vec![2, 2]), ("b".into(), vec![2])]

@@ -19,16 +19,16 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 
 use super::checkpoint::{CheckpointError, Position, RunLock};
-use super::handle::TrainerSpec;
 use super::messages::{
     Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
     SavePart, SaveReason, Stride,
 };
 use super::policy::{DivergenceGuard, Pacer, ReportCadence};
-use super::race::Turn;
 use super::saver::Saver;
 use super::settings::TrainSettings;
+use super::spec::TrainerSpec;
 use super::timeline::{HistoryPolicy, PastModel, Timeline};
+use super::turns::Turn;
 use crate::data::batches::batches_per_epoch;
 use crate::data::own::ProbeImage;
 use crate::data::{Dataset, EpochOrder};
@@ -455,23 +455,14 @@ impl Trainer {
         self.emit(Event::Diverged(divergence));
     }
 
+    /// The epoch loop: every batch waits for commands and the pace, then trains;
+    /// every epoch ends with an evaluation and a checkpoint.
     fn train_epochs(&mut self) -> Result<Flow, Failure> {
-        let batch_size = self.settings.batch_size.as_usize();
-        let batches = self.position.batches;
-        let classes = self.dataset.classes.len();
         while self.position.epoch <= self.settings.epochs.get() {
             if self.position.batch == 0 {
-                self.epoch_order = self
-                    .order
-                    .next_epoch(batch_size)
-                    .map(<[u32]>::to_vec)
-                    .collect();
-                let p = &mut self.position;
-                p.orders_drawn += 1;
-                (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
+                self.start_epoch();
             }
-            let epoch = self.position.epoch;
-            while self.position.batch < batches {
+            while self.position.batch < self.position.batches {
                 // A rewind starts the epoch loop again from the checkpoint's position.
                 if let Some(flow) = self.handle_commands()? {
                     return Ok(flow);
@@ -479,136 +470,166 @@ impl Trainer {
                 if let Some(flow) = self.keep_pace()? {
                     return Ok(flow);
                 }
-                let i = self.position.batch;
-                if crate::failpoint::hit("trainer-panic", &TRAINER_PANIC) {
-                    panic!("failpoint trainer-panic");
-                }
-                let start = Instant::now();
-                self.pacer.batch_started(self.epoch_order[i].len(), start);
-                if let Some(pause) = crate::failpoint::delay("slow-batches") {
-                    std::thread::sleep(pause);
-                }
-                let mut diverged = None;
-                let guard = &mut self.guard;
-                // The layers are measured by the steps whose figures are reported.
-                let reported = self.stepping == Some(Stride::Batch)
-                    || ReportCadence::due(i, batches, self.settings.reports_per_epoch);
-                let measure = if reported {
-                    Measure::Layers
-                } else {
-                    Measure::Nothing
-                };
-                // A racing variant waits for its turn on the device (which counts in
-                // its examples/sec: the device is shared).
-                if let Some(turn) = &self.turn {
-                    turn.take();
-                }
-                let stepped = self.engine.step(
-                    &self.model,
-                    self.settings.learning_rate.get(),
-                    &self.epoch_order[i],
-                    measure,
-                    &mut |loss| {
-                        // No step with a diverging loss: the weights stay as they were.
-                        let bad = guard.diverging(loss, classes);
-                        if bad {
-                            diverged = Some(loss);
-                        }
-                        !bad
-                    },
-                );
-                if let Some(turn) = &self.turn {
-                    turn.pass();
-                }
-                let mut outcome = stepped?;
-                if let Some(loss) = diverged {
-                    self.diverge(loss);
-                    continue;
-                }
-                let (loss_value, n) = (outcome.loss, outcome.examples);
-                let p = &mut self.position;
-                p.loss_sum += loss_value * n as f64;
-                p.correct += outcome.correct.unwrap_or(0);
-                p.seen += n;
-                p.train_seconds += start.elapsed().as_secs_f64();
-                p.batch += 1;
-                self.saver.changed();
-                let mut reports = self.cadence.after_batch(
-                    i,
-                    batches,
-                    self.settings.reports_per_epoch,
-                    Instant::now(),
-                );
-                // A single step shows its point and what the weights make of the
-                // shown images now, whatever the cadence says.
-                let stepped = self.stepping == Some(Stride::Batch);
-                if stepped {
-                    self.stepping = None;
-                    reports.progress = true;
-                }
-                if reports.progress {
-                    self.position.correct += self.engine.settle()?;
-                    let p = &self.position;
-                    let progress = Progress {
-                        epoch,
-                        at: p.at(),
-                        batch: p.batch,
-                        batches,
-                        train_loss: p.loss_sum / p.seen as f64,
-                        train_acc: p.correct as f64 / p.seen as f64,
-                        examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
-                        layers: std::mem::take(&mut outcome.layers),
-                    };
-                    if !progress.layers.is_empty() {
-                        self.layers.clone_from(&progress.layers);
-                    }
-                    self.history.push_progress(progress.clone());
-                    self.emit(Event::Progress(progress));
-                    self.take_snapshot()?;
-                    if reports.probes {
-                        self.report_probes(true)?;
-                        if let Some(stats) = self.gpu_monitor.as_ref().and_then(GpuMonitor::sample)
-                        {
-                            self.emit(Event::Gpu(stats));
-                        }
-                    }
-                }
-                if stepped {
-                    self.report_probes(false)?;
-                }
+                self.train_batch()?;
             }
-            self.position.correct += self.engine.settle()?;
-            let eval_start = Instant::now();
-            let matrix = self.evaluate()?;
-            let test_acc = matrix.accuracy();
-            self.timeline.push_confusion(epoch, matrix.clone());
-            self.emit(Event::Confusion { epoch, matrix });
-            let p = &self.position;
-            let summary = EpochSummary {
-                epoch,
-                train_loss: p.loss_sum / p.seen.max(1) as f64,
-                train_acc: p.correct as f64 / p.seen.max(1) as f64,
-                test_acc,
-                examples_per_sec: p.seen as f64 / p.train_seconds.max(1e-9),
-                train_seconds: p.train_seconds,
-                eval_seconds: eval_start.elapsed().as_secs_f64(),
-                layers: self.layers.clone(),
-            };
-            self.history.epochs.push(summary.clone());
-            self.emit(Event::EpochFinished(summary));
-            let p = &mut self.position;
-            p.epoch += 1;
-            p.batch = 0;
-            (p.loss_sum, p.correct, p.seen, p.train_seconds) = (0.0, 0, 0, 0.0);
-            self.save(SaveReason::EpochEnd);
-            if self.stepping.take() == Some(Stride::Epoch) {
-                self.report_probes(false)?;
-            }
+            self.finish_epoch()?;
         }
         if let Some(summary) = self.history.epochs.last() {
             self.emit(Event::Finished(summary.clone()));
         }
         Ok(Flow::Finished)
+    }
+
+    /// Draws the epoch's order of examples and clears its tallies.
+    fn start_epoch(&mut self) {
+        self.epoch_order = self
+            .order
+            .next_epoch(self.settings.batch_size.as_usize())
+            .map(<[u32]>::to_vec)
+            .collect();
+        self.position.orders_drawn += 1;
+        self.position.clear_tallies();
+    }
+
+    /// One step on the next batch, unless its loss diverges (then the weights stay as
+    /// they were and the run pauses); reports as the cadence says.
+    fn train_batch(&mut self) -> Result<(), Failure> {
+        let i = self.position.batch;
+        let batches = self.position.batches;
+        let classes = self.dataset.classes.len();
+        if crate::failpoint::hit("trainer-panic", &TRAINER_PANIC) {
+            panic!("failpoint trainer-panic");
+        }
+        let start = Instant::now();
+        self.pacer.batch_started(self.epoch_order[i].len(), start);
+        if let Some(pause) = crate::failpoint::delay("slow-batches") {
+            std::thread::sleep(pause);
+        }
+        let mut diverged = None;
+        let guard = &mut self.guard;
+        // The layers are measured by the steps whose figures are reported.
+        let reported = self.stepping == Some(Stride::Batch)
+            || ReportCadence::due(i, batches, self.settings.reports_per_epoch);
+        let measure = if reported {
+            Measure::Layers
+        } else {
+            Measure::Nothing
+        };
+        // A racing variant waits for its turn on the device (which counts in its
+        // examples/sec: the device is shared).
+        if let Some(turn) = &self.turn {
+            turn.take();
+        }
+        let stepped = self.engine.step(
+            &self.model,
+            self.settings.learning_rate.get(),
+            &self.epoch_order[i],
+            measure,
+            &mut |loss| {
+                // No step with a diverging loss: the weights stay as they were.
+                let bad = guard.diverging(loss, classes);
+                if bad {
+                    diverged = Some(loss);
+                }
+                !bad
+            },
+        );
+        if let Some(turn) = &self.turn {
+            turn.pass();
+        }
+        let outcome = stepped?;
+        if let Some(loss) = diverged {
+            self.diverge(loss);
+            return Ok(());
+        }
+        let p = &mut self.position;
+        p.loss_sum += outcome.loss * outcome.examples as f64;
+        p.correct += outcome.correct.unwrap_or(0);
+        p.seen += outcome.examples;
+        p.train_seconds += start.elapsed().as_secs_f64();
+        p.batch += 1;
+        self.saver.changed();
+        self.report_batch(i, outcome.layers)
+    }
+
+    /// After batch `i`: the progress report, snapshot and probes the cadence asks for
+    /// (a single step shows its point and what the weights make of the shown images
+    /// now, whatever the cadence says).
+    fn report_batch(&mut self, i: usize, layers: Vec<LayerStats>) -> Result<(), Failure> {
+        let batches = self.position.batches;
+        let mut reports =
+            self.cadence
+                .after_batch(i, batches, self.settings.reports_per_epoch, Instant::now());
+        let stepped = self.stepping == Some(Stride::Batch);
+        if stepped {
+            self.stepping = None;
+            reports.progress = true;
+        }
+        if reports.progress {
+            self.position.correct += self.engine.settle()?;
+            let p = &self.position;
+            let totals = p.totals();
+            let progress = Progress {
+                epoch: p.epoch,
+                at: p.at(),
+                batch: p.batch,
+                batches,
+                train_loss: totals.train_loss,
+                train_acc: totals.train_acc,
+                examples_per_sec: totals.examples_per_sec,
+                layers,
+            };
+            if !progress.layers.is_empty() {
+                self.layers.clone_from(&progress.layers);
+            }
+            self.history.push_progress(progress.clone());
+            self.emit(Event::Progress(progress));
+            self.take_snapshot()?;
+            if reports.probes {
+                self.report_probes(true)?;
+                if let Some(stats) = self.gpu_monitor.as_ref().and_then(GpuMonitor::sample) {
+                    self.emit(Event::Gpu(stats));
+                }
+            }
+        }
+        if stepped {
+            self.report_probes(false)?;
+        }
+        Ok(())
+    }
+
+    /// The end of an epoch: the test set's evaluation, the summary, a checkpoint.
+    fn finish_epoch(&mut self) -> Result<(), Failure> {
+        let epoch = self.position.epoch;
+        self.position.correct += self.engine.settle()?;
+        let eval_start = Instant::now();
+        let matrix = self.evaluate()?;
+        let test_acc = matrix.accuracy();
+        self.timeline.push_confusion(epoch, matrix.clone());
+        self.emit(Event::Confusion { epoch, matrix });
+        let p = &self.position;
+        let totals = p.totals();
+        let summary = EpochSummary {
+            epoch,
+            train_loss: totals.train_loss,
+            train_acc: totals.train_acc,
+            test_acc,
+            examples_per_sec: totals.examples_per_sec,
+            train_seconds: p.train_seconds,
+            eval_seconds: eval_start.elapsed().as_secs_f64(),
+            layers: self.layers.clone(),
+        };
+        self.history.epochs.push(summary.clone());
+        self.emit(Event::EpochFinished(summary));
+        let p = &mut self.position;
+        p.epoch += 1;
+        p.batch = 0;
+        p.clear_tallies();
+        self.save(SaveReason::EpochEnd);
+        if self.stepping.take() == Some(Stride::Epoch) {
+            self.report_probes(false)?;
+        }
+        Ok(())
     }
 }
 
