@@ -94,9 +94,11 @@ with open(path, "rb") as f:
 meta = json.loads(header["__metadata__"]["lenet-tui"])
 ats = [m["at"] for m in meta["moments"]]
 confusions = [c["epoch"] for c in meta["confusions"]]
-whole = ats[0] == 0.0 and ats[-1] == float(epochs) and confusions == list(range(1, epochs + 1))
+missing = sorted(set(range(1, epochs + 1)) - set(confusions))
+whole = ats[0] == 0.0 and ats[-1] == float(epochs) and not missing
 print(f"{'whole' if whole else 'NOT WHOLE'}: {len(ats)} snapshots from epoch {ats[0]} to {ats[-1]}, "
-      f"confusion matrices of epochs {confusions[0]}-{confusions[-1]}")
+      f"confusion matrices of epochs {confusions[0]}-{confusions[-1]}"
+      + (f" (missing: {missing})" if missing else ""))
 EOF
 )
 leftovers=$(find "$run" -name '.tmp*' | wc -l)

@@ -26,7 +26,11 @@ impl Unsaved {
             } => {
                 let failure = Some((message.clone(), *needs));
                 match part {
-                    SavePart::Checkpoint => self.checkpoint = failure,
+                    // The save ends here: its history's failure (if any) stands.
+                    SavePart::Checkpoint => {
+                        self.checkpoint = failure;
+                        self.history_failed_now = false;
+                    }
                     SavePart::History => {
                         self.history = failure;
                         self.history_failed_now = true;
@@ -87,5 +91,62 @@ pub(super) fn format_bytes(bytes: u64) -> String {
         b if b < 1_000_000 => format!("{:.0} KB", b as f64 / 1e3),
         b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b => format!("{:.2} GB", b as f64 / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{SaveReason, Saved};
+
+    fn failed(part: SavePart) -> Event {
+        Event::SaveFailed {
+            reason: SaveReason::EpochEnd,
+            part,
+            message: format!("{part}: No space left on device"),
+            needs: Some(12_600_000),
+        }
+    }
+
+    fn saved() -> Event {
+        Event::Saved(Saved {
+            path: "/runs/a/ckpt-0003".into(),
+            reason: SaveReason::EpochEnd,
+            at: 2.0,
+        })
+    }
+
+    #[test]
+    fn what_is_unsaved_is_what_failed_and_has_not_been_saved_since() {
+        let mut unsaved = Unsaved::default();
+        assert_eq!(unsaved.report(), None);
+        // A save whose history failed and whose checkpoint was written.
+        unsaved.on_event(&failed(SavePart::History));
+        unsaved.on_event(&saved());
+        assert_eq!(unsaved.missing().len(), 1);
+        let said = unsaved.report().unwrap();
+        assert!(
+            said.starts_with("the history (needs about 12.6 MB): "),
+            "{said}"
+        );
+        // A save where both failed, then one where the history failed alone.
+        unsaved.on_event(&failed(SavePart::History));
+        unsaved.on_event(&failed(SavePart::Checkpoint));
+        assert_eq!(unsaved.missing().len(), 2);
+        unsaved.on_event(&saved());
+        assert_eq!(unsaved.missing().len(), 0, "a whole save clears both");
+        // A failed checkpoint ends its save: the next whole one clears the history.
+        unsaved.on_event(&failed(SavePart::History));
+        unsaved.on_event(&failed(SavePart::Checkpoint));
+        unsaved.on_event(&saved());
+        assert_eq!(unsaved.report(), None);
+    }
+
+    #[test]
+    fn bytes_read_in_the_unit_a_person_reads() {
+        assert_eq!(format_bytes(999), "999 bytes");
+        assert_eq!(format_bytes(248_000), "248 KB");
+        assert_eq!(format_bytes(12_600_000), "12.6 MB");
+        assert_eq!(format_bytes(7_400_000_000), "7.40 GB");
     }
 }

@@ -79,17 +79,31 @@ impl Series {
 /// few enough that the faint lines do not bury the current one.
 pub const PAST_RUNS: usize = 3;
 
-/// An earlier run's curves, kept after a restart.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PastRun {
-    /// What it started with.
-    pub recipe: RunRecipe,
+/// A run's loss and accuracy curves.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Curves {
     /// Train loss over epochs.
     pub loss: Series,
     /// Train accuracy over epochs.
     pub train_acc: Series,
     /// Test accuracy at epoch ends.
     pub test_acc: Series,
+}
+
+impl Curves {
+    /// The three curves: loss, train accuracy, test accuracy.
+    pub fn each(&self) -> [&Series; 3] {
+        [&self.loss, &self.train_acc, &self.test_acc]
+    }
+}
+
+/// An earlier run's curves, kept after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    /// What it started with.
+    pub recipe: RunRecipe,
+    /// Its curves.
+    pub curves: Curves,
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ pub fn run(
         }
     };
     Ok(Outcome {
-        state: app.state,
+        state: app.run().state.clone(),
         status: app.status,
         log_path: crate::logging::path().map(PathBuf::from),
         checkpoint: saved,
@@ -270,7 +270,7 @@ impl Loop<'_> {
             select! {
                 recv(events) -> event => match event {
                     Ok((lane, event)) => {
-                        let showing = !self.app.activations.is_empty();
+                        let showing = !self.app.run().activations.is_empty();
                         // One variant's refresh held back at a time: a race's others
                         // show theirs at their next one.
                         if budget

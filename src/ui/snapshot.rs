@@ -82,7 +82,7 @@ pub fn figure(
         capture::figure::write_figure(&data, &capture.dir, &stem, scale).and_then(|path| {
             let training = shorten(&path.with_extension("{png,svg}"));
             // Gradient flow beside it, once the run has measured its layers.
-            let gradients = app.gradient_figure_data();
+            let gradients = app.run().gradient_figure_data();
             if gradients.panels.iter().all(GradientPanel::is_empty) {
                 return Ok(training);
             }

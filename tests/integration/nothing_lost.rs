@@ -228,9 +228,14 @@ fn a_disk_that_takes_no_checkpoint_is_said_at_once_and_fails_the_run() {
         warning["needs_bytes"].as_u64().unwrap() > 200_000,
         "{warning}"
     );
-    let error = events.last().unwrap();
-    assert_eq!(error["event"], "error", "{error}");
-    assert_eq!(error["what"], "checkpoint");
+    // The run ends with one error event per part it could not keep.
+    let errors: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "error")
+        .filter_map(|e| e["what"].as_str())
+        .collect();
+    assert_eq!(errors, ["checkpoint", "history"], "{events:#?}");
+    assert_eq!(events.last().unwrap()["event"], "error");
 }
 
 #[test]
@@ -340,4 +345,43 @@ fn a_model_whose_step_is_beyond_reason_is_refused_unless_forced() {
     assert!(start.elapsed() < Duration::from_secs(60));
     // Nothing was started, so nothing was saved.
     assert!(checkpoint::list_runs(&home.runs_dir()).unwrap().is_empty());
+}
+
+#[test]
+fn a_crash_in_a_checkpoint_write_leaves_a_history_that_the_resume_cuts_back() {
+    let home = Home::new();
+    // The history of epoch 1 is written, then the process dies halfway through the
+    // epoch's checkpoint: the history is ahead of the newest checkpoint (the start's).
+    let crashed = home
+        .command(&quick(&["--epochs", "2"]))
+        .env(lenet_tui::failpoint::ENV, "checkpoint-write:2")
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), None, "aborted: {}", stderr(&crashed));
+    let run = run_dir(&home);
+    let ahead = moments(&run);
+    assert_eq!(ahead.last(), Some(&1.0), "{ahead:?}");
+    assert_eq!(
+        home.checkpoints().len(),
+        1,
+        "only the start's checkpoint is whole"
+    );
+
+    let resumed = home.run(&quick(&["--resume", "latest", "--epochs", "2"]));
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let saved = file::read(&run).unwrap();
+    let at: Vec<f64> = saved.timeline.snapshots().map(|s| s.moment.at).collect();
+    assert_eq!(at.first(), Some(&0.0));
+    assert_eq!(at.last(), Some(&2.0));
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "no moment twice: {at:?}"
+    );
+    let epochs: Vec<u32> = saved
+        .timeline
+        .confusions()
+        .iter()
+        .map(|c| c.epoch)
+        .collect();
+    assert_eq!(epochs, [1, 2]);
 }

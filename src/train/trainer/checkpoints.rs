@@ -128,10 +128,20 @@ impl Trainer {
                 path
             }
             SaveDecision::Write => {
+                // The history goes first: a crash between the two writes leaves it
+                // ahead of the newest checkpoint, which a resume cuts it back to (and
+                // trains again); the other way round it would lack, for good, what the
+                // checkpoint holds. The run's first save makes its directory.
+                let history_first = self.saver.run_dir().is_some();
+                if history_first {
+                    self.save_timeline(reason);
+                }
                 let meta = self.meta(reason);
                 match self.saver.write(&self.model.parameters(), meta) {
                     Ok(path) => {
-                        self.save_timeline(reason);
+                        if !history_first {
+                            self.save_timeline(reason);
+                        }
                         path
                     }
                     Err(why) => {

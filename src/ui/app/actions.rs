@@ -35,7 +35,7 @@ impl App {
             return Vec::new();
         }
         match action {
-            Action::TogglePause => match self.state {
+            Action::TogglePause => match self.run().state {
                 RunState::Running => vec![Effect::Trainer(Command::Pause)],
                 RunState::Paused => vec![Effect::Trainer(Command::Resume)],
                 RunState::Diverged(_) => {
@@ -57,7 +57,7 @@ impl App {
             },
             Action::Save => vec![Effect::Trainer(Command::Save(SaveReason::User))],
             Action::RestoreGood => {
-                if matches!(self.state, RunState::Diverged(_)) {
+                if matches!(self.run().state, RunState::Diverged(_)) {
                     vec![Effect::Trainer(Command::RestoreLastGood)]
                 } else {
                     self.status = Some(format!(
@@ -69,18 +69,20 @@ impl App {
                 }
             }
             Action::TogglePooling => {
-                self.pooling = self.pooling.toggled();
-                vec![Effect::Trainer(Command::SetPooling(self.pooling))]
+                let settings = &mut self.run_mut().settings;
+                settings.pooling = settings.pooling.toggled();
+                vec![Effect::Trainer(Command::SetPooling(settings.pooling))]
             }
             Action::ToggleActivation => {
-                self.activation = self.activation.toggled();
-                vec![Effect::Trainer(Command::SetActivation(self.activation))]
+                let settings = &mut self.run_mut().settings;
+                settings.activation = settings.activation.toggled();
+                vec![Effect::Trainer(Command::SetActivation(settings.activation))]
             }
             Action::LrUp | Action::LrDown => {
                 let factor = if action == Action::LrUp { 2.0 } else { 0.5 };
-                match LearningRate::try_from(self.learning_rate * factor) {
+                match LearningRate::try_from(self.run().settings.learning_rate * factor) {
                     Ok(lr) => {
-                        self.learning_rate = lr.get();
+                        self.run_mut().settings.learning_rate = lr.get();
                         vec![Effect::Trainer(Command::SetLearningRate(lr))]
                     }
                     Err(why) => {
@@ -90,7 +92,7 @@ impl App {
                 }
             }
             Action::StepBatch | Action::StepEpoch => {
-                if self.state != RunState::Paused {
+                if self.run().state != RunState::Paused {
                     self.status = Some(format!(
                         "{} and {} step while paused ({} pauses)",
                         self.keymap.name(Action::StepBatch),
@@ -107,13 +109,13 @@ impl App {
                 vec![Effect::Trainer(Command::Step(stride))]
             }
             Action::PaceDown | Action::PaceUp => {
-                let full = self.examples_per_sec;
+                let (full, now) = (self.run().examples_per_sec, self.run().settings.pace);
                 let pace = if action == Action::PaceUp {
-                    self.pace.faster(full)
+                    now.faster(full)
                 } else {
-                    self.pace.slower(full)
+                    now.slower(full)
                 };
-                if pace == self.pace {
+                if pace == now {
                     self.status = Some(match pace {
                         Pace::Full => "already at full speed".into(),
                         Pace::PerSecond(_) => format!("{}: the slowest pace", pace.label()),
@@ -121,7 +123,7 @@ impl App {
                     return Vec::new();
                 }
                 // At once, so that presses in a row compound before the trainer answers.
-                self.pace = pace;
+                self.run_mut().settings.pace = pace;
                 vec![Effect::Trainer(Command::SetPace(pace))]
             }
             Action::HistoryBack
@@ -176,7 +178,7 @@ impl App {
             }
             Action::Quit => {
                 // A replay loses nothing by ending.
-                if self.state.is_active() && self.replay.is_none() {
+                if self.run().state.is_active() && self.replay.is_none() {
                     self.overlay = Some(Overlay::ConfirmQuit);
                 } else {
                     self.should_quit = true;
@@ -198,7 +200,7 @@ impl App {
     /// past model's view of them as well.
     pub(super) fn probe_effects(&self) -> Vec<Effect> {
         let mut effects = vec![Effect::Trainer(self.probe_command())];
-        if let Some(past) = &self.past {
+        if let Some(past) = &self.run().past {
             effects.push(Effect::Trainer(Command::Recall(Seek::At(past.moment.at))));
         }
         effects
@@ -207,26 +209,26 @@ impl App {
     /// `,` `.` Home End: a cursor over the run's snapshots while it trains; in a
     /// replay, the play head.
     fn move_in_history(&mut self, action: Action) -> Vec<Effect> {
-        if self.state == RunState::Starting {
+        if self.run().state == RunState::Starting {
             return Vec::new();
         }
         if self.replay.is_some() {
             let seek = match action {
-                Action::HistoryBack => Seek::Before(self.at),
-                Action::HistoryForward => Seek::After(self.at),
+                Action::HistoryBack => Seek::Before(self.run().at),
+                Action::HistoryForward => Seek::After(self.run().at),
                 Action::HistoryStart => Seek::Start,
                 _ => Seek::End,
             };
             return vec![Effect::Trainer(Command::Seek(seek))];
         }
-        let shown = self.past.as_ref().map(|p| p.moment.at);
+        let shown = self.run().past.as_ref().map(|p| p.moment.at);
         let seek = match (action, shown) {
             (Action::HistoryBack, Some(at)) => Seek::Before(at),
-            (Action::HistoryBack, None) => Seek::Before(self.at),
+            (Action::HistoryBack, None) => Seek::Before(self.run().at),
             (Action::HistoryForward, Some(at)) => Seek::After(at),
             (Action::HistoryStart, _) => Seek::Start,
             (Action::HistoryEnd, Some(_)) => {
-                self.past = None;
+                self.run_mut().past = None;
                 self.status = Some("back to live".into());
                 return Vec::new();
             }

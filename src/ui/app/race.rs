@@ -1,24 +1,22 @@
 //! A race in the dashboard: several variants train at once and one is in focus.
 //!
-//! The focused variant's run lives in the [`App`]'s own fields, so every panel (shape
-//! table, activations, probabilities, kernels, confusion, diagnostics) follows the
-//! focus without knowing about races; the other variants' runs wait in
-//! [`RaceView::lanes`], each a whole [`App`] that takes its own events. Moving the
-//! focus swaps the run fields (never the screen's: images, panels, overlays).
+//! Each variant's run is a [`RunView`] in [`App::runs`], in race order, and takes its
+//! own trainer's events; the focus is an index into them. Every panel (shape table,
+//! activations, probabilities, kernels, confusion, diagnostics) draws [`App::run`],
+//! so it follows the focus without knowing about races, and moving the focus copies
+//! nothing. The screen (images, panels, overlays) is one for all variants.
 
 use crate::train::{Command, Event};
-use crate::ui::app::{App, RunState};
-use crate::ui::history::Series;
+use crate::ui::app::{App, RunNews, RunState, RunView};
+use crate::ui::history::Curves;
+use crate::ui::keys::Action;
 
 /// The race's variants and which is in focus.
 pub struct RaceView {
     /// Each variant's label, in race order.
     pub labels: Vec<String>,
-    /// The variant in focus: its run is the [`App`]'s own.
+    /// The variant in focus: an index into [`App::runs`].
     pub focus: usize,
-    /// Every variant's run but the focused one's (whose slot holds a fresh [`App`]
-    /// until the focus comes back to it).
-    lanes: Vec<App>,
 }
 
 /// What the header and legends say about one variant.
@@ -40,42 +38,6 @@ pub struct LaneSummary<'a> {
     pub focused: bool,
 }
 
-/// Swaps what belongs to a run (figures, settings, activations) between two apps,
-/// leaving what belongs to the screen.
-fn swap_runs(a: &mut App, b: &mut App) {
-    macro_rules! swap {
-        ($($field:ident),* $(,)?) => { $(std::mem::swap(&mut a.$field, &mut b.$field);)* };
-    }
-    swap!(
-        info,
-        state,
-        epochs,
-        at,
-        batch,
-        examples_per_sec,
-        pooling,
-        activation,
-        learning_rate,
-        pace,
-        layers,
-        loss,
-        train_acc,
-        test_acc,
-        gradients,
-        changes,
-        activations,
-        kernels,
-        confusion,
-        confusion_epoch,
-        recipe,
-        past_runs,
-        last_epoch,
-        eval_seconds,
-        last_checkpoint,
-        past,
-    );
-}
-
 /// Whether `command` is for the focused variant alone (a change of its recipe, a
 /// look at its past) rather than for the whole race (pause, pace, probes, saving).
 fn for_focus_only(command: &Command) -> bool {
@@ -93,30 +55,17 @@ impl App {
     /// Makes this dashboard show a race of `labels` (two to
     /// [`MAX_VARIANTS`](crate::train::race::MAX_VARIANTS)), the first in focus.
     pub fn race(&mut self, labels: Vec<String>) {
-        let lanes = labels
-            .iter()
-            .map(|_| {
-                let mut lane = App::new(
-                    self.dataset.clone(),
-                    self.theme.clone(),
-                    self.keymap.clone(),
-                );
-                lane.max_output = None;
-                lane
-            })
-            .collect();
         let n = labels.len();
+        // The first variant keeps the run shown so far; the others start fresh.
+        self.runs.truncate(1);
+        self.runs.resize_with(n.max(1), RunView::new);
         self.status = Some(format!(
             "a race of {n}: {}–{} focus a variant, {} pauses them all",
-            self.keymap.name(crate::ui::keys::Action::Focus1),
-            self.keymap.name(crate::ui::keys::Action::focus(n)),
-            self.keymap.name(crate::ui::keys::Action::TogglePause)
+            self.keymap.name(Action::Focus1),
+            self.keymap.name(Action::focus(n)),
+            self.keymap.name(Action::TogglePause)
         ));
-        self.race = Some(RaceView {
-            labels,
-            focus: 0,
-            lanes,
-        });
+        self.race = Some(RaceView { labels, focus: 0 });
     }
 
     /// The number of variants trained: one without a race.
@@ -129,39 +78,36 @@ impl App {
         self.race.as_ref().map_or(0, |r| r.focus)
     }
 
-    /// Applies an event from variant `lane`'s trainer.
+    /// Applies an event from variant `lane`'s trainer (any event goes to the one run
+    /// without a race).
     pub fn on_lane_event(&mut self, lane: usize, event: Event) {
-        let Some(race) = self.race.as_mut() else {
-            self.on_event(event);
-            return;
-        };
-        if lane == race.focus {
-            let finished = matches!(event, Event::Finished(_));
-            let quit_when_done = std::mem::take(&mut self.exit_on_finish);
-            self.on_event(event);
-            self.exit_on_finish = quit_when_done;
-            if finished {
-                self.after_a_finish();
+        let lane = if self.race.is_some() { lane } else { 0 };
+        let focused = lane == self.focus();
+        if let Event::Gpu(stats) = event {
+            // The header shows the focused variant's figures.
+            if focused {
+                self.gpu = Some(stats);
             }
             return;
         }
-        let Some(other) = race.lanes.get_mut(lane) else {
+        let replay = self.replay.is_some();
+        let Some(run) = self.runs.get_mut(lane) else {
             return;
         };
-        let label = race.labels[lane].clone();
-        // What another variant has to say reaches the status line only when it is news:
-        // it diverged, finished or failed.
-        let news = matches!(
-            event,
-            Event::Diverged(_) | Event::Finished(_) | Event::Error(_) | Event::SaveFailed { .. }
-        );
-        let finished = matches!(event, Event::Finished(_));
-        other.on_event(event);
-        let status = other.status.take();
-        if news && let Some(s) = status {
-            self.status = Some(format!("{label}: {s}"));
+        let Some(news) = run.on_event(event, replay) else {
+            return;
+        };
+        if focused {
+            self.status = Some(self.in_words(&news));
+        } else if news.worth_telling_from_afar()
+            && let Some(race) = &self.race
+        {
+            // Another variant reaches the status line only with news: it diverged,
+            // finished or failed.
+            let label = &race.labels[lane];
+            self.status = Some(format!("{label}: {}", self.in_words(&news)));
         }
-        if finished {
+        if matches!(news, RunNews::Finished { .. }) {
             self.after_a_finish();
         }
     }
@@ -191,26 +137,13 @@ impl App {
         if lane == race.focus {
             return;
         }
-        let old = race.focus;
-        // The focused run goes back to its slot; the new one's comes out of its own.
-        let mut lanes = std::mem::take(&mut race.lanes);
-        swap_runs(self, &mut lanes[old]);
-        swap_runs(self, &mut lanes[lane]);
-        let race = self.race.as_mut().expect("checked above");
-        race.lanes = lanes;
         race.focus = lane;
         self.status = Some(format!("focus: {} {}", lane + 1, race.labels[lane]));
     }
 
-    /// Another variant's run (`None` for the focused one, whose run is the app's).
-    fn other_lane(&self, lane: usize) -> Option<&App> {
-        let race = self.race.as_ref()?;
-        (lane != race.focus).then(|| race.lanes.get(lane))?
-    }
-
-    /// The run of variant `lane`: the app itself for the one in focus.
-    pub fn lane_run(&self, lane: usize) -> &App {
-        self.other_lane(lane).unwrap_or(self)
+    /// The run of variant `lane` (the focused one's for a lane out of range).
+    pub fn lane_run(&self, lane: usize) -> &RunView {
+        self.runs.get(lane).unwrap_or_else(|| self.run())
     }
 
     /// Variant `lane`'s state.
@@ -219,9 +152,8 @@ impl App {
     }
 
     /// Variant `lane`'s loss, train and test accuracy curves.
-    pub fn lane_series(&self, lane: usize) -> [&Series; 3] {
-        let run = self.lane_run(lane);
-        [&run.loss, &run.train_acc, &run.test_acc]
+    pub fn lane_curves(&self, lane: usize) -> &Curves {
+        &self.lane_run(lane).curves
     }
 
     /// What the header says about each variant, in race order; empty without a race.
@@ -315,19 +247,19 @@ mod tests {
         app.on_lane_event(0, progress(0.1, 2.0));
         app.on_lane_event(1, progress(0.1, 1.0));
         app.on_lane_event(1, progress(0.2, 0.9));
-        assert_eq!(app.loss.points(), &[(0.1, 2.0)]);
-        assert_eq!(app.lane_series(1)[0].points(), &[(0.1, 1.0), (0.2, 0.9)]);
-        assert!(app.lane_series(2)[0].points().is_empty());
+        assert_eq!(app.run().curves.loss.points(), &[(0.1, 2.0)]);
+        assert_eq!(app.lane_curves(1).loss.points(), &[(0.1, 1.0), (0.2, 0.9)]);
+        assert!(app.lane_curves(2).loss.points().is_empty());
         app.focus_lane(1);
         assert_eq!(app.focus(), 1);
-        assert_eq!(app.loss.points(), &[(0.1, 1.0), (0.2, 0.9)]);
-        assert_eq!(app.lane_series(0)[0].points(), &[(0.1, 2.0)]);
+        assert_eq!(app.run().curves.loss.points(), &[(0.1, 1.0), (0.2, 0.9)]);
+        assert_eq!(app.lane_curves(0).loss.points(), &[(0.1, 2.0)]);
         // Events keep going where they belong after the move.
         app.on_lane_event(0, progress(0.2, 1.8));
-        assert_eq!(app.lane_series(0)[0].points(), &[(0.1, 2.0), (0.2, 1.8)]);
-        assert_eq!(app.loss.points().len(), 2);
+        assert_eq!(app.lane_curves(0).loss.points(), &[(0.1, 2.0), (0.2, 1.8)]);
+        assert_eq!(app.run().curves.loss.points().len(), 2);
         app.focus_lane(0);
-        assert_eq!(app.loss.points(), &[(0.1, 2.0), (0.2, 1.8)]);
+        assert_eq!(app.run().curves.loss.points(), &[(0.1, 2.0), (0.2, 1.8)]);
         app.focus_lane(7);
         assert_eq!(app.focus(), 0);
         assert!(app.status.as_deref().unwrap().contains("1–3"));
@@ -369,6 +301,24 @@ mod tests {
         assert_eq!(saved, [0, 1, 2]);
         assert!(app.status.as_deref().unwrap_or("").contains("focus"));
         assert!(matches!(app.lane_state(2), RunState::Diverged(_)));
+    }
+
+    #[test]
+    fn another_variant_reaches_the_status_line_only_with_news() {
+        let mut app = race_app(2);
+        app.status = None;
+        let paused = Event::Changed {
+            at: 0.5,
+            change: Change::Paused,
+        };
+        app.on_lane_event(1, paused.clone());
+        app.on_lane_event(1, Event::Rejected("no".into()));
+        assert_eq!(app.status, None, "not news from afar");
+        assert_eq!(app.lane_state(1), &RunState::Paused);
+        app.on_lane_event(0, paused);
+        assert!(app.status.as_deref().unwrap().starts_with("paused: "));
+        app.on_lane_event(1, Event::Error("out of memory".into()));
+        assert_eq!(app.status.as_deref(), Some("v2: error: out of memory"));
     }
 
     #[test]

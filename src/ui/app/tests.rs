@@ -1,6 +1,9 @@
 //! The dashboard state's reactions to events and keys.
 use super::*;
 use crate::data::own::{ImageId, OwnImage, ProbeImage};
+use crate::model::{Activation, Pooling};
+use crate::train::{Change, ConfusionMatrix, EpochSummary, PastView};
+use crate::ui::history::PAST_RUNS;
 use crate::ui::theme::{ChartMarker, ColorDepth, ThemeKind};
 
 fn app() -> App {
@@ -58,7 +61,7 @@ fn class_keys_walk_through_classes() {
 #[test]
 fn quit_and_restart_ask_first_while_training() {
     let mut a = app();
-    a.state = RunState::Running;
+    a.run_mut().state = RunState::Running;
     assert!(a.on_action(Action::Quit).is_empty());
     assert_eq!(a.overlay, Some(Overlay::ConfirmQuit));
     a.on_unbound_key();
@@ -68,7 +71,7 @@ fn quit_and_restart_ask_first_while_training() {
     assert!(a.should_quit);
 
     let mut a = app();
-    a.state = RunState::Running;
+    a.run_mut().state = RunState::Running;
     a.on_action(Action::Restart);
     assert_eq!(a.on_action(Action::Help), Vec::new(), "another key cancels");
     a.on_action(Action::Restart);
@@ -78,7 +81,7 @@ fn quit_and_restart_ask_first_while_training() {
     );
 
     let mut a = app();
-    a.state = RunState::Finished;
+    a.run_mut().state = RunState::Finished;
     a.on_action(Action::Quit);
     assert!(a.should_quit, "nothing to lose once finished");
 }
@@ -139,7 +142,7 @@ fn restarted(a: &mut App) {
 #[test]
 fn a_restart_keeps_the_earlier_runs_curves_labelled_by_their_settings() {
     let mut a = app();
-    assert_eq!(a.curve_labels(), None, "one run: plain curve names");
+    assert_eq!(a.run().curve_labels(), None, "one run: plain curve names");
     play(&mut a, 2, 2.0);
     a.on_event(Event::Confusion {
         epoch: 2,
@@ -151,31 +154,36 @@ fn a_restart_keeps_the_earlier_runs_curves_labelled_by_their_settings() {
         change: Change::Pooling(Pooling::Max),
     });
     restarted(&mut a);
-    assert!(a.loss.points().is_empty() && a.test_acc.points().is_empty());
-    assert_eq!(a.confusion, None, "the matrix was the old run's");
-    assert_eq!(a.past_runs.len(), 1);
-    assert_eq!(a.past_runs[0].loss.points().len(), 8);
-    assert_eq!(a.past_runs[0].test_acc.points().len(), 2);
+    assert!(a.run().curves.loss.points().is_empty() && a.run().curves.test_acc.points().is_empty());
+    assert_eq!(a.run().confusion, None, "the matrix was the old run's");
+    assert_eq!(a.run().past_runs.len(), 1);
+    assert_eq!(a.run().past_runs[0].curves.loss.points().len(), 8);
+    assert_eq!(a.run().past_runs[0].curves.test_acc.points().len(), 2);
     assert_eq!(
-        a.curve_labels(),
+        a.run().curve_labels(),
         Some((vec!["avg/sigmoid".to_string()], "max/sigmoid".to_string()))
     );
     // A restart before anything was plotted keeps no empty run.
     restarted(&mut a);
-    assert_eq!(a.past_runs.len(), 1);
+    assert_eq!(a.run().past_runs.len(), 1);
     // Only the newest few are kept.
     for _ in 0..PAST_RUNS + 2 {
         play(&mut a, 1, 1.0);
         restarted(&mut a);
     }
-    assert_eq!(a.past_runs.len(), PAST_RUNS);
-    assert!(a.past_runs.iter().all(|r| r.loss.max_y() == Some(4.0)));
+    assert_eq!(a.run().past_runs.len(), PAST_RUNS);
+    assert!(
+        a.run()
+            .past_runs
+            .iter()
+            .all(|r| r.curves.loss.max_y() == Some(4.0))
+    );
 }
 
 #[test]
 fn swaps_and_learning_rate_keys_send_commands() {
     let mut a = app();
-    a.state = RunState::Running;
+    a.run_mut().state = RunState::Running;
     let t = |c| vec![Effect::Trainer(c)];
     assert_eq!(a.on_action(Action::TogglePause), t(Command::Pause));
     assert_eq!(
@@ -205,7 +213,7 @@ fn swaps_and_learning_rate_keys_send_commands() {
         change: Change::Pooling(Pooling::Max),
     });
     assert_eq!(
-        a.changes[0],
+        a.run().changes[0],
         ChangeMark {
             at: 1.5,
             label: "pool max".into()
@@ -216,19 +224,23 @@ fn swaps_and_learning_rate_keys_send_commands() {
 #[test]
 fn pace_keys_halve_from_the_measured_speed_and_double_back_to_full() {
     let mut a = app();
-    a.state = RunState::Running;
-    a.examples_per_sec = Some(8000.0);
+    a.run_mut().state = RunState::Running;
+    a.run_mut().examples_per_sec = Some(8000.0);
     let set = |p| vec![Effect::Trainer(Command::SetPace(p))];
     assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(4000)));
     assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(2000)));
     assert_eq!(a.on_action(Action::PaceDown), set(Pace::PerSecond(1000)));
-    assert_eq!(a.pace, Pace::PerSecond(1000), "an eighth of full speed");
+    assert_eq!(
+        a.run().settings.pace,
+        Pace::PerSecond(1000),
+        "an eighth of full speed"
+    );
     a.on_event(Event::Changed {
         at: 0.5,
         change: Change::Pace(Pace::PerSecond(1000)),
     });
     assert_eq!(
-        a.changes.last().map(|c| c.label.as_str()),
+        a.run().changes.last().map(|c| c.label.as_str()),
         Some("pace 1000")
     );
     assert_eq!(a.on_action(Action::PaceUp), set(Pace::PerSecond(2000)));
@@ -241,7 +253,7 @@ fn pace_keys_halve_from_the_measured_speed_and_double_back_to_full() {
 #[test]
 fn step_keys_step_while_paused_and_say_so_otherwise() {
     let mut a = app();
-    a.state = RunState::Running;
+    a.run_mut().state = RunState::Running;
     assert_eq!(a.on_action(Action::StepBatch), vec![]);
     assert_eq!(
         a.status.as_deref(),
@@ -289,13 +301,13 @@ fn history_keys_move_a_cursor_over_the_runs_snapshots() {
     use crate::train::timeline::Seek;
     let t = |s| vec![Effect::Trainer(Command::Recall(s))];
     let mut a = app();
-    a.state = RunState::Running;
-    a.at = 1.5;
+    a.run_mut().state = RunState::Running;
+    a.run_mut().at = 1.5;
     assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.5)));
     a.on_event(Event::Recalled(Some(past(1.25))));
     assert!(a.status.as_deref().unwrap().starts_with("looking back"));
     // The cursor moves from where it is shown, not from the live position.
-    a.at = 1.7;
+    a.run_mut().at = 1.7;
     assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.25)));
     assert_eq!(a.on_action(Action::HistoryForward), t(Seek::After(1.25)));
     assert_eq!(a.on_action(Action::HistoryStart), t(Seek::Start));
@@ -309,20 +321,20 @@ fn history_keys_move_a_cursor_over_the_runs_snapshots() {
     );
     // End is back to live at once; a live `.` or End says there is nothing further.
     assert_eq!(a.on_action(Action::HistoryEnd), vec![]);
-    assert!(a.past.is_none());
+    assert!(a.run().past.is_none());
     assert_eq!(a.status.as_deref(), Some("back to live"));
     assert_eq!(a.on_action(Action::HistoryForward), vec![]);
     assert!(a.status.as_deref().unwrap().starts_with("already live"));
     // Forward past the newest snapshot also returns to live.
     a.on_event(Event::Recalled(Some(past(1.6))));
     a.on_event(Event::Recalled(None));
-    assert!(a.past.is_none());
+    assert!(a.run().past.is_none());
 }
 
 #[test]
 fn the_past_shows_instead_of_the_live_model_and_a_restart_ends_it() {
     let mut a = app();
-    a.state = RunState::Running;
+    a.run_mut().state = RunState::Running;
     let mut then = past(0.5);
     then.confusion = Some(crate::train::timeline::EpochConfusion {
         epoch: 1,
@@ -332,16 +344,16 @@ fn the_past_shows_instead_of_the_live_model_and_a_restart_ends_it() {
         epoch: 2,
         matrix: ConfusionMatrix::new(10),
     });
-    assert_eq!(a.shown_confusion().map(|(_, e)| e), Some(2));
+    assert_eq!(a.run().shown_confusion().map(|c| c.epoch), Some(2));
     a.on_event(Event::Recalled(Some(then)));
-    assert_eq!(a.shown_confusion().map(|(_, e)| e), Some(1));
+    assert_eq!(a.run().shown_confusion().map(|c| c.epoch), Some(1));
     a.on_event(Event::Changed {
         at: 0.0,
         change: Change::Restarted,
     });
     // A fresh run has no past to look at, nor an epoch evaluated.
-    assert!(a.past.is_none());
-    assert_eq!(a.shown_confusion().map(|(_, e)| e), None);
+    assert!(a.run().past.is_none());
+    assert_eq!(a.run().shown_confusion().map(|c| c.epoch), None);
 }
 
 #[test]
@@ -349,8 +361,8 @@ fn a_replay_moves_its_play_head_and_refuses_to_change_the_run() {
     use crate::train::timeline::Seek;
     let mut a = app();
     a.replay = Some("run-1".into());
-    a.state = RunState::Running;
-    a.at = 0.5;
+    a.run_mut().state = RunState::Running;
+    a.run_mut().at = 0.5;
     let t = |s| vec![Effect::Trainer(Command::Seek(s))];
     assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(0.5)));
     assert_eq!(a.on_action(Action::HistoryForward), t(Seek::After(0.5)));

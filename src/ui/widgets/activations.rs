@@ -53,7 +53,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let sides = side_areas(inner, shown.len());
     for (i, (image, side)) in shown.iter().zip(sides).enumerate() {
         let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
-        render_side(app, frame, side, image, app.report_for(image), active);
+        render_side(app, frame, side, image, app.run().report_for(image), active);
     }
 }
 

@@ -16,12 +16,12 @@ use crate::ui::history::Series;
 
 /// The x axis of every chart over the run: 0 to the run's epochs.
 pub(super) fn x_bounds(app: &App) -> [f64; 2] {
-    [0.0, f64::from(app.epochs.max(1))]
+    [0.0, f64::from(app.run().epochs.max(1))]
 }
 
 /// The x axis's labels: 0, the middle epoch, the last.
 pub(super) fn x_labels(app: &App) -> Vec<Span<'static>> {
-    let e = app.epochs.max(1);
+    let e = app.run().epochs.max(1);
     let mid = e / 2;
     let mut labels = vec![Span::raw("0")];
     if mid > 0 && mid < e {
@@ -37,6 +37,7 @@ pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<(Vec<(f64, f64)>, Styl
     let line = |at: f64| vec![(at, y[0]), (at, y[1])];
     if app.race.is_none() {
         return app
+            .run()
             .changes
             .iter()
             .map(|c| (line(c.at), app.theme.change))
@@ -71,10 +72,11 @@ pub(super) fn change_datasets<'a>(
 }
 
 fn title(base: &str, app: &App) -> String {
-    if let Some(p) = &app.past {
+    let run = app.run();
+    if let Some(p) = &run.past {
         return format!(" {base} · ◀ history @ {:.2} ", p.moment.at);
     }
-    match app.changes.last() {
+    match run.changes.last() {
         Some(c) => format!(" {base} · ┆ {} @ {:.1} ", c.label, c.at),
         None => format!(" {base} "),
     }
@@ -111,6 +113,7 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
     }
     // The history cursor goes on top of everything.
     let cursor = app
+        .run()
         .past
         .as_ref()
         .map(|p| [(p.moment.at, y[0]), (p.moment.at, y[1])]);
@@ -179,14 +182,15 @@ fn lane_label(
 /// Each run's curves, earlier runs first: its label (`None` while there is only the
 /// current run), its series, and whether it is an earlier one.
 fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
-    let current = [&app.loss, &app.train_acc, &app.test_acc];
-    let Some((past, label)) = app.curve_labels() else {
+    let run = app.run();
+    let current = run.curves.each();
+    let Some((past, label)) = run.curve_labels() else {
         return vec![(None, current, false)];
     };
-    app.past_runs
+    run.past_runs
         .iter()
         .zip(past)
-        .map(|(r, l)| (Some(l), [&r.loss, &r.train_acc, &r.test_acc], true))
+        .map(|(r, l)| (Some(l), r.curves.each(), true))
         .chain(std::iter::once((Some(label), current, false)))
         .collect()
 }
@@ -198,7 +202,7 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
         (0..app.lane_count())
             .map(|i| {
                 let label = lane_label(app, i, |e| format!("loss {:.3}", e.train_loss));
-                (label, app.lane_series(i)[0], t.variant_line(i))
+                (label, &app.lane_curves(i).loss, t.variant_line(i))
             })
             .collect()
     } else {
@@ -236,7 +240,7 @@ pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
         // same colour, bold; the legend names each variant once.
         // In race order, as the header and the keys number them.
         for i in 0..app.lane_count() {
-            let [_, train, test] = app.lane_series(i);
+            let [_, train, test] = app.lane_curves(i).each();
             let style = t.variant_line(i);
             let label = lane_label(app, i, |e| format!("test {:.3}", e.test_acc));
             series.push((label, train, style));

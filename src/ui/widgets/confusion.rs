@@ -38,7 +38,7 @@ fn count_width(matrix: Option<&ConfusionMatrix>) -> usize {
 /// The room the panel wants: a row per class, a header and the call-out.
 pub fn size(app: &App) -> PanelSize {
     let n = app.dataset.classes.len();
-    let cell = count_width(app.shown_confusion().map(|(m, _)| m));
+    let cell = count_width(app.run().shown_confusion().map(|c| &c.matrix));
     PanelSize {
         min: ((2 + 4 + 1 + 2 * n) as u16, (2 + n.div_ceil(2) + 1) as u16),
         preferred: (
@@ -51,11 +51,11 @@ pub fn size(app: &App) -> PanelSize {
 /// Draws the panel.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let title = match app.shown_confusion() {
-        Some((_, epoch)) if area.width >= 56 => {
+    let title = match app.run().shown_confusion().map(|c| c.epoch) {
+        Some(epoch) if area.width >= 56 => {
             format!(" Confusion · epoch {epoch} · rows true, columns predicted ")
         }
-        Some((_, epoch)) => format!(" Confusion · epoch {epoch} "),
+        Some(epoch) => format!(" Confusion · epoch {epoch} "),
         None => " Confusion ".to_string(),
     };
     let block = panel(&title, t);
@@ -64,7 +64,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let Some((matrix, _)) = app.shown_confusion() else {
+    let Some(matrix) = app.run().shown_confusion().map(|c| &c.matrix) else {
         frame.render_widget(
             Paragraph::new(Span::styled(
                 "after the first epoch: the test set by true and predicted class",

@@ -25,7 +25,12 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 /// Table rows: a header and one per layer (the chapter's five before any report).
 fn table_height(app: &App) -> u16 {
-    let layers = app.gradients.latest.len().max(app.gradients.layers.len());
+    let layers = app
+        .run()
+        .gradients
+        .latest
+        .len()
+        .max(app.run().gradients.layers.len());
     1 + if layers == 0 { 5 } else { layers as u16 }
 }
 
@@ -73,7 +78,7 @@ fn decade(exponent: f64) -> String {
 
 fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let flow = &app.gradients;
+    let flow = &app.run().gradients;
     let y = flow.decades();
     let marks = change_lines(app, y);
     let marker = t.marker.symbol();
@@ -156,10 +161,10 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
         ),
         t.dim,
     )];
-    if app.gradients.latest.is_empty() {
+    if app.run().gradients.latest.is_empty() {
         lines.push(Line::styled("measured at each progress report", t.dim));
     }
-    for (i, s) in app.gradients.latest.iter().enumerate() {
+    for (i, s) in app.run().gradients.latest.iter().enumerate() {
         let colour = t.layer_lines[i % t.layer_lines.len()];
         lines.push(Line::from(vec![
             Span::styled(format!("{:<6}", s.layer), colour),

@@ -12,8 +12,9 @@ use crate::ui::app::{App, RunState};
 /// Draws the two header lines.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let run = app.run();
     let replaying = app.replay.is_some();
-    let (state, style) = match &app.state {
+    let (state, style) = match &run.state {
         RunState::Running if replaying => ("▶ replaying", t.running),
         RunState::Finished if replaying => ("✔ end of replay", t.finished),
         RunState::Starting => ("◌ starting", t.dim),
@@ -23,17 +24,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         RunState::Finished => ("✔ finished", t.finished),
         RunState::Error(_) => ("✖ error", t.error),
     };
-    let epochs = app.epochs.max(1);
-    let fraction = (app.at / f64::from(epochs)).clamp(0.0, 1.0);
+    let epochs = run.epochs.max(1);
+    let fraction = (run.at / f64::from(epochs)).clamp(0.0, 1.0);
     // Looking back, the header says where (training carries on behind it).
-    let history = app.past.as_ref().map_or(String::new(), |p| {
-        format!("◀ history: epoch {:.2} of {}  ", p.moment.at, app.epochs)
+    let history = run.past.as_ref().map_or(String::new(), |p| {
+        format!("◀ history: epoch {:.2} of {}  ", p.moment.at, run.epochs)
     });
     // Measured throughput is that of the training work; the pace is what the
     // trainer keeps to by waiting between batches.
     // A narrow terminal keeps only a set pace, in short.
     let wide = area.width as usize >= 100 + history.chars().count();
-    let pace = match (app.pace, wide) {
+    let pace = match (run.settings.pace, wide) {
         (crate::train::Pace::Full, true) => " · full speed".to_string(),
         (crate::train::Pace::Full, false) => String::new(),
         (p, true) => format!(" of work · {}", p.label()),
@@ -43,18 +44,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Some(s) => format!("ETA {}", format_duration(s)),
         None => "ETA –".into(),
     };
-    let speed = app
+    let speed = run
         .examples_per_sec
         .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
     let rec = if app.recording { "● REC " } else { "" };
     let epoch = format!(
         "{}epoch {}/{} ",
-        if app.past.is_some() { "live " } else { "  " },
-        app.current_epoch(),
-        app.epochs
+        if run.past.is_some() { "live " } else { "  " },
+        run.current_epoch(),
+        run.epochs
     );
     // Stepping through an epoch batch by batch, the batch is what counts.
-    let batch = match (&app.state, app.batch) {
+    let batch = match (&run.state, run.batch) {
         (RunState::Paused, Some((b, n))) => format!("batch {b}/{n} "),
         _ => String::new(),
     };
@@ -86,20 +87,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(figures, t.text),
     ]);
     let line1 = Line::from(line1);
-    let (data, device) = app
+    let (data, device) = run
         .info
         .as_ref()
         .map_or(("…", "…"), |i| (i.data.as_str(), i.device.as_str()));
     let sep = || Span::styled(" │ ", t.dim);
     let line2 = Line::from(vec![
         Span::styled(" pool ", t.dim),
-        Span::styled(app.pooling.to_string(), t.highlight),
+        Span::styled(run.settings.pooling.to_string(), t.highlight),
         sep(),
         Span::styled("act ", t.dim),
-        Span::styled(app.activation.to_string(), t.highlight),
+        Span::styled(run.settings.activation.to_string(), t.highlight),
         sep(),
         Span::styled("lr ", t.dim),
-        Span::styled(format!("{}", app.learning_rate), t.highlight),
+        Span::styled(format!("{}", run.settings.learning_rate), t.highlight),
         sep(),
         Span::styled(device.to_string(), t.text),
         Span::styled(app.gpu.map_or_else(String::new, gpu_figures), t.dim),

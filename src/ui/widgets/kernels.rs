@@ -20,7 +20,8 @@ const PREFERRED_SCALE: usize = 2;
 /// (count, rows, cols) of the kernels shown, or the chapter's 6 of 5×5 before the
 /// first report.
 fn shape(app: &App) -> (usize, usize, usize) {
-    app.shown_kernels()
+    app.run()
+        .shown_kernels()
         .map_or((6, 5, 5), |k| (k.count(), k.rows, k.cols))
 }
 
@@ -55,14 +56,14 @@ fn title(kernels: Option<&ConvKernels>) -> String {
 /// Draws the panel.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let title = title(app.shown_kernels());
+    let title = title(app.run().shown_kernels());
     let block = panel(&title, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let Some(k) = app.shown_kernels() else {
+    let Some(k) = app.run().shown_kernels() else {
         frame.render_widget(
             Paragraph::new(Span::styled("waiting for the model…", t.dim)),
             inner,

@@ -20,7 +20,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => " Layers ".to_string(),
     };
     let block = panel(&title, t);
-    let Some(table) = &app.layers else {
+    let Some(table) = &app.run().layers else {
         frame.render_widget(block, area);
         return;
     };

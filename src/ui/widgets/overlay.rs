@@ -39,7 +39,7 @@ fn confirm(
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let Some(overlay) = app.overlay else {
-        if let RunState::Diverged(what) = &app.state {
+        if let RunState::Diverged(what) = &app.run().state {
             diverged(app, frame, area, what);
         }
         return;
@@ -142,7 +142,7 @@ fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
         Line::from(" The trainer paused itself; the weights are no longer usable."),
         Line::from(""),
     ];
-    if app.last_checkpoint.is_some() {
+    if app.run().last_checkpoint.is_some() {
         lines.push(Line::from(vec![
             Span::raw(" "),
             key(Action::RestoreGood),

@@ -46,8 +46,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let shown = app.shown_probes();
-    let reports: Vec<Option<&ProbeReport>> =
-        shown.iter().map(|image| app.report_for(image)).collect();
+    let reports: Vec<Option<&ProbeReport>> = shown
+        .iter()
+        .map(|image| app.run().report_for(image))
+        .collect();
     let nw = name_width(app).min(usize::from(inner.width));
     let gaps = (shown.len() - 1) * GAP.chars().count();
     let side_width = usize::from(inner.width).saturating_sub(nw + 1 + gaps) / shown.len();

@@ -1,0 +1,88 @@
+//! Every size, from nothing to huge, with and without panels: frames that must not panic.
+
+use super::*;
+
+#[test]
+fn tiny_and_odd_areas_never_panic() {
+    let mut app = app_midway(ColorDepth::Truecolor);
+    for (w, h) in [
+        (0, 0),
+        (1, 1),
+        (10, 3),
+        (79, 24),
+        (80, 23),
+        (200, 5),
+        (5, 200),
+        (80, 24),
+    ] {
+        draw(&app, w, h);
+        app.on_action(Action::Compare);
+        draw(&app, w, h);
+        app.on_action(Action::Help);
+        draw(&app, w, h);
+        app.on_unbound_key();
+    }
+    let text = draw(&app, 10, 3).backend().to_string();
+    assert!(text.contains("terminal"), "{text}");
+    let text = draw(&app, 60, 20).backend().to_string();
+    assert!(
+        text.contains("terminal too small") && text.contains("(need 80×24)"),
+        "{text}"
+    );
+    // Panels in tiny areas.
+    for (w, h) in [(0u16, 0u16), (1, 1), (3, 2), (12, 3)] {
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal
+            .draw(|f| {
+                let area = f.area();
+                header::render(&app, f, area);
+                charts::render_loss(&app, f, area);
+                charts::render_accuracy(&app, f, area);
+                layers::render(&app, f, area);
+                activations::render(&app, f, area);
+                footer::render(&app, f, area);
+                probabilities::render(&app, f, area);
+                confusion::render(&app, f, area);
+                kernels::render(&app, f, area);
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn every_size_from_nothing_to_huge_draws_without_panic() {
+    let mut app = app_midway(ColorDepth::Truecolor);
+    app.on_event(Event::Diverged(Divergence {
+        epoch: 1,
+        batch: 2,
+        loss: f64::INFINITY,
+        last_good: None,
+    }));
+    for w in (0..=200).step_by(3) {
+        for h in (0..=64).step_by(3) {
+            draw(&app, w, h);
+        }
+    }
+}
+
+#[test]
+fn every_size_with_every_panel_draws_without_panic() {
+    let mut app = app_with_panels(ColorDepth::Truecolor);
+    for compare in [false, true] {
+        if compare {
+            app.on_action(Action::Compare);
+        }
+        for w in (0..=200).step_by(3) {
+            for h in (0..=64).step_by(3) {
+                draw(&app, w, h);
+            }
+        }
+    }
+    let mut plain = app_with_panels(ColorDepth::None);
+    plain.run_mut().confusion = None;
+    plain.run_mut().kernels = None;
+    plain.run_mut().activations.clear();
+    for (w, h) in [(80, 24), (120, 36), (160, 48), (81, 25)] {
+        draw(&plain, w, h);
+    }
+}
