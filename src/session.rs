@@ -189,13 +189,14 @@ fn replay_name(checkpoint: &Path, config: &Config) -> String {
         )
 }
 
-/// One trainer to start: its variant label, recipe, layout, checkpoint to go on from,
-/// and run directory name inside the race's.
+/// One trainer to start: its variant label, recipe, layout, checkpoint to go on from
+/// (with the lock that makes this process its run's owner), and run directory name
+/// inside the race's.
 struct LanePlan {
     label: Option<String>,
     settings: TrainSettings,
     architecture: Architecture,
-    resume: Option<Checkpoint>,
+    resume: Option<(Checkpoint, RunLock)>,
     dir: Option<String>,
 }
 
@@ -234,44 +235,93 @@ fn resumed(from: &ResumeFrom, runs_dir: &Path, warnings: &mut Vec<String>) -> Re
     Ok(Resumed::Race(race, checkpoints))
 }
 
+/// What a session goes on with: each run's checkpoint and lock, and a race's directory.
+struct Resumption {
+    checkpoints: Vec<(Checkpoint, RunLock)>,
+    race: Option<RaceDir>,
+}
+
 /// Loads the checkpoint to resume, the data and the device, and starts the trainer
 /// (or a race's trainers).
 pub fn start(request: Request<'_>) -> Result<Session> {
-    let Request {
-        config,
-        config_file,
-        overrides,
-        resume,
-        reports_per_epoch,
-        races,
-        force,
-    } = request;
-    let resolved = config.resolve(&overrides);
+    let resolved = request.config.resolve(&request.overrides);
     let mut warnings = Vec::new();
-    let resume = resume
-        .map(|from| {
-            if !races.is_empty() {
-                bail!(
-                    "--race starts a new race and --resume goes on with a saved run; a saved \
-                     race goes on with all its variants under --resume alone"
-                );
-            }
-            resumed(from, &runs_dir(config)?, &mut warnings)
-                .with_context(|| format!("cannot resume from {from}"))
-        })
+    let resumption = request
+        .resume
+        .map(|from| resume(&request, from, &mut warnings))
         .transpose()?;
-    let (resume, resumed_race) = match resume {
-        None => (Vec::new(), None),
-        Some(Resumed::Run(c)) => (vec![*c], None),
-        Some(Resumed::Race(race, cs)) => (cs, Some(race)),
+    let meta = resumption
+        .as_ref()
+        .and_then(|r| r.checkpoints.first())
+        .map(|(c, _)| &c.meta);
+    let dataset = Arc::new(load_data(&request, meta)?);
+    let opened = device::open(resolved.device)?;
+    let (lanes, race_dir) = match resumption {
+        Some(resumption) => resumed_lanes(&request, resumption, &dataset, &resolved.settings)?,
+        None => new_lanes(&request, &dataset, resolved.settings)?,
     };
-    // One live owner per run: a second process is refused before anything is loaded.
-    let mut locks = resume
-        .iter()
-        .map(|c| RunLock::acquire(c.dir.parent().unwrap_or(&c.dir)))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
-    if resumed_race.is_some()
+    if !request.force {
+        check_step_costs(&lanes, opened.gpu.is_some(), request.config_file)?;
+    }
+    let config = request.config;
+    let policy = config.checkpoints.policy();
+    let specs = lanes
+        .into_iter()
+        .map(|lane| {
+            let checkpoints = policy.clone().map(|p| match (&race_dir, &lane.dir) {
+                (Some(race), Some(dir)) => CheckpointPolicy {
+                    runs_dir: race.clone(),
+                    run_name: Some(dir.clone()),
+                    ..p
+                },
+                _ => p,
+            });
+            let (resume, lock) = lane
+                .resume
+                .map_or((None, None), |(c, l)| (Some(c), Some(l)));
+            let spec = TrainerSpec {
+                dataset: dataset.clone(),
+                device: opened.clone(),
+                architecture: lane.architecture,
+                settings: lane.settings,
+                checkpoints,
+                resume,
+                lock,
+                history: config.history.policy(),
+                turn: None,
+            };
+            (lane.label.unwrap_or_default(), spec)
+        })
+        .collect();
+    Ok(Session {
+        dataset,
+        lanes: train::spawn_race(specs),
+        race: race_dir,
+        warnings,
+    })
+}
+
+/// Finds what `--resume` names and takes each of its runs for this process (a second
+/// process is refused before anything is loaded); refuses what cannot go with it.
+fn resume(
+    request: &Request<'_>,
+    from: &ResumeFrom,
+    warnings: &mut Vec<String>,
+) -> Result<Resumption> {
+    if !request.races.is_empty() {
+        bail!(
+            "--race starts a new race and --resume goes on with a saved run; a saved race \
+             goes on with all its variants under --resume alone"
+        );
+    }
+    let found = resumed(from, &runs_dir(request.config)?, warnings)
+        .with_context(|| format!("cannot resume from {from}"))?;
+    let (checkpoints, race) = match found {
+        Resumed::Run(c) => (vec![*c], None),
+        Resumed::Race(race, cs) => (cs, Some(race)),
+    };
+    let overrides = &request.overrides;
+    if race.is_some()
         && let Some(flag) = [
             overrides.pooling.map(|_| "--pool"),
             overrides.activation.map(|_| "--act"),
@@ -286,153 +336,153 @@ pub fn start(request: Request<'_>) -> Result<Session> {
              variants' own settings (only --epochs, --pace, --device and --data apply)"
         );
     }
-    let meta = resume.first().map(|c| &c.meta);
-    let dataset = Arc::new(match data_choice(meta, &overrides) {
+    let checkpoints = checkpoints
+        .into_iter()
+        .map(|c| {
+            let lock = RunLock::acquire(c.dir.parent().unwrap_or(&c.dir))?;
+            Ok((c, lock))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Resumption { checkpoints, race })
+}
+
+/// The data: a resumed run's own unless the command line says otherwise.
+fn load_data(request: &Request<'_>, resumed: Option<&Meta>) -> Result<Dataset> {
+    Ok(match data_choice(resumed, &request.overrides) {
         DataChoice::Checkpoint(spec, labels) => {
             Dataset::load_as(&data::source::resolve(Some(&spec), None)?, &labels)?
         }
         DataChoice::Configured => {
-            let (location, labels) = config.data(&overrides)?;
+            let (location, labels) = request.config.data(&request.overrides)?;
             Dataset::load_as(&location, &labels)?
         }
-    });
+    })
+}
+
+/// The configured model for `dataset`'s images and classes.
+fn configured_model(config: &Config, dataset: &Dataset) -> Architecture {
+    let (rows, cols) = (dataset.train.rows, dataset.train.cols);
+    config.model.architecture(rows, cols, dataset.classes.len())
+}
+
+/// A new run's trainer, or a new race's (its directory made); and that directory.
+fn new_lanes(
+    request: &Request<'_>,
+    dataset: &Dataset,
+    recipe: TrainSettings,
+) -> Result<(Vec<LanePlan>, Option<PathBuf>)> {
+    let config = request.config;
+    let architecture = configured_model(config, dataset);
+    architecture
+        .plan()
+        .with_context(|| model_source(request.config_file))?;
+    let settings = settings(None, &request.overrides, recipe, request.reports_per_epoch)
+        .map_err(anyhow::Error::msg)?;
+    let file = request
+        .config_file
+        .map(Path::to_path_buf)
+        .or_else(config::default_path);
+    let given = config::race::given_specs(&request.races, &config.race, file.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    if given.is_empty() {
+        let lane = LanePlan {
+            label: None,
+            settings,
+            architecture,
+            resume: None,
+            dir: None,
+        };
+        return Ok((vec![lane], None));
+    }
     let dims = (
         dataset.train.rows,
         dataset.train.cols,
         dataset.classes.len(),
     );
-    let configured = config.model.architecture(dims.0, dims.1, dims.2);
-    let opened = device::open(resolved.device)?;
-    let policy = config.checkpoints.policy();
-    let history = config.history.policy();
-    let mut lanes: Vec<LanePlan> = Vec::new();
-    let mut race_dir = resumed_race.as_ref().map(|r| r.path.clone());
-    if resume.is_empty() {
-        let architecture = configured;
-        architecture
-            .plan()
-            .with_context(|| model_source(config_file))?;
-        let settings = settings(None, &overrides, resolved.settings, reports_per_epoch)
-            .map_err(anyhow::Error::msg)?;
-        let file = config_file
-            .map(Path::to_path_buf)
-            .or_else(config::default_path);
-        let given = config::race::given_specs(&races, &config.race, file.as_deref())
-            .map_err(anyhow::Error::msg)?;
-        if given.is_empty() {
-            lanes.push(LanePlan {
-                label: None,
-                settings,
-                architecture,
-                resume: None,
-                dir: None,
-            });
-        } else {
-            let variants = config::variants::variants(&settings, &architecture, &given, dims)
-                .map_err(anyhow::Error::msg)?;
-            let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
-            let race = match &policy {
-                Some(p) => Some(RaceDir::create(&p.runs_dir, &labels)?),
-                None => None,
-            };
-            race_dir = race.as_ref().map(|r| r.path.clone());
-            for (i, v) in variants.into_iter().enumerate() {
-                let dir = race.as_ref().map(|r| r.variants[i].dir.clone());
-                lanes.push(LanePlan {
-                    label: Some(v.label),
-                    settings: v.settings,
-                    architecture: v.architecture,
-                    resume: None,
-                    dir,
-                });
-            }
-        }
-    } else {
-        for (i, c) in resume.into_iter().enumerate() {
-            let architecture = architecture(
-                Some(&c.meta),
-                config.model.sets_layout(),
-                configured.clone(),
-            );
-            architecture
-                .plan()
-                .with_context(|| model_source(config_file))?;
-            c.check_fits(&architecture, &dataset)?;
-            let entry = resumed_race.as_ref().map(|r| &r.variants[i]);
-            overrides
-                .check_epochs_left(c.meta.position.at(), &c.dir, &replay_name(&c.dir, config))
-                .map_err(|why| match entry {
-                    Some(e) => anyhow::anyhow!("variant `{}`: {why}", e.label),
-                    None => anyhow::anyhow!(why),
-                })?;
-            let settings = settings(
-                Some(&c.meta),
-                &overrides,
-                resolved.settings.clone(),
-                reports_per_epoch,
-            )
-            .map_err(anyhow::Error::msg)?;
-            let label = entry.map(|e| e.label.clone());
-            let dir = entry.map(|e| e.dir.clone());
-            lanes.push(LanePlan {
-                label,
-                settings,
-                architecture,
-                resume: Some(c),
-                dir,
-            });
-        }
-    }
-    if !force {
-        let limit = StepLimit::on(opened.gpu.is_some());
-        for lane in &lanes {
-            let batch = lane.settings.batch_size.as_usize();
-            let cost = lane.architecture.step_cost(batch)?;
-            limit.check(&cost, batch).map_err(|why| match &lane.label {
-                Some(label) => anyhow::anyhow!("variant `{label}`: {why}"),
-                None => anyhow::anyhow!("{}: {why}", model_source(config_file)),
-            })?;
-        }
-    }
-    let specs = lanes
+    let variants = config::variants::variants(&settings, &architecture, &given, dims)
+        .map_err(anyhow::Error::msg)?;
+    let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
+    let race = match config.checkpoints.policy() {
+        Some(p) => Some(RaceDir::create(&p.runs_dir, &labels)?),
+        None => None,
+    };
+    let lanes = variants
         .into_iter()
-        .map(|lane| {
-            let LanePlan {
-                label,
-                settings,
-                architecture,
-                resume,
-                dir,
-            } = lane;
-            let checkpoints = policy.clone().map(|p| match (&race_dir, dir) {
-                (Some(race), Some(dir)) => CheckpointPolicy {
-                    runs_dir: race.clone(),
-                    run_name: Some(dir),
-                    ..p
-                },
-                _ => p,
-            });
-            let lock = resume.as_ref().and_then(|_| locks.next());
-            let spec = TrainerSpec {
-                dataset: dataset.clone(),
-                device: opened.clone(),
-                architecture,
-                settings,
-                checkpoints,
-                resume,
-                lock,
-                history,
-                turn: None,
-            };
-            (label.unwrap_or_default(), spec)
+        .enumerate()
+        .map(|(i, v)| LanePlan {
+            label: Some(v.label),
+            settings: v.settings,
+            architecture: v.architecture,
+            resume: None,
+            dir: race.as_ref().map(|r| r.variants[i].dir.clone()),
         })
         .collect();
-    Ok(Session {
-        dataset,
-        lanes: train::spawn_race(specs),
-        race: race_dir,
-        warnings,
-    })
+    Ok((lanes, race.map(|r| r.path)))
+}
+
+/// The trainers that go on with a resumed run, or with each variant of a resumed race;
+/// and the race's directory.
+fn resumed_lanes(
+    request: &Request<'_>,
+    resumption: Resumption,
+    dataset: &Dataset,
+    recipe: &TrainSettings,
+) -> Result<(Vec<LanePlan>, Option<PathBuf>)> {
+    let config = request.config;
+    let Resumption { checkpoints, race } = resumption;
+    let mut lanes = Vec::new();
+    for (i, (c, lock)) in checkpoints.into_iter().enumerate() {
+        let architecture = architecture(
+            Some(&c.meta),
+            config.model.sets_layout(),
+            configured_model(config, dataset),
+        );
+        architecture
+            .plan()
+            .with_context(|| model_source(request.config_file))?;
+        c.check_fits(&architecture, dataset)?;
+        let entry = race.as_ref().map(|r| &r.variants[i]);
+        request
+            .overrides
+            .check_epochs_left(c.meta.position.at(), &c.dir, &replay_name(&c.dir, config))
+            .map_err(|why| match entry {
+                Some(e) => anyhow::anyhow!("variant `{}`: {why}", e.label),
+                None => anyhow::anyhow!(why),
+            })?;
+        let settings = settings(
+            Some(&c.meta),
+            &request.overrides,
+            recipe.clone(),
+            request.reports_per_epoch,
+        )
+        .map_err(anyhow::Error::msg)?;
+        lanes.push(LanePlan {
+            label: entry.map(|e| e.label.clone()),
+            settings,
+            architecture,
+            resume: Some((c, lock)),
+            dir: entry.map(|e| e.dir.clone()),
+        });
+    }
+    Ok((lanes, race.map(|r| r.path)))
+}
+
+/// Refuses a lane whose one training step is past [`StepLimit`] on this device.
+fn check_step_costs(
+    lanes: &[LanePlan],
+    gpu: bool,
+    config_file: Option<&std::path::Path>,
+) -> Result<()> {
+    let limit = StepLimit::on(gpu);
+    for lane in lanes {
+        let batch = lane.settings.batch_size.as_usize();
+        let cost = lane.architecture.step_cost(batch)?;
+        limit.check(&cost, batch).map_err(|why| match &lane.label {
+            Some(label) => anyhow::anyhow!("variant `{label}`: {why}"),
+            None => anyhow::anyhow!("{}: {why}", model_source(config_file)),
+        })?;
+    }
+    Ok(())
 }
 
 /// Where saved runs are, or why there is nowhere.
