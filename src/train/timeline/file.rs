@@ -225,57 +225,17 @@ pub fn read(run: &Path) -> Result<SavedTimeline, CheckpointError> {
         path: path.clone(),
         why,
     };
-    let file = match File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CheckpointError::NotFound(format!(
-                "{}: this run has no saved history ({DIR}/{FILE} is missing); runs save \
-                 it unless `[history] save = false`",
-                run.display()
-            )));
-        }
-        Err(e) => return Err(io_error(&path)(e)),
+    let incompatible = |why: String| CheckpointError::Incompatible {
+        path: path.clone(),
+        why,
     };
-    let len = file.metadata().map_err(io_error(&path))?.len();
-    if len > MAX_BYTES {
-        return Err(damaged(format!(
-            "{len} bytes, more than the {MAX_BYTES} a timeline may have"
-        )));
-    }
-    let bytes = fs::read(&path).map_err(io_error(&path))?;
+    let bytes = read_bounded(run, &path)?;
     let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
         damaged(format!(
             "not a valid timeline (truncated or overwritten?): {e}"
         ))
     })?;
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| damaged(format!("not a valid timeline: {e}")))?;
-    let json = metadata
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(META_KEY))
-        .ok_or_else(|| damaged("not a lenet-tui timeline: no `lenet-tui` metadata".into()))?;
-    #[derive(Deserialize)]
-    struct Version {
-        format: Option<u32>,
-    }
-    match serde_json::from_str::<Version>(json).map(|v| v.format) {
-        Ok(Some(FORMAT)) => {}
-        Ok(Some(other)) => {
-            return Err(damaged(format!(
-                "timeline format {other}; this lenet-tui reads format {FORMAT}"
-            )));
-        }
-        Ok(None) | Err(_) => {
-            return Err(damaged("not a lenet-tui timeline: no `format`".into()));
-        }
-    }
-    let header: Header = serde_json::from_str(json)
-        .map_err(|e| damaged(format!("not valid timeline metadata: {e}")))?;
-    let incompatible = |why: String| CheckpointError::Incompatible {
-        path: path.clone(),
-        why,
-    };
+    let header = header_of(&bytes).map_err(damaged)?;
     // The tensors must be those of the architecture the file names.
     let expected = expected_parameters(&header.facts.architecture)
         .map_err(|e| incompatible(format!("its architecture does not build: {e}")))?;
@@ -288,29 +248,7 @@ pub fn read(run: &Path) -> Result<SavedTimeline, CheckpointError> {
     if count == 0 {
         return Err(damaged("holds no snapshots".into()));
     }
-    if tensors.len() != expected.len() {
-        return Err(incompatible(format!(
-            "holds {} tensors, the model it names has {}",
-            tensors.len(),
-            expected.len()
-        )));
-    }
-    let mut columns = Vec::with_capacity(expected.len());
-    for (name, shape) in &expected {
-        let view = tensors
-            .tensor(name)
-            .map_err(|_| incompatible(format!("no tensor `{name}`: another model's history")))?;
-        let mut want = vec![count];
-        want.extend(shape);
-        if view.dtype() != safetensors::Dtype::F32 || view.shape() != want.as_slice() {
-            return Err(incompatible(format!(
-                "`{name}` is {:?} {:?}, expected F32 {want:?}",
-                view.dtype(),
-                view.shape()
-            )));
-        }
-        columns.push(view.data());
-    }
+    let columns = columns_of(&tensors, &expected, count).map_err(incompatible)?;
     if crc_of(&columns) != header.crc32 {
         return Err(damaged("checksum mismatch: the file is damaged".into()));
     }
@@ -324,11 +262,104 @@ pub fn read(run: &Path) -> Result<SavedTimeline, CheckpointError> {
             "its snapshots are not in order of position in the run".into(),
         ));
     }
-    let mut timeline = Timeline::with_thinning(expected.clone(), Thinning::new(count));
+    let timeline = rebuild(&header, &expected, &columns);
+    Ok(SavedTimeline {
+        path,
+        facts: header.facts,
+        timeline,
+    })
+}
+
+/// The timeline file's bytes, its size bounded before reading.
+fn read_bounded(run: &Path, path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CheckpointError::NotFound(format!(
+                "{}: this run has no saved history ({DIR}/{FILE} is missing); runs save \
+                 it unless `[history] save = false`",
+                run.display()
+            )));
+        }
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let len = file.metadata().map_err(io_error(path))?.len();
+    if len > MAX_BYTES {
+        return Err(CheckpointError::Damaged {
+            path: path.to_path_buf(),
+            why: format!("{len} bytes, more than the {MAX_BYTES} a timeline may have"),
+        });
+    }
+    fs::read(path).map_err(io_error(path))
+}
+
+/// The header in the file's safetensors metadata, its format checked first; why not.
+fn header_of(bytes: &[u8]) -> Result<Header, String> {
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| format!("not a valid timeline: {e}"))?;
+    let json = metadata
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or("not a lenet-tui timeline: no `lenet-tui` metadata")?;
+    #[derive(Deserialize)]
+    struct Version {
+        format: Option<u32>,
+    }
+    match serde_json::from_str::<Version>(json).map(|v| v.format) {
+        Ok(Some(FORMAT)) => {}
+        Ok(Some(other)) => {
+            return Err(format!(
+                "timeline format {other}; this lenet-tui reads format {FORMAT}"
+            ));
+        }
+        Ok(None) | Err(_) => return Err("not a lenet-tui timeline: no `format`".into()),
+    }
+    serde_json::from_str(json).map_err(|e| format!("not valid timeline metadata: {e}"))
+}
+
+/// Each expected parameter's bytes over all `count` snapshots, or why the tensors are
+/// not those of the model.
+fn columns_of<'a>(
+    tensors: &safetensors::SafeTensors<'a>,
+    expected: &[(String, Vec<usize>)],
+    count: usize,
+) -> Result<Vec<&'a [u8]>, String> {
+    if tensors.len() != expected.len() {
+        return Err(format!(
+            "holds {} tensors, the model it names has {}",
+            tensors.len(),
+            expected.len()
+        ));
+    }
+    expected
+        .iter()
+        .map(|(name, shape)| {
+            let view = tensors
+                .tensor(name)
+                .map_err(|_| format!("no tensor `{name}`: another model's history"))?;
+            let mut want = vec![count];
+            want.extend(shape);
+            if view.dtype() != safetensors::Dtype::F32 || view.shape() != want.as_slice() {
+                return Err(format!(
+                    "`{name}` is {:?} {:?}, expected F32 {want:?}",
+                    view.dtype(),
+                    view.shape()
+                ));
+            }
+            Ok(view.data())
+        })
+        .collect()
+}
+
+/// The timeline the checked header and columns describe.
+fn rebuild(header: &Header, expected: &[(String, Vec<usize>)], columns: &[&[u8]]) -> Timeline {
+    let count = header.moments.len();
+    let mut timeline = Timeline::with_thinning(expected.to_vec(), Thinning::new(count));
     for (k, moment) in header.moments.iter().enumerate() {
         let weights = columns
             .iter()
-            .zip(&expected)
+            .zip(expected)
             .map(|(data, (_, shape))| {
                 let n: usize = shape.iter().product();
                 data[k * n * 4..(k + 1) * n * 4]
@@ -342,14 +373,10 @@ pub fn read(run: &Path) -> Result<SavedTimeline, CheckpointError> {
             weights,
         });
     }
-    for c in header.confusions {
-        timeline.push_confusion(c.epoch, c.matrix);
+    for c in &header.confusions {
+        timeline.push_confusion(c.epoch, c.matrix.clone());
     }
-    Ok(SavedTimeline {
-        path,
-        facts: header.facts,
-        timeline,
-    })
+    timeline
 }
 
 /// Each parameter's name and shape for `architecture`, in snapshot order.
