@@ -7,7 +7,10 @@
 
 mod checkpoints;
 mod probes;
+mod record;
 mod timeline;
+
+use record::record;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use candle_core::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rand::SeedableRng;
 
-use super::checkpoint::{CheckpointError, Position, RunLock};
+use super::checkpoint::{Checkpoint, CheckpointError, Position, RunLock};
 use super::messages::{
     Change, Command, Divergence, EpochSummary, Event, History, MarkedChange, Progress, RunInfo,
     SavePart, SaveReason, Stride,
@@ -186,23 +189,31 @@ impl Trainer {
             warnings: Vec::new(),
         };
         if let Some(checkpoint) = resume {
-            for _ in 0..checkpoint.meta.position.restarts {
-                trainer.model.reinitialize(&mut trainer.init_rng)?;
-            }
-            trainer.restore(&checkpoint)?;
-            // The user's overrides (epochs, learning rate, pieces) over the checkpoint's.
-            let settings = trainer.info.settings.clone();
-            trainer.use_settings(settings);
-            let run = checkpoint.dir.parent().unwrap_or(&checkpoint.dir);
-            let lock = match lock {
-                Some(lock) => lock,
-                None => RunLock::acquire(run)?,
-            };
-            trainer.saver.resume(&checkpoint.dir, lock)?;
-            trainer.resume_timeline(run);
-            trainer.resumed_from = Some(checkpoint.dir);
+            trainer.go_on_from(checkpoint, lock)?;
         }
         Ok(trainer)
+    }
+
+    /// Takes up a resumed run: the weights drawn as many times as it restarted, its
+    /// checkpoint with the user's overrides over it, its directory (held by `lock`, or
+    /// taken now) and its saved history.
+    fn go_on_from(&mut self, checkpoint: Checkpoint, lock: Option<RunLock>) -> Result<(), Failure> {
+        for _ in 0..checkpoint.meta.position.restarts {
+            self.model.reinitialize(&mut self.init_rng)?;
+        }
+        self.restore(&checkpoint)?;
+        // The user's overrides (epochs, learning rate, pieces) over the checkpoint's.
+        let settings = self.info.settings.clone();
+        self.use_settings(settings);
+        let run = checkpoint.dir.parent().unwrap_or(&checkpoint.dir);
+        let lock = match lock {
+            Some(lock) => lock,
+            None => RunLock::acquire(run)?,
+        };
+        self.saver.resume(&checkpoint.dir, lock)?;
+        self.resume_timeline(run);
+        self.resumed_from = Some(checkpoint.dir);
+        Ok(())
     }
 
     fn emit(&self, event: Event) {
@@ -341,15 +352,48 @@ impl Trainer {
     }
 
     fn apply(&mut self, command: Command) -> Result<Option<Flow>, Failure> {
-        let change = match command {
-            Command::Stop => return Ok(Some(Flow::Stop)),
-            Command::Restart => return Ok(Some(Flow::Restart)),
+        match command {
+            Command::Stop => Ok(Some(Flow::Stop)),
+            Command::Restart => Ok(Some(Flow::Restart)),
             Command::Save(reason) => {
                 self.emit(Event::Saving(reason));
                 self.save(reason);
-                return Ok(None);
+                Ok(None)
             }
-            Command::RestoreLastGood => return self.restore_last_good(),
+            Command::RestoreLastGood => self.restore_last_good(),
+            Command::Recall(seek) => {
+                self.recall(seek)?;
+                Ok(None)
+            }
+            Command::Seek(_) => {
+                self.emit(Event::Rejected(
+                    "a live run cannot skip: , and . look back over its history".into(),
+                ));
+                Ok(None)
+            }
+            Command::Step(stride) => {
+                if self.paused && self.diverged.is_none() {
+                    self.stepping = Some(stride);
+                } else {
+                    self.emit(Event::Rejected(
+                        "steps are taken while paused; pause first".into(),
+                    ));
+                }
+                Ok(None)
+            }
+            change => {
+                if let Some(change) = self.change(change) {
+                    self.announce(change)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Carries out a command that changes the run's state or settings; the change,
+    /// unless there was none (a pause while paused) or it was refused.
+    fn change(&mut self, command: Command) -> Option<Change> {
+        Some(match command {
             Command::Pause if !self.paused => {
                 self.paused = true;
                 self.pacer.start_over();
@@ -361,40 +405,23 @@ impl Trainer {
                 self.pacer.start_over();
                 Change::Resumed
             }
-            Command::Recall(seek) => {
-                self.recall(seek)?;
-                return Ok(None);
-            }
-            Command::Seek(_) => {
-                self.emit(Event::Rejected(
-                    "a live run cannot skip: , and . look back over its history".into(),
-                ));
-                return Ok(None);
-            }
-            Command::Step(stride) => {
-                if self.paused && self.diverged.is_none() {
-                    self.stepping = Some(stride);
-                } else {
-                    self.emit(Event::Rejected(
-                        "steps are taken while paused; pause first".into(),
-                    ));
-                }
-                return Ok(None);
-            }
             Command::SetPace(pace) => {
                 self.settings.pace = pace;
                 self.pacer.set(pace);
                 Change::Pace(pace)
             }
-            Command::Pause | Command::Resume => return Ok(None),
             Command::SetPooling(pooling) => {
-                self.model.pooling = pooling;
-                self.settings.pooling = pooling;
+                self.use_settings(TrainSettings {
+                    pooling,
+                    ..self.settings.clone()
+                });
                 Change::Pooling(pooling)
             }
             Command::SetActivation(activation) => {
-                self.model.activation = activation;
-                self.settings.activation = activation;
+                self.use_settings(TrainSettings {
+                    activation,
+                    ..self.settings.clone()
+                });
                 Change::Activation(activation)
             }
             Command::SetLearningRate(lr) => {
@@ -404,13 +431,19 @@ impl Trainer {
             Command::SetProbes(images) => {
                 if let Some(why) = super::report::missing_probe(&images, &self.dataset.test) {
                     self.emit(Event::Rejected(why));
-                    return Ok(None);
+                    return None;
                 }
                 let ids = images.iter().map(ProbeImage::id).collect();
                 self.probes = images;
                 Change::Probes(ids)
             }
-        };
+            _ => return None,
+        })
+    }
+
+    /// Marks `change` on the charts (settings), tells the front end, and shows what
+    /// the model makes of the images now when that changed.
+    fn announce(&mut self, change: Change) -> Result<(), Failure> {
         let reshaped = matches!(change, Change::Pooling(_) | Change::Activation(_));
         let refresh = reshaped || matches!(change, Change::Probes(_));
         let at = self.position.at();
@@ -431,11 +464,11 @@ impl Trainer {
         if refresh {
             self.report_probes(false)?;
         }
-        Ok(None)
+        Ok(())
     }
 
-    /// Pooling, activation and learning rate from `settings`, into the model and
-    /// the engine as well.
+    /// Pooling, activation and learning rate from `settings`, into the model as well:
+    /// the one place the pieces change, so the model and the settings never differ.
     fn use_settings(&mut self, settings: TrainSettings) {
         self.model.pooling = settings.pooling;
         self.model.activation = settings.activation;
@@ -630,63 +663,5 @@ impl Trainer {
             self.report_probes(false)?;
         }
         Ok(())
-    }
-}
-
-/// Logs what the trainer reports, at the level each deserves (activation maps and GPU
-/// readings are not worth a line).
-fn record(event: &Event) {
-    use tracing::{debug, error, info, warn};
-    match event {
-        Event::Started(i) => info!(
-            data = %i.data,
-            device = %i.device,
-            train = i.train_examples,
-            test = i.test_examples,
-            "run started: {:?}",
-            i.settings
-        ),
-        Event::Progress(p) => debug!(
-            epoch = p.epoch,
-            batch = p.batch,
-            batches = p.batches,
-            loss = p.train_loss,
-            acc = p.train_acc,
-            examples_per_sec = p.examples_per_sec,
-            "progress"
-        ),
-        Event::EpochFinished(e) => info!(
-            epoch = e.epoch,
-            loss = e.train_loss,
-            train_acc = e.train_acc,
-            test_acc = e.test_acc,
-            examples_per_sec = e.examples_per_sec,
-            "epoch finished"
-        ),
-        Event::Changed { at, change } if !matches!(change, Change::Probes(_)) => {
-            info!(at, "changed: {change:?}");
-        }
-        Event::Rejected(why) => warn!("command refused: {why}"),
-        Event::Saved(s) => info!(
-            reason = %s.reason,
-            at = s.at,
-            path = %s.path.display(),
-            "checkpoint saved"
-        ),
-        Event::SaveFailed {
-            reason,
-            part,
-            message,
-            needs,
-        } => {
-            warn!(%reason, needs, "{part} not saved: {message}");
-        }
-        Event::Warning { part, message } => warn!("{part}: {message}"),
-        Event::Diverged(d) => warn!("diverged: {d}"),
-        Event::Restored(r) => info!(at = r.at, from = %r.from.display(), "restored"),
-        Event::Finished(e) => info!(epoch = e.epoch, test_acc = e.test_acc, "run finished"),
-        Event::Error(e) => error!("{e}"),
-        Event::Stopped => info!("trainer stopped"),
-        _ => {}
     }
 }
