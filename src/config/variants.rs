@@ -53,66 +53,25 @@ pub fn variants(
             specs.len() + 1
         ));
     }
-    let mut out: Vec<(Variant, Vec<String>)> = Vec::new();
+    let base = Variant {
+        label: String::new(),
+        settings: base_settings.clone(),
+        architecture: base_architecture.clone(),
+    };
+    let mut out: Vec<Variant> = Vec::new();
     let mut changed = RaceSpec::default();
     for given in specs {
         let GivenSpec { spec, origin } = given;
         let named = |why: String| format!("{origin} `{spec}`: {why}");
-        let mut settings = base_settings.clone();
-        let mut architecture = base_architecture.clone();
-        let mut label = Vec::new();
-        if let Some(file) = &spec.model {
-            let path = match origin {
-                SpecOrigin::Config { file: config, .. } if file.is_relative() => config
-                    .parent()
-                    .map_or_else(|| file.clone(), |dir| dir.join(file)),
-                _ => file.clone(),
-            };
-            let (arch, pool, act) = model_file(&path, dims).map_err(named)?;
-            architecture = arch;
-            settings.pooling = pool.unwrap_or(settings.pooling);
-            settings.activation = act.unwrap_or(settings.activation);
-            let stem = file.file_stem().map_or_else(
-                || file.display().to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            label.push(stem);
-        }
-        if let Some(p) = spec.pool {
-            settings.pooling = p;
-        }
-        if let Some(a) = spec.act {
-            settings.activation = a;
-        }
-        if let Some(lr) = spec.lr {
-            settings.learning_rate = lr;
-        }
-        if let Some(init) = spec.init {
-            architecture.init = init.0;
-        }
-        // The label names what the spec sets, in the order keys are listed.
-        let mut names = Vec::new();
-        if let Some(p) = spec.pool {
-            names.push(p.to_string());
-        }
-        if let Some(a) = spec.act {
-            names.push(a.to_string());
-        }
-        if let Some(lr) = spec.lr {
-            names.push(format!("lr {lr}"));
-        }
-        if let Some(init) = spec.init {
-            names.push(init.0.to_string());
-        }
-        names.append(&mut label);
-        if settings == *base_settings && architecture == *base_architecture {
+        let variant = variant(&base, spec, origin, dims).map_err(named)?;
+        if variant.settings == base.settings && variant.architecture == base.architecture {
             return Err(named(
                 "changes nothing: the base run already trains that way".into(),
             ));
         }
-        if let Some((twin, _)) = out
+        if let Some(twin) = out
             .iter()
-            .find(|(v, _)| v.settings == settings && v.architecture == architecture)
+            .find(|v| v.settings == variant.settings && v.architecture == variant.architecture)
         {
             return Err(named(format!(
                 "trains exactly as the variant `{}` does",
@@ -124,39 +83,13 @@ pub fn variants(
         changed.lr = changed.lr.or(spec.lr);
         changed.init = changed.init.or(spec.init);
         changed.model = changed.model.clone().or(spec.model.clone());
-        let variant = Variant {
-            label: names.join(" "),
-            settings,
-            architecture,
-        };
-        out.push((variant, names));
-    }
-    let mut base = Vec::new();
-    if changed.pool.is_some() {
-        base.push(base_settings.pooling.to_string());
-    }
-    if changed.act.is_some() {
-        base.push(base_settings.activation.to_string());
-    }
-    if changed.lr.is_some() {
-        base.push(format!("lr {}", base_settings.learning_rate));
-    }
-    if changed.init.is_some() {
-        base.push(base_architecture.init.to_string());
-    }
-    if changed.model.is_some() {
-        base.push("lenet".into());
+        out.push(variant);
     }
     let mut all = vec![Variant {
-        label: if base.is_empty() {
-            "base".into()
-        } else {
-            base.join(" ")
-        },
-        settings: base_settings.clone(),
-        architecture: base_architecture.clone(),
+        label: base_label(&base, &changed),
+        ..base
     }];
-    all.extend(out.into_iter().map(|(v, _)| v));
+    all.extend(out);
     // Two files of one name, or a spec that spells the base's values: number them.
     for i in 1..all.len() {
         if all[..i].iter().any(|v| v.label == all[i].label) {
@@ -164,6 +97,89 @@ pub fn variants(
         }
     }
     Ok(all)
+}
+
+/// The variant `spec` makes of `base`, labelled by what it sets in the order keys
+/// are listed (a model file by its stem, last).
+fn variant(
+    base: &Variant,
+    spec: &RaceSpec,
+    origin: &SpecOrigin,
+    dims: (usize, usize, usize),
+) -> Result<Variant, String> {
+    let mut settings = base.settings.clone();
+    let mut architecture = base.architecture.clone();
+    let mut names = Vec::new();
+    if let Some(p) = spec.pool {
+        names.push(p.to_string());
+    }
+    if let Some(a) = spec.act {
+        names.push(a.to_string());
+    }
+    if let Some(lr) = spec.lr {
+        names.push(format!("lr {lr}"));
+    }
+    if let Some(init) = spec.init {
+        names.push(init.0.to_string());
+    }
+    if let Some(file) = &spec.model {
+        let path = match origin {
+            SpecOrigin::Config { file: config, .. } if file.is_relative() => config
+                .parent()
+                .map_or_else(|| file.clone(), |dir| dir.join(file)),
+            _ => file.clone(),
+        };
+        let (arch, pool, act) = model_file(&path, dims)?;
+        architecture = arch;
+        settings.pooling = pool.unwrap_or(settings.pooling);
+        settings.activation = act.unwrap_or(settings.activation);
+        names.push(file.file_stem().map_or_else(
+            || file.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        ));
+    }
+    if let Some(p) = spec.pool {
+        settings.pooling = p;
+    }
+    if let Some(a) = spec.act {
+        settings.activation = a;
+    }
+    if let Some(lr) = spec.lr {
+        settings.learning_rate = lr;
+    }
+    if let Some(init) = spec.init {
+        architecture.init = init.0;
+    }
+    Ok(Variant {
+        label: names.join(" "),
+        settings,
+        architecture,
+    })
+}
+
+/// The base run's label: its values of what any variant changes, or `base`.
+fn base_label(base: &Variant, changed: &RaceSpec) -> String {
+    let mut names = Vec::new();
+    if changed.pool.is_some() {
+        names.push(base.settings.pooling.to_string());
+    }
+    if changed.act.is_some() {
+        names.push(base.settings.activation.to_string());
+    }
+    if changed.lr.is_some() {
+        names.push(format!("lr {}", base.settings.learning_rate));
+    }
+    if changed.init.is_some() {
+        names.push(base.architecture.init.to_string());
+    }
+    if changed.model.is_some() {
+        names.push("lenet".into());
+    }
+    if names.is_empty() {
+        "base".into()
+    } else {
+        names.join(" ")
+    }
 }
 
 #[cfg(test)]

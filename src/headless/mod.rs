@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::signals::Signal;
 use crate::train::{Divergence, Event, Lane, SavePart, SaveReason, Saved};
 use crate::ui::app::App;
+use crate::ui::cadence::{CaptureCadence, EpochShots, Lanes, Milestone};
 use crate::ui::snapshot::{self, CaptureOptions};
 
 /// How the run is reported.
@@ -227,187 +228,278 @@ fn way_out_event(reason: SaveReason, saved: &Result<Saved, String>) -> Event {
 pub fn run(
     lanes: Vec<Lane>,
     report: Report,
-    mut snapshots: Option<Snapshots>,
+    snapshots: Option<Snapshots>,
     signals: &Receiver<Signal>,
 ) -> Result<Vec<VariantOutcome>, HeadlessError> {
-    let race = lanes.len() > 1;
-    let labels: Vec<Option<String>> = lanes
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            race.then(|| {
-                l.label
-                    .clone()
-                    .unwrap_or_else(|| format!("variant {}", i + 1))
-            })
-        })
-        .collect();
-    // How a refusal or a failure names the run: a race's variant by its label.
-    let named = |i: usize, what: String| match &labels[i] {
-        Some(label) => format!("variant `{label}`: {what}"),
-        None => what,
-    };
-    let mut reporters: Vec<Reporter> = labels.iter().cloned().map(Reporter::for_variant).collect();
-    if let Some(s) = &mut snapshots {
-        if race {
-            s.app.race(labels.iter().flatten().cloned().collect());
-        }
-        for command in s.app.initial_commands() {
-            for (lane, command) in s.app.recipients(command) {
-                lanes[lane].trainer.send(command);
-            }
-        }
-    }
-    // Epochs each variant has finished, and the last epoch the snapshots showed.
-    let mut epochs_done = vec![0u32; lanes.len()];
-    let mut shot_epoch = 0u32;
-    let mut states = vec![LaneState::Training; lanes.len()];
-    let mut unsaved = vec![Unsaved::default(); lanes.len()];
-    // Batches to train and trained, per variant, for the one bar of the whole run.
-    let mut lengths = vec![0u64; lanes.len()];
-    let mut positions = vec![0u64; lanes.len()];
-    let bar = progress_bar(report);
-    if race {
-        bar.set_prefix("race");
-    }
-    let mut select = Select::new();
-    for lane in &lanes {
-        select.recv(lane.trainer.events());
-    }
-    let signal_index = select.recv(signals);
-    let failed: Option<HeadlessError> = loop {
-        if states.iter().all(|s| *s != LaneState::Training) {
-            break None;
-        }
-        let op = select.select();
-        let index = op.index();
-        if index == signal_index {
-            let Ok(signal) = op.recv(signals) else {
-                continue;
-            };
-            bar.finish_and_clear();
-            tracing::info!("{} received", signal.name());
-            let reason = signal.save_reason();
-            let mut saves = Vec::new();
-            for (i, lane) in lanes.iter().enumerate() {
-                let saved = lane
-                    .trainer
-                    .save_now(reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT);
-                // The way-out checkpoint is an event like the others, for scripts.
-                if report == Report::Json {
-                    let event = way_out_event(reason, &saved);
-                    emit(report, &mut reporters[i], &event, &[], &bar)?;
-                }
-                let name = labels[i]
-                    .as_ref()
-                    .map_or_else(|| "the run".into(), |l| format!("variant `{l}`"));
-                saves.push((name, saved.map(|s| s.path)));
-            }
-            let saved = crate::train::gather_saves(saves, reason);
-            break Some(HeadlessError::Signal { signal, saved });
-        }
-        let Ok(event) = op.recv(lanes[index].trainer.events()) else {
-            select.remove(index);
-            if states[index] == LaneState::Training {
-                break Some(HeadlessError::Ended);
-            }
-            continue;
-        };
-        if let Event::EpochFinished(e) = &event {
-            epochs_done[index] = e.epoch;
-        }
-        let notes = snapshots.as_mut().map_or_else(Vec::new, |s| {
-            let epoch_end = matches!(event, Event::EpochFinished(_));
-            let finished = matches!(event, Event::Finished(_));
-            // Who is still training, once this event has counted (a diverged variant
-            // drops out; a finished one has ended its last epoch).
-            let behind = (0..lanes.len())
-                .filter(|&i| i != index || !finished)
-                .filter(|&i| states[i] == LaneState::Training)
-                .map(|i| epochs_done[i])
-                .min();
-            let shoot = epoch_end && behind.is_some_and(|e| e > shot_epoch);
-            if shoot {
-                shot_epoch = behind.unwrap_or(shot_epoch);
-            }
-            let last = (0..lanes.len()).all(|i| i == index || states[i] != LaneState::Training);
-            s.after(index, &event, shoot, finished && last)
-        });
-        for note in &notes {
-            tracing::info!("{note}");
-        }
-        emit(report, &mut reporters[index], &event, &notes, &bar)?;
-        match event {
-            Event::Started(info) => {
-                lengths[index] =
-                    info.batches_per_epoch as u64 * u64::from(info.settings.epochs.get());
-                bar.set_length(lengths.iter().sum());
-                if !race {
-                    bar.set_prefix(format!("epoch 1/{}", info.settings.epochs));
-                }
-                bar.enable_steady_tick(Duration::from_millis(250));
-            }
-            Event::Progress(p) => {
-                positions[index] = (u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64;
-                bar.set_position(positions.iter().sum());
-                if !race {
-                    let epochs = reporters[index].epochs();
-                    bar.set_prefix(format!("epoch {}/{epochs}", p.epoch));
-                }
-            }
-            Event::Saved(_) | Event::SaveFailed { .. } => unsaved[index].on_event(&event),
-            Event::Finished(summary) => {
-                states[index] = LaneState::Finished(Outcome {
-                    epochs: summary.epoch,
-                    test_acc: summary.test_acc,
-                });
-                select.remove(index);
-            }
-            Event::Diverged(d) => {
-                states[index] = LaneState::Diverged(d);
-                select.remove(index);
-            }
-            Event::Error(message) => {
-                if report == Report::Json {
-                    let mut line = serde_json::json!({"event": "error", "message": message});
-                    if let Some(label) = &labels[index] {
-                        line["variant"] = label.as_str().into();
-                    }
-                    writeln!(std::io::stdout().lock(), "{line}")?;
-                }
-                break Some(HeadlessError::Trainer(named(index, message)));
-            }
-            Event::Stopped => break Some(HeadlessError::Ended),
-            _ => {}
-        }
-    };
-    bar.finish_and_clear();
-    drop(select);
+    let mut race = Race::new(&lanes, report, snapshots);
+    let failed = race.drive(&lanes, signals)?;
+    race.bar.finish_and_clear();
     lanes.into_iter().for_each(|l| l.trainer.stop());
     if let Some(e) = failed {
         return Err(e);
     }
-    let mut outcomes = Vec::new();
-    for ((state, label), unsaved) in states.into_iter().zip(labels).zip(unsaved) {
-        match state {
-            LaneState::Diverged(divergence) => {
-                return Err(match label {
-                    Some(label) => HeadlessError::VariantDiverged { label, divergence },
-                    None => HeadlessError::Diverged(divergence),
-                });
+    race.outcomes()
+}
+
+/// What a headless run, or race, keeps while it trains: a run is a race of one.
+struct Race {
+    report: Report,
+    /// A race's variants' labels; `None` for a lone run.
+    labels: Vec<Option<String>>,
+    reporters: Vec<Reporter>,
+    states: Vec<LaneState>,
+    unsaved: Vec<Unsaved>,
+    /// Batches to train and trained, per variant, for the one bar of the whole run.
+    lengths: Vec<u64>,
+    positions: Vec<u64>,
+    bar: ProgressBar,
+    snapshots: Option<Snapshots>,
+    cadence: CaptureCadence,
+}
+
+/// What one event means for the select over the trainers.
+enum Step {
+    /// Go on.
+    Go,
+    /// The variant is done: stop listening to it.
+    Done,
+    /// The run fails.
+    Fail(HeadlessError),
+}
+
+impl Race {
+    /// Sets up the labels, reporters and bar, and sends the snapshots' dashboard's
+    /// first commands.
+    fn new(lanes: &[Lane], report: Report, mut snapshots: Option<Snapshots>) -> Self {
+        let race = lanes.len() > 1;
+        let labels: Vec<Option<String>> = lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                race.then(|| {
+                    l.label
+                        .clone()
+                        .unwrap_or_else(|| format!("variant {}", i + 1))
+                })
+            })
+            .collect();
+        if let Some(s) = &mut snapshots {
+            if race {
+                s.app.race(labels.iter().flatten().cloned().collect());
             }
-            LaneState::Finished(outcome) => {
-                if let Some(what) = unsaved.report() {
-                    not_saved_lines(report, label.as_deref(), &unsaved)?;
-                    return Err(HeadlessError::NotSaved(match &label {
-                        Some(label) => format!("variant `{label}`: {what}"),
-                        None => what,
-                    }));
+            for command in s.app.initial_commands() {
+                for (lane, command) in s.app.recipients(command) {
+                    lanes[lane].trainer.send(command);
                 }
-                outcomes.push(VariantOutcome { label, outcome });
             }
-            LaneState::Training => unreachable!("the loop ends when no variant trains"),
+        }
+        let bar = progress_bar(report);
+        if race {
+            bar.set_prefix("race");
+        }
+        Race {
+            report,
+            reporters: labels.iter().cloned().map(Reporter::for_variant).collect(),
+            labels,
+            states: vec![LaneState::Training; lanes.len()],
+            unsaved: vec![Unsaved::default(); lanes.len()],
+            lengths: vec![0; lanes.len()],
+            positions: vec![0; lanes.len()],
+            bar,
+            snapshots,
+            cadence: CaptureCadence::new(lanes.len(), EpochShots::Slowest, true),
         }
     }
-    Ok(outcomes)
+
+    fn is_race(&self) -> bool {
+        self.labels.len() > 1
+    }
+
+    /// How a refusal or a failure names the run: a race's variant by its label.
+    fn named(&self, lane: usize, what: String) -> String {
+        match &self.labels[lane] {
+            Some(label) => format!("variant `{label}`: {what}"),
+            None => what,
+        }
+    }
+
+    /// Takes every variant's events, and signals, in one select until no variant
+    /// trains; the error that ended the run early, if one did.
+    fn drive(
+        &mut self,
+        lanes: &[Lane],
+        signals: &Receiver<Signal>,
+    ) -> Result<Option<HeadlessError>, HeadlessError> {
+        let mut select = Select::new();
+        for lane in lanes {
+            select.recv(lane.trainer.events());
+        }
+        let signal_index = select.recv(signals);
+        loop {
+            if self.states.iter().all(|s| *s != LaneState::Training) {
+                return Ok(None);
+            }
+            let op = select.select();
+            let index = op.index();
+            if index == signal_index {
+                let Ok(signal) = op.recv(signals) else {
+                    continue;
+                };
+                return self.on_signal(lanes, signal).map(Some);
+            }
+            let Ok(event) = op.recv(lanes[index].trainer.events()) else {
+                select.remove(index);
+                if self.states[index] == LaneState::Training {
+                    return Ok(Some(HeadlessError::Ended));
+                }
+                continue;
+            };
+            match self.on_event(index, event)? {
+                Step::Go => {}
+                Step::Done => select.remove(index),
+                Step::Fail(e) => return Ok(Some(e)),
+            }
+        }
+    }
+
+    /// A signal: every variant saves a checkpoint, and the run ends.
+    fn on_signal(
+        &mut self,
+        lanes: &[Lane],
+        signal: Signal,
+    ) -> Result<HeadlessError, HeadlessError> {
+        self.bar.finish_and_clear();
+        tracing::info!("{} received", signal.name());
+        let reason = signal.save_reason();
+        let mut saves = Vec::new();
+        for (i, lane) in lanes.iter().enumerate() {
+            let saved = lane
+                .trainer
+                .save_now(reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT);
+            // The way-out checkpoint is an event like the others, for scripts.
+            if self.report == Report::Json {
+                let event = way_out_event(reason, &saved);
+                emit(self.report, &mut self.reporters[i], &event, &[], &self.bar)?;
+            }
+            let name = self.labels[i]
+                .as_ref()
+                .map_or_else(|| "the run".into(), |l| format!("variant `{l}`"));
+            saves.push((name, saved.map(|s| s.path)));
+        }
+        let saved = crate::train::gather_saves(saves, reason);
+        Ok(HeadlessError::Signal { signal, saved })
+    }
+
+    /// Variant `index` sent `event`: it counts, the snapshots take it in, and it is
+    /// reported.
+    fn on_event(&mut self, index: usize, event: Event) -> Result<Step, HeadlessError> {
+        let ended = match &event {
+            Event::Finished(summary) => Some(LaneState::Finished(Outcome {
+                epochs: summary.epoch,
+                test_acc: summary.test_acc,
+            })),
+            Event::Diverged(d) => Some(LaneState::Diverged(d.clone())),
+            _ => None,
+        };
+        if let Some(state) = ended {
+            self.states[index] = state;
+        }
+        let notes = self.snapshot(index, &event);
+        for note in &notes {
+            tracing::info!("{note}");
+        }
+        emit(
+            self.report,
+            &mut self.reporters[index],
+            &event,
+            &notes,
+            &self.bar,
+        )?;
+        match event {
+            Event::Started(info) => {
+                self.lengths[index] =
+                    info.batches_per_epoch as u64 * u64::from(info.settings.epochs.get());
+                self.bar.set_length(self.lengths.iter().sum());
+                if !self.is_race() {
+                    self.bar
+                        .set_prefix(format!("epoch 1/{}", info.settings.epochs));
+                }
+                self.bar.enable_steady_tick(Duration::from_millis(250));
+            }
+            Event::Progress(p) => {
+                self.positions[index] =
+                    (u64::from(p.epoch) - 1) * p.batches as u64 + p.batch as u64;
+                self.bar.set_position(self.positions.iter().sum());
+                if !self.is_race() {
+                    let epochs = self.reporters[index].epochs();
+                    self.bar.set_prefix(format!("epoch {}/{epochs}", p.epoch));
+                }
+            }
+            Event::Saved(_) | Event::SaveFailed { .. } => self.unsaved[index].on_event(&event),
+            Event::Finished(_) | Event::Diverged(_) => return Ok(Step::Done),
+            Event::Error(message) => {
+                if self.report == Report::Json {
+                    let mut line = serde_json::json!({"event": "error", "message": message});
+                    if let Some(label) = &self.labels[index] {
+                        line["variant"] = label.as_str().into();
+                    }
+                    writeln!(std::io::stdout().lock(), "{line}")?;
+                }
+                return Ok(Step::Fail(HeadlessError::Trainer(
+                    self.named(index, message),
+                )));
+            }
+            Event::Stopped => return Ok(Step::Fail(HeadlessError::Ended)),
+            _ => {}
+        }
+        Ok(Step::Go)
+    }
+
+    /// Feeds `event` to the snapshots' dashboard, taking the screenshot and figure
+    /// the cadence asks for; what was written, for the report.
+    fn snapshot(&mut self, index: usize, event: &Event) -> Vec<String> {
+        let Some(s) = self.snapshots.as_mut() else {
+            return Vec::new();
+        };
+        // A diverged variant drops out; a finished one has ended its last epoch.
+        let done: Vec<bool> = self
+            .states
+            .iter()
+            .map(|s| *s != LaneState::Training)
+            .collect();
+        let lanes = Lanes {
+            focus: 0,
+            done: &done,
+        };
+        let shots = self.cadence.after(index, Milestone::of(event), lanes);
+        s.after(index, event, shots.screenshot, shots.figure)
+    }
+
+    /// Each variant's end, or the error that a diverged or unsaved one comes to.
+    fn outcomes(self) -> Result<Vec<VariantOutcome>, HeadlessError> {
+        let mut outcomes = Vec::new();
+        let parts = self.states.into_iter().zip(self.labels).zip(self.unsaved);
+        for ((state, label), unsaved) in parts {
+            match state {
+                LaneState::Diverged(divergence) => {
+                    return Err(match label {
+                        Some(label) => HeadlessError::VariantDiverged { label, divergence },
+                        None => HeadlessError::Diverged(divergence),
+                    });
+                }
+                LaneState::Finished(outcome) => {
+                    if let Some(what) = unsaved.report() {
+                        not_saved_lines(self.report, label.as_deref(), &unsaved)?;
+                        return Err(HeadlessError::NotSaved(match &label {
+                            Some(label) => format!("variant `{label}`: {what}"),
+                            None => what,
+                        }));
+                    }
+                    outcomes.push(VariantOutcome { label, outcome });
+                }
+                LaneState::Training => unreachable!("the loop ends when no variant trains"),
+            }
+        }
+        Ok(outcomes)
+    }
 }

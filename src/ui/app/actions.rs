@@ -2,72 +2,58 @@
 
 use super::*;
 use crate::train::timeline::Seek;
+use crate::ui::keys::Over;
 
 impl App {
     /// Applies a key action; returns what the event loop should do.
     pub fn on_action(&mut self, action: Action) -> Vec<Effect> {
-        if action == Action::ForceQuit {
-            self.should_quit = true;
-            return Vec::new();
-        }
-        let overlay = self.overlay.take();
-        match overlay {
-            Some(Overlay::ConfirmQuit) => {
-                if action == Action::Quit {
-                    self.should_quit = true;
-                }
-                return Vec::new();
-            }
-            // Its keys go to `on_prompt_key`; any action that reaches here closes it.
-            Some(Overlay::OpenImage) => return Vec::new(),
-            Some(Overlay::ConfirmRestart) => {
-                if action == Action::Restart {
-                    return vec![Effect::Trainer(Command::Restart)];
-                }
-                return Vec::new();
-            }
-            // Any key closes help; only the help key does nothing else.
-            Some(Overlay::Help) if action == Action::Help => return Vec::new(),
-            Some(Overlay::Help) | None => {}
+        if let Some(effects) = self.through_overlay(action) {
+            return effects;
         }
         if let Some(why) = self.replay_refuses(action) {
             self.status = Some(why);
             return Vec::new();
         }
-        match action {
-            Action::TogglePause => match self.run().state {
-                RunState::Running => vec![Effect::Trainer(Command::Pause)],
-                RunState::Paused => vec![Effect::Trainer(Command::Resume)],
-                RunState::Diverged(_) => {
-                    self.status = Some(format!(
-                        "diverged: {} goes back to the last good checkpoint, {} restarts",
-                        self.keymap.name(Action::RestoreGood),
-                        self.keymap.name(Action::Restart)
-                    ));
-                    Vec::new()
-                }
-                RunState::Finished if self.replay.is_some() => {
-                    self.status = Some(format!(
-                        "the end of the replay: {} plays it from the start",
-                        self.keymap.name(Action::HistoryStart)
-                    ));
-                    Vec::new()
-                }
-                _ => Vec::new(),
-            },
-            Action::Save => vec![Effect::Trainer(Command::Save(SaveReason::User))],
-            Action::RestoreGood => {
-                if matches!(self.run().state, RunState::Diverged(_)) {
-                    vec![Effect::Trainer(Command::RestoreLastGood)]
-                } else {
-                    self.status = Some(format!(
-                        "{} goes back to the last good checkpoint after a divergence; \
-                         training has not diverged",
-                        self.keymap.name(Action::RestoreGood)
-                    ));
-                    Vec::new()
-                }
+        self.act(action)
+    }
+
+    /// What an open overlay makes of `action` (its [`Over`]): `None` lets the action
+    /// go on to do what it does.
+    fn through_overlay(&mut self, action: Action) -> Option<Vec<Effect>> {
+        let over = action.spec().over;
+        if over == Over::Ignores {
+            return None;
+        }
+        match (self.overlay.take()?, over) {
+            (Overlay::Help, Over::Toggles) => Some(Vec::new()),
+            (Overlay::Help, _) => None,
+            (question, Over::Answers) if asked_by(question) == Some(action) => {
+                Some(self.answer_yes(question))
             }
+            // A question or the prompt (whose own keys go to `on_prompt_key`): any
+            // other action only closes it.
+            _ => Some(Vec::new()),
+        }
+    }
+
+    /// Yes to the question `question`.
+    fn answer_yes(&mut self, question: Overlay) -> Vec<Effect> {
+        match question {
+            Overlay::ConfirmQuit => {
+                self.should_quit = true;
+                Vec::new()
+            }
+            Overlay::ConfirmRestart => vec![Effect::Trainer(Command::Restart)],
+            Overlay::Help | Overlay::OpenImage => Vec::new(),
+        }
+    }
+
+    /// Does what a dashboard action does.
+    fn act(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::TogglePause => self.toggle_pause(),
+            Action::Save => vec![Effect::Trainer(Command::Save(SaveReason::User))],
+            Action::RestoreGood => self.restore_good(),
             Action::TogglePooling => {
                 let settings = &mut self.run_mut().settings;
                 settings.pooling = settings.pooling.toggled();
@@ -78,89 +64,24 @@ impl App {
                 settings.activation = settings.activation.toggled();
                 vec![Effect::Trainer(Command::SetActivation(settings.activation))]
             }
-            Action::LrUp | Action::LrDown => {
-                let factor = if action == Action::LrUp { 2.0 } else { 0.5 };
-                match LearningRate::try_from(self.run().settings.learning_rate * factor) {
-                    Ok(lr) => {
-                        self.run_mut().settings.learning_rate = lr.get();
-                        vec![Effect::Trainer(Command::SetLearningRate(lr))]
-                    }
-                    Err(why) => {
-                        self.status = Some(why);
-                        Vec::new()
-                    }
-                }
-            }
-            Action::StepBatch | Action::StepEpoch => {
-                if self.run().state != RunState::Paused {
-                    self.status = Some(format!(
-                        "{} and {} step while paused ({} pauses)",
-                        self.keymap.name(Action::StepBatch),
-                        self.keymap.name(Action::StepEpoch),
-                        self.keymap.name(Action::TogglePause)
-                    ));
-                    return Vec::new();
-                }
-                let stride = if action == Action::StepBatch {
-                    Stride::Batch
-                } else {
-                    Stride::Epoch
-                };
-                vec![Effect::Trainer(Command::Step(stride))]
-            }
-            Action::PaceDown | Action::PaceUp => {
-                let (full, now) = (self.run().examples_per_sec, self.run().settings.pace);
-                let pace = if action == Action::PaceUp {
-                    now.faster(full)
-                } else {
-                    now.slower(full)
-                };
-                if pace == now {
-                    self.status = Some(match pace {
-                        Pace::Full => "already at full speed".into(),
-                        Pace::PerSecond(_) => format!("{}: the slowest pace", pace.label()),
-                    });
-                    return Vec::new();
-                }
-                // At once, so that presses in a row compound before the trainer answers.
-                self.run_mut().settings.pace = pace;
-                vec![Effect::Trainer(Command::SetPace(pace))]
-            }
+            Action::LrUp => self.scale_learning_rate(2.0),
+            Action::LrDown => self.scale_learning_rate(0.5),
+            Action::StepBatch => self.step(Stride::Batch),
+            Action::StepEpoch => self.step(Stride::Epoch),
+            Action::PaceDown => self.change_pace(false),
+            Action::PaceUp => self.change_pace(true),
             Action::HistoryBack
             | Action::HistoryForward
             | Action::HistoryStart
             | Action::HistoryEnd => self.move_in_history(action),
-            Action::PrevImage | Action::NextImage => {
-                let side = self.active_side();
-                self.probes[side] = self
-                    .images
-                    .step(self.probes[side], action == Action::NextImage);
-                self.probe_effects()
-            }
-            Action::PrevClass | Action::NextClass => {
-                let side = self.active_side();
-                if let Some(p) = self.images.next_of_class(
-                    self.probes[side],
-                    action == Action::NextClass,
-                    &self.dataset.test,
-                    self.dataset.classes.len(),
-                ) {
-                    self.probes[side] = p;
-                }
-                self.probe_effects()
-            }
-            Action::Compare => {
-                self.compare = match self.compare {
-                    Compare::Off => Compare::Left,
-                    Compare::Left => Compare::Right,
-                    Compare::Right => Compare::Off,
-                };
-                self.probe_effects()
-            }
+            Action::PrevImage => self.step_image(false),
+            Action::NextImage => self.step_image(true),
+            Action::PrevClass => self.step_class(false),
+            Action::NextClass => self.step_class(true),
+            Action::Compare => self.cycle_compare(),
             Action::OpenImage => {
                 self.image_prompt.clear();
-                self.overlay = Some(Overlay::OpenImage);
-                Vec::new()
+                self.open(Overlay::OpenImage)
             }
             Action::Draw => self.start_drawing(false),
             Action::DrawOver => self.start_drawing(true),
@@ -168,21 +89,11 @@ impl App {
             Action::ToggleConfusion => self.toggle(Panel::Confusion),
             Action::ToggleKernels => self.toggle(Panel::Kernels),
             Action::ToggleDiagnostics => self.toggle(Panel::Diagnostics),
-            Action::Restart => {
-                self.overlay = Some(Overlay::ConfirmRestart);
-                Vec::new()
-            }
-            Action::Help => {
-                self.overlay = Some(Overlay::Help);
-                Vec::new()
-            }
-            Action::Quit => {
-                // A replay loses nothing by ending.
-                if self.run().state.is_active() && self.replay.is_none() {
-                    self.overlay = Some(Overlay::ConfirmQuit);
-                } else {
-                    self.should_quit = true;
-                }
+            Action::Restart => self.open(Overlay::ConfirmRestart),
+            Action::Help => self.open(Overlay::Help),
+            Action::Quit => self.quit(),
+            Action::ForceQuit => {
+                self.should_quit = true;
                 Vec::new()
             }
             Action::Screenshot => vec![Effect::Screenshot],
@@ -192,8 +103,145 @@ impl App {
                 self.focus_lane(action.focused_lane().unwrap_or(0));
                 Vec::new()
             }
-            Action::ForceQuit => Vec::new(),
+            // Draw mode's and the prompt's keys go to `on_draw_key` and
+            // `on_prompt_key`, before the keymap's dashboard actions.
+            Action::CursorLeft
+            | Action::CursorRight
+            | Action::CursorUp
+            | Action::CursorDown
+            | Action::Ink
+            | Action::Erase
+            | Action::ClearCanvas
+            | Action::KeepDrawing
+            | Action::LeaveDrawing
+            | Action::PromptOpen
+            | Action::PromptErase
+            | Action::PromptCancel => Vec::new(),
         }
+    }
+
+    fn open(&mut self, overlay: Overlay) -> Vec<Effect> {
+        self.overlay = Some(overlay);
+        Vec::new()
+    }
+
+    fn toggle_pause(&mut self) -> Vec<Effect> {
+        match self.run().state {
+            RunState::Running => vec![Effect::Trainer(Command::Pause)],
+            RunState::Paused => vec![Effect::Trainer(Command::Resume)],
+            RunState::Diverged(_) => {
+                self.status = Some(format!(
+                    "diverged: {} goes back to the last good checkpoint, {} restarts",
+                    self.keymap.name(Action::RestoreGood),
+                    self.keymap.name(Action::Restart)
+                ));
+                Vec::new()
+            }
+            RunState::Finished if self.replay.is_some() => {
+                self.status = Some(format!(
+                    "the end of the replay: {} plays it from the start",
+                    self.keymap.name(Action::HistoryStart)
+                ));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn restore_good(&mut self) -> Vec<Effect> {
+        if matches!(self.run().state, RunState::Diverged(_)) {
+            return vec![Effect::Trainer(Command::RestoreLastGood)];
+        }
+        self.status = Some(format!(
+            "{} goes back to the last good checkpoint after a divergence; \
+             training has not diverged",
+            self.keymap.name(Action::RestoreGood)
+        ));
+        Vec::new()
+    }
+
+    fn scale_learning_rate(&mut self, factor: f64) -> Vec<Effect> {
+        match LearningRate::try_from(self.run().settings.learning_rate * factor) {
+            Ok(lr) => {
+                self.run_mut().settings.learning_rate = lr.get();
+                vec![Effect::Trainer(Command::SetLearningRate(lr))]
+            }
+            Err(why) => {
+                self.status = Some(why);
+                Vec::new()
+            }
+        }
+    }
+
+    fn step(&mut self, stride: Stride) -> Vec<Effect> {
+        if self.run().state != RunState::Paused {
+            self.status = Some(format!(
+                "{} and {} step while paused ({} pauses)",
+                self.keymap.name(Action::StepBatch),
+                self.keymap.name(Action::StepEpoch),
+                self.keymap.name(Action::TogglePause)
+            ));
+            return Vec::new();
+        }
+        vec![Effect::Trainer(Command::Step(stride))]
+    }
+
+    fn change_pace(&mut self, faster: bool) -> Vec<Effect> {
+        let (full, now) = (self.run().examples_per_sec, self.run().settings.pace);
+        let pace = if faster {
+            now.faster(full)
+        } else {
+            now.slower(full)
+        };
+        if pace == now {
+            self.status = Some(match pace {
+                Pace::Full => "already at full speed".into(),
+                Pace::PerSecond(_) => format!("{}: the slowest pace", pace.label()),
+            });
+            return Vec::new();
+        }
+        // At once, so that presses in a row compound before the trainer answers.
+        self.run_mut().settings.pace = pace;
+        vec![Effect::Trainer(Command::SetPace(pace))]
+    }
+
+    fn step_image(&mut self, forward: bool) -> Vec<Effect> {
+        let side = self.active_side();
+        self.probes[side] = self.images.step(self.probes[side], forward);
+        self.probe_effects()
+    }
+
+    fn step_class(&mut self, forward: bool) -> Vec<Effect> {
+        let side = self.active_side();
+        if let Some(p) = self.images.next_of_class(
+            self.probes[side],
+            forward,
+            &self.dataset.test,
+            self.dataset.classes.len(),
+        ) {
+            self.probes[side] = p;
+        }
+        self.probe_effects()
+    }
+
+    /// Compare mode: off → moving the left image → moving the right image → off.
+    fn cycle_compare(&mut self) -> Vec<Effect> {
+        self.compare = match self.compare {
+            Compare::Off => Compare::Left,
+            Compare::Left => Compare::Right,
+            Compare::Right => Compare::Off,
+        };
+        self.probe_effects()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        // A replay loses nothing by ending.
+        if self.run().state.is_active() && self.replay.is_none() {
+            self.overlay = Some(Overlay::ConfirmQuit);
+        } else {
+            self.should_quit = true;
+        }
+        Vec::new()
     }
 
     /// Tells the trainer which images to show; while looking back, asks for the
@@ -251,14 +299,7 @@ impl App {
     /// Why a replay cannot do `action` (it shows the run as recorded), if it cannot.
     fn replay_refuses(&self, action: Action) -> Option<String> {
         self.replay.as_ref()?;
-        let what = match action {
-            Action::TogglePooling => "the pooling",
-            Action::ToggleActivation => "the activation",
-            Action::LrUp | Action::LrDown => "the learning rate",
-            Action::Restart => "the weights",
-            Action::Save | Action::RestoreGood => "the checkpoints",
-            _ => return None,
-        };
+        let what = action.spec().changes_run?;
         Some(format!(
             "a replay shows the run as it was recorded: {what} cannot change \
              (train with `lenet-tui train --resume` to go on from it)"
@@ -289,5 +330,14 @@ impl App {
 
     fn active_side(&self) -> usize {
         usize::from(self.compare == Compare::Right)
+    }
+}
+
+/// The action whose key asked `question`: pressed again, it answers yes.
+fn asked_by(question: Overlay) -> Option<Action> {
+    match question {
+        Overlay::ConfirmQuit => Some(Action::Quit),
+        Overlay::ConfirmRestart => Some(Action::Restart),
+        Overlay::Help | Overlay::OpenImage => None,
     }
 }

@@ -10,7 +10,7 @@ use crossterm::event::KeyCode;
 use super::canvas::{Canvas, Pen};
 use super::{App, Effect, EffectDone, Overlay};
 use crate::data::own::{OwnImage, ProbeImage, next_id};
-use crate::ui::keys::Key;
+use crate::ui::keys::{Action, Key, Mode};
 
 /// The name the drawing goes by until it is saved.
 pub const DRAWING: &str = "drawing";
@@ -42,10 +42,13 @@ impl App {
             Canvas::blank(side, id)
         };
         self.drawing = Some(canvas);
-        self.status = Some(
-            "✎ mouse or arrows + Space paint · x erase · Backspace clear · Enter keep · Esc leave"
-                .into(),
-        );
+        let keys: Vec<String> = self
+            .keymap
+            .hints_in(Mode::Draw, |_| true)
+            .into_iter()
+            .map(|(key, hint)| format!("{key} {hint}"))
+            .collect();
+        self.status = Some(format!("✎ mouse or arrows + {}", keys.join(" · ")));
         vec![Effect::MouseCapture(true)]
     }
 
@@ -64,52 +67,47 @@ impl App {
     /// A key in draw mode: `None` when draw mode does not use it (the keymap then
     /// has it, so `s` still takes a screenshot).
     pub fn on_draw_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
+        let action = self.keymap.action_in(Mode::Draw, key)?;
         let canvas = self.drawing.as_mut()?;
-        let plain = |code| *key == Key::plain(code);
-        let moves = [
-            (KeyCode::Left, (-1, 0)),
-            (KeyCode::Right, (1, 0)),
-            (KeyCode::Up, (0, -1)),
-            (KeyCode::Down, (0, 1)),
-        ];
-        if let Some(&(_, (dx, dy))) = moves.iter().find(|(code, _)| plain(*code)) {
-            canvas.move_cursor(dx, dy);
-        } else if plain(KeyCode::Char(' ')) {
-            canvas.press(Pen::Ink);
-        } else if plain(KeyCode::Char('x')) {
-            canvas.press(Pen::Eraser);
-        } else if plain(KeyCode::Backspace) || plain(KeyCode::Delete) {
-            canvas.clear();
-        } else if plain(KeyCode::Enter) {
-            return Some(self.keep_drawing());
-        } else if plain(KeyCode::Esc) {
-            return Some(self.stop_drawing("left draw mode"));
-        } else {
-            return None;
+        match action {
+            Action::CursorLeft => canvas.move_cursor(-1, 0),
+            Action::CursorRight => canvas.move_cursor(1, 0),
+            Action::CursorUp => canvas.move_cursor(0, -1),
+            Action::CursorDown => canvas.move_cursor(0, 1),
+            Action::Ink => canvas.press(Pen::Ink),
+            Action::Erase => canvas.press(Pen::Eraser),
+            Action::ClearCanvas => canvas.clear(),
+            Action::KeepDrawing => return Some(self.keep_drawing()),
+            Action::LeaveDrawing => return Some(self.stop_drawing("left draw mode")),
+            _ => return None,
         }
         Some(Vec::new())
     }
 
-    /// A key while the open-image prompt is up: typing, Backspace, Enter opens, Esc
-    /// cancels; `None` for keys with Ctrl or Alt (the keymap has them: Ctrl-C).
+    /// A key while the open-image prompt is up: its keys (Enter opens, Backspace,
+    /// Esc cancels), else typing; `None` for keys with Ctrl or Alt (the keymap has
+    /// them: Ctrl-C).
     pub fn on_prompt_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
         if self.overlay != Some(Overlay::OpenImage) || key.ctrl || key.alt {
             return None;
         }
-        match key.code {
-            KeyCode::Char(c) => self.image_prompt.push(c),
-            KeyCode::Backspace => {
+        match self.keymap.action_in(Mode::Prompt, key) {
+            Some(Action::PromptErase) => {
                 self.image_prompt.pop();
             }
-            KeyCode::Esc => self.overlay = None,
-            KeyCode::Enter => {
+            Some(Action::PromptCancel) => self.overlay = None,
+            Some(Action::PromptOpen) => {
                 self.overlay = None;
                 let spec = self.image_prompt.trim().to_string();
                 if !spec.is_empty() {
                     return Some(vec![Effect::OpenImage(spec)]);
                 }
             }
-            _ => {}
+            _ => {
+                if let KeyCode::Char(c) = key.code {
+                    self.image_prompt.push(c);
+                }
+            }
         }
         Some(Vec::new())
     }
@@ -154,7 +152,10 @@ impl App {
             return Vec::new();
         };
         if canvas.is_blank() {
-            self.status = Some("nothing drawn yet: Esc leaves draw mode".into());
+            self.status = Some(format!(
+                "nothing drawn yet: {} leaves draw mode",
+                self.keymap.name(Action::LeaveDrawing)
+            ));
             return Vec::new();
         }
         let kept = Arc::new(OwnImage::new(DRAWING, None, canvas.pixels()));

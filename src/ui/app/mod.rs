@@ -245,6 +245,24 @@ impl App {
         self.on_lane_event(self.focus(), event);
     }
 
+    /// Takes a key press: draw mode has the arrows, Space and a few more, an open
+    /// image prompt has every key, and otherwise the keymap decides.
+    pub fn on_key(&mut self, key: &crate::ui::keys::Key) -> Vec<Effect> {
+        let drawn = match self.overlay {
+            Some(Overlay::OpenImage) => self.on_prompt_key(key),
+            Some(_) => None,
+            None => self.on_draw_key(key),
+        };
+        match (drawn, self.keymap.action(key)) {
+            (Some(effects), _) => effects,
+            (None, Some(action)) => self.on_action(action),
+            (None, None) => {
+                self.on_unbound_key();
+                Vec::new()
+            }
+        }
+    }
+
     /// The status line's words for news of the run in focus.
     fn in_words(&self, news: &RunNews) -> String {
         let key = |action| self.keymap.name(action);

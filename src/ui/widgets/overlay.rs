@@ -7,7 +7,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::panel;
 use crate::ui::app::{App, Overlay, RunState};
-use crate::ui::keys::Action;
+use crate::ui::keys::{Action, Mode};
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -99,10 +99,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                     " PNG, JPEG, PGM or PPM; FILE=CLASS names its class",
                     t.dim,
                 )),
-                Line::from(Span::styled(
-                    " Enter opens it first in the images, Esc cancels",
-                    t.dim,
-                )),
+                Line::from(Span::styled(prompt_keys(app), t.dim)),
             ],
         ),
         Overlay::ConfirmRestart => confirm(
@@ -113,6 +110,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ),
     };
     draw_box(frame, area, title, lines, t);
+}
+
+/// The prompt's keys and what they do: ` Enter opens it first in the images, Esc
+/// cancels`.
+fn prompt_keys(app: &App) -> String {
+    let keys: Vec<String> = app
+        .keymap
+        .hints_in(Mode::Prompt, |_| true)
+        .into_iter()
+        .map(|(key, hint)| format!("{key} {hint}"))
+        .collect();
+    format!(" {}", keys.join(", "))
 }
 
 /// The colour depth in use and where it came from, for the help.
