@@ -36,6 +36,13 @@ fn run_dir(home: &Home) -> PathBuf {
     runs[0].dir.clone()
 }
 
+/// Trains a new run of `epochs` to its end; its directory.
+fn trained(home: &Home, epochs: &str) -> PathBuf {
+    let first = home.run(&quick(&["--epochs", epochs]));
+    assert!(first.status.success(), "{}", stderr(&first));
+    run_dir(home)
+}
+
 fn moments(run: &Path) -> Vec<f64> {
     let saved = file::read(run).unwrap();
     saved.timeline.snapshots().map(|s| s.moment.at).collect()
@@ -44,9 +51,7 @@ fn moments(run: &Path) -> Vec<f64> {
 #[test]
 fn a_resume_appends_to_the_history_which_still_starts_at_the_fresh_weights() {
     let home = Home::new();
-    let first = home.run(&quick(&["--epochs", "2"]));
-    assert!(first.status.success(), "{}", stderr(&first));
-    let run = run_dir(&home);
+    let run = trained(&home, "2");
     let before = moments(&run);
     assert_eq!(before.first(), Some(&0.0), "{before:?}");
     assert_eq!(before.last(), Some(&2.0), "{before:?}");
@@ -79,9 +84,7 @@ fn a_resume_appends_to_the_history_which_still_starts_at_the_fresh_weights() {
 #[test]
 fn a_damaged_history_is_set_aside_with_a_warning_not_overwritten() {
     let home = Home::new();
-    let first = home.run(&quick(&["--epochs", "1"]));
-    assert!(first.status.success(), "{}", stderr(&first));
-    let run = run_dir(&home);
+    let run = trained(&home, "1");
     let path = file::path_in(&run);
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.truncate(bytes.len() / 2);
@@ -111,9 +114,7 @@ fn a_damaged_history_is_set_aside_with_a_warning_not_overwritten() {
 #[test]
 fn a_second_process_is_refused_at_once_while_the_first_trains_the_run() {
     let home = Home::new();
-    let first = home.run(&quick(&["--epochs", "1"]));
-    assert!(first.status.success(), "{}", stderr(&first));
-    let run = run_dir(&home);
+    let run = trained(&home, "1");
     let run_arg = run.to_string_lossy().into_owned();
 
     // The owner, held in its first batch.
@@ -164,9 +165,7 @@ fn a_second_process_is_refused_at_once_while_the_first_trains_the_run() {
 #[test]
 fn leftovers_of_interrupted_writes_are_removed_when_the_run_starts_again() {
     let home = Home::new();
-    let first = home.run(&quick(&["--epochs", "1"]));
-    assert!(first.status.success(), "{}", stderr(&first));
-    let run = run_dir(&home);
+    let run = trained(&home, "1");
     let newest = checkpoint::list_runs(&home.runs_dir()).unwrap()[0]
         .checkpoints
         .len();
