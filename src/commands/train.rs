@@ -247,11 +247,17 @@ pub fn show(
     if let Some(status) = outcome.status.filter(|_| !replaying) {
         eprintln!("lenet-tui: {status}{log}");
     }
+    // What was trained since the newest checkpoint is lost unless the run had no
+    // checkpoints to write or diverged (then the last good one is the one to keep).
+    let unsaved = matches!(outcome.checkpoint, Some(Err(_)))
+        && config.checkpoints.policy().is_some()
+        && !matches!(outcome.state, RunState::Diverged(_));
     Ok(match outcome.signal {
         Some(signal) => {
             eprintln!("lenet-tui: stopped by {}", signal.name());
             ExitCode::from(signal.exit_status())
         }
+        None if unsaved => ExitCode::FAILURE,
         None => ExitCode::SUCCESS,
     })
 }

@@ -1221,3 +1221,29 @@ fn a_race_in_the_dashboard_focuses_with_2_and_p_changes_only_the_focused_variant
         assert!(epoch3, "{label} continued to epoch 3:\n{text}");
     }
 }
+
+#[test]
+fn a_dashboard_whose_last_checkpoint_cannot_be_written_says_so_and_exits_1() {
+    let home = tempfile::tempdir().unwrap();
+    // A directory under a regular file can never be made, whoever runs the test.
+    let blocker = home.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let config = home.path().join("lenet-tui/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let runs = blocker.join("runs");
+    std::fs::write(
+        &config,
+        format!("[checkpoints]\ndir = \"{}\"\n", runs.display()),
+    )
+    .unwrap();
+    let Some(t) = Tmux::start_in(
+        home.path(),
+        "--data embedded --batch-size 100 --epochs 1 --exit-on-finish",
+    ) else {
+        return;
+    };
+    assert_eq!(t.wait_exit(), "1", "nothing was kept: the exit says so");
+    let err = std::fs::read_to_string(home.path().join("stderr")).unwrap();
+    assert!(err.contains("no checkpoint saved"), "{err}");
+    assert!(err.contains("not-a-dir"), "{err}");
+}
