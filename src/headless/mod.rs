@@ -178,15 +178,30 @@ fn not_saved_lines(
     }
     let mut out = std::io::stdout().lock();
     for (part, said) in unsaved.missing() {
-        let mut line = serde_json::json!(
-            {"event": "error", "what": part, "message": format!("not saved: {said}")}
-        );
-        if let Some(label) = variant {
-            line["variant"] = label.into();
-        }
+        let line = error_line(variant, Some(part), &format!("not saved: {said}"));
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// A `--json` error event: what went wrong, for which variant and which of its files.
+fn error_line(variant: Option<&str>, what: Option<SavePart>, message: &str) -> serde_json::Value {
+    let mut line = serde_json::json!({"event": "error", "message": message});
+    if let Some(part) = what {
+        line["what"] = serde_json::json!(part);
+    }
+    if let Some(label) = variant {
+        line["variant"] = label.into();
+    }
+    line
+}
+
+/// How a failure names a run: a race's variant by its label.
+fn named(label: Option<&str>, what: String) -> String {
+    match label {
+        Some(label) => format!("variant `{label}`: {what}"),
+        None => what,
+    }
 }
 
 /// How one variant of a race is doing.
@@ -315,14 +330,6 @@ impl Race {
         self.labels.len() > 1
     }
 
-    /// How a refusal or a failure names the run: a race's variant by its label.
-    fn named(&self, lane: usize, what: String) -> String {
-        match &self.labels[lane] {
-            Some(label) => format!("variant `{label}`: {what}"),
-            None => what,
-        }
-    }
-
     /// Takes every variant's events, and signals, in one select until no variant
     /// trains; the error that ended the run early, if one did.
     fn drive(
@@ -438,16 +445,12 @@ impl Race {
             Event::Saved(_) | Event::SaveFailed { .. } => self.unsaved[index].on_event(&event),
             Event::Finished(_) | Event::Diverged(_) => return Ok(Step::Done),
             Event::Error(message) => {
+                let label = self.labels[index].as_deref();
                 if self.report == Report::Json {
-                    let mut line = serde_json::json!({"event": "error", "message": message});
-                    if let Some(label) = &self.labels[index] {
-                        line["variant"] = label.as_str().into();
-                    }
+                    let line = error_line(label, None, &message);
                     writeln!(std::io::stdout().lock(), "{line}")?;
                 }
-                return Ok(Step::Fail(HeadlessError::Trainer(
-                    self.named(index, message),
-                )));
+                return Ok(Step::Fail(HeadlessError::Trainer(named(label, message))));
             }
             Event::Stopped => return Ok(Step::Fail(HeadlessError::Ended)),
             _ => {}
@@ -490,10 +493,7 @@ impl Race {
                 LaneState::Finished(outcome) => {
                     if let Some(what) = unsaved.report() {
                         not_saved_lines(self.report, label.as_deref(), &unsaved)?;
-                        return Err(HeadlessError::NotSaved(match &label {
-                            Some(label) => format!("variant `{label}`: {what}"),
-                            None => what,
-                        }));
+                        return Err(HeadlessError::NotSaved(named(label.as_deref(), what)));
                     }
                     outcomes.push(VariantOutcome { label, outcome });
                 }

@@ -160,12 +160,8 @@ impl Trainer {
 
     /// About the bytes a checkpoint of the run as it stands takes on disk.
     fn checkpoint_bytes(&self, reason: SaveReason) -> u64 {
-        let weights: usize = self
-            .model
-            .parameter_shapes()
-            .iter()
-            .map(|(_, shape)| shape.iter().product::<usize>() * size_of::<f32>())
-            .sum();
+        // The weights are one snapshot's worth.
+        let weights = self.timeline.snapshot_bytes();
         let meta = serde_json::to_vec_pretty(&self.meta(reason)).map_or(0, |m| m.len());
         (weights + meta) as u64
     }

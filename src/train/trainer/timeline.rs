@@ -110,16 +110,16 @@ impl Trainer {
             Err(CheckpointError::NotFound(_)) => return,
             Err(e) => return self.set_aside(run, e.to_string()),
         };
+        // A history written ahead of the checkpoint (a crash between the two) is cut
+        // back to it: that stretch is trained again.
         let at = self.position.at();
-        for snapshot in saved.timeline.snapshots() {
-            if snapshot.moment.at <= at + 1e-9 {
-                self.timeline.push(snapshot.clone());
-            }
+        let mut past = saved.timeline;
+        past.truncate(at);
+        for snapshot in past.snapshots() {
+            self.timeline.push(snapshot.clone());
         }
-        for c in saved.timeline.confusions() {
-            if f64::from(c.epoch) <= at + 1e-9 {
-                self.timeline.push_confusion(c.epoch, c.matrix.clone());
-            }
+        for c in past.confusions() {
+            self.timeline.push_confusion(c.epoch, c.matrix.clone());
         }
         tracing::info!(
             snapshots = self.timeline.len(),

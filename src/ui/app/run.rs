@@ -45,6 +45,16 @@ impl Default for RunSettings {
 }
 
 impl RunSettings {
+    /// The live settings of a run that trains with `settings`.
+    pub fn of(settings: &crate::train::TrainSettings) -> Self {
+        Self {
+            pooling: settings.pooling,
+            activation: settings.activation,
+            learning_rate: settings.learning_rate.get(),
+            pace: settings.pace,
+        }
+    }
+
     /// The settings as a run recipe (the pace does not name a run).
     pub fn recipe(&self) -> RunRecipe {
         RunRecipe {
@@ -206,12 +216,7 @@ impl RunView {
         match event {
             Event::Started(info) => {
                 self.epochs = info.settings.epochs.get();
-                self.settings = RunSettings {
-                    pooling: info.settings.pooling,
-                    activation: info.settings.activation,
-                    learning_rate: info.settings.learning_rate.get(),
-                    pace: info.settings.pace,
-                };
+                self.settings = RunSettings::of(&info.settings);
                 self.recipe = self.settings.recipe();
                 self.layers = Some(info.layers.clone());
                 self.info = Some(info);
@@ -304,12 +309,7 @@ impl RunView {
             }
             Event::Restored(r) => {
                 self.epochs = r.settings.epochs.get();
-                self.settings = RunSettings {
-                    pooling: r.settings.pooling,
-                    activation: r.settings.activation,
-                    learning_rate: r.settings.learning_rate.get(),
-                    pace: r.settings.pace,
-                };
+                self.settings = RunSettings::of(&r.settings);
                 self.load_history(&r.history, replay);
                 self.at = r.at;
                 self.state = RunState::Running;
