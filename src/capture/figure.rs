@@ -252,13 +252,75 @@ pub(super) fn draw_legend<'a, DB: DrawingBackend + 'a, Y: Ranged>(
         .map_err(|e| e.to_string())
 }
 
+/// One of `run`'s curves, `metric` named in the legend with the run's label, in its
+/// line style; a live run's test accuracy marks each epoch, as the chapter's plot does.
+fn draw_curve<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    run: &FigureRun,
+    (metric, points): (&str, &[(f64, f64)]),
+    color: RGBColor,
+    s: f64,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let px = |v: f64| (v * s).round() as i32;
+    let width = px(2.0).max(1) as u32;
+    let name = if run.label.is_empty() {
+        metric.to_string()
+    } else {
+        format!("{metric} · {}", run.label)
+    };
+    let (color, stroke) = match run.line {
+        // Toward the white background, thinner: there, not in the way.
+        LineStyle::Faint => (color.mix(0.35), px(1.5).max(1) as u32),
+        _ => (color.mix(1.0), width),
+    };
+    let style = color.stroke_width(stroke);
+    let (dash, gap) = match run.line {
+        LineStyle::Dotted => (px(2.0).max(1), px(4.0).max(2)),
+        LineStyle::LongDashed => (px(16.0).max(4), px(5.0).max(2)),
+        _ => (px(8.0).max(2), px(5.0).max(2)),
+    };
+    let dashed = matches!(
+        run.line,
+        LineStyle::Dashed | LineStyle::Dotted | LineStyle::LongDashed
+    );
+    let line = points.iter().copied();
+    let drawn = if dashed {
+        chart.draw_series(DashedLineSeries::new(line, dash, gap, style))
+    } else {
+        chart.draw_series(LineSeries::new(line, style))
+    };
+    drawn.map_err(err)?.label(name).legend(move |(x, y)| {
+        // The legend's sample line, in two pieces: apart for a dashed run.
+        let (a, b) = if dashed {
+            ((0, 8), (12, 20))
+        } else {
+            ((0, 10), (10, 20))
+        };
+        EmptyElement::at((x, y))
+            + PathElement::new(vec![(a.0, 0), (a.1, 0)], style)
+            + PathElement::new(vec![(b.0, 0), (b.1, 0)], style)
+    });
+    if metric == "test acc" && run.line != LineStyle::Faint {
+        // One point per epoch: mark them, as the chapter's plot does.
+        let marker = if dashed {
+            color.stroke_width(width)
+        } else {
+            color.filled()
+        };
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, px(3.0), marker)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &FigureData,
     s: f64,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let px = |v: f64| (v * s).round() as i32;
     root.fill(&WHITE).map_err(err)?;
     let top = data
         .runs
@@ -273,7 +335,6 @@ fn draw<DB: DrawingBackend>(
     epoch_mesh(&mut chart.configure_mesh(), s)
         .draw()
         .map_err(err)?;
-    let width = px(2.0).max(1) as u32;
     for run in &data.runs {
         let series = [
             ("train loss", &run.train_loss, RGBColor(31, 119, 180)),
@@ -281,61 +342,7 @@ fn draw<DB: DrawingBackend>(
             ("test acc", &run.test_acc, RGBColor(44, 160, 44)),
         ];
         for (metric, points, color) in series {
-            let name = if run.label.is_empty() {
-                metric.to_string()
-            } else {
-                format!("{metric} · {}", run.label)
-            };
-            let (color, stroke) = match run.line {
-                // Toward the white background, thinner: there, not in the way.
-                LineStyle::Faint => (color.mix(0.35), px(1.5).max(1) as u32),
-                _ => (color.mix(1.0), width),
-            };
-            let style = color.stroke_width(stroke);
-            let (dash, gap) = match run.line {
-                LineStyle::Dotted => (px(2.0).max(1), px(4.0).max(2)),
-                LineStyle::LongDashed => (px(16.0).max(4), px(5.0).max(2)),
-                _ => (px(8.0).max(2), px(5.0).max(2)),
-            };
-            let drawn = match run.line {
-                LineStyle::Dashed | LineStyle::Dotted | LineStyle::LongDashed => chart
-                    .draw_series(DashedLineSeries::new(
-                        points.iter().copied(),
-                        dash,
-                        gap,
-                        style,
-                    ))
-                    .map_err(err)?,
-                _ => chart
-                    .draw_series(LineSeries::new(points.iter().copied(), style))
-                    .map_err(err)?,
-            };
-            let dashed = matches!(
-                run.line,
-                LineStyle::Dashed | LineStyle::Dotted | LineStyle::LongDashed
-            );
-            drawn.label(name).legend(move |(x, y)| {
-                // The legend's sample line, in two pieces: apart for a dashed run.
-                let (a, b) = if dashed {
-                    ((0, 8), (12, 20))
-                } else {
-                    ((0, 10), (10, 20))
-                };
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(a.0, 0), (a.1, 0)], style)
-                    + PathElement::new(vec![(b.0, 0), (b.1, 0)], style)
-            });
-            if metric == "test acc" && run.line != LineStyle::Faint {
-                // One point per epoch: mark them, as the chapter's plot does.
-                let marker = if dashed {
-                    color.stroke_width(width)
-                } else {
-                    color.filled()
-                };
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, px(3.0), marker)))
-                    .map_err(err)?;
-            }
+            draw_curve(&mut chart, run, (metric, points), color, s)?;
         }
     }
     let dash = |i: u32| {

@@ -16,12 +16,13 @@ use anyhow::Context as _;
 
 use crate::cli::BenchArgs;
 use crate::config;
+use crate::config::Overrides;
 use crate::data::Dataset;
 use crate::device;
-use crate::engine::{self, Measure};
+use crate::engine::{self, Engine, Measure};
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::session;
-use crate::train::LearningRate;
+use crate::train::{LearningRate, TrainSettings};
 
 /// A model variant to measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,37 +164,12 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
         for repeat in 0..spec.repeats {
             let ids: Vec<&[u32]> = (0..spec.batches).map(|_| take()).collect();
             let examples = (spec.batches * spec.batch_size) as f64;
-            let start = Instant::now();
-            for ids in &ids {
-                engine.forward_only(&model, ids)?;
-            }
-            let forward_s = start.elapsed().as_secs_f64();
-            let mut steps = |every: Option<usize>| -> Result<f64, ModelError> {
-                let start = Instant::now();
-                for (i, ids) in ids.iter().enumerate() {
-                    let measure = match every {
-                        Some(k) if (i + 1) % k.max(1) == 0 => Measure::Layers,
-                        _ => Measure::Nothing,
-                    };
-                    engine.step(&model, lr, ids, measure, &mut |_| true)?;
-                }
-                engine.settle()?;
-                Ok(start.elapsed().as_secs_f64())
-            };
-            // Alternating which goes first, so neither always has the warmer caches.
-            let every = Some(spec.measure_every);
-            let (step_s, measured_s) = if repeat % 2 == 0 {
-                let plain = steps(None)?;
-                (plain, steps(every)?)
-            } else {
-                let with = steps(every)?;
-                (steps(None)?, with)
-            };
-            step.push(examples / step_s);
-            measured.push(examples / measured_s);
-            measured_ratio.push(step_s / measured_s);
-            forward.push(examples / forward_s);
-            backward.push(examples / (step_s - forward_s).max(1e-9));
+            let t = time_steps(&mut *engine, &model, lr, &ids, spec.measure_every, repeat)?;
+            step.push(examples / t.step);
+            measured.push(examples / t.measured);
+            measured_ratio.push(t.step / t.measured);
+            forward.push(examples / t.forward);
+            backward.push(examples / (t.step - t.forward).max(1e-9));
             let start = Instant::now();
             engine.evaluate(&model)?;
             eval.push(spec.dataset.test.len() as f64 / start.elapsed().as_secs_f64());
@@ -214,6 +190,59 @@ pub fn run(spec: &BenchSpec, mut done: impl FnMut(&BenchResult)) -> Result<(), M
         });
     }
     Ok(())
+}
+
+/// Seconds one repeat's batches took.
+struct RepeatTimes {
+    /// Forward passes and losses alone.
+    forward: f64,
+    /// Whole training steps.
+    step: f64,
+    /// Whole training steps, the layers measured one batch in `measure_every`.
+    measured: f64,
+}
+
+/// Times `ids` forward only, then as training steps with and without the layers
+/// measured, alternating by `repeat` which goes first so that neither always has the
+/// warmer caches.
+fn time_steps(
+    engine: &mut dyn Engine,
+    model: &LeNet,
+    lr: f64,
+    ids: &[&[u32]],
+    measure_every: usize,
+    repeat: usize,
+) -> Result<RepeatTimes, ModelError> {
+    let start = Instant::now();
+    for ids in ids {
+        engine.forward_only(model, ids)?;
+    }
+    let forward = start.elapsed().as_secs_f64();
+    let mut steps = |every: Option<usize>| -> Result<f64, ModelError> {
+        let start = Instant::now();
+        for (i, ids) in ids.iter().enumerate() {
+            let measure = match every {
+                Some(k) if (i + 1) % k.max(1) == 0 => Measure::Layers,
+                _ => Measure::Nothing,
+            };
+            engine.step(model, lr, ids, measure, &mut |_| true)?;
+        }
+        engine.settle()?;
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let every = Some(measure_every);
+    let (step, measured) = if repeat.is_multiple_of(2) {
+        let plain = steps(None)?;
+        (plain, steps(every)?)
+    } else {
+        let with = steps(every)?;
+        (steps(None)?, with)
+    };
+    Ok(RepeatTimes {
+        forward,
+        step,
+        measured,
+    })
 }
 
 /// A result as one line of the table `lenet-tui bench` prints.
@@ -246,6 +275,36 @@ pub fn table_header() -> String {
     )
 }
 
+/// The variants to time: the one the command line picks, or else the chapter's
+/// (avg pooling, sigmoid, lr 0.9) and its exercise's (max pooling, ReLU, lr 0.1).
+fn variants(config: &config::Config, overrides: &Overrides, s: &TrainSettings) -> Vec<Variant> {
+    if overrides.pooling.is_some() || overrides.activation.is_some() {
+        return vec![Variant {
+            pooling: s.pooling,
+            activation: s.activation,
+            learning_rate: s.learning_rate,
+        }];
+    }
+    let lr = |default: f64| {
+        overrides
+            .lr
+            .or(config.train.lr)
+            .unwrap_or_else(|| LearningRate::try_from(default).expect("a valid default"))
+    };
+    vec![
+        Variant {
+            pooling: Pooling::Avg,
+            activation: Activation::Sigmoid,
+            learning_rate: lr(0.9),
+        },
+        Variant {
+            pooling: Pooling::Max,
+            activation: Activation::Relu,
+            learning_rate: lr(0.1),
+        },
+    ]
+}
+
 /// `lenet-tui bench`: a table (or JSON lines) of examples/sec per variant.
 pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
     let config = config::load(args.run.config.as_deref())?;
@@ -255,32 +314,7 @@ pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
     let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
     let opened = device::open(resolved.device)?;
     let s = &resolved.settings;
-    let lr = |default: f64| {
-        overrides
-            .lr
-            .or(config.train.lr)
-            .unwrap_or_else(|| LearningRate::try_from(default).expect("a valid default"))
-    };
-    let variants = if overrides.pooling.is_some() || overrides.activation.is_some() {
-        vec![Variant {
-            pooling: s.pooling,
-            activation: s.activation,
-            learning_rate: s.learning_rate,
-        }]
-    } else {
-        vec![
-            Variant {
-                pooling: Pooling::Avg,
-                activation: Activation::Sigmoid,
-                learning_rate: lr(0.9),
-            },
-            Variant {
-                pooling: Pooling::Max,
-                activation: Activation::Relu,
-                learning_rate: lr(0.1),
-            },
-        ]
-    };
+    let variants = variants(&config, &overrides, s);
     let architecture = config.model.architecture(
         dataset.train.rows,
         dataset.train.cols,

@@ -131,9 +131,32 @@ pub fn figure_stem(runs: &[SavedRun]) -> String {
 /// The runs described, then their per-epoch figures side by side and the best test
 /// accuracy of each; two runs also get the difference of their test accuracies.
 pub fn table(runs: &[SavedRun]) -> String {
-    let labels = labels(runs);
+    let mut out = describe(runs);
+    let _ = writeln!(out);
+    out.push_str(&epoch_rows(runs));
+    let best = |epochs: &[EpochSummary]| {
+        epochs
+            .iter()
+            .max_by(|p, q| p.test_acc.total_cmp(&q.test_acc))
+            .map_or_else(
+                || "–".to_string(),
+                |e| format!("{:.4} (epoch {})", e.test_acc, e.epoch),
+            )
+    };
+    let bests: Vec<String> = runs
+        .iter()
+        .zip(LETTERS)
+        .map(|(r, letter)| format!("{letter} {}", best(&r.meta.history.epochs)))
+        .collect();
+    let _ = writeln!(out, "best test acc: {}", bests.join(", "));
+    out
+}
+
+/// One line per run: its letter, name, recipe, position and checkpoint, and the
+/// settings changed during it.
+fn describe(runs: &[SavedRun]) -> String {
     let mut out = String::new();
-    for (run, label) in runs.iter().zip(&labels) {
+    for (run, label) in runs.iter().zip(&labels(runs)) {
         let m = &run.meta;
         let s = &m.settings;
         let _ = writeln!(
@@ -159,7 +182,14 @@ pub fn table(runs: &[SavedRun]) -> String {
             let _ = writeln!(out, "   changed during the run: {}", changes.join(", "));
         }
     }
-    let _ = writeln!(out);
+    out
+}
+
+/// The header and one row per epoch: each run's loss, train and test accuracy side by
+/// side (– where it has no such epoch), and for two runs the difference in test
+/// accuracy.
+fn epoch_rows(runs: &[SavedRun]) -> String {
+    let mut out = String::new();
     let two = runs.len() == 2;
     let mut header = format!("{:>5} ", "epoch");
     for letter in LETTERS.iter().take(runs.len()) {
@@ -210,21 +240,6 @@ pub fn table(runs: &[SavedRun]) -> String {
     if last == 0 {
         let _ = writeln!(out, "(no run has finished an epoch yet)");
     }
-    let best = |epochs: &[EpochSummary]| {
-        epochs
-            .iter()
-            .max_by(|p, q| p.test_acc.total_cmp(&q.test_acc))
-            .map_or_else(
-                || "–".to_string(),
-                |e| format!("{:.4} (epoch {})", e.test_acc, e.epoch),
-            )
-    };
-    let bests: Vec<String> = runs
-        .iter()
-        .zip(LETTERS)
-        .map(|(r, letter)| format!("{letter} {}", best(&r.meta.history.epochs)))
-        .collect();
-    let _ = writeln!(out, "best test acc: {}", bests.join(", "));
     out
 }
 

@@ -17,7 +17,7 @@ use crate::engine::{argmax, probe_pixels};
 use crate::model::LeNet;
 use crate::rng::SeededRng;
 use crate::session;
-use crate::train::checkpoint::{self, ResumeFrom};
+use crate::train::checkpoint::{self, Checkpoint, ResumeFrom};
 
 /// Classes printed per file.
 const TOP: usize = 3;
@@ -48,25 +48,9 @@ struct Unreadable<'a> {
 
 pub fn command(args: &PredictArgs) -> Result<ExitCode> {
     let config = config::load(args.config.as_deref())?;
-    let from = args.resume.clone().unwrap_or(ResumeFrom::Latest);
-    let (checkpoint, warning) = checkpoint::load_resumable(&from, &session::runs_dir(&config)?)
-        .with_context(|| format!("cannot load the model of {from}"))?;
-    if let Some(w) = warning {
-        eprintln!("lenet-tui: warning: {w}");
-    }
-    let meta = &checkpoint.meta;
-    // Small images, one at a time: the CPU answers at once and needs no GPU.
-    let device = Device::Cpu;
-    let model = LeNet::new(
-        &meta.architecture,
-        meta.settings.pooling,
-        meta.settings.activation,
-        &device,
-        &mut SeededRng::seed_from_u64(0),
-    )?;
-    model.set_parameters(&checkpoint.weights(&model.parameter_shapes(), &device)?)?;
-    let classes = &meta.data.classes;
-    let [_, rows, cols] = meta.architecture.input;
+    let (checkpoint, model) = trained_model(args, &config)?;
+    let classes = &checkpoint.meta.data.classes;
+    let [_, rows, cols] = checkpoint.meta.architecture.input;
     let how = Preparation {
         frame: rows,
         framing: Framing::of(classes),
@@ -108,40 +92,90 @@ pub fn command(args: &PredictArgs) -> Result<ExitCode> {
         let probe = probe_pixels(&model, image.pixels.clone(), (rows, cols))?
             .pop()
             .context("the model answered nothing")?;
-        let p = &probe.probabilities;
-        let class = |i: usize| classes.get(i).map_or("?", String::as_str);
-        if args.json {
-            let line = serde_json::to_string(&Prediction {
-                file,
-                predicted: class(argmax(p)),
-                probabilities: p
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &probability)| ClassProbability {
-                        class: class(i),
-                        probability,
-                    })
-                    .collect(),
-                image: image.pixels.chunks(cols).collect(),
-            })?;
-            writeln!(stdout, "{line}")?;
+        let answer = Answer {
+            file,
+            probabilities: &probe.probabilities,
+            classes,
+        };
+        let line = if args.json {
+            answer.json(image.pixels.chunks(cols).collect())?
         } else {
-            let mut order: Vec<usize> = (0..p.len()).collect();
-            order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-            let top: Vec<String> = order
-                .iter()
-                .take(TOP)
-                .map(|&i| format!("{} {:.1}%", class(i), p[i] * 100.0))
-                .collect();
-            let seen = seen.map_or_else(String::new, |s| format!("  (seen: {})", s.display()));
-            writeln!(stdout, "{}: {}{seen}", file.display(), top.join(", "))?;
-        }
+            answer.text(seen.as_deref())
+        };
+        writeln!(stdout, "{line}")?;
     }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The checkpoint `--resume` names (the newest by default) and its model, on the
+/// CPU: small images, one at a time, are answered at once and need no GPU.
+fn trained_model(args: &PredictArgs, config: &config::Config) -> Result<(Checkpoint, LeNet)> {
+    let from = args.resume.clone().unwrap_or(ResumeFrom::Latest);
+    let (checkpoint, warning) = checkpoint::load_resumable(&from, &session::runs_dir(config)?)
+        .with_context(|| format!("cannot load the model of {from}"))?;
+    if let Some(w) = warning {
+        eprintln!("lenet-tui: warning: {w}");
+    }
+    let meta = &checkpoint.meta;
+    let device = Device::Cpu;
+    let model = LeNet::new(
+        &meta.architecture,
+        meta.settings.pooling,
+        meta.settings.activation,
+        &device,
+        &mut SeededRng::seed_from_u64(0),
+    )?;
+    model.set_parameters(&checkpoint.weights(&model.parameter_shapes(), &device)?)?;
+    Ok((checkpoint, model))
+}
+
+/// What the model made of one file.
+struct Answer<'a> {
+    file: &'a Path,
+    probabilities: &'a [f32],
+    classes: &'a [String],
+}
+
+impl Answer<'_> {
+    fn class(&self, i: usize) -> &str {
+        self.classes.get(i).map_or("?", String::as_str)
+    }
+
+    /// `coat.png: Coat 61.0%, Pullover 30.2%, Shirt 5.1%  (seen: …)`.
+    fn text(&self, seen: Option<&Path>) -> String {
+        let p = self.probabilities;
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        let top: Vec<String> = order
+            .iter()
+            .take(TOP)
+            .map(|&i| format!("{} {:.1}%", self.class(i), p[i] * 100.0))
+            .collect();
+        let seen = seen.map_or_else(String::new, |s| format!("  (seen: {})", s.display()));
+        format!("{}: {}{seen}", self.file.display(), top.join(", "))
+    }
+
+    /// The JSON line, with the image as the network saw it, row by row.
+    fn json(&self, image: Vec<&[u8]>) -> serde_json::Result<String> {
+        let p = self.probabilities;
+        serde_json::to_string(&Prediction {
+            file: self.file,
+            predicted: self.class(argmax(p)),
+            probabilities: p
+                .iter()
+                .enumerate()
+                .map(|(i, &probability)| ClassProbability {
+                    class: self.class(i),
+                    probability,
+                })
+                .collect(),
+            image,
+        })
+    }
 }
 
 /// Writes what the network read from `file` as `dir/STEM.png`, never over a file.

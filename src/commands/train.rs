@@ -121,7 +121,7 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
         let theme = theme(&config, &args.ui, Some(ColorDepth::Truecolor));
         let own = own_images(&config, &args.ui, &dataset)?;
         let mut app = App::new(dataset, theme, KeyMap::default());
-        app.add_own_images(own);
+        app.screen.add_own_images(own);
         anyhow::Ok(Snapshots {
             app,
             size,
@@ -206,7 +206,7 @@ pub fn show(
     let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
     let own = own_images(config, ui, &dataset)?;
     let mut app = App::new(dataset, theme, keymap);
-    app.add_own_images(own);
+    app.screen.add_own_images(own);
     let (labels, trainers): (Vec<Option<String>>, Vec<TrainerHandle>) =
         lanes.into_iter().map(|l| (l.label, l.trainer)).unzip();
     if trainers.len() > 1 {
@@ -219,9 +219,9 @@ pub fn show(
         );
     }
     let replaying = replay.is_some();
-    app.replay = replay;
+    app.runs.replay = replay;
     app.exit_on_finish = ui.exit_on_finish;
-    app.max_output = config
+    app.screen.max_output = config
         .ui
         .max_output_kb
         .unwrap_or(OutputLimit::DEFAULT)

@@ -365,42 +365,23 @@ fn fetch(
     let mut body = response.into_body().into_reader();
     let mut hasher = md5::Md5::new();
     let mut received = 0u64;
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match body.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // ureq refuses a body that ends before its Content-Length.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(error) => return Err(failed(FetchProblem::Read { received, error })),
-        };
-        hasher.update(&buf[..n]);
+    let mut on_chunk = |chunk: &[u8]| {
+        hasher.update(chunk);
         part.file()
-            .write_all(&buf[..n])
+            .write_all(chunk)
             .map_err(local(part.temp_path(), "write"))?;
-        received += n as u64;
+        received += chunk.len() as u64;
         on_event(DownloadEvent::Progress {
             file: &file.name,
             received,
         });
-    }
-    if let Some(expected) = total {
-        if received < expected {
-            return Err(failed(FetchProblem::Truncated { received, expected }));
-        }
-        if received > expected {
-            return Err(failed(FetchProblem::TooLong { received, expected }));
-        }
-    }
+        Ok(())
+    };
+    read_body(&mut body, &mut on_chunk, |received, error| {
+        failed(FetchProblem::Read { received, error })
+    })?;
     let actual = Md5(hasher.finalize().into());
-    if actual != file.md5 {
-        return Err(failed(FetchProblem::Checksum {
-            file: file.name.clone(),
-            expected: file.md5,
-            actual,
-        }));
-    }
+    check_received(file, total, received, actual).map_err(failed)?;
     if replacing {
         part.replace()
     } else {
@@ -414,6 +395,55 @@ fn fetch(
         url: &url,
     });
     Ok(())
+}
+
+/// That as many bytes came as the response said (`total`), with `file`'s MD5.
+fn check_received(
+    file: &ExpectedFile,
+    total: Option<u64>,
+    received: u64,
+    actual: Md5,
+) -> Result<(), FetchProblem> {
+    match total {
+        Some(expected) if received < expected => {
+            return Err(FetchProblem::Truncated { received, expected });
+        }
+        Some(expected) if received > expected => {
+            return Err(FetchProblem::TooLong { received, expected });
+        }
+        _ => {}
+    }
+    if actual != file.md5 {
+        return Err(FetchProblem::Checksum {
+            file: file.name.clone(),
+            expected: file.md5,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Reads `body` to its end a chunk at a time, handing each to `on_chunk`; a read
+/// that fails after `received` bytes is `failed(received, error)`.
+fn read_body(
+    body: &mut impl Read,
+    on_chunk: &mut impl FnMut(&[u8]) -> Result<(), DownloadError>,
+    failed: impl FnOnce(u64, io::Error) -> DownloadError,
+) -> Result<(), DownloadError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut received = 0u64;
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ureq refuses a body that ends before its Content-Length.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(error) => return Err(failed(received, error)),
+        };
+        on_chunk(&buf[..n])?;
+        received += n as u64;
+    }
 }
 
 /// The MD5 of the file at `path`, `None` if there is none.

@@ -192,41 +192,7 @@ fn parse(bytes: &[u8], kind: IdxKind) -> Result<(Vec<u32>, Vec<u8>), IdxProblem>
     };
 
     let needed = 4 + 4 * kind.rank();
-    let mut header = [0u8; 16];
-    let header = &mut header[..needed];
-    let found = read_up_to(&mut reader, header).map_err(io_problem)?;
-    if header[..found.min(2)].iter().any(|&b| b != 0) {
-        return Err(IdxProblem::NotIdx(hex_prefix(&header[..found.min(4)])));
-    }
-    if found < 4 {
-        return Err(IdxProblem::ShortHeader {
-            kind,
-            found,
-            needed,
-        });
-    }
-    if header[2] != UNSIGNED_BYTE {
-        return Err(IdxProblem::ElementType(header[2]));
-    }
-    let magic = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
-    if magic != kind.magic() {
-        return Err(IdxProblem::WrongMagic {
-            kind,
-            found: magic,
-            expected: kind.magic(),
-        });
-    }
-    if found < needed {
-        return Err(IdxProblem::ShortHeader {
-            kind,
-            found,
-            needed,
-        });
-    }
-    let dims: Vec<u32> = header[4..]
-        .chunks_exact(4)
-        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let dims = read_header(&mut reader, kind).map_err(|e| e.or_io(io_problem))?;
     check_dims(&dims, kind)?;
     // At most 2^32 * 4096 * 4096 = 2^56: no overflow in u64.
     let claimed: u64 = dims.iter().map(|&d| u64::from(d)).product();
@@ -262,6 +228,66 @@ fn parse(bytes: &[u8], kind: IdxKind) -> Result<(Vec<u32>, Vec<u8>), IdxProblem>
         .map_err(io_problem)?;
     check_length(payload.len() as u64)?;
     Ok((dims, payload))
+}
+
+/// A problem reading the header: the file's, or the reader's.
+enum HeaderProblem {
+    Idx(IdxProblem),
+    Io(io::Error),
+}
+
+impl HeaderProblem {
+    fn or_io(self, io_problem: impl FnOnce(io::Error) -> IdxProblem) -> IdxProblem {
+        match self {
+            HeaderProblem::Idx(p) => p,
+            HeaderProblem::Io(e) => io_problem(e),
+        }
+    }
+}
+
+impl From<IdxProblem> for HeaderProblem {
+    fn from(p: IdxProblem) -> Self {
+        HeaderProblem::Idx(p)
+    }
+}
+
+/// The header's dimensions, after its magic number: two zero bytes, the element
+/// type (unsigned bytes), the rank of `kind`.
+fn read_header(reader: &mut dyn Read, kind: IdxKind) -> Result<Vec<u32>, HeaderProblem> {
+    let needed = 4 + 4 * kind.rank();
+    let mut header = [0u8; 16];
+    let header = &mut header[..needed];
+    let found = read_up_to(reader, header).map_err(HeaderProblem::Io)?;
+    if header[..found.min(2)].iter().any(|&b| b != 0) {
+        return Err(IdxProblem::NotIdx(hex_prefix(&header[..found.min(4)])).into());
+    }
+    let short = IdxProblem::ShortHeader {
+        kind,
+        found,
+        needed,
+    };
+    if found < 4 {
+        return Err(short.into());
+    }
+    if header[2] != UNSIGNED_BYTE {
+        return Err(IdxProblem::ElementType(header[2]).into());
+    }
+    let magic = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+    if magic != kind.magic() {
+        return Err(IdxProblem::WrongMagic {
+            kind,
+            found: magic,
+            expected: kind.magic(),
+        }
+        .into());
+    }
+    if found < needed {
+        return Err(short.into());
+    }
+    Ok(header[4..]
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 fn check_dims(dims: &[u32], kind: IdxKind) -> Result<(), IdxProblem> {

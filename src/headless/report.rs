@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use super::unsaved::format_bytes;
 use crate::model::shapes::format_count;
-use crate::train::{Event, LayerStats, RunInfo, SavePart, SaveReason};
+use crate::train::{EpochSummary, Event, LayerStats, RunInfo, SavePart, SaveReason};
 
 /// One line of `--json` output. The shared fields are always present (null when the
 /// event has no such figure) so scripts can read every line the same way.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct JsonLine<'a> {
     event: &'static str,
     /// A race's variant: its label.
@@ -51,6 +51,24 @@ struct JsonLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     needs_bytes: Option<u64>,
 }
+
+impl<'a> JsonLine<'a> {
+    /// An `epoch` or `done` line for `e`, which took `seconds`.
+    fn epoch(self, event: &'static str, e: &'a EpochSummary, seconds: f64) -> Self {
+        JsonLine {
+            event,
+            epoch: Some(f64::from(e.epoch)),
+            train_loss: Some(e.train_loss),
+            train_acc: Some(e.train_acc),
+            test_acc: Some(e.test_acc),
+            examples_per_sec: Some(e.examples_per_sec),
+            layers: Some(&e.layers),
+            seconds: Some(seconds),
+            ..self
+        }
+    }
+}
+
 /// Turns events into report lines; kept apart from I/O so it can be tested.
 #[derive(Debug, Default)]
 pub struct Reporter {
@@ -152,97 +170,74 @@ impl Reporter {
             self.start(info);
         }
         let info = self.info.as_ref()?;
-        let mut line = JsonLine {
-            event: "",
+        let base = JsonLine {
             variant: self.variant.as_deref(),
-            epoch: None,
             epochs: info.settings.epochs.get(),
-            train_loss: None,
-            train_acc: None,
-            test_acc: None,
-            examples_per_sec: None,
             device: &info.device,
             data: &info.data,
-            seconds: None,
-            info: None,
-            path: None,
-            reason: None,
-            batch: None,
-            layers: None,
-            what: None,
-            message: None,
-            needs_bytes: None,
+            ..JsonLine::default()
         };
-        match event {
-            Event::Started(_) => {
-                line.event = "start";
-                line.epoch = Some(0.0);
-                line.info = Some(info);
-            }
-            Event::Progress(p) => {
-                line.event = "progress";
-                line.epoch = Some(p.at);
-                line.train_loss = Some(p.train_loss);
-                line.train_acc = Some(p.train_acc);
-                line.examples_per_sec = Some(p.examples_per_sec);
-                line.layers = Some(&p.layers);
-            }
-            Event::EpochFinished(e) | Event::Finished(e) => {
-                line.event = if matches!(event, Event::Finished(_)) {
-                    "done"
-                } else {
-                    "epoch"
-                };
-                line.epoch = Some(f64::from(e.epoch));
-                line.train_loss = Some(e.train_loss);
-                line.train_acc = Some(e.train_acc);
-                line.test_acc = Some(e.test_acc);
-                line.examples_per_sec = Some(e.examples_per_sec);
-                line.layers = Some(&e.layers);
-                line.seconds = Some(if line.event == "done" {
-                    self.elapsed()
-                } else {
-                    e.train_seconds + e.eval_seconds
-                });
-            }
-            Event::Saved(saved) => {
-                line.event = "checkpoint";
-                line.epoch = Some(saved.at);
-                line.path = Some(&saved.path);
-                line.reason = Some(saved.reason);
-            }
-            Event::Restored(r) => {
-                line.event = "resumed";
-                line.epoch = Some(r.at);
-                line.path = Some(&r.from);
-            }
+        let line = match event {
+            Event::Started(_) => JsonLine {
+                event: "start",
+                epoch: Some(0.0),
+                info: Some(info),
+                ..base
+            },
+            Event::Progress(p) => JsonLine {
+                event: "progress",
+                epoch: Some(p.at),
+                train_loss: Some(p.train_loss),
+                train_acc: Some(p.train_acc),
+                examples_per_sec: Some(p.examples_per_sec),
+                layers: Some(&p.layers),
+                ..base
+            },
+            Event::EpochFinished(e) => base.epoch("epoch", e, e.train_seconds + e.eval_seconds),
+            Event::Finished(e) => base.epoch("done", e, self.elapsed()),
+            Event::Saved(saved) => JsonLine {
+                event: "checkpoint",
+                epoch: Some(saved.at),
+                path: Some(&saved.path),
+                reason: Some(saved.reason),
+                ..base
+            },
+            Event::Restored(r) => JsonLine {
+                event: "resumed",
+                epoch: Some(r.at),
+                path: Some(&r.from),
+                ..base
+            },
             Event::SaveFailed {
                 reason,
                 part,
                 message,
                 needs,
-            } => {
-                line.event = "warning";
-                line.reason = Some(*reason);
-                line.what = Some(*part);
-                line.message = Some(message);
-                line.needs_bytes = *needs;
-            }
-            Event::Warning { part, message } => {
-                line.event = "warning";
-                line.what = Some(*part);
-                line.message = Some(message);
-            }
-            Event::Diverged(d) => {
-                line.event = "diverged";
-                line.epoch = Some(f64::from(d.epoch));
-                line.batch = Some(d.batch);
+            } => JsonLine {
+                event: "warning",
+                reason: Some(*reason),
+                what: Some(*part),
+                message: Some(message),
+                needs_bytes: *needs,
+                ..base
+            },
+            Event::Warning { part, message } => JsonLine {
+                event: "warning",
+                what: Some(*part),
+                message: Some(message),
+                ..base
+            },
+            Event::Diverged(d) => JsonLine {
+                event: "diverged",
+                epoch: Some(f64::from(d.epoch)),
+                batch: Some(d.batch),
                 // NaN and infinity become null.
-                line.train_loss = Some(d.loss);
-                line.path = d.last_good.as_deref();
-            }
+                train_loss: Some(d.loss),
+                path: d.last_good.as_deref(),
+                ..base
+            },
             _ => return None,
-        }
+        };
         Some(serde_json::to_string(&line).expect("report lines serialise"))
     }
 

@@ -1,8 +1,7 @@
 //! The dashboard's event loop. One [`Select`] gathers every message (each trainer's
 //! events, the terminal's input, signals, and a timeout that serves as the tick);
-//! each message goes to the app's update ([`App::on_lane_event`], [`App::on_key`],
-//! [`App::on_pointer`], [`App::tick`]), whose effects the loop carries out, feeding
-//! what they came to back through [`App::on_effect_done`]; then a frame is drawn if
+//! each goes to [`App::update`] as a [`Message`], whose effects the loop carries out,
+//! feeding what they came to back as [`Message::Done`]; then a frame is drawn if
 //! something changed and the last one is a frame's time old. When to capture and
 //! which heatmap refreshes the output budget holds back is [`CaptureCadence`]'s call.
 
@@ -14,7 +13,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Select};
 use crossterm::event::{Event as TermEvent, KeyEventKind};
 
-use super::app::{App, Effect, EffectDone, RunState};
+use super::app::RunState;
+use super::app::{App, Effect, EffectDone, Message};
 use super::cadence::{CaptureCadence, EpochShots, Lanes, Milestone};
 use super::keys::Key;
 use super::snapshot::{self, CaptureOptions, shorten};
@@ -140,8 +140,8 @@ impl<'a> Loop<'a> {
         };
         // A replay's figure is the user's to ask for (`f`); a race's comes when its
         // last variant finishes.
-        let cadence = CaptureCadence::new(app.lane_count(), shots, app.replay.is_none())
-            .with_budget(app.max_output, Instant::now());
+        let cadence = CaptureCadence::new(app.runs.lane_count(), shots, app.runs.replay.is_none())
+            .with_budget(app.screen.max_output, Instant::now());
         Self {
             terminal,
             trainers,
@@ -187,15 +187,13 @@ impl<'a> Loop<'a> {
     /// What is due whatever came: the app's timers, a recording that stopped by
     /// itself, a held refresh the budget now lets through.
     fn on_tick(&mut self) -> io::Result<()> {
-        for effect in self.app.tick(Instant::now()) {
-            self.apply(effect)?;
-        }
+        self.send(Message::Tick(Instant::now()))?;
         if let Some(why) = self.writer().take_lost() {
-            self.app.on_effect_done(EffectDone::RecordingLost(why));
+            self.done(EffectDone::RecordingLost(why))?;
             self.dirty = true;
         }
         if let Some((lane, event)) = self.cadence.release(Instant::now()) {
-            self.app.on_lane_event(lane, event);
+            self.send(Message::Trainer(lane, event))?;
             self.dirty = true;
         }
         Ok(())
@@ -207,8 +205,8 @@ impl<'a> Loop<'a> {
             return Ok(());
         }
         let before = self.writer().written();
-        let app = &*self.app;
-        self.terminal.draw(|f| render::render(app, f))?;
+        let (runs, screen) = (&self.app.runs, &self.app.screen);
+        self.terminal.draw(|f| render::render(runs, screen, f))?;
         let bytes = self.writer().written() - before;
         self.cadence.spent(bytes, Instant::now());
         self.dirty = false;
@@ -250,9 +248,10 @@ impl<'a> Loop<'a> {
         }
         let milestone = Milestone::of(&event);
         let focus = self.app.focus();
-        self.app.on_lane_event(lane, event);
-        let done: Vec<bool> = (0..self.app.lane_count())
-            .map(|i| self.app.lane_state(i) == &RunState::Finished)
+        self.send(Message::Trainer(lane, event))?;
+        let runs = &self.app.runs;
+        let done: Vec<bool> = (0..runs.lane_count())
+            .map(|i| runs.lane_state(i) == &RunState::Finished)
             .collect();
         let shots = self
             .cadence
@@ -262,7 +261,7 @@ impl<'a> Loop<'a> {
         }
         if shots.figure {
             let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), false);
-            self.done(done);
+            self.done(done)?;
             if crate::failpoint::hit("dashboard-panic-finished", &FINISHED_PANIC) {
                 panic!("failpoint dashboard-panic-finished");
             }
@@ -273,27 +272,27 @@ impl<'a> Loop<'a> {
 
     /// The terminal sent `input`.
     fn on_input(&mut self, input: TermEvent) -> io::Result<()> {
-        let effects = match input {
+        let message = match input {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-                self.app.on_key(&Key::from_event(&key))
+                Message::Key(Key::from_event(&key))
             }
-            TermEvent::Mouse(mouse) if self.app.drawing.is_some() => {
+            TermEvent::Mouse(mouse) if self.app.screen.drawing.is_some() => {
                 let size = self.terminal.size()?;
                 let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-                let pixel = render::canvas_pixel(self.app, area, (mouse.column, mouse.row));
-                self.app.on_pointer(super::pointer(mouse.kind, pixel))
+                let (runs, screen) = (&self.app.runs, &self.app.screen);
+                let pixel = render::canvas_pixel(runs, screen, area, (mouse.column, mouse.row));
+                Message::Pointer(super::pointer(mouse.kind, pixel))
             }
             TermEvent::Resize(w, h) => {
                 if let Some(r) = self.writer().recorder() {
                     let _ = r.resize(w, h);
                 }
-                Vec::new()
+                self.dirty = true;
+                return Ok(());
             }
             _ => return Ok(()),
         };
-        for effect in effects {
-            self.apply(effect)?;
-        }
+        self.send(message)?;
         self.dirty = true;
         Ok(())
     }
@@ -315,7 +314,7 @@ impl<'a> Loop<'a> {
     }
 
     /// Hands what an effect came to to the app; files written go to the log too.
-    fn done(&mut self, done: EffectDone) {
+    fn done(&mut self, done: EffectDone) -> io::Result<()> {
         let wrote_files = matches!(
             done,
             EffectDone::Screenshot(_)
@@ -326,7 +325,15 @@ impl<'a> Loop<'a> {
         if wrote_files && let Some(message) = done.message() {
             tracing::info!("{message}");
         }
-        self.app.on_effect_done(done);
+        self.send(Message::Done(done))
+    }
+
+    /// Hands `message` to the app and carries out the effects it asks for.
+    fn send(&mut self, message: Message) -> io::Result<()> {
+        for effect in self.app.update(message) {
+            self.apply(effect)?;
+        }
+        Ok(())
     }
 
     /// Carries out one effect.
@@ -345,11 +352,11 @@ impl<'a> Loop<'a> {
                     self.capture,
                     chrono::Local::now(),
                 );
-                self.done(done);
+                self.done(done)?;
             }
             Effect::Figure => {
                 let done = snapshot::figure(self.app, self.capture, chrono::Local::now(), true);
-                self.done(done);
+                self.done(done)?;
             }
             Effect::MouseCapture(on) => {
                 // Only in draw mode: elsewhere the terminal's own selection works.
@@ -359,11 +366,11 @@ impl<'a> Loop<'a> {
                     crossterm::execute!(self.writer(), crossterm::event::DisableMouseCapture)?;
                 }
             }
-            Effect::OpenImage(spec) => self.open_image(&spec),
+            Effect::OpenImage(spec) => self.open_image(&spec)?,
             Effect::SaveDrawing(image) => {
-                let side = self.app.dataset.test.rows;
+                let side = self.app.runs.dataset.test.rows;
                 let done = snapshot::drawing(&image, side, self.capture, chrono::Local::now());
-                self.done(done);
+                self.done(done)?;
             }
             Effect::ToggleRecording => self.toggle_recording()?,
         }
@@ -371,8 +378,8 @@ impl<'a> Loop<'a> {
     }
 
     /// Reads an image file (`FILE` or `FILE=CLASS`) for the image list.
-    fn open_image(&mut self, spec: &str) {
-        let data = &self.app.dataset;
+    fn open_image(&mut self, spec: &str) -> io::Result<()> {
+        let data = &self.app.runs.dataset;
         let how = Preparation::for_data(&data.test, &data.classes, false);
         let opened = OwnImage::from_spec(spec, &data.classes, how)
             .map(Arc::new)
@@ -381,7 +388,7 @@ impl<'a> Loop<'a> {
             Ok(image) => tracing::info!("image {spec}: read as {}", image.name),
             Err(why) => tracing::warn!("image {spec}: {why}"),
         }
-        self.done(EffectDone::ImageOpened(opened));
+        self.done(EffectDone::ImageOpened(opened))
     }
 
     /// Stops the recording that runs, or starts one in the capture directory.
@@ -391,14 +398,18 @@ impl<'a> Loop<'a> {
                 Ok(path) => EffectDone::RecordingStopped(shorten(&path)),
                 Err(e) => EffectDone::RecordingLost(format!("recording: {e}")),
             };
-            self.done(done);
+            self.done(done)?;
             return Ok(());
         }
         let size = self.terminal.size()?;
         let dir = &self.capture.dir;
         let now = chrono::Local::now();
         let result = std::fs::create_dir_all(dir).and_then(|()| {
-            let stem = capture::dir::unique_stem(dir, &self.app.capture_stem(now), &["cast"]);
+            let stem = capture::dir::unique_stem(
+                dir,
+                &self.app.runs.capture_stem(self.app.focus(), now),
+                &["cast"],
+            );
             let path = dir.join(format!("{stem}.cast"));
             Recorder::create(&path, size.width, size.height, "lenet-tui")
         });
@@ -406,13 +417,13 @@ impl<'a> Loop<'a> {
             Ok(r) => {
                 let file = shorten(r.path());
                 self.writer().start_recording(r);
-                self.done(EffectDone::RecordingStarted(Ok(file)));
+                self.done(EffectDone::RecordingStarted(Ok(file)))?;
                 // Redraw everything so the recording starts with a whole frame.
                 self.terminal.clear()?;
             }
             Err(e) => {
                 let why = format!("{}: {e}", dir.display());
-                self.done(EffectDone::RecordingStarted(Err(why)));
+                self.done(EffectDone::RecordingStarted(Err(why)))?;
             }
         }
         Ok(())

@@ -102,10 +102,10 @@ pub fn run(
         .iter()
         .enumerate()
         .map(|(i, t)| (format!("variant {}", i + 1), t));
-    let saved = app
-        .replay
-        .is_none()
-        .then(|| crate::train::save_all(named, reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT));
+    let saved =
+        app.runs.replay.is_none().then(|| {
+            crate::train::save_all(named, reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT)
+        });
     match &saved {
         Some(Ok(path)) => {
             tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")
@@ -126,7 +126,7 @@ pub fn run(
     };
     Ok(Outcome {
         state: app.run().state.clone(),
-        status: app.status,
+        status: app.screen.status,
         log_path: crate::logging::path().map(PathBuf::from),
         checkpoint: saved,
         signal: match exit {

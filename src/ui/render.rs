@@ -1,4 +1,5 @@
-//! The whole frame: a pure function of [`App`] state.
+//! The whole frame: a pure function of the [`Runs`] watched and this
+//! terminal's [`Screen`].
 //!
 //! Header, then the loss and accuracy charts beside the layer table, then the
 //! activations, with the optional panels (probabilities, confusion matrix, kernels)
@@ -11,7 +12,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::ui::app::{App, Panel};
+use crate::ui::app::{Panel, Runs, Screen};
 use crate::ui::widgets::{
     PanelSize, activations, charts, confusion, diagnostics, footer, header, kernels, layers,
     overlay, probabilities,
@@ -27,7 +28,7 @@ const ROOMY_BODY: u16 = 30;
 const ACTIVATIONS_MIN_WIDTH: u16 = 40;
 
 /// Draws the dashboard, or a notice when the terminal is too small for it.
-pub fn render(app: &App, frame: &mut Frame) {
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame) {
     let area = frame.area();
     let Some(FrameAreas {
         head,
@@ -36,22 +37,22 @@ pub fn render(app: &App, frame: &mut Frame) {
         table,
         arranged,
         foot,
-    }) = areas(app, area)
+    }) = areas(runs, screen, area)
     else {
-        too_small(app, frame, area);
+        too_small(screen, frame, area);
         return;
     };
-    header::render(app, frame, head);
-    charts::render_loss(app, frame, loss);
-    charts::render_accuracy(app, frame, accuracy);
-    layers::render(app, frame, table);
-    activations::render(app, frame, arranged.activations);
+    header::render(runs, screen, frame, head);
+    charts::render_loss(runs, screen, frame, loss);
+    charts::render_accuracy(runs, screen, frame, accuracy);
+    layers::render(runs, screen, frame, table);
+    activations::render(runs, screen, frame, arranged.activations);
     for &(panel, rect) in &arranged.panels {
         match panel {
-            Panel::Probabilities => probabilities::render(app, frame, rect),
-            Panel::Confusion => confusion::render(app, frame, rect),
-            Panel::Kernels => kernels::render(app, frame, rect),
-            Panel::Diagnostics => diagnostics::render(app, frame, rect),
+            Panel::Probabilities => probabilities::render(runs, screen, frame, rect),
+            Panel::Confusion => confusion::render(runs, screen, frame, rect),
+            Panel::Kernels => kernels::render(runs, screen, frame, rect),
+            Panel::Diagnostics => diagnostics::render(runs, screen, frame, rect),
         }
     }
     if !arranged.hidden.is_empty() {
@@ -64,12 +65,12 @@ pub fn render(app: &App, frame: &mut Frame) {
                 a.bottom() - 1,
                 note,
                 usize::from(a.width - 4),
-                app.theme.dim,
+                screen.theme.dim,
             );
         }
     }
-    footer::render(app, frame, foot);
-    overlay::render(app, frame, area);
+    footer::render(runs, screen, frame, foot);
+    overlay::render(runs, screen, frame, area);
 }
 
 /// Where each part of the frame goes.
@@ -83,7 +84,7 @@ struct FrameAreas {
 }
 
 /// The frame's layout in `area`; `None` below [`MIN_SIZE`].
-fn areas(app: &App, area: Rect) -> Option<FrameAreas> {
+fn areas(runs: &Runs, screen: &Screen, area: Rect) -> Option<FrameAreas> {
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         return None;
     }
@@ -102,7 +103,11 @@ fn areas(app: &App, area: Rect) -> Option<FrameAreas> {
         Constraint::Length(31),
     ])
     .areas(top);
-    let wanted: Vec<(Panel, PanelSize)> = app.panels.iter().map(|&p| (p, size(app, p))).collect();
+    let wanted: Vec<(Panel, PanelSize)> = screen
+        .panels
+        .iter()
+        .map(|&p| (p, size(runs, screen, p)))
+        .collect();
     Some(FrameAreas {
         head,
         loss,
@@ -115,9 +120,14 @@ fn areas(app: &App, area: Rect) -> Option<FrameAreas> {
 
 /// The draw-mode canvas pixel under the terminal cell `(column, row)` of a frame of
 /// `area`, from the same layout the frame is drawn with; `None` off the canvas.
-pub fn canvas_pixel(app: &App, area: Rect, (column, row): (u16, u16)) -> Option<(f32, f32)> {
-    let frame = areas(app, area)?;
-    activations::canvas(app, frame.arranged.activations)?.pixel_at(column, row)
+pub fn canvas_pixel(
+    runs: &Runs,
+    screen: &Screen,
+    area: Rect,
+    (column, row): (u16, u16),
+) -> Option<(f32, f32)> {
+    let frame = areas(runs, screen, area)?;
+    activations::canvas(runs, screen, frame.arranged.activations)?.pixel_at(column, row)
 }
 
 /// A panel's name in the "no room" note.
@@ -130,12 +140,12 @@ fn name(panel: Panel) -> &'static str {
     }
 }
 
-fn size(app: &App, panel: Panel) -> PanelSize {
+fn size(runs: &Runs, screen: &Screen, panel: Panel) -> PanelSize {
     match panel {
-        Panel::Probabilities => probabilities::size(app),
-        Panel::Confusion => confusion::size(app),
-        Panel::Kernels => kernels::size(app),
-        Panel::Diagnostics => diagnostics::size(app),
+        Panel::Probabilities => probabilities::size(runs, screen),
+        Panel::Confusion => confusion::size(runs, screen),
+        Panel::Kernels => kernels::size(runs, screen),
+        Panel::Diagnostics => diagnostics::size(runs, screen),
     }
 }
 
@@ -153,88 +163,108 @@ struct Arrangement {
 /// height, then at its smallest; while even that does not fit, the last panel goes.
 fn arrange(area: Rect, wanted: &[(Panel, PanelSize)], keep: u16) -> Arrangement {
     // A panel shorter than its smallest useful height draws nothing useful anywhere.
-    let (mut shown, mut hidden): (Vec<_>, Vec<_>) =
+    let (mut shown, hidden): (Vec<_>, Vec<_>) =
         wanted.iter().partition(|(_, s)| s.min.1 <= area.height);
-    let mut hidden: Vec<Panel> = hidden.drain(..).map(|&(p, _)| p).collect();
-    while !shown.is_empty() {
-        for preferred in [true, false] {
-            let height = |s: &PanelSize| if preferred { s.preferred.1 } else { s.min.1 };
-            let mut columns: Vec<Vec<(Panel, PanelSize)>> = Vec::new();
-            let mut used = 0;
-            for &&(panel, size) in &shown {
-                match columns.last_mut() {
-                    Some(column) if used + height(&size) <= area.height => {
-                        column.push((panel, size));
-                        used += height(&size);
-                    }
-                    _ => {
-                        columns.push(vec![(panel, size)]);
-                        used = height(&size);
-                    }
-                }
-            }
-            let widest = |c: &[(Panel, PanelSize)], f: fn(&PanelSize) -> u16| {
-                c.iter().map(|(_, s)| f(s)).max().unwrap_or(0)
-            };
-            let least: u32 = columns
-                .iter()
-                .map(|c| u32::from(widest(c, |s| s.min.0)))
-                .sum();
-            if least + u32::from(keep) > u32::from(area.width) {
-                continue;
-            }
-            // Widths from the smallest up to the preferred, left column first.
-            let mut spare = area.width - keep - least as u16;
-            let widths: Vec<u16> = columns
-                .iter()
-                .map(|c| {
-                    let (min, want) = (widest(c, |s| s.min.0), widest(c, |s| s.preferred.0));
-                    let add = want.saturating_sub(min).min(spare);
-                    spare -= add;
-                    min + add
-                })
-                .collect();
+    let mut hidden: Vec<Panel> = hidden.into_iter().map(|&(p, _)| p).collect();
+    let mut arranged = None;
+    while arranged.is_none() && !shown.is_empty() {
+        arranged = [true, false].into_iter().find_map(|preferred| {
+            let columns = stack(&shown, area.height, preferred);
+            let widths = column_widths(&columns, area.width, keep)?;
             let taken: u16 = widths.iter().sum();
             let activations = Rect::new(area.x, area.y, area.width - taken, area.height);
-            let mut panels = Vec::new();
-            let mut x = activations.right();
-            for (column, width) in columns.iter().zip(widths) {
-                let mut spare = area
-                    .height
-                    .saturating_sub(column.iter().map(|(_, s)| s.min.1).sum());
-                let mut y = area.y;
-                for (i, (panel, size)) in column.iter().enumerate() {
-                    let mut h = size.min.1 + size.preferred.1.saturating_sub(size.min.1).min(spare);
-                    spare -= h - size.min.1;
-                    if i + 1 == column.len() {
-                        // The last in a column takes what is left of it.
-                        h = area.bottom() - y;
-                    }
-                    panels.push((*panel, Rect::new(x, y, width, h)));
-                    y += h;
-                }
-                x += width;
-            }
-            hidden.sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
-            return Arrangement {
-                activations,
-                panels,
-                hidden,
-            };
-        }
-        if let Some((panel, _)) = shown.pop() {
+            let panels = place(&columns, &widths, area, activations.right());
+            Some((activations, panels))
+        });
+        if arranged.is_none()
+            && let Some((panel, _)) = shown.pop()
+        {
             hidden.push(*panel);
         }
     }
     hidden.sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
+    let (activations, panels) = arranged.unwrap_or((area, Vec::new()));
     Arrangement {
-        activations: area,
-        panels: Vec::new(),
+        activations,
+        panels,
         hidden,
     }
 }
 
-fn too_small(app: &App, frame: &mut Frame, area: Rect) {
+/// A column of panels, top to bottom.
+type Column = Vec<(Panel, PanelSize)>;
+
+/// `shown` in columns as tall as `height`, each panel at its preferred height or
+/// its smallest.
+fn stack(shown: &[&(Panel, PanelSize)], height: u16, preferred: bool) -> Vec<Column> {
+    let tall = |s: &PanelSize| if preferred { s.preferred.1 } else { s.min.1 };
+    let mut columns: Vec<Column> = Vec::new();
+    let mut used = 0;
+    for &&(panel, size) in shown {
+        match columns.last_mut() {
+            Some(column) if used + tall(&size) <= height => {
+                column.push((panel, size));
+                used += tall(&size);
+            }
+            _ => {
+                columns.push(vec![(panel, size)]);
+                used = tall(&size);
+            }
+        }
+    }
+    columns
+}
+
+/// Each column's width, from the smallest up to the preferred, left column first;
+/// `None` when even the smallest leave the activations less than `keep` of `width`.
+fn column_widths(columns: &[Column], width: u16, keep: u16) -> Option<Vec<u16>> {
+    let widest = |c: &[(Panel, PanelSize)], f: fn(&PanelSize) -> u16| {
+        c.iter().map(|(_, s)| f(s)).max().unwrap_or(0)
+    };
+    let least: u32 = columns
+        .iter()
+        .map(|c| u32::from(widest(c, |s| s.min.0)))
+        .sum();
+    if least + u32::from(keep) > u32::from(width) {
+        return None;
+    }
+    let mut spare = width - keep - least as u16;
+    let widths = columns
+        .iter()
+        .map(|c| {
+            let (min, want) = (widest(c, |s| s.min.0), widest(c, |s| s.preferred.0));
+            let add = want.saturating_sub(min).min(spare);
+            spare -= add;
+            min + add
+        })
+        .collect();
+    Some(widths)
+}
+
+/// Each panel's rectangle: columns side by side from `x`, each panel at least its
+/// smallest height and the last in a column taking what is left of it.
+fn place(columns: &[Column], widths: &[u16], area: Rect, mut x: u16) -> Vec<(Panel, Rect)> {
+    let mut panels = Vec::new();
+    for (column, &width) in columns.iter().zip(widths) {
+        let mut spare = area
+            .height
+            .saturating_sub(column.iter().map(|(_, s)| s.min.1).sum());
+        let mut y = area.y;
+        for (i, (panel, size)) in column.iter().enumerate() {
+            let mut h = size.min.1 + size.preferred.1.saturating_sub(size.min.1).min(spare);
+            spare -= h - size.min.1;
+            if i + 1 == column.len() {
+                h = area.bottom() - y;
+            }
+            panels.push((*panel, Rect::new(x, y, width, h)));
+            y += h;
+        }
+        x += width;
+    }
+    panels
+}
+
+fn too_small(screen: &Screen, frame: &mut Frame, area: Rect) {
     if area.width == 0 || area.height == 0 {
         return;
     }
@@ -246,7 +276,7 @@ fn too_small(app: &App, frame: &mut Frame, area: Rect) {
     let [v] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
-    frame.render_widget(Paragraph::new(lines).centered().style(app.theme.text), v);
+    frame.render_widget(Paragraph::new(lines).centered().style(screen.theme.text), v);
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub struct CaptureOptions {
 
 /// The terminal's default colours for exports, from the theme.
 pub fn palette(app: &App) -> Palette {
-    match app.theme.kind {
+    match app.screen.theme.kind {
         ThemeKind::Dark => Palette::DARK,
         ThemeKind::Light => Palette::LIGHT,
     }
@@ -42,7 +42,7 @@ pub fn render_offscreen(app: &App, width: u16, height: u16) -> Buffer {
     let mut terminal =
         Terminal::new(TestBackend::new(width, height)).expect("an in-memory terminal");
     terminal
-        .draw(|f| render::render(app, f))
+        .draw(|f| render::render(&app.runs, &app.screen, f))
         .expect("drawing in memory cannot fail");
     terminal.backend().buffer().clone()
 }
@@ -61,7 +61,7 @@ pub fn screenshot(
             &palette(app),
             capture.png_scale,
             &capture.dir,
-            &app.capture_stem(now),
+            &app.runs.capture_stem(app.focus(), now),
         )
         .map(|paths| shorten(&paths[0].with_extension("{svg,png,txt}")))
         .map_err(|e| format!("{}: {e}", capture.dir.display())),
@@ -75,8 +75,8 @@ pub fn figure(
     now: DateTime<Local>,
     asked: bool,
 ) -> EffectDone {
-    let data = app.figure_data();
-    let stem = format!("{}_figure", app.capture_stem(now));
+    let data = app.runs.figure_data(app.focus());
+    let stem = format!("{}_figure", app.runs.capture_stem(app.focus(), now));
     let scale = capture.png_scale;
     let written =
         capture::figure::write_figure(&data, &capture.dir, &stem, scale).and_then(|path| {
@@ -86,7 +86,7 @@ pub fn figure(
             if gradients.panels.iter().all(GradientPanel::is_empty) {
                 return Ok(training);
             }
-            let stem = format!("{}_gradients", app.capture_stem(now));
+            let stem = format!("{}_gradients", app.runs.capture_stem(app.focus(), now));
             let path = capture::figure::write_figure(&gradients, &capture.dir, &stem, scale)?;
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
             Ok(format!(

@@ -199,7 +199,7 @@ fn app_midway(depth: ColorDepth) -> App {
     max_model.pooling = Pooling::Max;
     app.on_event(Event::Layers(max_model.layer_table().unwrap()));
     app.on_event(Event::Activations {
-        reports: vec![report(&dataset, app.probes[0], 4)],
+        reports: vec![report(&dataset, app.screen.probes[0], 4)],
         kernels: Some(first_kernels()),
         periodic: false,
     });
@@ -216,13 +216,15 @@ fn app_with_panels(depth: ColorDepth) -> App {
     ] {
         app.on_action(action);
     }
-    assert_eq!(app.panels, Panel::ALL[..3]);
+    assert_eq!(app.screen.panels, Panel::ALL[..3]);
     app
 }
 
 fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| render(app, f)).unwrap();
+    terminal
+        .draw(|f| render(&app.runs, &app.screen, f))
+        .unwrap();
     terminal
 }
 
@@ -261,11 +263,11 @@ fn whole_frame_at_80_by_24() {
 /// Compare mode, with the probe reports of a pullover (left) and a coat (right).
 fn compare_pullover_and_coat(app: &mut App) {
     app.on_action(Action::Compare);
-    let dataset = app.dataset.clone();
+    let dataset = app.runs.dataset.clone();
     app.on_event(Event::Activations {
         reports: vec![
-            report(&dataset, app.probes[0], 2),
-            report(&dataset, app.probes[1], 6),
+            report(&dataset, app.screen.probes[0], 2),
+            report(&dataset, app.screen.probes[1], 6),
         ],
         kernels: Some(first_kernels()),
         periodic: false,
@@ -343,22 +345,22 @@ fn each_panel_on_its_own() {
         snapshot(name, &terminal);
     };
     panel("panel_header", 120, 2, &|a, f| {
-        header::render(a, f, f.area())
+        header::render(&a.runs, &a.screen, f, f.area())
     });
     panel("panel_loss", 60, 14, &|a, f| {
-        charts::render_loss(a, f, f.area())
+        charts::render_loss(&a.runs, &a.screen, f, f.area())
     });
     panel("panel_accuracy", 60, 14, &|a, f| {
-        charts::render_accuracy(a, f, f.area())
+        charts::render_accuracy(&a.runs, &a.screen, f, f.area())
     });
     panel("panel_layers", 31, 16, &|a, f| {
-        layers::render(a, f, f.area())
+        layers::render(&a.runs, &a.screen, f, f.area())
     });
     panel("panel_activations", 120, 18, &|a, f| {
-        activations::render(a, f, f.area())
+        activations::render(&a.runs, &a.screen, f, f.area())
     });
     panel("panel_footer", 120, 1, &|a, f| {
-        footer::render(a, f, f.area())
+        footer::render(&a.runs, &a.screen, f, f.area())
     });
 }
 
@@ -405,8 +407,8 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
     )
     .unwrap();
     app.on_event(Event::Layers(model.layer_table().unwrap()));
-    let dataset = app.dataset.clone();
-    let mut wide = report(&dataset, app.probes[0], 4);
+    let dataset = app.runs.dataset.clone();
+    let mut wide = report(&dataset, app.screen.probes[0], 4);
     wide.probe.layer1 = map(16, 28);
     wide.probe.layer2 = map(32, 14);
     app.on_event(Event::Activations {
@@ -430,7 +432,7 @@ fn a_configured_variant_shows_its_own_layers_and_maps() {
 fn gradient_flow_at_120_by_36_and_160_by_48() {
     let mut app = app_midway(ColorDepth::Ansi256);
     app.on_action(Action::ToggleDiagnostics);
-    assert_eq!(app.panels, [Panel::Diagnostics]);
+    assert_eq!(app.screen.panels, [Panel::Diagnostics]);
     for (w, h) in [(120, 36), (160, 48)] {
         let terminal = draw(&app, w, h);
         let text = terminal.backend().to_string();
@@ -463,7 +465,7 @@ fn gradient_flow_at_120_by_36_and_160_by_48() {
                 .expect("the layer's row");
             assert_eq!(
                 buffer[at].fg,
-                app.theme.layer_lines[i].fg.unwrap(),
+                app.screen.theme.layer_lines[i].fg.unwrap(),
                 "{w}×{h}: {name}'s colour"
             );
         }
@@ -527,7 +529,7 @@ fn compare_mode_puts_two_images_bars_side_by_side() {
     compare_pullover_and_coat(&mut app);
     let terminal = draw(&app, 160, 48);
     let text = terminal.backend().to_string();
-    let header = format!("#{} ", app.probes[0]);
+    let header = format!("#{} ", app.screen.probes[0]);
     assert!(text.contains(&header), "{text}");
     assert!(
         text.lines()
@@ -547,25 +549,25 @@ fn each_new_panel_on_its_own() {
         terminal.backend().to_string()
     };
     let probs = panel("panel_probabilities", 36, 13, &|a, f| {
-        probabilities::render(a, f, f.area())
+        probabilities::render(&a.runs, &a.screen, f, f.area())
     });
     // The prediction (Coat, 82 %) has the longest bar; every class is listed.
     let coat = probs.lines().find(|l| l.contains("Coat")).unwrap();
     assert!(coat.contains("82%") && coat.contains("████████"), "{probs}");
     assert_eq!(probs.matches('%').count(), 10, "{probs}");
     let short = panel("panel_probabilities_short", 36, 6, &|a, f| {
-        probabilities::render(a, f, f.area())
+        probabilities::render(&a.runs, &a.screen, f, f.area())
     });
     assert!(short.contains("Coat"), "the most probable stays: {short}");
 
     let matrix = panel("panel_confusion", 59, 14, &|a, f| {
-        confusion::render(a, f, f.area())
+        confusion::render(&a.runs, &a.screen, f, f.area())
     });
     let shirt = matrix.lines().find(|l| l.contains("│      Shirt")).unwrap();
     assert!(shirt.contains("15") && shirt.contains("70%"), "{matrix}");
     assert!(matrix.contains("most confused: Shirt → T-shirt/top (15)"));
     let compact = panel("panel_confusion_compact", 30, 8, &|a, f| {
-        confusion::render(a, f, f.area())
+        confusion::render(&a.runs, &a.screen, f, f.area())
     });
     assert!(
         compact.contains('▀') && compact.contains("Shirt → T-shirt/top (15)"),
@@ -573,7 +575,7 @@ fn each_new_panel_on_its_own() {
     );
 
     let k = panel("panel_kernels", 34, 14, &|a, f| {
-        kernels::render(a, f, f.area())
+        kernels::render(&a.runs, &a.screen, f, f.area())
     });
     assert!(k.contains("-0.40") && k.contains("0.40"), "{k}");
     assert_eq!(
@@ -590,7 +592,7 @@ fn without_colour_the_matrix_shows_its_counts() {
     let app = app_with_panels(ColorDepth::None);
     let mut terminal = Terminal::new(TestBackend::new(59, 14)).unwrap();
     terminal
-        .draw(|f| confusion::render(&app, f, f.area()))
+        .draw(|f| confusion::render(&app.runs, &app.screen, f, f.area()))
         .unwrap();
     let text = terminal.backend().to_string();
     let shirt = text.lines().find(|l| l.contains("│      Shirt")).unwrap();

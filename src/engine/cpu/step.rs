@@ -206,37 +206,16 @@ impl CpuStep {
         let backward = pass != Pass::Forward;
         let measuring = pass == Pass::Measured;
         self.measured = measuring.then_some(act);
-        if measuring {
-            // The same layers step after step: empty the tallies rather than remake them.
-            if self.tallies.is_empty() {
-                self.tallies = self.net.tallies();
-            }
-            self.tallies.iter_mut().for_each(ActivationTally::clear);
-        }
         let batch = labels.len();
         self.batch = batch;
+        self.logits.clear();
         if batch == 0 {
-            self.logits.clear();
             return BatchFigures {
                 loss: f64::NAN,
                 correct: 0,
             };
         }
-        // Workers (and their memory) are bounded whatever the batch size: a larger
-        // batch is taken a group of chunks at a time.
-        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
-        let chunks = batch.div_ceil(CHUNK_IMAGES);
-        while self.workers.len() < chunks.min(group) {
-            self.workers.push(Worker::new(&self.net));
-        }
-        for (i, s) in self.net.convs.iter().enumerate() {
-            if s.convolves_directly() {
-                tap_major(&params[2 * i], s.cout, s.patch(), &mut self.taps[i]);
-            }
-            if backward && i > 0 && s.input_grad_correlation().is_some() {
-                flipped_taps(&params[2 * i], s.cout, s.cin, s.k, &mut self.flipped[i]);
-            }
-        }
+        let group = self.get_ready(params, batch, pass);
         let weights = Weights {
             params,
             taps: &self.taps,
@@ -247,7 +226,6 @@ impl CpuStep {
         let net = &self.net;
         let classes = *net.dense.last().expect("a classifier");
         let (mut loss, mut correct) = (0.0, 0);
-        self.logits.clear();
         let per_group = group * CHUNK_IMAGES;
         let groups = images
             .chunks(per_group * image_len)
@@ -279,32 +257,83 @@ impl CpuStep {
                 sum_gradients(workers, &mut self.grads, g > 0);
             }
             if measuring {
-                for worker in workers.iter() {
-                    for (all, part) in self.tallies.iter_mut().zip(&worker.tallies) {
-                        all.merge(part);
-                    }
-                }
-                if g == 0 {
-                    let layers = self.tallies.len();
-                    self.ranges = (self.tallies.iter().enumerate())
-                        .map(|(i, t)| t.histogram_range(layer_activation(i, layers, act)))
-                        .collect();
-                }
-                let ranges = &self.ranges;
-                workers.par_iter_mut().enumerate().for_each(|(w, worker)| {
-                    let n = CHUNK_IMAGES.min(labels.len() - w * CHUNK_IMAGES);
-                    worker.bin(net, n, ranges);
-                });
-                for worker in workers.iter() {
-                    for (all, part) in self.tallies.iter_mut().zip(&worker.tallies) {
-                        all.merge_histogram(part);
-                    }
-                }
+                let tallies = (&mut self.tallies[..], &mut self.ranges);
+                gather_tallies(tallies, workers, net, labels.len(), g == 0, act);
             }
         }
         BatchFigures {
             loss: loss / batch as f64,
             correct,
+        }
+    }
+}
+
+impl CpuStep {
+    /// Readies a step of `batch` images: empty tallies when measuring, enough
+    /// workers, the weights laid out. Returns how many chunks go in one group: workers
+    /// (and their memory) are bounded whatever the batch size, and a larger batch is
+    /// taken a group of chunks at a time.
+    fn get_ready(&mut self, params: &[Vec<f32>], batch: usize, pass: Pass) -> usize {
+        if pass == Pass::Measured {
+            // The same layers step after step: empty the tallies rather than remake them.
+            if self.tallies.is_empty() {
+                self.tallies = self.net.tallies();
+            }
+            self.tallies.iter_mut().for_each(ActivationTally::clear);
+        }
+        let group = MIN_WORKERS.max(2 * rayon::current_num_threads());
+        let chunks = batch.div_ceil(CHUNK_IMAGES);
+        while self.workers.len() < chunks.min(group) {
+            self.workers.push(Worker::new(&self.net));
+        }
+        self.lay_out_taps(params, pass != Pass::Forward);
+        group
+    }
+
+    /// The convolution weights in the orders the direct kernels read: tap-major for
+    /// the forward pass, flipped for the input gradients of the backward pass.
+    fn lay_out_taps(&mut self, params: &[Vec<f32>], backward: bool) {
+        for (i, s) in self.net.convs.iter().enumerate() {
+            if s.convolves_directly() {
+                tap_major(&params[2 * i], s.cout, s.patch(), &mut self.taps[i]);
+            }
+            if backward && i > 0 && s.input_grad_correlation().is_some() {
+                flipped_taps(&params[2 * i], s.cout, s.cin, s.k, &mut self.flipped[i]);
+            }
+        }
+    }
+}
+
+/// Adds a group of `images` images' activation tallies from `workers` into `all`;
+/// the histograms' ranges are set from the first group (`first`), so that every
+/// group bins alike.
+fn gather_tallies(
+    (all, ranges): (&mut [ActivationTally], &mut Vec<(f32, f32)>),
+    workers: &mut [Worker],
+    net: &Net,
+    images: usize,
+    first: bool,
+    act: Activation,
+) {
+    for worker in workers.iter() {
+        for (all, part) in all.iter_mut().zip(&worker.tallies) {
+            all.merge(part);
+        }
+    }
+    if first {
+        let layers = all.len();
+        *ranges = (all.iter().enumerate())
+            .map(|(i, t)| t.histogram_range(layer_activation(i, layers, act)))
+            .collect();
+    }
+    let ranges = &*ranges;
+    workers.par_iter_mut().enumerate().for_each(|(w, worker)| {
+        let n = CHUNK_IMAGES.min(images - w * CHUNK_IMAGES);
+        worker.bin(net, n, ranges);
+    });
+    for worker in workers.iter() {
+        for (all, part) in all.iter_mut().zip(&worker.tallies) {
+            all.merge_histogram(part);
         }
     }
 }

@@ -205,6 +205,21 @@ impl Worker {
         pooling: Pooling,
         act: Activation,
     ) {
+        self.forward_convs(net, weights, images, n, pooling, act);
+        self.flatten(net, images, n);
+        self.forward_dense(net, weights, n, act);
+    }
+
+    /// The convolution blocks: convolution, bias and activation, pooling.
+    fn forward_convs(
+        &mut self,
+        net: &Net,
+        weights: &Weights,
+        images: &[f32],
+        n: usize,
+        pooling: Pooling,
+        act: Activation,
+    ) {
         for (i, s) in net.convs.iter().enumerate() {
             let (before, rest) = self.conv.split_at_mut(i);
             let buf = &mut rest[0];
@@ -241,7 +256,11 @@ impl Worker {
             }
             pool_forward(s, n, &buf.act, &mut buf.pooled, &mut buf.winner, pooling);
         }
-        // Flatten `[c][n][s]` to `[n][c·s]`, as PyTorch's and Candle's flatten order it.
+    }
+
+    /// Flattens the last block's output `[c][n][s]` to `[n][c·s]`, as PyTorch's and
+    /// Candle's flatten order it (the images themselves without convolutions).
+    fn flatten(&mut self, net: &Net, images: &[f32], n: usize) {
         let flat = &mut self.dense_act[0];
         let width = net.dense[0];
         match net.convs.last() {
@@ -257,6 +276,10 @@ impl Worker {
             }
             None => flat[..n * width].copy_from_slice(&images[..n * width]),
         }
+    }
+
+    /// The dense layers up to the logits.
+    fn forward_dense(&mut self, net: &Net, weights: &Weights, n: usize, act: Activation) {
         let layers = net.dense.len() - 1;
         let first_dense = 2 * net.convs.len();
         for l in 0..layers {
@@ -317,6 +340,17 @@ impl Worker {
         pooling: Pooling,
         act: Activation,
     ) {
+        self.backward_dense(net, weights, n, act);
+        if net.convs.is_empty() {
+            return;
+        }
+        self.unflatten(net, n);
+        self.backward_convs(net, weights, images, n, pooling, act);
+    }
+
+    /// Backprop through the dense layers, down to the gradient of the flattened input
+    /// (when convolutions lie below).
+    fn backward_dense(&mut self, net: &Net, weights: &Weights, n: usize, act: Activation) {
         let convs = net.convs.len();
         let layers = net.dense.len() - 1;
         let params = weights.params;
@@ -347,10 +381,11 @@ impl Worker {
                 times_slope(&mut d_in[..n * din], &self.dense_act[l][..n * din], act);
             }
         }
-        if convs == 0 {
-            return;
-        }
-        // Unflatten the gradient into the last block's pooled layout.
+    }
+
+    /// Unflattens the gradient into the last block's pooled layout.
+    fn unflatten(&mut self, net: &Net, n: usize) {
+        let convs = net.convs.len();
         let s = net.convs[convs - 1];
         let plane = s.ph * s.pw;
         let d_flat = &self.dense_grad[0];
@@ -364,7 +399,20 @@ impl Worker {
                 channel[b * plane..][..plane].copy_from_slice(src);
             }
         }
-        for i in (0..convs).rev() {
+    }
+
+    /// Backprop through the convolution blocks, into their weights' gradients.
+    fn backward_convs(
+        &mut self,
+        net: &Net,
+        weights: &Weights,
+        images: &[f32],
+        n: usize,
+        pooling: Pooling,
+        act: Activation,
+    ) {
+        let params = weights.params;
+        for i in (0..net.convs.len()).rev() {
             let s = &net.convs[i];
             let positions = n * s.ho * s.wo;
             let (before, rest) = self.conv.split_at_mut(i);

@@ -37,7 +37,7 @@ use crate::data::own::ProbeImage;
 use crate::data::{Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
 use crate::engine::{self, Engine, LayerStats, Measure};
-use crate::model::{LeNet, ModelError};
+use crate::model::{LayerTable, LeNet, ModelError};
 
 /// Why the trainer cannot go on.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +111,25 @@ pub(super) struct Trainer {
     warnings: Vec<(SavePart, String)>,
 }
 
+/// What a run on `dataset` is made of, as its start event tells it.
+fn run_info(
+    dataset: &Dataset,
+    device: String,
+    settings: &TrainSettings,
+    layers: LayerTable,
+) -> RunInfo {
+    RunInfo {
+        data: dataset.to_string(),
+        device,
+        train_examples: dataset.train.len(),
+        test_examples: dataset.test.len(),
+        classes: dataset.classes.clone(),
+        batches_per_epoch: batches_per_epoch(dataset.train.len(), settings.batch_size.as_usize()),
+        settings: settings.clone(),
+        layers,
+    }
+}
+
 impl Trainer {
     pub(super) fn new(
         spec: TrainerSpec,
@@ -142,17 +161,8 @@ impl Trainer {
             &device,
             &mut init_rng,
         )?;
-        let batches = batches_per_epoch(dataset.train.len(), settings.batch_size.as_usize());
-        let info = RunInfo {
-            data: dataset.to_string(),
-            device: device_name,
-            train_examples: dataset.train.len(),
-            test_examples: dataset.test.len(),
-            classes: dataset.classes.clone(),
-            batches_per_epoch: batches,
-            settings: settings.clone(),
-            layers: model.layer_table()?,
-        };
+        let info = run_info(&dataset, device_name, &settings, model.layer_table()?);
+        let batches = info.batches_per_epoch;
         let pace = settings.pace;
         let timeline = Timeline::new(model.parameter_shapes(), history_policy.memory_mb);
         let mut trainer = Self {

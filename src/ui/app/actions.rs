@@ -10,8 +10,8 @@ impl App {
         if let Some(effects) = self.through_overlay(action) {
             return effects;
         }
-        if let Some(why) = self.replay_refuses(action) {
-            self.status = Some(why);
+        if let Some(why) = self.runs.replay_refuses(action) {
+            self.screen.status = Some(why);
             return Vec::new();
         }
         self.act(action)
@@ -24,7 +24,7 @@ impl App {
         if over == Over::Ignores {
             return None;
         }
-        match (self.overlay.take()?, over) {
+        match (self.screen.overlay.take()?, over) {
             (Overlay::Help, Over::Toggles) => Some(Vec::new()),
             (Overlay::Help, _) => None,
             (question, Over::Answers) if asked_by(question) == Some(action) => {
@@ -80,7 +80,7 @@ impl App {
             Action::NextClass => self.step_class(true),
             Action::Compare => self.cycle_compare(),
             Action::OpenImage => {
-                self.image_prompt.clear();
+                self.screen.image_prompt.clear();
                 self.open(Overlay::OpenImage)
             }
             Action::Draw => self.start_drawing(false),
@@ -121,7 +121,7 @@ impl App {
     }
 
     fn open(&mut self, overlay: Overlay) -> Vec<Effect> {
-        self.overlay = Some(overlay);
+        self.screen.overlay = Some(overlay);
         Vec::new()
     }
 
@@ -130,17 +130,17 @@ impl App {
             RunState::Running => vec![Effect::Trainer(Command::Pause)],
             RunState::Paused => vec![Effect::Trainer(Command::Resume)],
             RunState::Diverged(_) => {
-                self.status = Some(format!(
+                self.screen.status = Some(format!(
                     "diverged: {} goes back to the last good checkpoint, {} restarts",
-                    self.keymap.name(Action::RestoreGood),
-                    self.keymap.name(Action::Restart)
+                    self.screen.keymap.name(Action::RestoreGood),
+                    self.screen.keymap.name(Action::Restart)
                 ));
                 Vec::new()
             }
-            RunState::Finished if self.replay.is_some() => {
-                self.status = Some(format!(
+            RunState::Finished if self.runs.replay.is_some() => {
+                self.screen.status = Some(format!(
                     "the end of the replay: {} plays it from the start",
-                    self.keymap.name(Action::HistoryStart)
+                    self.screen.keymap.name(Action::HistoryStart)
                 ));
                 Vec::new()
             }
@@ -152,10 +152,10 @@ impl App {
         if matches!(self.run().state, RunState::Diverged(_)) {
             return vec![Effect::Trainer(Command::RestoreLastGood)];
         }
-        self.status = Some(format!(
+        self.screen.status = Some(format!(
             "{} goes back to the last good checkpoint after a divergence; \
              training has not diverged",
-            self.keymap.name(Action::RestoreGood)
+            self.screen.keymap.name(Action::RestoreGood)
         ));
         Vec::new()
     }
@@ -167,7 +167,7 @@ impl App {
                 vec![Effect::Trainer(Command::SetLearningRate(lr))]
             }
             Err(why) => {
-                self.status = Some(why);
+                self.screen.status = Some(why);
                 Vec::new()
             }
         }
@@ -175,11 +175,11 @@ impl App {
 
     fn step(&mut self, stride: Stride) -> Vec<Effect> {
         if self.run().state != RunState::Paused {
-            self.status = Some(format!(
+            self.screen.status = Some(format!(
                 "{} and {} step while paused ({} pauses)",
-                self.keymap.name(Action::StepBatch),
-                self.keymap.name(Action::StepEpoch),
-                self.keymap.name(Action::TogglePause)
+                self.screen.keymap.name(Action::StepBatch),
+                self.screen.keymap.name(Action::StepEpoch),
+                self.screen.keymap.name(Action::TogglePause)
             ));
             return Vec::new();
         }
@@ -194,7 +194,7 @@ impl App {
             now.slower(full)
         };
         if pace == now {
-            self.status = Some(match pace {
+            self.screen.status = Some(match pace {
                 Pace::Full => "already at full speed".into(),
                 Pace::PerSecond(_) => format!("{}: the slowest pace", pace.label()),
             });
@@ -206,27 +206,27 @@ impl App {
     }
 
     fn step_image(&mut self, forward: bool) -> Vec<Effect> {
-        let side = self.active_side();
-        self.probes[side] = self.images.step(self.probes[side], forward);
+        let side = self.screen.active_side();
+        self.screen.probes[side] = self.screen.images.step(self.screen.probes[side], forward);
         self.probe_effects()
     }
 
     fn step_class(&mut self, forward: bool) -> Vec<Effect> {
-        let side = self.active_side();
-        if let Some(p) = self.images.next_of_class(
-            self.probes[side],
+        let side = self.screen.active_side();
+        if let Some(p) = self.screen.images.next_of_class(
+            self.screen.probes[side],
             forward,
-            &self.dataset.test,
-            self.dataset.classes.len(),
+            &self.runs.dataset.test,
+            self.runs.dataset.classes.len(),
         ) {
-            self.probes[side] = p;
+            self.screen.probes[side] = p;
         }
         self.probe_effects()
     }
 
     /// Compare mode: off → moving the left image → moving the right image → off.
     fn cycle_compare(&mut self) -> Vec<Effect> {
-        self.compare = match self.compare {
+        self.screen.compare = match self.screen.compare {
             Compare::Off => Compare::Left,
             Compare::Left => Compare::Right,
             Compare::Right => Compare::Off,
@@ -236,8 +236,8 @@ impl App {
 
     fn quit(&mut self) -> Vec<Effect> {
         // A replay loses nothing by ending.
-        if self.run().state.is_active() && self.replay.is_none() {
-            self.overlay = Some(Overlay::ConfirmQuit);
+        if self.run().state.is_active() && self.runs.replay.is_none() {
+            self.screen.overlay = Some(Overlay::ConfirmQuit);
         } else {
             self.should_quit = true;
         }
@@ -260,7 +260,7 @@ impl App {
         if self.run().state == RunState::Starting {
             return Vec::new();
         }
-        if self.replay.is_some() {
+        if self.runs.replay.is_some() {
             let seek = match action {
                 Action::HistoryBack => Seek::Before(self.run().at),
                 Action::HistoryForward => Seek::After(self.run().at),
@@ -277,13 +277,13 @@ impl App {
             (Action::HistoryStart, _) => Seek::Start,
             (Action::HistoryEnd, Some(_)) => {
                 self.run_mut().past = None;
-                self.status = Some("back to live".into());
+                self.screen.status = Some("back to live".into());
                 return Vec::new();
             }
             _ => {
-                self.status = Some(format!(
+                self.screen.status = Some(format!(
                     "already live: {} looks back over the run",
-                    self.keymap.name(Action::HistoryBack)
+                    self.screen.keymap.name(Action::HistoryBack)
                 ));
                 return Vec::new();
             }
@@ -291,45 +291,22 @@ impl App {
         vec![Effect::Trainer(Command::Recall(seek))]
     }
 
-    /// Whether `action` does something here (a replay cannot change the run).
-    pub fn offers(&self, action: Action) -> bool {
-        self.replay_refuses(action).is_none()
-    }
-
-    /// Why a replay cannot do `action` (it shows the run as recorded), if it cannot.
-    fn replay_refuses(&self, action: Action) -> Option<String> {
-        self.replay.as_ref()?;
-        let what = action.spec().changes_run?;
-        Some(format!(
-            "a replay shows the run as it was recorded: {what} cannot change \
-             (train with `lenet-tui train --resume` to go on from it)"
-        ))
-    }
-
     /// Shows `panel` if hidden, hides it if shown.
     fn toggle(&mut self, panel: Panel) -> Vec<Effect> {
-        if self.shows(panel) {
-            self.panels.retain(|&p| p != panel);
+        if self.screen.shows(panel) {
+            self.screen.panels.retain(|&p| p != panel);
         } else {
-            self.panels.push(panel);
-            self.panels
+            self.screen.panels.push(panel);
+            self.screen
+                .panels
                 .sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
         }
         Vec::new()
     }
 
-    /// Whether `panel` is shown.
-    pub fn shows(&self, panel: Panel) -> bool {
-        self.panels.contains(&panel)
-    }
-
     /// Cancels an overlay (a key with no action, such as Esc or `n`).
     pub fn on_unbound_key(&mut self) {
-        self.overlay = None;
-    }
-
-    fn active_side(&self) -> usize {
-        usize::from(self.compare == Compare::Right)
+        self.screen.overlay = None;
     }
 }
 

@@ -4,6 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+/// The name the drawing goes by until it is saved.
+pub const DRAWING: &str = "drawing";
+
 /// The brush's full-ink radius, in pixels.
 const BRUSH_CORE: f32 = 0.9;
 /// Where its ink fades to nothing: about MNIST's stroke width of 2–3 pixels.

@@ -7,13 +7,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 
-use super::canvas::{Canvas, Pen};
+use super::canvas::{Canvas, DRAWING, Pen};
 use super::{App, Effect, EffectDone, Overlay};
-use crate::data::own::{OwnImage, ProbeImage, next_id};
+use crate::data::own::{OwnImage, next_id};
 use crate::ui::keys::{Action, Key, Mode};
 
-/// The name the drawing goes by until it is saved.
-pub const DRAWING: &str = "drawing";
 
 /// What the pointer did over the canvas, in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,46 +27,35 @@ pub enum Pointer {
 impl App {
     /// `i` (blank) or `I` (over the left image): draw mode on.
     pub(super) fn start_drawing(&mut self, over: bool) -> Vec<Effect> {
-        if self.drawing.is_some() {
+        if self.screen.drawing.is_some() {
             return Vec::new();
         }
-        let side = self.dataset.test.rows;
+        let side = self.runs.dataset.test.rows;
         // The drawing's reports carry an id of their own.
         let id = next_id();
         let canvas = if over {
-            let shown = self.images.get(self.probes[0]);
-            Canvas::from_pixels(side, id, shown.pixels(&self.dataset.test))
+            let shown = self.screen.images.get(self.screen.probes[0]);
+            Canvas::from_pixels(side, id, shown.pixels(&self.runs.dataset.test))
         } else {
             Canvas::blank(side, id)
         };
-        self.drawing = Some(canvas);
+        self.screen.drawing = Some(canvas);
         let keys: Vec<String> = self
+            .screen
             .keymap
             .hints_in(Mode::Draw, |_| true)
             .into_iter()
             .map(|(key, hint)| format!("{key} {hint}"))
             .collect();
-        self.status = Some(format!("✎ mouse or arrows + {}", keys.join(" · ")));
+        self.screen.status = Some(format!("✎ mouse or arrows + {}", keys.join(" · ")));
         vec![Effect::MouseCapture(true)]
-    }
-
-    /// The drawing as an image the model can be shown.
-    pub fn drawing_image(&self) -> Option<ProbeImage> {
-        self.drawing.as_ref().map(|c| {
-            ProbeImage::Own(Arc::new(OwnImage {
-                id: c.id,
-                name: DRAWING.into(),
-                label: None,
-                pixels: c.pixels(),
-            }))
-        })
     }
 
     /// A key in draw mode: `None` when draw mode does not use it (the keymap then
     /// has it, so `s` still takes a screenshot).
     pub fn on_draw_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
-        let action = self.keymap.action_in(Mode::Draw, key)?;
-        let canvas = self.drawing.as_mut()?;
+        let action = self.screen.keymap.action_in(Mode::Draw, key)?;
+        let canvas = self.screen.drawing.as_mut()?;
         match action {
             Action::CursorLeft => canvas.move_cursor(-1, 0),
             Action::CursorRight => canvas.move_cursor(1, 0),
@@ -88,24 +75,24 @@ impl App {
     /// Esc cancels), else typing; `None` for keys with Ctrl or Alt (the keymap has
     /// them: Ctrl-C).
     pub fn on_prompt_key(&mut self, key: &Key) -> Option<Vec<Effect>> {
-        if self.overlay != Some(Overlay::OpenImage) || key.ctrl || key.alt {
+        if self.screen.overlay != Some(Overlay::OpenImage) || key.ctrl || key.alt {
             return None;
         }
-        match self.keymap.action_in(Mode::Prompt, key) {
+        match self.screen.keymap.action_in(Mode::Prompt, key) {
             Some(Action::PromptErase) => {
-                self.image_prompt.pop();
+                self.screen.image_prompt.pop();
             }
-            Some(Action::PromptCancel) => self.overlay = None,
+            Some(Action::PromptCancel) => self.screen.overlay = None,
             Some(Action::PromptOpen) => {
-                self.overlay = None;
-                let spec = self.image_prompt.trim().to_string();
+                self.screen.overlay = None;
+                let spec = self.screen.image_prompt.trim().to_string();
                 if !spec.is_empty() {
                     return Some(vec![Effect::OpenImage(spec)]);
                 }
             }
             _ => {
                 if let KeyCode::Char(c) = key.code {
-                    self.image_prompt.push(c);
+                    self.screen.image_prompt.push(c);
                 }
             }
         }
@@ -114,7 +101,7 @@ impl App {
 
     /// The mouse over the canvas.
     pub fn on_pointer(&mut self, pointer: Pointer) -> Vec<Effect> {
-        if let Some(canvas) = self.drawing.as_mut() {
+        if let Some(canvas) = self.screen.drawing.as_mut() {
             match pointer {
                 Pointer::Paint(at) => canvas.stroke_to(at, false),
                 Pointer::Erase(at) => canvas.stroke_to(at, true),
@@ -127,10 +114,10 @@ impl App {
     /// Asks the model about the drawing if it changed and the last ask is old enough;
     /// the loop calls it on every turn, and waits at most [`App::draw_wait`].
     pub fn tick(&mut self, now: Instant) -> Vec<Effect> {
-        if std::mem::take(&mut self.probes_changed) {
+        if std::mem::take(&mut self.screen.probes_changed) {
             return self.probe_effects();
         }
-        match self.drawing.as_mut() {
+        match self.screen.drawing.as_mut() {
             Some(canvas) if canvas.due(now) => {
                 canvas.pending = false;
                 canvas.last_sent = Some(now);
@@ -142,25 +129,25 @@ impl App {
 
     /// How long the loop may wait before [`App::tick`] has something to send.
     pub fn draw_wait(&self, now: Instant) -> Option<Duration> {
-        self.drawing.as_ref().and_then(|c| c.wait(now))
+        self.screen.drawing.as_ref().and_then(|c| c.wait(now))
     }
 
     /// Enter: the drawing joins the image list first (and is shown there), and is
     /// saved to a file; draw mode ends.
     fn keep_drawing(&mut self) -> Vec<Effect> {
-        let Some(canvas) = self.drawing.as_ref() else {
+        let Some(canvas) = self.screen.drawing.as_ref() else {
             return Vec::new();
         };
         if canvas.is_blank() {
-            self.status = Some(format!(
+            self.screen.status = Some(format!(
                 "nothing drawn yet: {} leaves draw mode",
-                self.keymap.name(Action::LeaveDrawing)
+                self.screen.keymap.name(Action::LeaveDrawing)
             ));
             return Vec::new();
         }
         let kept = Arc::new(OwnImage::new(DRAWING, None, canvas.pixels()));
-        self.images.push_front(Arc::clone(&kept));
-        self.probes = [0, self.probes[1] + 1];
+        self.screen.images.push_front(Arc::clone(&kept));
+        self.screen.probes = [0, self.screen.probes[1] + 1];
         let mut effects = self.stop_drawing("drawing kept");
         effects.push(Effect::SaveDrawing(kept));
         effects
@@ -168,8 +155,8 @@ impl App {
 
     /// Draw mode off; the left image is the list's again.
     fn stop_drawing(&mut self, status: &str) -> Vec<Effect> {
-        self.drawing = None;
-        self.status = Some(status.into());
+        self.screen.drawing = None;
+        self.screen.status = Some(status.into());
         let mut effects = vec![Effect::MouseCapture(false)];
         effects.extend(self.probe_effects());
         effects
@@ -182,7 +169,7 @@ impl App {
             result: Ok((name, _)),
         } = done
         {
-            self.images.rename(*id, name);
+            self.screen.images.rename(*id, name);
         }
     }
 }

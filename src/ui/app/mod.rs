@@ -1,12 +1,14 @@
-//! The dashboard's state and the one place it changes: [`App::on_event`] takes a
-//! trainer event and [`App::on_action`] a key action, returning what the event loop
-//! should do (commands for the trainer, files to write), whose results come back
-//! through [`App::on_effect_done`]. Keys are handled in `actions`.
+//! The dashboard's state and the one place it changes: [`App::update`] folds a
+//! [`Message`] (a trainer's event, a key, the pointer, a tick, what an effect came
+//! to) into it and returns the [`Effect`]s the event loop should carry out (commands
+//! for the trainer, files to write). Keys are handled in `actions`, draw mode and the
+//! prompt in `draw`, a race's focus in `race`.
 //!
-//! What a run is (its settings, curves, snapshots: a [`RunView`], in `run`) is kept
-//! apart from what the screen is (theme, images, panels, overlays, the status line):
-//! the [`App`] holds one `RunView` per trainer and shows the focused one, and puts the
-//! [`RunNews`] a run's events bring into words for the status line.
+//! The state is two halves: [`Runs`], what the runs are (one [`RunView`] per trainer:
+//! settings, curves, snapshots), shared by every screen that watches them; and
+//! [`Screen`], what this terminal shows (theme, images, panels, overlays, focus, the
+//! status line). The [`App`] pairs them and puts the [`RunNews`] a run's events
+//! bring into words for the screen's status line.
 
 mod actions;
 mod canvas;
@@ -14,25 +16,26 @@ mod draw;
 mod images;
 mod race;
 mod run;
+mod runs;
+mod screen;
 
 pub use super::effect::{Effect, EffectDone};
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::capture::figure::{FigureData, FigureRun, LineStyle};
 use crate::data::Dataset;
-use crate::data::own::{OwnImage, ProbeImage};
 use crate::train::{Command, Event, LearningRate, SaveReason};
 use crate::train::{Pace, Stride};
-use crate::ui::history::Series;
-use crate::ui::keys::{Action, KeyMap};
+use crate::ui::keys::{Action, Key, KeyMap};
 use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
-pub use race::{LaneSummary, RaceView};
 pub use run::{RunNews, RunSettings, RunView};
+pub use runs::{LaneSummary, RaceView, Runs};
+pub use screen::{Compare, Overlay, Panel, Screen};
 
 /// Where the run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,51 +64,19 @@ impl RunState {
     }
 }
 
-/// A modal overlay over the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    /// The key list.
-    Help,
-    /// "Quit while training?"
-    ConfirmQuit,
-    /// "Restart with fresh weights?"
-    ConfirmRestart,
-    /// The name of an image file to open, as typed so far ([`App::image_prompt`]).
-    OpenImage,
-}
-
-/// Compare mode, and which image ←/→ move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
-    /// One image.
-    Off,
-    /// Two images; the keys move the left one.
-    Left,
-    /// Two images; the keys move the right one.
-    Right,
-}
-
-/// A panel that a key shows and hides, beside the activations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Panel {
-    /// Class probabilities of the shown images, as bars.
-    Probabilities,
-    /// The test set's confusion matrix after the last epoch.
-    Confusion,
-    /// The first convolution's kernels.
-    Kernels,
-    /// Gradient flow per layer over the run, and the newest activation statistics.
-    Diagnostics,
-}
-
-impl Panel {
-    /// Every panel, in the order they are laid out.
-    pub const ALL: [Panel; 4] = [
-        Panel::Probabilities,
-        Panel::Confusion,
-        Panel::Kernels,
-        Panel::Diagnostics,
-    ];
+/// One thing that happened, for [`App::update`].
+#[derive(Debug)]
+pub enum Message {
+    /// Variant `lane`'s trainer sent an event (any lane is the one run without a race).
+    Trainer(usize, Event),
+    /// A key was pressed.
+    Key(Key),
+    /// The pointer painted, erased or lifted over draw mode's canvas.
+    Pointer(Pointer),
+    /// Time passed: a drawing or newly opened images may be due to the trainer.
+    Tick(Instant),
+    /// What carrying out an effect came to.
+    Done(EffectDone),
 }
 
 /// A change of setting drawn as a marker on the charts.
@@ -117,92 +88,62 @@ pub struct ChangeMark {
     pub label: String,
 }
 
-/// Everything the dashboard shows: the screen's own state, and the runs it shows.
+/// Everything the dashboard knows: the runs it watches, and this terminal's screen
+/// over them. [`App::update`] is the one place either changes.
 pub struct App {
-    /// Colours and markers.
-    pub theme: Theme,
-    /// Keys → actions.
-    pub keymap: KeyMap,
-    /// The data, for test images and class names (plain bytes, no tensors).
-    pub dataset: Arc<Dataset>,
-    /// Each trainer's run: one, or one per variant in a race (in race order). The
-    /// focused one is [`App::run`].
-    pub runs: Vec<RunView>,
-    /// The images `←`/`→` move through: the user's, then the test set's.
-    pub images: ImageList,
-    /// Positions in `images` of the images shown: left, right.
-    pub probes: [usize; 2],
-    /// Compare mode.
-    pub compare: Compare,
-    /// Draw mode's canvas, in place of the left image while drawing.
-    pub drawing: Option<Canvas>,
-    /// The file name typed into the open-image prompt.
-    pub image_prompt: String,
-    /// The shown images changed outside a key (an image file loaded): the trainer is
-    /// told at the next [`App::tick`].
-    pub probes_changed: bool,
-    /// The optional panels shown, in [`Panel::ALL`] order.
-    pub panels: Vec<Panel>,
-    /// A modal overlay, if any.
-    pub overlay: Option<Overlay>,
-    /// The status line message.
-    pub status: Option<String>,
+    /// The runs watched and what they train on.
+    pub runs: Runs,
+    /// What this terminal shows of them.
+    pub screen: Screen,
     /// Leave once training finishes.
     pub exit_on_finish: bool,
-    /// The GPU's memory and utilisation, last reported.
-    pub gpu: Option<crate::device::GpuStats>,
-    /// Bytes a second routine heatmap refreshes keep the terminal output within.
-    pub max_output: Option<f64>,
     /// Set when the dashboard should close.
     pub should_quit: bool,
-    /// Whether an asciicast recording is running (the header shows ● REC).
-    pub recording: bool,
-    /// Replaying a saved run (its name): nothing trains, the keys move the play head.
-    pub replay: Option<String>,
-    /// A race: the variants' labels and which one is in focus.
-    pub race: Option<RaceView>,
 }
 
 impl App {
     /// A dashboard for `dataset`, before the trainer has said anything.
     pub fn new(dataset: Arc<Dataset>, theme: Theme, keymap: KeyMap) -> Self {
-        // Exercise 4 of the chapter: a pullover beside a coat.
-        let first = |class| dataset.test.first_of_class(class).unwrap_or(0);
-        let probes = [first(2), first(4)];
-        let images = ImageList::new(Vec::new(), dataset.test.len());
         Self {
-            theme,
-            keymap,
-            dataset,
-            runs: vec![RunView::new()],
-            images,
-            probes,
-            compare: Compare::Off,
-            drawing: None,
-            image_prompt: String::new(),
-            probes_changed: false,
-            panels: Vec::new(),
-            overlay: None,
-            status: None,
+            screen: Screen::new(&dataset, theme, keymap),
+            runs: Runs::new(dataset),
             exit_on_finish: false,
-            gpu: None,
-            max_output: Some(f64::from(super::budget::DEFAULT_KB_PER_SEC) * 1000.0),
             should_quit: false,
-            recording: false,
-            replay: None,
-            race: None,
         }
+    }
+
+    /// Folds one message into the state and returns what the event loop should do:
+    /// the one way into the dashboard's state for the loop (and for headless).
+    pub fn update(&mut self, message: Message) -> Vec<Effect> {
+        match message {
+            Message::Trainer(lane, event) => {
+                self.on_lane_event(lane, event);
+                Vec::new()
+            }
+            Message::Key(key) => self.on_key(&key),
+            Message::Pointer(pointer) => self.on_pointer(pointer),
+            Message::Tick(now) => self.tick(now),
+            Message::Done(done) => {
+                self.on_effect_done(done);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The variant in focus (0 without a race).
+    pub fn focus(&self) -> usize {
+        self.screen.focus
     }
 
     /// The run in focus: the only one, or the focused variant's in a race.
     pub fn run(&self) -> &RunView {
-        &self.runs[self.focus()]
+        self.runs.lane(self.focus())
     }
 
     /// The run in focus, to change.
     pub fn run_mut(&mut self) -> &mut RunView {
         let focus = self.focus();
-        &mut self.runs[focus]
+        &mut self.runs.views[focus]
     }
 
     /// The commands to send when the trainer starts: which images to probe.
@@ -210,34 +151,8 @@ impl App {
         vec![self.probe_command()]
     }
 
-    /// The images currently shown.
-    pub fn shown_probes(&self) -> Vec<ProbeImage> {
-        let shown = match self.compare {
-            Compare::Off => &self.probes[..1],
-            _ => &self.probes[..],
-        };
-        let mut images: Vec<ProbeImage> = shown.iter().map(|&p| self.images.get(p)).collect();
-        if let Some(drawing) = self.drawing_image() {
-            images[0] = drawing;
-        }
-        images
-    }
-
-    /// The user's images first in the list, the first of them shown on the left
-    /// (the right keeps its test image).
-    pub fn add_own_images(&mut self, own: Vec<Arc<OwnImage>>) {
-        if own.is_empty() {
-            return;
-        }
-        let added = own.len();
-        for image in own.into_iter().rev() {
-            self.images.push_front(image);
-        }
-        self.probes = [0, self.probes[1] + added];
-    }
-
     fn probe_command(&self) -> Command {
-        Command::SetProbes(self.shown_probes())
+        Command::SetProbes(self.screen.shown_probes())
     }
 
     /// Applies an event from the trainer of the run in focus.
@@ -247,13 +162,13 @@ impl App {
 
     /// Takes a key press: draw mode has the arrows, Space and a few more, an open
     /// image prompt has every key, and otherwise the keymap decides.
-    pub fn on_key(&mut self, key: &crate::ui::keys::Key) -> Vec<Effect> {
-        let drawn = match self.overlay {
+    pub fn on_key(&mut self, key: &Key) -> Vec<Effect> {
+        let drawn = match self.screen.overlay {
             Some(Overlay::OpenImage) => self.on_prompt_key(key),
             Some(_) => None,
             None => self.on_draw_key(key),
         };
-        match (drawn, self.keymap.action(key)) {
+        match (drawn, self.screen.keymap.action(key)) {
             (Some(effects), _) => effects,
             (None, Some(action)) => self.on_action(action),
             (None, None) => {
@@ -265,7 +180,7 @@ impl App {
 
     /// The status line's words for news of the run in focus.
     fn in_words(&self, news: &RunNews) -> String {
-        let key = |action| self.keymap.name(action);
+        let key = |action| self.screen.keymap.name(action);
         match news {
             RunNews::LookingBack => format!(
                 "looking back: {} / {} step, {} first snapshot, {} back to live",
@@ -276,7 +191,7 @@ impl App {
             ),
             RunNews::BackToLive => "back to live".into(),
             RunNews::Rejected(why) => why.clone(),
-            RunNews::Finished { test_acc, epoch } => match &self.replay {
+            RunNews::Finished { test_acc, epoch } => match &self.runs.replay {
                 Some(_) => format!(
                     "end of the replay: test acc {test_acc:.3} after {epoch} epochs; {} plays \
                      it again",
@@ -292,7 +207,7 @@ impl App {
                 format!("restored {} (epoch {at:.2})", short_checkpoint(from))
             }
             RunNews::Error(message) => format!("error: {message}"),
-            RunNews::Paused => match &self.replay {
+            RunNews::Paused => match &self.runs.replay {
                 Some(_) => format!(
                     "paused: {} / {} step through the run, {} plays",
                     key(Action::HistoryBack),
@@ -310,78 +225,19 @@ impl App {
         }
     }
 
-    /// The chart series as plain data for the training figure: the current run, and
-    /// the earlier runs faintly beneath it, as the charts show them.
-    pub fn figure_data(&self) -> FigureData {
-        let run = |label: String, line, [loss, train, test]: [&Series; 3]| FigureRun {
-            label,
-            line,
-            train_loss: loss.points().to_vec(),
-            train_acc: train.points().to_vec(),
-            test_acc: test.points().to_vec(),
-        };
-        let focused = self.run();
-        let current = focused.curves.each();
-        // A race: every variant, each in a line style of its own, in race order.
-        let runs = if let Some(race) = &self.race {
-            race.labels
-                .iter()
-                .zip(&self.runs)
-                .enumerate()
-                .map(|(i, (l, lane))| {
-                    run(
-                        format!("{} {l}", i + 1),
-                        LineStyle::EACH[i % LineStyle::EACH.len()],
-                        lane.curves.each(),
-                    )
-                })
-                .collect()
-        } else {
-            match focused.curve_labels() {
-                None => vec![run(String::new(), LineStyle::Solid, current)],
-                Some((past, label)) => focused
-                    .past_runs
-                    .iter()
-                    .zip(past)
-                    .map(|(r, l)| run(l, LineStyle::Faint, r.curves.each()))
-                    .chain(std::iter::once(run(label, LineStyle::Solid, current)))
-                    .collect(),
-            }
-        };
-        let title = match &self.race {
-            Some(race) => format!(
-                "LeNet-5 on Fashion-MNIST: a race of {}",
-                race.labels.join(", ")
-            ),
-            None => {
-                let s = &focused.settings;
-                format!(
-                    "LeNet-5 on Fashion-MNIST: {} pooling, {}, lr {}",
-                    s.pooling, s.activation, s.learning_rate
-                )
-            }
-        };
-        FigureData {
-            title,
-            epochs: f64::from(focused.epochs.max(1)),
-            runs,
-            changes: focused.change_labels(),
-        }
-    }
-
     /// Takes in what carrying out an effect came to.
     pub fn on_effect_done(&mut self, done: EffectDone) {
         match &done {
             EffectDone::RecordingStarted(Ok(_)) | EffectDone::RecordingFromStart => {
-                self.recording = true;
+                self.screen.recording = true;
             }
             EffectDone::RecordingStopped(_) | EffectDone::RecordingLost(_) => {
-                self.recording = false;
+                self.screen.recording = false;
             }
             EffectDone::DrawingSaved { .. } => self.drawing_saved(&done),
             EffectDone::ImageOpened(Ok(image)) => {
-                self.add_own_images(vec![Arc::clone(image)]);
-                self.probes_changed = true;
+                self.screen.add_own_images(vec![Arc::clone(image)]);
+                self.screen.probes_changed = true;
             }
             _ => {}
         }
@@ -393,24 +249,8 @@ impl App {
             }
         );
         if let Some(message) = done.message().filter(|_| !quiet) {
-            self.status = Some(message);
+            self.screen.status = Some(message);
         }
-    }
-
-    /// File stem for a capture made at `now` (the caller reads the clock).
-    pub fn capture_stem(&self, now: chrono::DateTime<chrono::Local>) -> String {
-        let run = self.run();
-        crate::capture::dir::stem(
-            now,
-            run.at.floor() as u32,
-            &run.settings.pooling.to_string(),
-            &run.settings.activation.to_string(),
-        )
-    }
-
-    /// Seconds left in the run in focus.
-    pub fn eta_seconds(&self) -> Option<f64> {
-        self.run().eta_seconds(self.replay.is_some())
     }
 }
 

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use crate::capture::gradients::{GradientFigure, GradientPanel};
 use crate::model::{Activation, LayerTable, Pooling};
-use crate::train::timeline::EpochConfusion;
+use crate::train::timeline::{EpochConfusion, Moment};
 use crate::train::{
     Change, ConvKernels, EpochSummary, Event, History, LearningRate, Pace, PastView, ProbeReport,
-    RunInfo, RunRecipe, SaveReason, run_labels,
+    Progress, Restored, RunInfo, RunRecipe, SaveReason, Saved, run_labels,
 };
 use crate::ui::history::{Curves, GradientFlow, PAST_RUNS, PastRun};
 
@@ -214,30 +214,9 @@ impl RunView {
     /// the run's: the caller takes [`Event::Gpu`] before this.
     pub fn on_event(&mut self, event: Event, replay: bool) -> Option<RunNews> {
         match event {
-            Event::Started(info) => {
-                self.epochs = info.settings.epochs.get();
-                self.settings = RunSettings::of(&info.settings);
-                self.recipe = self.settings.recipe();
-                self.layers = Some(info.layers.clone());
-                self.info = Some(info);
-                if self.state == RunState::Starting {
-                    self.state = RunState::Running;
-                }
-            }
-            Event::Progress(p) => {
-                self.at = p.at;
-                self.batch = Some((p.batch, p.batches));
-                self.examples_per_sec = Some(p.examples_per_sec);
-                self.curves.loss.push(p.at, p.train_loss);
-                self.curves.train_acc.push(p.at, p.train_acc);
-                self.gradients.push(p.at, &p.layers);
-            }
-            Event::EpochFinished(e) => {
-                self.at = f64::from(e.epoch);
-                self.curves.test_acc.push(f64::from(e.epoch), e.test_acc);
-                self.eval_seconds = e.eval_seconds;
-                self.last_epoch = Some(e);
-            }
+            Event::Started(info) => self.on_started(info),
+            Event::Progress(p) => self.on_progress(&p),
+            Event::EpochFinished(e) => self.on_epoch_finished(e),
             Event::Layers(table) => self.layers = Some(table),
             // The answer (saved or not) is what the screen shows; the GPU is the screen's.
             Event::Saving(_) | Event::Gpu(_) => {}
@@ -251,85 +230,128 @@ impl RunView {
                 self.confusion = Some(EpochConfusion { epoch, matrix });
             }
             Event::Changed { at, change } => return self.on_change(at, change),
-            Event::Recalled(Some(view)) => {
-                let first = self.past.is_none();
-                self.past = Some(view);
-                return first.then_some(RunNews::LookingBack);
-            }
-            Event::Recalled(None) => {
-                return self.past.take().map(|_| RunNews::BackToLive);
-            }
+            Event::Recalled(view) => return self.on_recalled(view),
             Event::Seeked {
                 at,
                 moment,
                 history,
                 confusion,
-            } => {
-                self.load_history(&history, replay);
-                self.settings.pooling = moment.pooling;
-                self.settings.activation = moment.activation;
-                self.settings.learning_rate = moment.learning_rate;
-                self.at = at;
-                self.batch = history.progress.last().map(|p| (p.batch, p.batches));
-                self.examples_per_sec = history.progress.last().map(|p| p.examples_per_sec);
-                self.confusion = confusion;
-            }
+            } => self.on_seeked(at, &moment, &history, confusion, replay),
             Event::Rejected(why) => return Some(RunNews::Rejected(why)),
-            Event::Finished(e) => {
-                self.state = RunState::Finished;
-                let news = RunNews::Finished {
-                    test_acc: e.test_acc,
-                    epoch: e.epoch,
-                };
-                self.last_epoch = Some(e);
-                return Some(news);
-            }
-            Event::Saved(saved) => {
-                // Routine saves stay out of the status line; asked-for ones answer there.
-                let asked = !matches!(saved.reason, SaveReason::Start | SaveReason::EpochEnd);
-                self.last_checkpoint = Some(saved.path.clone());
-                return asked.then_some(RunNews::Saved(saved.path));
-            }
+            Event::Finished(e) => return Some(self.on_finished(e)),
+            Event::Saved(saved) => return self.on_saved(saved),
             Event::SaveFailed { part, message, .. } => {
-                return Some(RunNews::SaveFailed {
-                    part: part.to_string(),
-                    message,
-                });
+                let part = part.to_string();
+                return Some(RunNews::SaveFailed { part, message });
             }
             Event::Warning { part, message } => {
-                return Some(RunNews::Warning {
-                    part: part.to_string(),
-                    message,
-                });
+                let part = part.to_string();
+                return Some(RunNews::Warning { part, message });
             }
             Event::Diverged(d) => {
                 // The notice over the charts says what to do about it.
                 self.state = RunState::Diverged(d.to_string());
                 return Some(RunNews::Diverged(d.to_string()));
             }
-            Event::Restored(r) => {
-                self.epochs = r.settings.epochs.get();
-                self.settings = RunSettings::of(&r.settings);
-                self.load_history(&r.history, replay);
-                self.at = r.at;
-                self.state = RunState::Running;
-                self.last_checkpoint = Some(r.from.clone());
-                return Some(RunNews::Restored {
-                    from: r.from,
-                    at: r.at,
-                });
+            Event::Restored(r) => return Some(self.on_restored(r, replay)),
+            Event::Stopped if self.state.is_active() => {
+                self.state = RunState::Error("the trainer stopped unexpectedly".into());
             }
-            Event::Stopped => {
-                if self.state.is_active() {
-                    self.state = RunState::Error("the trainer stopped unexpectedly".into());
-                }
-            }
+            Event::Stopped => {}
             Event::Error(message) => {
                 self.state = RunState::Error(message.clone());
                 return Some(RunNews::Error(message));
             }
         }
         None
+    }
+
+    fn on_started(&mut self, info: RunInfo) {
+        self.epochs = info.settings.epochs.get();
+        self.settings = RunSettings::of(&info.settings);
+        self.recipe = self.settings.recipe();
+        self.layers = Some(info.layers.clone());
+        self.info = Some(info);
+        if self.state == RunState::Starting {
+            self.state = RunState::Running;
+        }
+    }
+
+    fn on_progress(&mut self, p: &Progress) {
+        self.at = p.at;
+        self.batch = Some((p.batch, p.batches));
+        self.examples_per_sec = Some(p.examples_per_sec);
+        self.curves.loss.push(p.at, p.train_loss);
+        self.curves.train_acc.push(p.at, p.train_acc);
+        self.gradients.push(p.at, &p.layers);
+    }
+
+    fn on_epoch_finished(&mut self, e: EpochSummary) {
+        self.at = f64::from(e.epoch);
+        self.curves.test_acc.push(f64::from(e.epoch), e.test_acc);
+        self.eval_seconds = e.eval_seconds;
+        self.last_epoch = Some(e);
+    }
+
+    /// Looking back starts (news the first time), moves, or ends.
+    fn on_recalled(&mut self, view: Option<PastView>) -> Option<RunNews> {
+        match view {
+            Some(view) => {
+                let first = self.past.is_none();
+                self.past = Some(view);
+                first.then_some(RunNews::LookingBack)
+            }
+            None => self.past.take().map(|_| RunNews::BackToLive),
+        }
+    }
+
+    /// A replay's play head moved: the run as it was at `at`.
+    fn on_seeked(
+        &mut self,
+        at: f64,
+        moment: &Moment,
+        history: &History,
+        confusion: Option<EpochConfusion>,
+        replay: bool,
+    ) {
+        self.load_history(history, replay);
+        self.settings.pooling = moment.pooling;
+        self.settings.activation = moment.activation;
+        self.settings.learning_rate = moment.learning_rate;
+        self.at = at;
+        self.batch = history.progress.last().map(|p| (p.batch, p.batches));
+        self.examples_per_sec = history.progress.last().map(|p| p.examples_per_sec);
+        self.confusion = confusion;
+    }
+
+    fn on_finished(&mut self, e: EpochSummary) -> RunNews {
+        self.state = RunState::Finished;
+        let news = RunNews::Finished {
+            test_acc: e.test_acc,
+            epoch: e.epoch,
+        };
+        self.last_epoch = Some(e);
+        news
+    }
+
+    fn on_saved(&mut self, saved: Saved) -> Option<RunNews> {
+        // Routine saves stay out of the status line; asked-for ones answer there.
+        let asked = !matches!(saved.reason, SaveReason::Start | SaveReason::EpochEnd);
+        self.last_checkpoint = Some(saved.path.clone());
+        asked.then_some(RunNews::Saved(saved.path))
+    }
+
+    fn on_restored(&mut self, r: Restored, replay: bool) -> RunNews {
+        self.epochs = r.settings.epochs.get();
+        self.settings = RunSettings::of(&r.settings);
+        self.load_history(&r.history, replay);
+        self.at = r.at;
+        self.state = RunState::Running;
+        self.last_checkpoint = Some(r.from.clone());
+        RunNews::Restored {
+            from: r.from,
+            at: r.at,
+        }
     }
 
     /// Replaces the charts with a checkpoint's history (a replay's pace changes left

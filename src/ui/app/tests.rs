@@ -17,45 +17,45 @@ fn app() -> App {
 #[test]
 fn starts_on_a_pullover_and_compares_it_with_a_coat() {
     let mut a = app();
-    let labels = &a.dataset.test.labels;
+    let labels = &a.runs.dataset.test.labels;
     assert_eq!(
-        (labels[a.probes[0]], labels[a.probes[1]]),
+        (labels[a.screen.probes[0]], labels[a.screen.probes[1]]),
         (2, 4),
         "no own images: positions are test indices"
     );
     assert_eq!(
         a.initial_commands(),
-        vec![Command::SetProbes(ProbeImage::tests([a.probes[0]]))]
+        vec![Command::SetProbes(ProbeImage::tests([a.screen.probes[0]]))]
     );
     let cmds = a.on_action(Action::Compare);
     assert_eq!(
         cmds,
         vec![Effect::Trainer(Command::SetProbes(ProbeImage::tests(
-            a.probes
+            a.screen.probes
         )))]
     );
     // Tab again: the arrows now move the right image.
     a.on_action(Action::Compare);
-    let left = a.probes[0];
+    let left = a.screen.probes[0];
     a.on_action(Action::NextImage);
-    assert_eq!(a.probes[0], left);
-    assert_eq!(a.compare, Compare::Right);
+    assert_eq!(a.screen.probes[0], left);
+    assert_eq!(a.screen.compare, Compare::Right);
     a.on_action(Action::Compare);
-    assert_eq!(a.shown_probes().len(), 1);
+    assert_eq!(a.screen.shown_probes().len(), 1);
 }
 
 #[test]
 fn class_keys_walk_through_classes() {
     let mut a = app();
     a.on_action(Action::NextClass);
-    assert_eq!(a.dataset.test.labels[a.probes[0]], 3);
+    assert_eq!(a.runs.dataset.test.labels[a.screen.probes[0]], 3);
     a.on_action(Action::PrevClass);
     a.on_action(Action::PrevClass);
-    assert_eq!(a.dataset.test.labels[a.probes[0]], 1);
-    let before = a.probes[0];
+    assert_eq!(a.runs.dataset.test.labels[a.screen.probes[0]], 1);
+    let before = a.screen.probes[0];
     a.on_action(Action::PrevImage);
     a.on_action(Action::NextImage);
-    assert_eq!(a.probes[0], before);
+    assert_eq!(a.screen.probes[0], before);
 }
 
 #[test]
@@ -63,9 +63,9 @@ fn quit_and_restart_ask_first_while_training() {
     let mut a = app();
     a.run_mut().state = RunState::Running;
     assert!(a.on_action(Action::Quit).is_empty());
-    assert_eq!(a.overlay, Some(Overlay::ConfirmQuit));
+    assert_eq!(a.screen.overlay, Some(Overlay::ConfirmQuit));
     a.on_unbound_key();
-    assert!(!a.should_quit && a.overlay.is_none());
+    assert!(!a.should_quit && a.screen.overlay.is_none());
     a.on_action(Action::Quit);
     a.on_action(Action::Quit);
     assert!(a.should_quit);
@@ -89,16 +89,16 @@ fn quit_and_restart_ask_first_while_training() {
 #[test]
 fn panel_keys_show_and_hide_panels_in_a_fixed_order() {
     let mut a = app();
-    assert!(a.panels.is_empty());
+    assert!(a.screen.panels.is_empty());
     assert_eq!(a.on_action(Action::ToggleKernels), vec![]);
     a.on_action(Action::ToggleProbabilities);
     a.on_action(Action::ToggleConfusion);
     a.on_action(Action::ToggleDiagnostics);
-    assert_eq!(a.panels, Panel::ALL);
+    assert_eq!(a.screen.panels, Panel::ALL);
     a.on_action(Action::ToggleProbabilities);
-    assert!(!a.shows(Panel::Probabilities));
+    assert!(!a.screen.shows(Panel::Probabilities));
     assert_eq!(
-        a.panels,
+        a.screen.panels,
         [Panel::Confusion, Panel::Kernels, Panel::Diagnostics]
     );
 }
@@ -247,7 +247,7 @@ fn pace_keys_halve_from_the_measured_speed_and_double_back_to_full() {
     assert_eq!(a.on_action(Action::PaceUp), set(Pace::PerSecond(4000)));
     assert_eq!(a.on_action(Action::PaceUp), set(Pace::Full));
     assert_eq!(a.on_action(Action::PaceUp), vec![], "already at full speed");
-    assert_eq!(a.status.as_deref(), Some("already at full speed"));
+    assert_eq!(a.screen.status.as_deref(), Some("already at full speed"));
 }
 
 #[test]
@@ -256,7 +256,7 @@ fn step_keys_step_while_paused_and_say_so_otherwise() {
     a.run_mut().state = RunState::Running;
     assert_eq!(a.on_action(Action::StepBatch), vec![]);
     assert_eq!(
-        a.status.as_deref(),
+        a.screen.status.as_deref(),
         Some("n and N step while paused (Space pauses)")
     );
     a.on_event(Event::Changed {
@@ -264,7 +264,7 @@ fn step_keys_step_while_paused_and_say_so_otherwise() {
         change: Change::Paused,
     });
     assert_eq!(
-        a.status.as_deref(),
+        a.screen.status.as_deref(),
         Some("paused: n trains one batch, N to the end of the epoch")
     );
     let t = |c| vec![Effect::Trainer(c)];
@@ -305,7 +305,13 @@ fn history_keys_move_a_cursor_over_the_runs_snapshots() {
     a.run_mut().at = 1.5;
     assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.5)));
     a.on_event(Event::Recalled(Some(past(1.25))));
-    assert!(a.status.as_deref().unwrap().starts_with("looking back"));
+    assert!(
+        a.screen
+            .status
+            .as_deref()
+            .unwrap()
+            .starts_with("looking back")
+    );
     // The cursor moves from where it is shown, not from the live position.
     a.run_mut().at = 1.7;
     assert_eq!(a.on_action(Action::HistoryBack), t(Seek::Before(1.25)));
@@ -322,9 +328,15 @@ fn history_keys_move_a_cursor_over_the_runs_snapshots() {
     // End is back to live at once; a live `.` or End says there is nothing further.
     assert_eq!(a.on_action(Action::HistoryEnd), vec![]);
     assert!(a.run().past.is_none());
-    assert_eq!(a.status.as_deref(), Some("back to live"));
+    assert_eq!(a.screen.status.as_deref(), Some("back to live"));
     assert_eq!(a.on_action(Action::HistoryForward), vec![]);
-    assert!(a.status.as_deref().unwrap().starts_with("already live"));
+    assert!(
+        a.screen
+            .status
+            .as_deref()
+            .unwrap()
+            .starts_with("already live")
+    );
     // Forward past the newest snapshot also returns to live.
     a.on_event(Event::Recalled(Some(past(1.6))));
     a.on_event(Event::Recalled(None));
@@ -360,7 +372,7 @@ fn the_past_shows_instead_of_the_live_model_and_a_restart_ends_it() {
 fn a_replay_moves_its_play_head_and_refuses_to_change_the_run() {
     use crate::train::timeline::Seek;
     let mut a = app();
-    a.replay = Some("run-1".into());
+    a.runs.replay = Some("run-1".into());
     a.run_mut().state = RunState::Running;
     a.run_mut().at = 0.5;
     let t = |s| vec![Effect::Trainer(Command::Seek(s))];
@@ -375,7 +387,8 @@ fn a_replay_moves_its_play_head_and_refuses_to_change_the_run() {
     ] {
         assert_eq!(a.on_action(action), vec![], "{action:?}");
         assert!(
-            a.status
+            a.screen
+                .status
                 .as_deref()
                 .unwrap()
                 .contains("a replay shows the run")
@@ -395,9 +408,9 @@ fn draw_mode_captures_the_mouse_asks_the_model_and_lets_go() {
     use crossterm::event::KeyCode;
     let mut a = app();
     assert_eq!(a.on_action(Action::Draw), vec![Effect::MouseCapture(true)]);
-    let id = a.drawing.as_ref().unwrap().id;
+    let id = a.screen.drawing.as_ref().unwrap().id;
     // The canvas is the left image, and the model hears of it at the next tick.
-    assert!(matches!(&a.shown_probes()[0], ProbeImage::Own(o) if o.id == id));
+    assert!(matches!(&a.screen.shown_probes()[0], ProbeImage::Own(o) if o.id == id));
     let now = std::time::Instant::now();
     let sent = a.tick(now);
     assert!(
@@ -407,9 +420,9 @@ fn draw_mode_captures_the_mouse_asks_the_model_and_lets_go() {
     );
     assert!(a.tick(now).is_empty(), "nothing new to tell");
     // Arrows move the cursor, not the image; the keymap does not see them.
-    let shown = a.probes;
+    let shown = a.screen.probes;
     assert_eq!(a.on_draw_key(&key(KeyCode::Right)), Some(Vec::new()));
-    assert_eq!(a.probes, shown);
+    assert_eq!(a.screen.probes, shown);
     assert_eq!(
         a.on_draw_key(&key(KeyCode::Char('s'))),
         None,
@@ -426,8 +439,11 @@ fn draw_mode_captures_the_mouse_asks_the_model_and_lets_go() {
     // Esc: the mouse goes back to the terminal and the left image to the list.
     let effects = a.on_draw_key(&key(KeyCode::Esc)).unwrap();
     assert_eq!(effects[0], Effect::MouseCapture(false));
-    assert!(a.drawing.is_none());
-    assert_eq!(a.shown_probes()[0], ProbeImage::Test(a.probes[0]));
+    assert!(a.screen.drawing.is_none());
+    assert_eq!(
+        a.screen.shown_probes()[0],
+        ProbeImage::Test(a.screen.probes[0])
+    );
 }
 
 #[test]
@@ -436,22 +452,29 @@ fn enter_keeps_a_drawing_first_and_names_it_after_its_file() {
     let mut a = app();
     a.on_action(Action::Draw);
     assert_eq!(a.on_draw_key(&key(KeyCode::Enter)), Some(Vec::new()));
-    assert!(a.status.as_deref().unwrap().contains("nothing drawn"));
+    assert!(
+        a.screen
+            .status
+            .as_deref()
+            .unwrap()
+            .contains("nothing drawn")
+    );
     a.on_draw_key(&key(KeyCode::Char(' ')));
     let effects = a.on_draw_key(&key(KeyCode::Enter)).unwrap();
     let Some(Effect::SaveDrawing(kept)) = effects.last() else {
         panic!("{effects:?}");
     };
     assert!(effects.contains(&Effect::MouseCapture(false)));
-    assert_eq!(a.probes[0], 0);
-    assert_eq!(a.shown_probes()[0].id(), ImageId::Own(kept.id));
+    assert_eq!(a.screen.probes[0], 0);
+    assert_eq!(a.screen.shown_probes()[0].id(), ImageId::Own(kept.id));
     a.on_effect_done(EffectDone::DrawingSaved {
         id: kept.id,
         result: Ok(("drawing_1.png".into(), "~/captures/drawing_1.png".into())),
     });
-    assert_eq!(a.shown_probes()[0].caption(), "drawing_1.png");
+    assert_eq!(a.screen.shown_probes()[0].caption(), "drawing_1.png");
     assert!(
-        a.status
+        a.screen
+            .status
             .as_deref()
             .unwrap()
             .contains("~/captures/drawing_1.png")
@@ -463,7 +486,7 @@ fn the_open_prompt_reads_a_file_name_and_adds_the_image_first() {
     use crossterm::event::KeyCode;
     let mut a = app();
     a.on_action(Action::OpenImage);
-    assert_eq!(a.overlay, Some(Overlay::OpenImage));
+    assert_eq!(a.screen.overlay, Some(Overlay::OpenImage));
     for c in "shoe.pngx".chars() {
         a.on_prompt_key(&key(KeyCode::Char(c)));
     }
@@ -472,22 +495,22 @@ fn the_open_prompt_reads_a_file_name_and_adds_the_image_first() {
         a.on_prompt_key(&key(KeyCode::Enter)),
         Some(vec![Effect::OpenImage("shoe.png".into())])
     );
-    assert_eq!(a.overlay, None);
+    assert_eq!(a.screen.overlay, None);
     assert_eq!(a.on_prompt_key(&key(KeyCode::Char('x'))), None, "closed");
     // A file that could not be read: said, and nothing changes.
-    let probes = a.probes;
+    let probes = a.screen.probes;
     a.on_effect_done(EffectDone::ImageOpened(
         Err("shoe.png: not an image".into()),
     ));
     assert_eq!(
-        a.status.as_deref(),
+        a.screen.status.as_deref(),
         Some("cannot open: shoe.png: not an image")
     );
-    assert_eq!(a.probes, probes);
+    assert_eq!(a.screen.probes, probes);
     // One that could: first in the list and shown, the trainer told at the next tick.
     let image = Arc::new(OwnImage::new("shoe.png", None, vec![0; 784]));
     a.on_effect_done(EffectDone::ImageOpened(Ok(image.clone())));
-    assert_eq!(a.shown_probes()[0].id(), ImageId::Own(image.id));
+    assert_eq!(a.screen.shown_probes()[0].id(), ImageId::Own(image.id));
     assert!(matches!(
         &a.tick(std::time::Instant::now())[..],
         [Effect::Trainer(Command::SetProbes(_))]

@@ -14,16 +14,16 @@ use crate::data::own::{ImageId, ProbeImage};
 use crate::data::pixel_to_f32;
 use crate::model::ActivationMap;
 use crate::train::ProbeReport;
-use crate::ui::app::{App, Canvas, Compare, Pen};
+use crate::ui::app::{Canvas, Compare, Pen, Runs, Screen};
 use crate::ui::keys::Action;
 use crate::ui::theme::Theme;
 
 /// Draws the panel.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let keys = &app.keymap;
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let keys = &screen.keymap;
     let arrows = || keys.pair(Action::PrevImage, Action::NextImage);
-    let title = match app.compare {
+    let title = match screen.compare {
         Compare::Off => format!(
             " Activations · {} compares two images ",
             keys.name(Action::Compare)
@@ -43,17 +43,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if inner.width < 10 || inner.height < 3 {
         return;
     }
-    let shown = app.shown_probes();
+    let shown = screen.shown_probes();
     // A race shows the one image through every variant, side by side; comparing two
     // images, or drawing, is the focused variant's alone.
-    if app.race.is_some() && shown.len() == 1 && app.drawing.is_none() {
-        render_race(app, frame, inner, &shown[0]);
+    if runs.race.is_some() && shown.len() == 1 && screen.drawing.is_none() {
+        render_race(runs, screen, frame, inner, &shown[0]);
         return;
     }
     let sides = side_areas(inner, shown.len());
     for (i, (image, side)) in shown.iter().zip(sides).enumerate() {
-        let active = shown.len() == 2 && (i == 1) == (app.compare == Compare::Right);
-        render_side(app, frame, side, image, app.run().report_for(image), active);
+        let active = shown.len() == 2 && (i == 1) == (screen.compare == Compare::Right);
+        render_side(
+            runs,
+            screen,
+            frame,
+            side,
+            image,
+            runs.lane(screen.focus).report_for(image),
+            active,
+        );
     }
 }
 
@@ -73,12 +81,12 @@ fn race_columns(count: usize, focus: usize, fit: usize) -> Vec<usize> {
 
 /// `image` through each variant of the race, a column each, named in its colour;
 /// those that do not fit are named on the last line.
-fn render_race(app: &App, frame: &mut Frame, inner: Rect, image: &ProbeImage) {
-    let t = &app.theme;
-    let count = app.lane_count();
+fn render_race(runs: &Runs, screen: &Screen, frame: &mut Frame, inner: Rect, image: &ProbeImage) {
+    let t = &screen.theme;
+    let count = runs.lane_count();
     let fit = usize::from(inner.width / RACE_COLUMN).clamp(1, count);
-    let lanes = race_columns(count, app.focus(), fit);
-    let summaries = app.lane_summaries();
+    let lanes = race_columns(count, screen.focus, fit);
+    let summaries = runs.lane_summaries(screen.focus);
     let left_out: Vec<String> = (0..count)
         .filter(|i| !lanes.contains(i))
         .map(|i| format!("{} {}", i + 1, summaries[i].label))
@@ -88,8 +96,8 @@ fn render_race(app: &App, frame: &mut Frame, inner: Rect, image: &ProbeImage) {
         let note = format!(
             "not shown, widen the terminal: {} ({}–{} focus)",
             left_out.join(", "),
-            app.keymap.name(Action::Focus1),
-            app.keymap.name(Action::Focus4)
+            screen.keymap.name(Action::Focus1),
+            screen.keymap.name(Action::Focus4)
         );
         let last = Rect::new(area.x, area.bottom() - 1, area.width, 1);
         frame
@@ -120,8 +128,8 @@ fn render_race(app: &App, frame: &mut Frame, inner: Rect, image: &ProbeImage) {
             column.width,
             column.height.saturating_sub(1),
         );
-        let report = app.lane_run(lane).report_for(image);
-        render_side(app, frame, body, image, report, false);
+        let report = runs.lane(lane).report_for(image);
+        render_side(runs, screen, frame, body, image, report, false);
     }
 }
 
@@ -193,19 +201,19 @@ impl CanvasCells {
 }
 
 /// Draw mode's canvas in the panel at `area` (where [`render`] puts it).
-pub fn canvas(app: &App, area: Rect) -> Option<CanvasCells> {
-    app.drawing.as_ref()?;
-    let inner = panel("", &app.theme).inner(area);
+pub fn canvas(runs: &Runs, screen: &Screen, area: Rect) -> Option<CanvasCells> {
+    screen.drawing.as_ref()?;
+    let inner = panel("", &screen.theme).inner(area);
     if inner.width < 10 || inner.height < 3 {
         return None;
     }
-    canvas_in_side(app, side_areas(inner, app.shown_probes().len())[0])
+    canvas_in_side(runs, side_areas(inner, screen.shown_probes().len())[0])
 }
 
 /// The canvas's cells within an image's side.
-fn canvas_in_side(app: &App, side: Rect) -> Option<CanvasCells> {
+fn canvas_in_side(runs: &Runs, side: Rect) -> Option<CanvasCells> {
     let image = side_parts(side, true).image;
-    let (rows, cols) = (app.dataset.test.rows, app.dataset.test.cols);
+    let (rows, cols) = (runs.dataset.test.rows, runs.dataset.test.cols);
     let (_, scale) = heatmap::fit_grid(1, rows, cols, image, 1.0)?;
     let (w, h) = heatmap::cell_size(rows, cols, scale);
     Some(CanvasCells {
@@ -216,18 +224,18 @@ fn canvas_in_side(app: &App, side: Rect) -> Option<CanvasCells> {
 }
 
 fn render_side(
-    app: &App,
+    runs: &Runs,
+    screen: &Screen,
     frame: &mut Frame,
     area: Rect,
     shown: &ProbeImage,
     report: Option<&ProbeReport>,
     active: bool,
 ) {
-    let t = &app.theme;
-    let data = &app.dataset;
-    let label = shown.label(&data.test);
+    let t = &screen.theme;
+    let test = &runs.dataset.test;
     // Draw mode's canvas is always the left image (`shown_probes` puts it there).
-    let drawing = app
+    let drawing = screen
         .drawing
         .as_ref()
         .filter(|c| shown.id() == ImageId::Own(c.id));
@@ -235,67 +243,30 @@ fn render_side(
         image: image_area,
         caption: caption_area,
         layers: right,
-    } = side_parts(area, app.drawing.is_some());
+    } = side_parts(area, screen.drawing.is_some());
 
     // The image is at hand, so it shows even before the first report.
     let image: Vec<f32> = shown
-        .pixels(&data.test)
+        .pixels(test)
         .iter()
         .map(|&p| pixel_to_f32(p))
         .collect();
-    let (rows, cols) = (data.test.rows, data.test.cols);
+    let (rows, cols) = (test.rows, test.cols);
     if let Some((_, scale)) = heatmap::fit_grid(1, rows, cols, image_area, 1.0) {
-        heatmap::draw_map(
-            frame.buffer_mut(),
-            image_area,
-            &image,
-            (rows, cols),
-            scale,
-            Scale::Grey,
-            t,
-        );
+        let buf = frame.buffer_mut();
+        heatmap::draw_map(buf, image_area, &image, (rows, cols), scale, Scale::Grey, t);
     }
     if let Some(canvas) = drawing {
-        draw_cursor(app, frame.buffer_mut(), area, canvas);
+        draw_cursor(runs, screen, frame.buffer_mut(), area, canvas);
     }
-    let marker = if active { "▶ " } else { "" };
-    let mut caption = vec![Line::from(vec![
-        Span::styled(marker, t.highlight),
-        Span::styled(
-            // A long file name keeps room for the class beside it.
-            format!(
-                "{} ",
-                super::abbreviate(&shown.caption(), usize::from(caption_area.width) * 3 / 5)
-            ),
-            t.dim,
-        ),
-        match (label, drawing) {
-            (_, Some(_)) => Span::styled("✎ draw mode", t.highlight),
-            (Some(l), None) => Span::styled(app.dataset.class_name(l).to_string(), t.title),
-            (None, None) => Span::styled("yours", t.dim),
-        },
-    ])];
-    match report {
-        Some(r) => {
-            let p = r
-                .probe
-                .probabilities
-                .get(r.predicted)
-                .copied()
-                .unwrap_or(0.0);
-            let style = verdict_style(r, t);
-            caption.push(Line::from(vec![
-                Span::styled("pred ", t.dim),
-                Span::styled(app.dataset.class_name(r.predicted).to_string(), style),
-            ]));
-            caption.push(Line::from(Span::styled(
-                format!("p = {:.0}%", p * 100.0),
-                style,
-            )));
-        }
-        None => caption.push(Line::from(Span::styled("pred …", t.dim))),
-    }
-    frame.render_widget(Paragraph::new(caption), caption_area);
+    let caption = Caption {
+        shown,
+        report,
+        active,
+        drawing: drawing.is_some(),
+        width: caption_area.width,
+    };
+    frame.render_widget(Paragraph::new(caption.lines(runs, t)), caption_area);
 
     let Some(r) = report else {
         frame.render_widget(
@@ -310,6 +281,57 @@ fn render_side(
     render_layer(frame.buffer_mut(), l2, "layer 2", &r.probe.layer2, t);
 }
 
+/// What is written under a shown image.
+struct Caption<'a> {
+    shown: &'a ProbeImage,
+    report: Option<&'a ProbeReport>,
+    /// The image the keys move, in compare mode.
+    active: bool,
+    /// The image is draw mode's canvas.
+    drawing: bool,
+    width: u16,
+}
+
+impl Caption<'_> {
+    /// `▶ test #17 Pullover`, then `pred Coat` and `p = 61%` in the verdict's colour.
+    fn lines(&self, runs: &Runs, t: &Theme) -> Vec<Line<'static>> {
+        let data = &runs.dataset;
+        let marker = if self.active { "▶ " } else { "" };
+        // A long file name keeps room for the class beside it.
+        let name = super::abbreviate(&self.shown.caption(), usize::from(self.width) * 3 / 5);
+        let class = match (self.shown.label(&data.test), self.drawing) {
+            (_, true) => Span::styled("✎ draw mode", t.highlight),
+            (Some(l), false) => Span::styled(data.class_name(l).to_string(), t.title),
+            (None, false) => Span::styled("yours", t.dim),
+        };
+        let mut lines = vec![Line::from(vec![
+            Span::styled(marker, t.highlight),
+            Span::styled(format!("{name} "), t.dim),
+            class,
+        ])];
+        let Some(r) = self.report else {
+            lines.push(Line::from(Span::styled("pred …", t.dim)));
+            return lines;
+        };
+        let p = r
+            .probe
+            .probabilities
+            .get(r.predicted)
+            .copied()
+            .unwrap_or(0.0);
+        let style = verdict_style(r, t);
+        lines.push(Line::from(vec![
+            Span::styled("pred ", t.dim),
+            Span::styled(data.class_name(r.predicted).to_string(), style),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("p = {:.0}%", p * 100.0),
+            style,
+        )));
+        lines
+    }
+}
+
 /// A prediction's colour: right, wrong, or (no true class given) neither.
 pub fn verdict_style(r: &ProbeReport, t: &Theme) -> ratatui::style::Style {
     match r.label {
@@ -320,14 +342,14 @@ pub fn verdict_style(r: &ProbeReport, t: &Theme) -> ratatui::style::Style {
 }
 
 /// The keyboard cursor on the canvas: a `+` over its pixel, coloured by the pen.
-fn draw_cursor(app: &App, buf: &mut Buffer, side: Rect, canvas: &Canvas) {
-    let Some(cells) = canvas_in_side(app, side) else {
+fn draw_cursor(runs: &Runs, screen: &Screen, buf: &mut Buffer, side: Rect, canvas: &Canvas) {
+    let Some(cells) = canvas_in_side(runs, side) else {
         return;
     };
     let style = match canvas.pen {
-        Pen::Up => app.theme.highlight,
-        Pen::Ink => app.theme.running,
-        Pen::Eraser => app.theme.error,
+        Pen::Up => screen.theme.highlight,
+        Pen::Ink => screen.theme.running,
+        Pen::Eraser => screen.theme.error,
     };
     if let Some(cell) = buf.cell_mut(cells.cell_of(canvas.cursor)) {
         cell.set_char('+');

@@ -11,17 +11,17 @@ use ratatui::text::Span;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition};
 
 use super::panel;
-use crate::ui::app::App;
+use crate::ui::app::{RunView, Runs, Screen};
 use crate::ui::history::Series;
 
 /// The x axis of every chart over the run: 0 to the run's epochs.
-pub(super) fn x_bounds(app: &App) -> [f64; 2] {
-    [0.0, f64::from(app.run().epochs.max(1))]
+pub(super) fn x_bounds(runs: &Runs, screen: &Screen) -> [f64; 2] {
+    [0.0, f64::from(runs.lane(screen.focus).epochs.max(1))]
 }
 
 /// The x axis's labels: 0, the middle epoch, the last.
-pub(super) fn x_labels(app: &App) -> Vec<Span<'static>> {
-    let e = app.run().epochs.max(1);
+pub(super) fn x_labels(runs: &Runs, screen: &Screen) -> Vec<Span<'static>> {
+    let e = runs.lane(screen.focus).epochs.max(1);
     let mid = e / 2;
     let mut labels = vec![Span::raw("0")];
     if mid > 0 && mid < e {
@@ -33,20 +33,24 @@ pub(super) fn x_labels(app: &App) -> Vec<Span<'static>> {
 
 /// Two-point vertical lines at each change, spanning `y`, each with its style: the
 /// run's changes, or in a race every variant's, in the variant's colour.
-pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<(Vec<(f64, f64)>, Style)> {
+pub(super) fn change_lines(
+    runs: &Runs,
+    screen: &Screen,
+    y: [f64; 2],
+) -> Vec<(Vec<(f64, f64)>, Style)> {
     let line = |at: f64| vec![(at, y[0]), (at, y[1])];
-    if app.race.is_none() {
-        return app
-            .run()
+    if runs.race.is_none() {
+        return runs
+            .lane(screen.focus)
             .changes
             .iter()
-            .map(|c| (line(c.at), app.theme.change))
+            .map(|c| (line(c.at), screen.theme.change))
             .collect();
     }
-    (0..app.lane_count())
+    (0..runs.lane_count())
         .flat_map(|i| {
-            let style = app.theme.variant_line(i);
-            app.lane_run(i)
+            let style = screen.theme.variant_line(i);
+            runs.lane(i)
                 .changes
                 .iter()
                 .map(move |c| (line(c.at), style))
@@ -56,14 +60,14 @@ pub(super) fn change_lines(app: &App, y: [f64; 2]) -> Vec<(Vec<(f64, f64)>, Styl
 
 /// The change markers as chart datasets, drawn under the curves.
 pub(super) fn change_datasets<'a>(
-    app: &App,
+    screen: &Screen,
     marks: &'a [(Vec<(f64, f64)>, Style)],
 ) -> Vec<Dataset<'a>> {
     marks
         .iter()
         .map(|(m, style)| {
             Dataset::default()
-                .marker(app.theme.marker.symbol())
+                .marker(screen.theme.marker.symbol())
                 .graph_type(GraphType::Line)
                 .style(*style)
                 .data(m)
@@ -71,8 +75,8 @@ pub(super) fn change_datasets<'a>(
         .collect()
 }
 
-fn title(base: &str, app: &App) -> String {
-    let run = app.run();
+fn title(base: &str, runs: &Runs, screen: &Screen) -> String {
+    let run = runs.lane(screen.focus);
     if let Some(p) = &run.past {
         return format!(" {base} · ◀ history @ {:.2} ", p.moment.at);
     }
@@ -102,18 +106,18 @@ struct ChartSpec<'a> {
     legend: LegendPosition,
 }
 
-fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
-    let t = &app.theme;
+fn render_chart(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect, spec: ChartSpec) {
+    let t = &screen.theme;
     let marker = t.marker.symbol();
     let y = [0.0, spec.top];
-    let marks = change_lines(app, y);
-    let mut sets = change_datasets(app, &marks);
+    let marks = change_lines(runs, screen, y);
+    let mut sets = change_datasets(screen, &marks);
     for (name, series, style) in spec.series {
         sets.push(dataset(name, series, style, marker));
     }
     // The history cursor goes on top of everything.
-    let cursor = app
-        .run()
+    let cursor = runs
+        .lane(screen.focus)
         .past
         .as_ref()
         .map(|p| [(p.moment.at, y[0]), (p.moment.at, y[1])]);
@@ -126,7 +130,7 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
                 .data(line),
         );
     }
-    let title = title(spec.title, app);
+    let title = title(spec.title, runs, screen);
     let number = |v: f64| {
         let text = format!("{v:.2}");
         text.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -136,15 +140,15 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
         .legend_position(Some(spec.legend))
         // Hide the legend rather than cover most of a small chart with it; a race's
         // names the variants, which the chart is there to tell apart.
-        .hidden_legend_constraints(if app.race.is_some() {
+        .hidden_legend_constraints(if runs.race.is_some() {
             (Constraint::Percentage(80), Constraint::Percentage(70))
         } else {
             (Constraint::Percentage(60), Constraint::Percentage(50))
         })
         .x_axis(
             Axis::default()
-                .bounds(x_bounds(app))
-                .labels(x_labels(app))
+                .bounds(x_bounds(runs, screen))
+                .labels(x_labels(runs, screen))
                 .style(t.dim),
         )
         .y_axis(
@@ -163,13 +167,14 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect, spec: ChartSpec) {
 /// A race's legend label of variant `lane`: its number and label, and once it has
 /// finished, `figure` of its last epoch.
 fn lane_label(
-    app: &App,
+    runs: &Runs,
+    screen: &Screen,
     lane: usize,
     figure: impl Fn(&crate::train::EpochSummary) -> String,
 ) -> String {
-    let summaries = app.lane_summaries();
+    let summaries = runs.lane_summaries(screen.focus);
     let s = &summaries[lane];
-    let run = app.lane_run(lane);
+    let run = runs.lane(lane);
     let focus = if s.focused { "▸" } else { " " };
     match (&run.state, &run.last_epoch) {
         (crate::ui::app::RunState::Finished, Some(e)) => {
@@ -181,8 +186,7 @@ fn lane_label(
 
 /// Each run's curves, earlier runs first: its label (`None` while there is only the
 /// current run), its series, and whether it is an earlier one.
-fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
-    let run = app.run();
+fn with_past_runs(run: &RunView) -> Vec<(Option<String>, [&Series; 3], bool)> {
     let current = run.curves.each();
     let Some((past, label)) = run.curve_labels() else {
         return vec![(None, current, false)];
@@ -196,17 +200,17 @@ fn runs(app: &App) -> Vec<(Option<String>, [&Series; 3], bool)> {
 }
 
 /// Draws the train-loss chart.
-pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let series: Vec<(String, &Series, Style)> = if app.race.is_some() {
-        (0..app.lane_count())
+pub fn render_loss(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let series: Vec<(String, &Series, Style)> = if runs.race.is_some() {
+        (0..runs.lane_count())
             .map(|i| {
-                let label = lane_label(app, i, |e| format!("loss {:.3}", e.train_loss));
-                (label, &app.lane_curves(i).loss, t.variant_line(i))
+                let label = lane_label(runs, screen, i, |e| format!("loss {:.3}", e.train_loss));
+                (label, &runs.lane(i).curves.loss, t.variant_line(i))
             })
             .collect()
     } else {
-        runs(app)
+        with_past_runs(runs.lane(screen.focus))
             .into_iter()
             .map(|(label, [loss, ..], past)| {
                 let style = if past { t.past_loss } else { t.loss };
@@ -228,21 +232,21 @@ pub fn render_loss(app: &App, frame: &mut Frame, area: Rect) {
         top: (top * 1.1 * 2.0).ceil() / 2.0,
         legend: LegendPosition::TopRight,
     };
-    render_chart(app, frame, area, spec);
+    render_chart(runs, screen, frame, area, spec);
 }
 
 /// Draws the train- and test-accuracy chart.
-pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
+pub fn render_accuracy(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
     let mut series = Vec::new();
-    if app.race.is_some() {
+    if runs.race.is_some() {
         // Each variant's train accuracy, and its test accuracy at epoch ends in the
         // same colour, bold; the legend names each variant once.
         // In race order, as the header and the keys number them.
-        for i in 0..app.lane_count() {
-            let [_, train, test] = app.lane_curves(i).each();
+        for i in 0..runs.lane_count() {
+            let [_, train, test] = runs.lane(i).curves.each();
             let style = t.variant_line(i);
-            let label = lane_label(app, i, |e| format!("test {:.3}", e.test_acc));
+            let label = lane_label(runs, screen, i, |e| format!("test {:.3}", e.test_acc));
             series.push((label, train, style));
             series.push((
                 String::new(),
@@ -251,7 +255,7 @@ pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
             ));
         }
     } else {
-        for (label, [_, train, test], past) in runs(app) {
+        for (label, [_, train, test], past) in with_past_runs(runs.lane(screen.focus)) {
             let name = |what: &str| match &label {
                 Some(l) => format!("{l} {what}"),
                 None => format!("{what} acc"),
@@ -271,5 +275,5 @@ pub fn render_accuracy(app: &App, frame: &mut Frame, area: Rect) {
         top: 1.0,
         legend: LegendPosition::BottomRight,
     };
-    render_chart(app, frame, area, spec);
+    render_chart(runs, screen, frame, area, spec);
 }

@@ -13,15 +13,16 @@ use ratatui::widgets::Paragraph;
 use super::heatmap::{self, Scale};
 use super::{PanelSize, abbreviate, panel};
 use crate::train::ConfusionMatrix;
-use crate::ui::app::App;
+use crate::ui::app::{Runs, Screen};
+use crate::ui::theme::Theme;
 
 /// Row labels are cut to this many characters (`T-shirt/top` is 11).
 const LABEL_WIDTH: usize = 11;
 /// ` 100%`: each class's accuracy at the end of its row.
 const ACCURACY_WIDTH: usize = 5;
 
-fn label_width(app: &App) -> usize {
-    super::class_name_width(app, LABEL_WIDTH)
+fn label_width(runs: &Runs) -> usize {
+    super::class_name_width(&runs.dataset, LABEL_WIDTH)
 }
 
 /// Cell width that fits the largest count with a space before it.
@@ -36,22 +37,22 @@ fn count_width(matrix: Option<&ConfusionMatrix>) -> usize {
 }
 
 /// The room the panel wants: a row per class, a header and the call-out.
-pub fn size(app: &App) -> PanelSize {
-    let n = app.dataset.classes.len();
-    let cell = count_width(app.run().shown_confusion().map(|c| &c.matrix));
+pub fn size(runs: &Runs, screen: &Screen) -> PanelSize {
+    let n = runs.dataset.classes.len();
+    let cell = count_width(runs.lane(screen.focus).shown_confusion().map(|c| &c.matrix));
     PanelSize {
         min: ((2 + 4 + 1 + 2 * n) as u16, (2 + n.div_ceil(2) + 1) as u16),
         preferred: (
-            (2 + label_width(app) + 1 + n * cell + ACCURACY_WIDTH) as u16,
+            (2 + label_width(runs) + 1 + n * cell + ACCURACY_WIDTH) as u16,
             (n + 4) as u16,
         ),
     }
 }
 
 /// Draws the panel.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let title = match app.run().shown_confusion().map(|c| c.epoch) {
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let title = match runs.lane(screen.focus).shown_confusion().map(|c| c.epoch) {
         Some(epoch) if area.width >= 56 => {
             format!(" Confusion · epoch {epoch} · rows true, columns predicted ")
         }
@@ -64,7 +65,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let Some(matrix) = app.run().shown_confusion().map(|c| &c.matrix) else {
+    let Some(matrix) = runs.lane(screen.focus).shown_confusion().map(|c| &c.matrix) else {
         frame.render_widget(
             Paragraph::new(Span::styled(
                 "after the first epoch: the test set by true and predicted class",
@@ -78,13 +79,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let n = matrix.classes();
     let callout = Rect::new(inner.x, inner.bottom() - 1, inner.width, 1);
     frame.render_widget(
-        Paragraph::new(most_confused(app, matrix, callout.width)),
+        Paragraph::new(most_confused(runs, screen, matrix, callout.width)),
         callout,
     );
     let rows = inner.height - 1;
     let table = Rect::new(inner.x, inner.y, inner.width, rows);
     if usize::from(rows) > n {
-        full(app, frame.buffer_mut(), table, matrix);
+        full(runs, screen, frame.buffer_mut(), table, matrix);
     } else if usize::from(rows) >= n.div_ceil(2) {
         // Half blocks: two classes to a cell row, no room for labels.
         let cell = (usize::from(inner.width) / n.max(1)).clamp(1, 4) as u16;
@@ -113,106 +114,129 @@ fn shares(matrix: &ConfusionMatrix) -> Vec<f32> {
         .collect()
 }
 
+/// Columns of the labelled matrix: class names, each cell, the accuracy column.
+struct Columns {
+    label: usize,
+    cell: usize,
+    accuracy: usize,
+}
+
+impl Columns {
+    /// As wide as `width` allows: the accuracy column goes first, then the names
+    /// shorten; `None` when not even one column per cell is left.
+    fn fit(width: usize, label: usize, n: usize, matrix: &ConfusionMatrix) -> Option<Self> {
+        let mut label = label.min(width.saturating_sub(n + 1)).max(1);
+        let mut accuracy = ACCURACY_WIDTH;
+        let cells_room =
+            |label: usize, accuracy: usize| width.saturating_sub(label + 1 + accuracy) / n.max(1);
+        if cells_room(label, accuracy) < 2 {
+            accuracy = 0;
+        }
+        while cells_room(label, accuracy) < 1 && label > 1 {
+            label -= 1;
+        }
+        let cell = cells_room(label, accuracy).min(count_width(Some(matrix)));
+        (cell > 0).then_some(Self {
+            label,
+            cell,
+            accuracy,
+        })
+    }
+}
+
 /// The labelled matrix: header row, then a row per true class.
-fn full(app: &App, buf: &mut Buffer, area: Rect, matrix: &ConfusionMatrix) {
-    let t = &app.theme;
+fn full(runs: &Runs, screen: &Screen, buf: &mut Buffer, area: Rect, matrix: &ConfusionMatrix) {
+    let t = &screen.theme;
     let n = matrix.classes();
-    let width = usize::from(area.width);
-    let mut label = label_width(app).min(width.saturating_sub(n + 1)).max(1);
-    let mut accuracy = ACCURACY_WIDTH;
-    let cells_room =
-        |label: usize, accuracy: usize| width.saturating_sub(label + 1 + accuracy) / n.max(1);
-    if cells_room(label, accuracy) < 2 {
-        accuracy = 0;
-    }
-    while cells_room(label, accuracy) < 1 && label > 1 {
-        label -= 1;
-    }
-    let cell = cells_room(label, accuracy).min(count_width(Some(matrix)));
-    if cell == 0 {
+    let label = label_width(runs);
+    let Some(columns) = Columns::fit(usize::from(area.width), label, n, matrix) else {
         return;
-    }
+    };
+    let Columns {
+        label,
+        cell,
+        accuracy,
+    } = columns;
     let x0 = area.x + (label + 1) as u16;
     let cells = Rect::new(x0, area.y + 1, (n * cell) as u16, area.height - 1);
     let values = shares(matrix);
-    heatmap::draw_blocks(
-        buf,
-        cells,
-        &values,
-        (n, n),
-        (cell as u16, 2),
-        Scale::Heat { min: 0.0, max: 1.0 },
-        t,
-    );
+    let heat = Scale::Heat { min: 0.0, max: 1.0 };
+    heatmap::draw_blocks(buf, cells, &values, (n, n), (cell as u16, 2), heat, t);
     // Column headers: predicted classes, as much of each name as a cell holds.
     for p in 0..n {
-        let name: String = app.dataset.class_name(p).chars().take(cell - 1).collect();
-        buf.set_string(
-            x0 + (p * cell) as u16,
-            area.y,
-            format!("{name:>cell$}"),
-            t.dim,
-        );
+        let name: String = runs.dataset.class_name(p).chars().take(cell - 1).collect();
+        let x = x0 + (p * cell) as u16;
+        buf.set_string(x, area.y, format!("{name:>cell$}"), t.dim);
     }
     if accuracy > 0 {
-        buf.set_string(
-            x0 + (n * cell) as u16,
-            area.y,
-            format!("{:>accuracy$}", "acc"),
-            t.dim,
-        );
+        let x = x0 + (n * cell) as u16;
+        buf.set_string(x, area.y, format!("{:>accuracy$}", "acc"), t.dim);
     }
     let numbers = cell > count_width(Some(matrix)) - 1;
-    let coloured = t.heat(0.0).is_some();
     for truth in 0..n.min(usize::from(area.height) - 1) {
         let y = area.y + 1 + truth as u16;
-        let name = abbreviate(app.dataset.class_name(truth), label);
+        let name = abbreviate(runs.dataset.class_name(truth), label);
         buf.set_string(area.x, y, format!("{name:>label$}"), t.text);
-        for p in 0..n {
-            if !numbers {
-                break;
-            }
-            let count = matrix.count(truth, p);
-            let text = if count == 0 {
-                "·".to_string()
-            } else {
-                count.to_string()
-            };
-            let mut style = t.on_heat(values[truth * n + p]);
-            if !coloured {
-                // Without colour the numbers are the matrix; clear the shade glyphs.
-                buf.set_string(x0 + (p * cell) as u16, y, " ".repeat(cell), style);
-            }
-            if p == truth {
-                style = style.add_modifier(Modifier::BOLD);
-            }
-            buf.set_string(x0 + (p * cell) as u16, y, format!("{text:>cell$}"), style);
+        if numbers {
+            row_counts(buf, (x0, y), cell, matrix, truth, &values, t);
         }
         if accuracy > 0
             && let Some(r) = matrix.recall(truth)
         {
-            buf.set_string(
-                x0 + (n * cell) as u16,
-                y,
-                format!("{:>accuracy$}", format!("{:.0}%", r * 100.0)),
-                t.text,
-            );
+            let text = format!("{:>accuracy$}", format!("{:.0}%", r * 100.0));
+            buf.set_string(x0 + (n * cell) as u16, y, text, t.text);
         }
+    }
+}
+
+/// The counts of true class `truth`'s row, over its shades, the diagonal bold.
+fn row_counts(
+    buf: &mut Buffer,
+    (x0, y): (u16, u16),
+    cell: usize,
+    matrix: &ConfusionMatrix,
+    truth: usize,
+    values: &[f32],
+    t: &Theme,
+) {
+    let n = matrix.classes();
+    let coloured = t.heat(0.0).is_some();
+    for p in 0..n {
+        let count = matrix.count(truth, p);
+        let text = if count == 0 {
+            "·".to_string()
+        } else {
+            count.to_string()
+        };
+        let mut style = t.on_heat(values[truth * n + p]);
+        if !coloured {
+            // Without colour the numbers are the matrix; clear the shade glyphs.
+            buf.set_string(x0 + (p * cell) as u16, y, " ".repeat(cell), style);
+        }
+        if p == truth {
+            style = style.add_modifier(Modifier::BOLD);
+        }
+        buf.set_string(x0 + (p * cell) as u16, y, format!("{text:>cell$}"), style);
     }
 }
 
 /// `most confused: Shirt → T-shirt/top (152)`, without its first two words when
 /// `width` is short of them.
-fn most_confused<'a>(app: &'a App, matrix: &ConfusionMatrix, width: u16) -> Line<'a> {
-    let t = &app.theme;
+fn most_confused<'a>(
+    runs: &'a Runs,
+    screen: &Screen,
+    matrix: &ConfusionMatrix,
+    width: u16,
+) -> Line<'a> {
+    let t = &screen.theme;
     let Some(c) = matrix.most_confused() else {
         return Line::from(Span::styled("no test image misclassified", t.running));
     };
     let mut line = Line::from(vec![
         Span::styled("most confused: ", t.dim),
-        Span::styled(app.dataset.class_name(c.truth), t.highlight),
+        Span::styled(runs.dataset.class_name(c.truth), t.highlight),
         Span::styled(" → ", t.dim),
-        Span::styled(app.dataset.class_name(c.predicted), t.highlight),
+        Span::styled(runs.dataset.class_name(c.predicted), t.highlight),
         Span::styled(format!(" ({})", c.count), t.text),
     ]);
     if line.width() > usize::from(width) {

@@ -12,7 +12,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 use super::charts::{change_datasets, change_lines, x_bounds, x_labels};
 use super::{PanelSize, panel};
 use crate::train::LayerStats;
-use crate::ui::app::App;
+use crate::ui::app::{Runs, Screen};
 
 /// Columns of the table: layer, ‖∇W‖, update ratio, histogram, fraction in words.
 const TABLE_WIDTH: u16 = 6 + 8 + 8 + 17 + 14;
@@ -24,19 +24,19 @@ const CHART_MIN_HEIGHT: u16 = 6;
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// Table rows: a header and one per layer (the chapter's five before any report).
-fn table_height(app: &App) -> u16 {
-    let layers = app
-        .run()
+fn table_height(runs: &Runs, screen: &Screen) -> u16 {
+    let layers = runs
+        .lane(screen.focus)
         .gradients
         .latest
         .len()
-        .max(app.run().gradients.layers.len());
+        .max(runs.lane(screen.focus).gradients.layers.len());
     1 + if layers == 0 { 5 } else { layers as u16 }
 }
 
 /// The room the panel wants: the chart beside the table; at least the table.
-pub fn size(app: &App) -> PanelSize {
-    let rows = table_height(app);
+pub fn size(runs: &Runs, screen: &Screen) -> PanelSize {
+    let rows = table_height(runs, screen);
     PanelSize {
         min: (2 + TABLE_WIDTH, 2 + rows),
         preferred: (2 + TABLE_WIDTH + 2 * CHART_MIN_WIDTH, 2 + rows.max(15)),
@@ -45,15 +45,15 @@ pub fn size(app: &App) -> PanelSize {
 
 /// Draws the panel: chart and table side by side when wide enough, else stacked
 /// when tall enough, else the table alone.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
     let block = panel(" Gradient flow · ‖∂loss/∂W‖ per layer, log scale ", t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let rows = table_height(app);
+    let rows = table_height(runs, screen);
     let (chart, table) = if inner.width >= TABLE_WIDTH + CHART_MIN_WIDTH {
         let [chart, table] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(TABLE_WIDTH)]).areas(inner);
@@ -66,9 +66,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (None, inner)
     };
     if let Some(chart) = chart {
-        render_chart(app, frame, chart);
+        render_chart(runs, screen, frame, chart);
     }
-    render_table(app, frame, table);
+    render_table(runs, screen, frame, table);
 }
 
 /// `1e-3` for −3: an axis label for a decade.
@@ -76,13 +76,13 @@ fn decade(exponent: f64) -> String {
     format!("1e{}", exponent as i32)
 }
 
-fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let flow = &app.run().gradients;
+fn render_chart(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let flow = &runs.lane(screen.focus).gradients;
     let y = flow.decades();
-    let marks = change_lines(app, y);
+    let marks = change_lines(runs, screen, y);
     let marker = t.marker.symbol();
-    let mut sets = change_datasets(app, &marks);
+    let mut sets = change_datasets(screen, &marks);
     for (i, (_, series)) in flow.layers.iter().enumerate() {
         // No legend inside the chart (it would hide the curves): the table's layer
         // names, in the same colours, are the legend.
@@ -108,8 +108,8 @@ fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
     let chart = Chart::new(sets)
         .x_axis(
             Axis::default()
-                .bounds(x_bounds(app))
-                .labels(x_labels(app))
+                .bounds(x_bounds(runs, screen))
+                .labels(x_labels(runs, screen))
                 .style(t.dim),
         )
         .y_axis(Axis::default().bounds(y).labels(labels).style(t.dim));
@@ -152,8 +152,8 @@ pub fn in_words(s: &LayerStats) -> String {
     }
 }
 
-fn render_table(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
+fn render_table(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
     let mut lines = vec![Line::styled(
         format!(
             "{:<6}{:<8}{:<8}{:<17}{}",
@@ -161,10 +161,10 @@ fn render_table(app: &App, frame: &mut Frame, area: Rect) {
         ),
         t.dim,
     )];
-    if app.run().gradients.latest.is_empty() {
+    if runs.lane(screen.focus).gradients.latest.is_empty() {
         lines.push(Line::styled("measured at each progress report", t.dim));
     }
-    for (i, s) in app.run().gradients.latest.iter().enumerate() {
+    for (i, s) in runs.lane(screen.focus).gradients.latest.iter().enumerate() {
         let colour = t.layer_lines[i % t.layer_lines.len()];
         lines.push(Line::from(vec![
             Span::styled(format!("{:<6}", s.layer), colour),

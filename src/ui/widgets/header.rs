@@ -3,18 +3,31 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::format_duration;
-use crate::ui::app::{App, RunState};
+use crate::train::Pace;
+use crate::ui::app::{RunState, Runs, Screen};
+use crate::ui::theme::Theme;
 
 /// Draws the two header lines.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let run = app.run();
-    let replaying = app.replay.is_some();
-    let (state, style) = match &run.state {
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    // A race shows each variant on the second line; the shape table and the
+    // activations say what the focused one is.
+    let line2 = if runs.race.is_some() {
+        race_line(runs, screen)
+    } else {
+        settings_line(runs, screen)
+    };
+    let lines = vec![state_line(runs, screen, area.width), line2];
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The state word and its style: `● running`, `‖ paused`, `▶ replaying`, ….
+fn state_word(state: &RunState, replaying: bool, t: &Theme) -> (&'static str, Style) {
+    match state {
         RunState::Running if replaying => ("▶ replaying", t.running),
         RunState::Finished if replaying => ("✔ end of replay", t.finished),
         RunState::Starting => ("◌ starting", t.dim),
@@ -23,31 +36,29 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         RunState::Diverged(_) => ("✖ diverged", t.error),
         RunState::Finished => ("✔ finished", t.finished),
         RunState::Error(_) => ("✖ error", t.error),
-    };
-    let epochs = run.epochs.max(1);
-    let fraction = (run.at / f64::from(epochs)).clamp(0.0, 1.0);
+    }
+}
+
+/// ` lenet-tui ● running   epoch 3/10 ━━━━──── 27%  ETA 0:12  27000 ex/s · full speed`.
+fn state_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
+    let t = &screen.theme;
+    let run = runs.lane(screen.focus);
+    let (state, style) = state_word(&run.state, runs.replay.is_some(), t);
+    let fraction = (run.at / f64::from(run.epochs.max(1))).clamp(0.0, 1.0);
     // Looking back, the header says where (training carries on behind it).
     let history = run.past.as_ref().map_or(String::new(), |p| {
         format!("◀ history: epoch {:.2} of {}  ", p.moment.at, run.epochs)
     });
-    // Measured throughput is that of the training work; the pace is what the
-    // trainer keeps to by waiting between batches.
-    // A narrow terminal keeps only a set pace, in short.
-    let wide = area.width as usize >= 100 + history.chars().count();
-    let pace = match (run.settings.pace, wide) {
-        (crate::train::Pace::Full, true) => " · full speed".to_string(),
-        (crate::train::Pace::Full, false) => String::new(),
-        (p, true) => format!(" of work · {}", p.label()),
-        (p, false) => format!(" · pace {p}"),
-    };
-    let eta = match app.eta_seconds() {
+    let wide = usize::from(width) >= 100 + history.chars().count();
+    let eta = match runs.eta_seconds(screen.focus) {
         Some(s) => format!("ETA {}", format_duration(s)),
         None => "ETA –".into(),
     };
     let speed = run
         .examples_per_sec
         .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
-    let rec = if app.recording { "● REC " } else { "" };
+    let pace = pace_words(run.settings.pace, wide);
+    let figures = format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0);
     let epoch = format!(
         "{}epoch {}/{} ",
         if run.past.is_some() { "live " } else { "  " },
@@ -59,8 +70,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         (RunState::Paused, Some((b, n))) => format!("batch {b}/{n} "),
         _ => String::new(),
     };
-    let figures = format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0);
     let history_gap = if history.is_empty() { "" } else { "  " };
+    let rec = if screen.recording { "● REC " } else { "" };
     let spans = [
         (" lenet-tui ", t.title),
         (rec, t.error),
@@ -73,26 +84,42 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // The gauge takes what the words leave, within 10 to 40 cells.
     let words: usize =
         spans.iter().map(|(s, _)| s.chars().count()).sum::<usize>() + figures.chars().count();
-    let gauge_width = usize::from(area.width)
-        .saturating_sub(words + 1)
-        .clamp(10, 40);
+    let gauge_width = usize::from(width).saturating_sub(words + 1).clamp(10, 40);
     let filled = (fraction * gauge_width as f64).round() as usize;
-    let mut line1: Vec<Span> = spans
+    let mut line: Vec<Span> = spans
         .into_iter()
         .map(|(text, style)| Span::styled(text.to_string(), style))
         .collect();
-    line1.extend([
+    line.extend([
         Span::styled("━".repeat(filled), t.gauge),
         Span::styled("─".repeat(gauge_width - filled), t.dim),
         Span::styled(figures, t.text),
     ]);
-    let line1 = Line::from(line1);
+    Line::from(line)
+}
+
+/// Measured throughput is that of the training work; the pace is what the trainer
+/// keeps to by waiting between batches. A narrow terminal keeps only a set pace, in
+/// short.
+fn pace_words(pace: Pace, wide: bool) -> String {
+    match (pace, wide) {
+        (Pace::Full, true) => " · full speed".to_string(),
+        (Pace::Full, false) => String::new(),
+        (p, true) => format!(" of work · {}", p.label()),
+        (p, false) => format!(" · pace {p}"),
+    }
+}
+
+/// ` pool avg │ act sigmoid │ lr 0.9 │ cpu │ fashion-mnist 60000/10000`.
+fn settings_line(runs: &Runs, screen: &Screen) -> Line<'static> {
+    let t = &screen.theme;
+    let run = runs.lane(screen.focus);
     let (data, device) = run
         .info
         .as_ref()
         .map_or(("…", "…"), |i| (i.data.as_str(), i.device.as_str()));
     let sep = || Span::styled(" │ ", t.dim);
-    let line2 = Line::from(vec![
+    Line::from(vec![
         Span::styled(" pool ", t.dim),
         Span::styled(run.settings.pooling.to_string(), t.highlight),
         sep(),
@@ -103,26 +130,18 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(format!("{}", run.settings.learning_rate), t.highlight),
         sep(),
         Span::styled(device.to_string(), t.text),
-        Span::styled(app.gpu.map_or_else(String::new, gpu_figures), t.dim),
+        Span::styled(runs.gpu.map_or_else(String::new, gpu_figures), t.dim),
         sep(),
         Span::styled(data.to_string(), t.dim),
-    ]);
-    // A race shows each variant on the second line; the shape table and the
-    // activations say what the focused one is.
-    let line2 = if app.race.is_some() {
-        race_line(app)
-    } else {
-        line2
-    };
-    frame.render_widget(Paragraph::new(vec![line1, line2]), area);
+    ])
 }
 
 /// `▸1 avg sigmoid ep 2/3 27k ex/s test 0.612 │ 2 max …`: every variant of a race, in
 /// its chart colour, the focused one marked and bold.
-fn race_line(app: &App) -> Line<'static> {
-    let t = &app.theme;
+fn race_line(runs: &Runs, screen: &Screen) -> Line<'static> {
+    let t = &screen.theme;
     let mut spans = vec![Span::raw(" ")];
-    for (i, s) in app.lane_summaries().into_iter().enumerate() {
+    for (i, s) in runs.lane_summaries(screen.focus).into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" │ ", t.dim));
         }

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::heatmap::{self, Scale};
 use super::{PanelSize, panel};
 use crate::train::ConvKernels;
-use crate::ui::app::App;
+use crate::ui::app::{Runs, Screen};
 
 /// Kernels are tiny (5×5 by default): draw them up to this many cells per weight.
 const MAX_SCALE: f64 = 4.0;
@@ -19,15 +19,15 @@ const PREFERRED_SCALE: usize = 2;
 
 /// (count, rows, cols) of the kernels shown, or the chapter's 6 of 5×5 before the
 /// first report.
-fn shape(app: &App) -> (usize, usize, usize) {
-    app.run()
+fn shape(runs: &Runs, screen: &Screen) -> (usize, usize, usize) {
+    runs.lane(screen.focus)
         .shown_kernels()
         .map_or((6, 5, 5), |k| (k.count(), k.rows, k.cols))
 }
 
 /// The room the panel wants: a near-square grid of kernels at twice their size.
-pub fn size(app: &App) -> PanelSize {
-    let (n, rows, cols) = shape(app);
+pub fn size(runs: &Runs, screen: &Screen) -> PanelSize {
+    let (n, rows, cols) = shape(runs, screen);
     let grid_cols = (n as f64).sqrt().ceil().max(1.0) as usize;
     let grid_rows = n.div_ceil(grid_cols);
     let (w, h) = heatmap::cell_size(rows, cols, PREFERRED_SCALE as f64);
@@ -54,16 +54,16 @@ fn title(kernels: Option<&ConvKernels>) -> String {
 }
 
 /// Draws the panel.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let title = title(app.run().shown_kernels());
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let title = title(runs.lane(screen.focus).shown_kernels());
     let block = panel(&title, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let Some(k) = app.run().shown_kernels() else {
+    let Some(k) = runs.lane(screen.focus).shown_kernels() else {
         frame.render_widget(
             Paragraph::new(Span::styled("waiting for the model…", t.dim)),
             inner,

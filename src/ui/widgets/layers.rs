@@ -7,26 +7,26 @@ use ratatui::widgets::{Cell, Row, Table};
 
 use super::panel;
 use crate::model::shapes::{format_count, format_shape};
-use crate::ui::app::App;
+use crate::ui::app::{Runs, Screen};
 
 /// Draws the table; when short of rows, the activation-function and flatten rows
 /// (which add no parameters and whose shapes follow from their neighbours) go first.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
     // A race's table is its focused variant's, its rows that another variant does
     // differently marked `≠`.
-    let title = match &app.race {
-        Some(race) => format!(" Layers: {} {} ", race.focus + 1, race.labels[race.focus]),
+    let title = match runs.label(screen.focus) {
+        Some(label) => format!(" Layers: {} {label} ", screen.focus + 1),
         None => " Layers ".to_string(),
     };
     let block = panel(&title, t);
-    let Some(table) = &app.run().layers else {
+    let Some(table) = &runs.lane(screen.focus).layers else {
         frame.render_widget(block, area);
         return;
     };
-    let others: Vec<&crate::model::LayerTable> = (0..app.lane_count())
-        .filter(|&i| i != app.focus())
-        .filter_map(|i| app.lane_run(i).layers.as_ref())
+    let others: Vec<&crate::model::LayerTable> = (0..runs.lane_count())
+        .filter(|&i| i != screen.focus)
+        .filter_map(|i| runs.lane(i).layers.as_ref())
         .collect();
     let differs = |k: usize| {
         others

@@ -1,5 +1,6 @@
-//! The dashboard's panels. Each is a pure function of [`App`](crate::ui::app::App)
-//! state that draws into a frame area.
+//! The dashboard's panels. Each is a pure function of the runs watched
+//! ([`Runs`](crate::ui::app::Runs)) and this terminal's [`Screen`](crate::ui::app::Screen)
+//! that draws into a frame area.
 
 pub mod activations;
 pub mod charts;
@@ -60,8 +61,8 @@ pub fn format_duration(seconds: f64) -> String {
 }
 
 /// Columns for the longest class name, at most `cap`.
-pub fn class_name_width(app: &crate::ui::app::App, cap: usize) -> usize {
-    app.dataset
+pub fn class_name_width(dataset: &crate::data::Dataset, cap: usize) -> usize {
+    dataset
         .classes
         .iter()
         .map(|c| c.chars().count())

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::panel;
-use crate::ui::app::{App, Overlay, RunState};
+use crate::ui::app::{Overlay, RunState, Runs, Screen};
 use crate::ui::keys::{Action, Mode};
 
 fn centred(area: Rect, width: u16, height: u16) -> Rect {
@@ -36,28 +36,29 @@ fn confirm(
 }
 
 /// Draws the overlay, if one is open; else, after a divergence, what to do about it.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let Some(overlay) = app.overlay else {
-        if let RunState::Diverged(what) = &app.run().state {
-            diverged(app, frame, area, what);
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
+    let Some(overlay) = screen.overlay else {
+        if let RunState::Diverged(what) = &runs.lane(screen.focus).state {
+            diverged(runs, screen, frame, area, what);
         }
         return;
     };
     let first_key = |a: Action| {
-        app.keymap
+        screen
+            .keymap
             .keys(a)
             .first()
             .map_or_else(|| "?".to_string(), ToString::to_string)
     };
     let (title, lines) = match overlay {
         Overlay::Help => {
-            let racing = app.race.is_some();
-            let mut help = app.keymap.help(racing);
+            let racing = runs.race.is_some();
+            let mut help = screen.keymap.help(racing);
             // The box's borders, the colours and closing lines: pair opposite keys when
             // short.
             if help.len() + 5 > usize::from(area.height) {
-                help = app.keymap.help_paired(racing);
+                help = screen.keymap.help_paired(racing);
             }
             let width = help
                 .iter()
@@ -92,14 +93,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             vec![
                 Line::from(vec![
                     Span::styled(" file: ", t.dim),
-                    Span::styled(format!("{}▏", app.image_prompt), t.text),
+                    Span::styled(format!("{}▏", screen.image_prompt), t.text),
                 ]),
                 Line::from(""),
                 Line::from(Span::styled(
                     " PNG, JPEG, PGM or PPM; FILE=CLASS names its class",
                     t.dim,
                 )),
-                Line::from(Span::styled(prompt_keys(app), t.dim)),
+                Line::from(Span::styled(prompt_keys(screen), t.dim)),
             ],
         ),
         Overlay::ConfirmRestart => confirm(
@@ -114,8 +115,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The prompt's keys and what they do: ` Enter opens it first in the images, Esc
 /// cancels`.
-fn prompt_keys(app: &App) -> String {
-    let keys: Vec<String> = app
+fn prompt_keys(screen: &Screen) -> String {
+    let keys: Vec<String> = screen
         .keymap
         .hints_in(Mode::Prompt, |_| true)
         .into_iter()
@@ -135,11 +136,12 @@ fn colours_in_use(t: &crate::ui::theme::Theme) -> String {
 }
 
 /// The divergence notice: where it happened and the keys that deal with it.
-fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
-    let t = &app.theme;
+fn diverged(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect, what: &str) {
+    let t = &screen.theme;
     let key = |a: Action| {
         Span::styled(
-            app.keymap
+            screen
+                .keymap
                 .keys(a)
                 .first()
                 .map_or_else(|| "?".to_string(), ToString::to_string),
@@ -151,7 +153,7 @@ fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
         Line::from(" The trainer paused itself; the weights are no longer usable."),
         Line::from(""),
     ];
-    if app.run().last_checkpoint.is_some() {
+    if runs.lane(screen.focus).last_checkpoint.is_some() {
         lines.push(Line::from(vec![
             Span::raw(" "),
             key(Action::RestoreGood),
@@ -163,7 +165,7 @@ fn diverged(app: &App, frame: &mut Frame, area: Rect, what: &str) {
         key(Action::Restart),
         Span::raw(format!(
             "  restart with fresh weights (then {} lowers the rate)",
-            app.keymap.name(Action::LrDown)
+            screen.keymap.name(Action::LrDown)
         )),
     ]));
     lines.push(Line::from(vec![

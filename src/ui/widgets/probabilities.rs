@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{PanelSize, abbreviate, panel};
 use crate::train::ProbeReport;
-use crate::ui::app::App;
+use crate::ui::app::{Runs, Screen};
 
 /// Class names are cut to this many characters (`T-shirt/top` is 11).
 const NAME_WIDTH: usize = 12;
@@ -19,38 +19,41 @@ const PERCENT_WIDTH: usize = 5;
 /// ` │ ` between two images' bars.
 const GAP: &str = " │ ";
 
-fn name_width(app: &App) -> usize {
-    super::class_name_width(app, NAME_WIDTH)
+fn name_width(runs: &Runs) -> usize {
+    super::class_name_width(&runs.dataset, NAME_WIDTH)
 }
 
 /// The room the panel wants: every class on a row under a header row.
-pub fn size(app: &App) -> PanelSize {
-    let sides = app.shown_probes().len();
+pub fn size(runs: &Runs, screen: &Screen) -> PanelSize {
+    let sides = screen.shown_probes().len();
     let gaps = (sides - 1) * GAP.chars().count();
     let width =
-        |bar: usize| (2 + name_width(app) + 1 + sides * (bar + PERCENT_WIDTH) + gaps) as u16;
+        |bar: usize| (2 + name_width(runs) + 1 + sides * (bar + PERCENT_WIDTH) + gaps) as u16;
     let preferred_bar = if sides > 1 { 12 } else { 16 };
     PanelSize {
         min: (width(4), 2 + 1 + 3),
-        preferred: (width(preferred_bar), (app.dataset.classes.len() + 3) as u16),
+        preferred: (
+            width(preferred_bar),
+            (runs.dataset.classes.len() + 3) as u16,
+        ),
     }
 }
 
 /// Draws the panel. Short of rows, it keeps the most probable classes.
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
+pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
+    let t = &screen.theme;
     let block = panel(" Probabilities ", t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let shown = app.shown_probes();
+    let shown = screen.shown_probes();
     let reports: Vec<Option<&ProbeReport>> = shown
         .iter()
-        .map(|image| app.run().report_for(image))
+        .map(|image| runs.lane(screen.focus).report_for(image))
         .collect();
-    let nw = name_width(app).min(usize::from(inner.width));
+    let nw = name_width(runs).min(usize::from(inner.width));
     let gaps = (shown.len() - 1) * GAP.chars().count();
     let side_width = usize::from(inner.width).saturating_sub(nw + 1 + gaps) / shown.len();
     let bar_width = side_width.saturating_sub(PERCENT_WIDTH);
@@ -60,8 +63,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if i > 0 {
             header.push(Span::styled(GAP, t.dim));
         }
-        let caption = match image.label(&app.dataset.test) {
-            Some(class) => format!("{} {}", image.caption(), app.dataset.class_name(class)),
+        let caption = match image.label(&runs.dataset.test) {
+            Some(class) => format!("{} {}", image.caption(), runs.dataset.class_name(class)),
             None => image.caption(),
         };
         let label = match reports[i] {
@@ -74,11 +77,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     let mut lines = vec![Line::from(header)];
-    for class in shown_classes(&reports, app.dataset.classes.len(), inner.height - 1) {
+    for class in shown_classes(&reports, runs.dataset.classes.len(), inner.height - 1) {
         let is_true = shown
             .iter()
-            .any(|image| image.label(&app.dataset.test) == Some(class));
-        let name = abbreviate(app.dataset.class_name(class), nw);
+            .any(|image| image.label(&runs.dataset.test) == Some(class));
+        let name = abbreviate(runs.dataset.class_name(class), nw);
         let mut spans = vec![Span::styled(
             format!("{name:nw$} "),
             if is_true { t.title } else { t.text },

@@ -21,8 +21,8 @@ fn app_drawing() -> App {
     for _ in 0..12 {
         press(KeyCode::Down);
     }
-    let canvas = app.drawing.as_ref().unwrap();
-    let dataset = app.dataset.clone();
+    let canvas = app.screen.drawing.as_ref().unwrap();
+    let dataset = app.runs.dataset.clone();
     let mut r = report(&dataset, 0, 1);
     r.id = ImageId::Own(canvas.id);
     r.label = None;
@@ -67,18 +67,18 @@ fn mouse_cells_map_to_canvas_pixels_and_back() {
         let area = Rect::new(0, 0, w, h);
         let hits: Vec<(u16, u16)> = (0..h)
             .flat_map(|y| (0..w).map(move |x| (x, y)))
-            .filter(|&cell| canvas_pixel(&app, area, cell).is_some())
+            .filter(|&cell| canvas_pixel(&app.runs, &app.screen, area, cell).is_some())
             .collect();
         assert!(!hits.is_empty(), "{w}×{h}: a canvas");
         for cell in hits {
-            let (x, y) = canvas_pixel(&app, area, cell).unwrap();
+            let (x, y) = canvas_pixel(&app.runs, &app.screen, area, cell).unwrap();
             assert!(
                 (0.0..28.0).contains(&x) && (0.0..28.0).contains(&y),
                 "{x},{y}"
             );
         }
         assert_eq!(
-            canvas_pixel(&app, area, (w - 1, 0)),
+            canvas_pixel(&app.runs, &app.screen, area, (w - 1, 0)),
             None,
             "the header is not the canvas"
         );

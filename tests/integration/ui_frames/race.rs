@@ -65,7 +65,7 @@ fn race_midway(labels: &[&str]) -> App {
                 );
             }
         }
-        let probe = app.probes[0];
+        let probe = app.screen.probes[0];
         app.on_lane_event(
             lane,
             Event::Activations {

@@ -85,7 +85,7 @@ fn a_restored_run_shows_its_history() {
     assert_eq!(app.run().settings.pooling, Pooling::Max);
     assert_eq!(app.run().at, 1.5);
     assert_eq!(
-        app.status.as_deref(),
+        app.screen.status.as_deref(),
         Some("restored r/ckpt-0002 (epoch 1.50)")
     );
 }
@@ -112,7 +112,7 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
     }
     let mut terminal = Terminal::new(TestBackend::new(60, 14)).unwrap();
     terminal
-        .draw(|f| charts::render_loss(&app, f, f.area()))
+        .draw(|f| charts::render_loss(&app.runs, &app.screen, f, f.area()))
         .unwrap();
     let text = terminal.backend().to_string();
     assert!(
@@ -134,7 +134,7 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
             })
             .count()
     };
-    let t = &app.theme;
+    let t = &app.screen.theme;
     assert_ne!(t.past_loss.fg, t.loss.fg);
     assert!(
         braille(t.past_loss.fg) > 10 && braille(t.loss.fg) >= 3,
@@ -143,7 +143,7 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
 
     let mut terminal = Terminal::new(TestBackend::new(70, 16)).unwrap();
     terminal
-        .draw(|f| charts::render_accuracy(&app, f, f.area()))
+        .draw(|f| charts::render_accuracy(&app.runs, &app.screen, f, f.area()))
         .unwrap();
     let text = terminal.backend().to_string();
     for label in [
@@ -161,8 +161,8 @@ fn a_restart_leaves_the_earlier_run_faint_on_the_charts() {
 fn looking_back(app: &mut App) {
     use lenet_tui::train::PastView;
     use lenet_tui::train::timeline::{EpochConfusion, Moment};
-    let dataset = app.dataset.clone();
-    let mut then = report(&dataset, app.probes[0], 6);
+    let dataset = app.runs.dataset.clone();
+    let mut then = report(&dataset, app.screen.probes[0], 6);
     for v in then
         .probe
         .layer1
@@ -227,7 +227,7 @@ fn looking_back_shows_the_past_model_and_says_so() {
 #[test]
 fn a_replay_says_so_and_shows_the_recorded_run() {
     let mut app = app_midway(ColorDepth::Ansi256);
-    app.replay = Some("2026-12-02T10-00-00".into());
+    app.runs.replay = Some("2026-12-02T10-00-00".into());
     app.run_mut().state = RunState::Running;
     let terminal = draw(&app, 120, 36);
     let text = terminal.backend().to_string();

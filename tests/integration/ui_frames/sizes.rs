@@ -35,15 +35,15 @@ fn tiny_and_odd_areas_never_panic() {
         terminal
             .draw(|f| {
                 let area = f.area();
-                header::render(&app, f, area);
-                charts::render_loss(&app, f, area);
-                charts::render_accuracy(&app, f, area);
-                layers::render(&app, f, area);
-                activations::render(&app, f, area);
-                footer::render(&app, f, area);
-                probabilities::render(&app, f, area);
-                confusion::render(&app, f, area);
-                kernels::render(&app, f, area);
+                header::render(&app.runs, &app.screen, f, area);
+                charts::render_loss(&app.runs, &app.screen, f, area);
+                charts::render_accuracy(&app.runs, &app.screen, f, area);
+                layers::render(&app.runs, &app.screen, f, area);
+                activations::render(&app.runs, &app.screen, f, area);
+                footer::render(&app.runs, &app.screen, f, area);
+                probabilities::render(&app.runs, &app.screen, f, area);
+                confusion::render(&app.runs, &app.screen, f, area);
+                kernels::render(&app.runs, &app.screen, f, area);
             })
             .unwrap();
     }

@@ -9,6 +9,10 @@ use termprofile::{
     DetectorSettings, EnvVarSource, NoTerminal, SpecialVars, TermProfile, TermVar, TermVars,
 };
 
+mod pick;
+
+use pick::Pick;
+
 /// How many colours the terminal shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -273,31 +277,17 @@ impl Theme {
     /// The theme for `kind` at `depth`.
     pub fn new(kind: ThemeKind, depth: ColorDepth, marker: ChartMarker) -> Self {
         let plain = depth == ColorDepth::None;
-        // Named colours exist at every depth; truecolor and 256 get gentler tones.
-        let pick = |rgb: (u8, u8, u8), indexed: u8, basic: Color| -> Style {
-            if plain {
-                return Style::default();
-            }
-            Style::default().fg(match depth {
-                ColorDepth::Truecolor => Color::Rgb(rgb.0, rgb.1, rgb.2),
-                ColorDepth::Ansi256 => Color::Indexed(indexed),
-                _ => basic,
-            })
-        };
         let light = kind == ThemeKind::Light;
-        let text = if plain {
-            Style::default()
-        } else if light {
-            Style::default().fg(Color::Black)
-        } else {
-            Style::default().fg(Color::White)
+        let pick = Pick { depth, light };
+        let text = match (plain, light) {
+            (true, _) => Style::default(),
+            (false, true) => Style::default().fg(Color::Black),
+            (false, false) => Style::default().fg(Color::White),
         };
-        let dim = if plain {
-            Style::default()
-        } else {
-            pick((128, 128, 128), 244, Color::DarkGray)
-        };
+        let dim = pick.tone(((128, 128, 128), 244, Color::DarkGray));
         let bold = Style::default().add_modifier(Modifier::BOLD);
+        let [loss, train_acc, test_acc] = pick.curves();
+        let [past_loss, past_train_acc, past_test_acc] = pick.past_curves();
         Theme {
             depth,
             depth_detected: false,
@@ -308,74 +298,25 @@ impl Theme {
             dim,
             border: dim,
             title: text.add_modifier(Modifier::BOLD),
-            loss: if light {
-                pick((31, 119, 180), 25, Color::Blue)
-            } else {
-                pick((100, 170, 255), 75, Color::LightBlue)
-            },
-            train_acc: if light {
-                pick((200, 90, 0), 166, Color::Red)
-            } else {
-                pick((255, 160, 60), 215, Color::Yellow)
-            },
-            test_acc: if light {
-                pick((20, 140, 60), 28, Color::Green)
-            } else {
-                pick((90, 210, 120), 78, Color::LightGreen)
-            },
-            // Earlier runs: toward the background, so the current run stands out and
-            // each faint line keeps its hue. Chart canvases keep only the colour, so
-            // DIM alone would not show; it does dim the legend entry.
-            past_loss: if light {
-                pick((165, 201, 225), 153, Color::LightBlue)
-            } else {
-                pick((45, 75, 115), 24, Color::Blue)
-            }
-            .add_modifier(Modifier::DIM),
-            past_train_acc: if light {
-                pick((233, 189, 153), 223, Color::LightRed)
-            } else {
-                pick((115, 72, 27), 94, Color::DarkGray)
-            }
-            .add_modifier(Modifier::DIM),
-            past_test_acc: if light {
-                pick((161, 209, 177), 151, Color::LightGreen)
-            } else {
-                pick((40, 95, 55), 22, Color::Green)
-            }
-            .add_modifier(Modifier::DIM),
-            change: pick((200, 80, 200), 170, Color::Magenta),
-            running: pick((90, 210, 120), 78, Color::Green).patch(bold),
-            paused: pick((240, 200, 60), 220, Color::Yellow).patch(bold),
-            finished: pick((100, 170, 255), 75, Color::Cyan).patch(bold),
-            error: pick((240, 80, 80), 203, Color::Red).patch(bold),
-            key: pick((240, 200, 60), 220, Color::Yellow).patch(bold),
-            gauge: pick((100, 170, 255), 75, Color::Cyan),
+            loss,
+            train_acc,
+            test_acc,
+            past_loss,
+            past_train_acc,
+            past_test_acc,
+            change: pick.tone(((200, 80, 200), 170, Color::Magenta)),
+            running: pick.tone(((90, 210, 120), 78, Color::Green)).patch(bold),
+            paused: pick.tone(((240, 200, 60), 220, Color::Yellow)).patch(bold),
+            finished: pick.tone(((100, 170, 255), 75, Color::Cyan)).patch(bold),
+            error: pick.tone(((240, 80, 80), 203, Color::Red)).patch(bold),
+            key: pick.tone(((240, 200, 60), 220, Color::Yellow)).patch(bold),
+            gauge: pick.tone(((100, 170, 255), 75, Color::Cyan)),
             highlight: if plain {
                 Style::default().add_modifier(Modifier::REVERSED)
             } else {
-                pick((240, 200, 60), 220, Color::Yellow).patch(bold)
+                pick.tone(((240, 200, 60), 220, Color::Yellow)).patch(bold)
             },
-            // Categorical hues far apart, so five layers stay apart on a projector.
-            layer_lines: if light {
-                [
-                    pick((31, 119, 180), 25, Color::Blue),
-                    pick((200, 90, 0), 166, Color::Red),
-                    pick((20, 140, 60), 28, Color::Green),
-                    pick((150, 40, 160), 91, Color::Magenta),
-                    pick((0, 130, 140), 30, Color::Cyan),
-                    pick((120, 100, 0), 94, Color::DarkGray),
-                ]
-            } else {
-                [
-                    pick((100, 170, 255), 75, Color::LightBlue),
-                    pick((255, 160, 60), 215, Color::Yellow),
-                    pick((90, 210, 120), 78, Color::LightGreen),
-                    pick((220, 120, 240), 177, Color::LightMagenta),
-                    pick((80, 220, 220), 80, Color::LightCyan),
-                    pick((240, 90, 90), 203, Color::LightRed),
-                ]
-            },
+            layer_lines: pick.layer_lines(),
         }
     }
 
