@@ -29,7 +29,7 @@ LAYERS = [
     ["model"],
     ["engine"],
     ["train"],  # checkpoints inside
-    ["signals", "capture"],
+    ["signals", "capture", "live"],
     ["ui"],
     ["headless"],  # draws its snapshots with the ui's renderer
     ["config"],
@@ -52,6 +52,7 @@ FORBIDDEN_CRATES = {
     "train": ["ratatui", "crossterm", "clap"],
     "signals": ["ratatui", "crossterm", "candle_core", "candle_nn"],
     "capture": ["crossterm", "candle_core", "candle_nn"],
+    "live": ["ratatui", "crossterm", "candle_core", "candle_nn", "clap"],
     "ui": ["candle_core", "candle_nn", "clap"],
     "headless": ["candle_core", "candle_nn"],
 }

@@ -57,6 +57,11 @@ pub struct UiArgs {
     /// Leave the dashboard as soon as training finishes.
     #[arg(long)]
     pub exit_on_finish: bool,
+    /// When the terminal goes away (SSH drop, closed window, SIGHUP): `go-on` saves a
+    /// checkpoint and trains on detached (`lenet-tui attach` brings it back), `stop`
+    /// saves and ends [default: go-on, or `[run] on_hangup`].
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub on_hangup: Option<crate::config::OnHangup>,
     /// Record an asciicast (v2) of the session from the first frame into FILE.
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
@@ -141,6 +146,12 @@ pub enum CliCommand {
     /// Replay a saved run's history in the dashboard, with no training (and no GPU):
     /// it plays from the start at a pace; Space pauses, `,` `.` step, Home End jump.
     Replay(ReplayArgs),
+    /// Open the dashboard on a live run from any terminal: its own size, colours and
+    /// output budget; `q` leaves, the run goes on. With --json (or when stdout is not
+    /// a terminal) print its events as JSON lines instead.
+    Attach(AttachArgs),
+    /// Ask a live run to save a checkpoint and end; returns once it has.
+    Stop(StopArgs),
     /// What a saved run's model reads in your own images (PNG, JPEG, PGM, PPM): the
     /// top three classes per file, prepared as the data set's images were made.
     Predict(PredictArgs),
@@ -148,6 +159,43 @@ pub enum CliCommand {
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `lenet-tui man | man -l -`.
     Man,
+}
+
+/// `lenet-tui attach`.
+#[derive(Debug, Clone, Args)]
+pub struct AttachArgs {
+    /// The live run: `latest` (the newest live run), a run's name from `lenet-tui
+    /// runs`, or a run directory.
+    #[arg(value_name = "RUN", default_value = "latest")]
+    pub run: String,
+    /// Watch only: the keys that would change the run say "view only".
+    #[arg(long)]
+    pub view: bool,
+    /// Print the run's events from now on as JSON lines (those of `train --headless
+    /// --json`) instead of the dashboard.
+    #[arg(long)]
+    pub json: bool,
+    /// Connect to this socket instead of finding the run's (one forwarded over SSH:
+    /// `ssh -L ./run.sock:REMOTE_SOCKET`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How the dashboard looks.
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// `lenet-tui stop`.
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// The live run: `latest` (the newest live run), a run's name, or a run directory.
+    #[arg(value_name = "RUN", default_value = "latest")]
+    pub run: String,
+    /// Config file [default: <config dir>/lenet-tui/config.toml if it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `lenet-tui completions`.
@@ -296,9 +344,15 @@ pub struct TrainArgs {
     /// Train without the dashboard: progress lines on stderr.
     #[arg(long)]
     pub headless: bool,
-    /// With --headless: one JSON object per event on stdout.
-    #[arg(long, requires = "headless")]
+    /// With --headless: one JSON object per event on stdout. With --detach: the
+    /// detached run's name, directory, pid and socket as one JSON object.
+    #[arg(long)]
     pub json: bool,
+    /// Train in the background, in a session of its own (it outlives this terminal and
+    /// the SSH connection), and return at once with the run's name, directory, pid and
+    /// how to attach to it. Its progress goes to its log.
+    #[arg(long, conflicts_with_all = ["snapshot_every", "record"])]
+    pub detach: bool,
     /// Size of headless snapshots (--snapshot-every) [default: 160x48].
     #[arg(
         long,

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod failpoint;
 pub mod files;
 pub mod headless;
+pub mod live;
 pub mod logging;
 pub mod model;
 pub mod rng;

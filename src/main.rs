@@ -50,6 +50,7 @@ fn log_name(cli: &Cli) -> Option<&'static str> {
     match &cli.command {
         Some(CliCommand::Train(_)) | None => Some("train"),
         Some(CliCommand::Replay(_)) => Some("replay"),
+        Some(CliCommand::Attach(_)) => Some("attach"),
         Some(CliCommand::Data(DataCommand::Download(_))) => Some("download"),
         Some(CliCommand::Bench(_)) => Some("bench"),
         _ => None,
@@ -65,6 +66,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(CliCommand::Replay(args)) => commands::replay::command(&args),
         Some(CliCommand::Predict(args)) => commands::predict::command(&args),
+        Some(CliCommand::Attach(args)) => commands::attach::command(&args),
+        Some(CliCommand::Stop(args)) => commands::attach::stop(&args),
         Some(CliCommand::Completions(args)) => {
             commands::docs::completions(args.shell, &mut std::io::stdout().lock())
                 .map(|()| ExitCode::SUCCESS)
@@ -81,6 +84,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(CliCommand::Data(DataCommand::Info(args))) => {
             commands::data::info(&args).map(|()| ExitCode::SUCCESS)
         }
+        Some(CliCommand::Train(args)) if args.json && !args.headless && !args.detach => {
+            anyhow::bail!(
+                "--json goes with --headless (the events as JSON lines) or --detach (the \
+                 detached run's details)"
+            )
+        }
+        Some(CliCommand::Train(args)) if args.detach => commands::detach::command(&args),
         Some(CliCommand::Train(args)) if args.headless => commands::train::headless(&args),
         Some(CliCommand::Train(args)) => commands::train::dashboard(&args.run, &args.ui),
         None => commands::train::dashboard(&cli.run, &cli.ui),

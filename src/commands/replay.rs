@@ -144,5 +144,12 @@ pub fn command(args: &ReplayArgs) -> Result<ExitCode> {
         label: None,
         trainer: handle,
     }];
-    super::train::show(&config, &args.ui, dataset, lanes, &signals, Some(name))
+    super::train::show(
+        &config,
+        &args.ui,
+        dataset,
+        lanes,
+        &signals,
+        super::train::Role::Replay(name),
+    )
 }

@@ -4,12 +4,27 @@ use anyhow::Result;
 
 use crate::cli::RunsArgs;
 use crate::config;
+use crate::live;
 use crate::session;
 use crate::train::checkpoint;
 use crate::train::timeline::file;
 
-/// The LIVE column: `pid ` and a pid of up to seven digits.
-const LIVE_WIDTH: usize = 11;
+/// The LIVE column: `pid `, a pid of up to seven digits, and its viewers.
+const LIVE_WIDTH: usize = 24;
+
+/// `pid 4242, 2 viewers`: the process training a run, and who watches it (asked on its
+/// socket; just the pid when the socket does not answer).
+fn live_column(pid: u32) -> String {
+    let viewers = live::host::socket_of(pid)
+        .ok()
+        .and_then(|path| live::status(&path).ok())
+        .map(|s| s.viewers);
+    match viewers {
+        Some(1) => format!("pid {pid}, 1 viewer"),
+        Some(n) => format!("pid {pid}, {n} viewers"),
+        None => format!("pid {pid}"),
+    }
+}
 
 /// `lenet-tui runs`: one line per saved run, those a live process trains marked with
 /// its pid.
@@ -53,7 +68,7 @@ pub fn run(args: &RunsArgs) -> Result<()> {
         );
         // Which process trains it now, asked without disturbing it.
         let live = match checkpoint::holder(&run.dir) {
-            Some(Some(pid)) => format!("pid {pid}"),
+            Some(Some(pid)) => live_column(pid),
             Some(None) => "yes".into(),
             None => "-".into(),
         };

@@ -10,15 +10,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::capture;
 use crate::cli::{CaptureArgs, RunArgs, TrainArgs, UiArgs};
-use crate::config::{self, Config, OutputLimit};
+use crate::config::{self, Config, OnHangup, OutputLimit};
 use crate::data::Dataset;
 use crate::data::own::{OwnImage, Preparation};
 use crate::headless::{self, HeadlessError, Report, Snapshots};
+use crate::live::Host;
 use crate::session::{self, Request};
 use crate::signals;
 use crate::train::{Lane, TrainerHandle};
 use crate::ui::CaptureOptions;
-use crate::ui::app::{App, RunState};
+use crate::ui::app::{App, RunState, Watching};
 use crate::ui::keys::KeyMap;
 use crate::ui::theme::{ColorChoice, ColorDepth, Theme};
 
@@ -115,6 +116,7 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
     let (dataset, lanes) = start(&config, &args.run, 5)?;
+    let host = open_socket(&lanes, &dataset);
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
@@ -129,7 +131,71 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
         })
     });
     let snapshots = snapshots.transpose()?;
-    headless_outcome(headless::run(lanes, report, snapshots, &signals))
+    let hub = host.as_ref().map(|h| Arc::clone(h.hub()));
+    headless_outcome(headless::run(lanes, report, snapshots, &signals, hub))
+}
+
+/// The dashboard's terminal went away (its checkpoint is written): the run trains on
+/// headless with its output nowhere, which its log and its viewers tell of; a later
+/// SIGHUP changes nothing, SIGTERM (`lenet-tui stop`) saves and ends it.
+fn go_on_detached(
+    labels: Vec<Option<String>>,
+    trainers: Vec<TrainerHandle>,
+    hub: Option<Arc<crate::live::Hub>>,
+    signals: &crossbeam_channel::Receiver<signals::Signal>,
+    outcome: &crate::ui::Outcome,
+) -> Result<ExitCode> {
+    if let Err(e) = quiet_stdio() {
+        tracing::warn!("cannot send the output nowhere: {e}");
+    }
+    let saved = match &outcome.checkpoint {
+        Some(Ok(path)) => format!("checkpoint {}", path.display()),
+        Some(Err(why)) => format!("no checkpoint ({why})"),
+        None => "no checkpoint".into(),
+    };
+    tracing::info!(
+        "the terminal went away; {saved}; training goes on detached (pid {}): \
+         `lenet-tui attach` brings it back, `lenet-tui stop` ends it",
+        std::process::id()
+    );
+    let lanes = labels
+        .into_iter()
+        .zip(trainers)
+        .map(|(label, trainer)| Lane { label, trainer })
+        .collect();
+    let (forward, signals_on) = crossbeam_channel::unbounded();
+    let all = signals.clone();
+    std::thread::spawn(move || {
+        for signal in all {
+            if signal != signals::Signal::Hangup && forward.send(signal).is_err() {
+                return;
+            }
+        }
+    });
+    headless_outcome(headless::run(lanes, Report::Text, None, &signals_on, hub))
+}
+
+/// Standard output and error go to /dev/null: the terminal they wrote to is gone.
+fn quiet_stdio() -> std::io::Result<()> {
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    rustix::stdio::dup2_stdout(&null)?;
+    rustix::stdio::dup2_stderr(&null)?;
+    Ok(())
+}
+
+/// Opens the run's socket for viewers (`lenet-tui attach`); a run trains on without
+/// one, with a warning that says why.
+fn open_socket(lanes: &[Lane], dataset: &Dataset) -> Option<Host> {
+    let labels = lanes.iter().map(|l| l.label.clone()).collect();
+    let commanders = lanes.iter().map(|l| l.trainer.commander()).collect();
+    match Host::start(labels, commanders, dataset) {
+        Ok(host) => Some(host),
+        Err(e) => {
+            tracing::warn!("no socket for viewers: {e}");
+            eprintln!("lenet-tui: warning: viewers cannot attach to this run: {e}");
+            None
+        }
+    }
 }
 
 /// The exit status of a headless run or race, with a line on stderr for the ways it
@@ -185,22 +251,36 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
     if !std::io::stdout().is_terminal() {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
-        let (_, lanes) = start(&config, args, 5)?;
-        return headless_outcome(headless::run(lanes, Report::Text, None, &signals));
+        let (dataset, lanes) = start(&config, args, 5)?;
+        let host = open_socket(&lanes, &dataset);
+        let hub = host.as_ref().map(|h| Arc::clone(h.hub()));
+        return headless_outcome(headless::run(lanes, Report::Text, None, &signals, hub));
     }
     let (dataset, lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
-    show(&config, ui, dataset, lanes, &signals, None)
+    let host = open_socket(&lanes, &dataset);
+    let hub = host.as_ref().map(|h| Arc::clone(h.hub()));
+    show(&config, ui, dataset, lanes, &signals, Role::Owner(hub))
 }
 
-/// Runs the dashboard on `lanes` (a live run, a race's variants, or with `replay` the
-/// name of the run a replay shows) until the user quits; reports how it ended on stderr.
+/// Whose run a dashboard shows.
+pub enum Role {
+    /// This process trains it (and its viewers attach here).
+    Owner(Option<Arc<crate::live::Hub>>),
+    /// A saved run played back: its name.
+    Replay(String),
+    /// Another process's live run, attached.
+    Viewer(Watching),
+}
+
+/// Runs the dashboard on `lanes` (a live run, a race's variants, a replay, or another
+/// process's run) until the user quits; reports how it ended on stderr.
 pub fn show(
     config: &Config,
     ui: &UiArgs,
     dataset: Arc<Dataset>,
     lanes: Vec<Lane>,
     signals: &crossbeam_channel::Receiver<signals::Signal>,
-    replay: Option<String>,
+    role: Role,
 ) -> Result<ExitCode> {
     let theme = theme(config, ui, None);
     let keymap = config.keys.clone().map_or_else(KeyMap::default, |k| k.0);
@@ -212,14 +292,17 @@ pub fn show(
     if trainers.len() > 1 {
         app.race(
             labels
+                .clone()
                 .into_iter()
                 .enumerate()
                 .map(|(i, l)| l.unwrap_or_else(|| format!("variant {}", i + 1)))
                 .collect(),
         );
     }
-    let replaying = replay.is_some();
-    app.runs.replay = replay;
+    let replaying = matches!(role, Role::Replay(_));
+    let watching = matches!(role, Role::Viewer(_));
+    let go_on = ui.on_hangup.or(config.run.on_hangup).unwrap_or_default() == OnHangup::GoOn;
+    let (hub, go_on) = take_role(&mut app, role, go_on);
     app.exit_on_finish = ui.exit_on_finish;
     app.screen.max_output = config
         .ui
@@ -227,8 +310,45 @@ pub fn show(
         .unwrap_or(OutputLimit::DEFAULT)
         .bytes_per_sec();
     let capture = capture_options(config, &ui.capture, ui.record.as_deref());
-    let outcome =
-        crate::ui::run(trainers, app, capture, signals).context("running the dashboard")?;
+    let mut outcome = crate::ui::run(trainers, app, capture, signals, hub.clone(), go_on)
+        .context("running the dashboard")?;
+    if let Some(trainers) = outcome.going_on.take() {
+        return go_on_detached(labels, trainers, hub, signals, &outcome);
+    }
+    if watching {
+        // The run is its owner's to report on; leaving it is this viewer's success.
+        if let Some(status) = outcome.status {
+            eprintln!("lenet-tui: {status}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    finish(config, outcome, replaying)
+}
+
+/// Sets `app` up for `role`: the hub of the run's viewers for its owner, the replay's
+/// name, or the run a viewer attached to. Returns the hub, and whether the run goes on
+/// after a hang-up (`go_on`, for its owner only).
+fn take_role(app: &mut App, role: Role, go_on: bool) -> (Option<Arc<crate::live::Hub>>, bool) {
+    match role {
+        Role::Owner(hub) => (hub, go_on),
+        Role::Replay(name) => {
+            app.runs.replay = Some(name);
+            (None, false)
+        }
+        Role::Viewer(w) => {
+            app.runs.watching = Some(w);
+            app.screen.status = Some(format!(
+                "attached to process {}{}: q leaves, the run goes on",
+                w.pid,
+                if w.control { "" } else { ", view only" }
+            ));
+            (None, false)
+        }
+    }
+}
+
+/// How the dashboard of a run or a replay ended, on stderr, and its exit status.
+fn finish(config: &Config, outcome: crate::ui::Outcome, replaying: bool) -> Result<ExitCode> {
     let log = outcome
         .log_path
         .map_or_else(String::new, |p| format!(" (log: {})", p.display()));

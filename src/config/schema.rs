@@ -41,6 +41,9 @@ pub struct Config {
     /// `[history]`.
     #[serde(default, deserialize_with = "de_table")]
     pub history: HistorySection,
+    /// `[run]`.
+    #[serde(default, deserialize_with = "de_table")]
+    pub run: RunSection,
     /// `[keys]`: action = key or [keys].
     #[serde(default, deserialize_with = "de_keys")]
     pub keys: Option<KeyBindings>,
@@ -64,6 +67,26 @@ pub struct UiSection {
     /// Kilobytes a second of terminal output that routine heatmap refreshes keep
     /// within; 0 for no limit.
     pub max_output_kb: Option<OutputLimit>,
+}
+
+/// `[run]`: what a run does when its terminal goes away.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// `go-on` (train on detached, `lenet-tui attach` brings it back) or `stop`
+    /// (save a checkpoint and end).
+    pub on_hangup: Option<OnHangup>,
+}
+
+/// What a dashboard's run does when its terminal goes away (SSH drop, SIGHUP).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnHangup {
+    /// Save a checkpoint and train on, detached.
+    #[default]
+    GoOn,
+    /// Save a checkpoint and end.
+    Stop,
 }
 
 /// `[capture]`: screenshots, recordings and figures.
@@ -321,6 +344,7 @@ sections! {
     CaptureSection => "[capture]",
     CheckpointSection => "[checkpoints]",
     HistorySection => "[history]",
+    RunSection => "[run]",
     KeyBindings => "[keys]",
     super::race::RaceSpec => "[[race]]",
 }

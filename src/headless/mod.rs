@@ -10,13 +10,15 @@ pub use unsaved::Unsaved;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Select};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::live::Hub;
 use crate::signals::Signal;
-use crate::train::{Divergence, Event, Lane, SavePart, SaveReason, Saved};
+use crate::train::{Divergence, Event, Lane, SavePart, SaveReason, Saved, TrainerHandle};
 use crate::ui::app::App;
 use crate::ui::cadence::{CaptureCadence, EpochShots, Lanes, Milestone};
 use crate::ui::snapshot::{self, CaptureOptions};
@@ -245,8 +247,9 @@ pub fn run(
     report: Report,
     snapshots: Option<Snapshots>,
     signals: &Receiver<Signal>,
+    hub: Option<Arc<Hub>>,
 ) -> Result<Vec<VariantOutcome>, HeadlessError> {
-    let mut race = Race::new(&lanes, report, snapshots);
+    let mut race = Race::new(&lanes, report, snapshots, hub);
     let failed = race.drive(&lanes, signals)?;
     race.bar.finish_and_clear();
     lanes.into_iter().for_each(|l| l.trainer.stop());
@@ -270,6 +273,8 @@ struct Race {
     bar: ProgressBar,
     snapshots: Option<Snapshots>,
     cadence: CaptureCadence,
+    /// The run's viewers, when it has a socket.
+    hub: Option<Arc<Hub>>,
 }
 
 /// What one event means for the select over the trainers.
@@ -285,7 +290,12 @@ enum Step {
 impl Race {
     /// Sets up the labels, reporters and bar, and sends the snapshots' dashboard's
     /// first commands.
-    fn new(lanes: &[Lane], report: Report, mut snapshots: Option<Snapshots>) -> Self {
+    fn new(
+        lanes: &[Lane],
+        report: Report,
+        mut snapshots: Option<Snapshots>,
+        hub: Option<Arc<Hub>>,
+    ) -> Self {
         let race = lanes.len() > 1;
         let labels: Vec<Option<String>> = lanes
             .iter()
@@ -302,10 +312,10 @@ impl Race {
             if race {
                 s.app.race(labels.iter().flatten().cloned().collect());
             }
+            let trainers: Vec<&TrainerHandle> = lanes.iter().map(|l| &l.trainer).collect();
             for command in s.app.initial_commands() {
-                for (lane, command) in s.app.recipients(command) {
-                    lanes[lane].trainer.send(command);
-                }
+                let sends = s.app.recipients(command);
+                crate::live::send_local(hub.as_deref(), &trainers, sends);
             }
         }
         let bar = progress_bar(report);
@@ -323,6 +333,7 @@ impl Race {
             bar,
             snapshots,
             cadence: CaptureCadence::new(lanes.len(), EpochShots::Slowest, true),
+            hub,
         }
     }
 
@@ -400,6 +411,11 @@ impl Race {
     /// Variant `index` sent `event`: it counts, the snapshots take it in, and it is
     /// reported.
     fn on_event(&mut self, index: usize, event: Event) -> Result<Step, HeadlessError> {
+        if let Some(hub) = &self.hub
+            && !hub.publish(index, &event)
+        {
+            return Ok(Step::Go); // A viewer's look back: its own.
+        }
         let ended = match &event {
             Event::Finished(summary) => Some(LaneState::Finished(Outcome {
                 epochs: summary.epoch,

@@ -1,10 +1,10 @@
 //! What the model makes of one image, as plain numbers: the activation maps of its
 //! first two layers and its class probabilities. These cross the channel to the UI.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A stack of 2-D activation maps for one image, e.g. 6×28×28 after conv1.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivationMap {
     /// Number of maps.
     pub channels: usize,
@@ -26,7 +26,7 @@ impl ActivationMap {
 
 /// What the model makes of one image: its first two layers' activations and its
 /// class probabilities.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
     /// Activations after the first conv block's activation function.
     pub layer1: ActivationMap,

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One layer's output shape and parameter count, as a dry run measured it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerShape {
     /// The layer, named as PyTorch names the class (`Conv2d`, `AvgPool2d`, …).
     pub layer: String,
@@ -16,7 +16,7 @@ pub struct LayerShape {
 }
 
 /// Every layer in forward order, for one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerTable {
     /// Input shape of the dry run, e.g. `[1, 1, 28, 28]`.
     pub input: Vec<usize>,

@@ -34,6 +34,21 @@ impl TrainerHandle {
         }
     }
 
+    /// The handle of a trainer in another process, spoken to through channels that a
+    /// connection serves: stopping it closes the connection, not the run.
+    pub fn remote(commands: Sender<Command>, events: Receiver<Event>) -> Self {
+        Self {
+            commands,
+            events,
+            thread: None,
+        }
+    }
+
+    /// Another sender of this trainer's commands, for the viewers of a live run.
+    pub fn commander(&self) -> Sender<Command> {
+        self.commands.clone()
+    }
+
     /// Sends a command; false if the thread has already ended.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()

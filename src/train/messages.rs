@@ -14,7 +14,7 @@ use crate::train::pace::Pace;
 use crate::train::settings::{LearningRate, TrainSettings};
 
 /// What the trainer is told to do; each takes effect before the next batch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
     /// Stop taking batches until [`Command::Resume`].
     Pause,
@@ -50,7 +50,7 @@ pub enum Command {
 }
 
 /// How far a [`Command::Step`] goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stride {
     /// Exactly one batch.
@@ -60,8 +60,7 @@ pub enum Stride {
 }
 
 /// What the trainer reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// The run is set up and about to take its first batch.
     Started(RunInfo),
@@ -152,10 +151,16 @@ pub enum Event {
     Stopped,
     /// A fatal error; the thread ends.
     Error(String),
+    /// Never sent by a trainer: a live run's socket sends it to a viewer before the
+    /// run so far (when it attaches, or catches up after falling behind), to forget
+    /// what it showed.
+    CatchUp,
+    /// Never sent by a trainer: the run so far has been sent; what follows is live.
+    CaughtUp,
 }
 
 /// What a run is made of, sent once it starts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Where the data came from, in words.
     pub data: String,
@@ -257,7 +262,7 @@ impl Change {
 }
 
 /// One probe image and what the model makes of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeReport {
     /// Which image.
     pub id: ImageId,
@@ -276,7 +281,7 @@ pub struct ProbeReport {
 }
 
 /// The model as it was at a snapshot: what it made of the shown images then.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PastView {
     /// When the snapshot was taken, and the pieces in force then.
     pub moment: Moment,
@@ -290,7 +295,7 @@ pub struct PastView {
 
 /// A convolution layer's weights as plain numbers: `out_channels × in_channels`
 /// kernels of `rows × cols`, as Candle stores them (`[out, in, rows, cols]`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConvKernels {
     /// Output channels (feature maps).
     pub out_channels: usize,
@@ -374,7 +379,7 @@ impl fmt::Display for SaveReason {
 }
 
 /// A checkpoint on disk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
     /// The checkpoint's directory.
     pub path: PathBuf,
@@ -385,7 +390,7 @@ pub struct Saved {
 }
 
 /// Where and how training diverged.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
     /// Epoch, from 1.
     pub epoch: u32,
@@ -408,7 +413,7 @@ impl fmt::Display for Divergence {
 }
 
 /// A run state loaded from a checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Restored {
     /// The checkpoint's directory.
     pub from: PathBuf,

@@ -46,7 +46,7 @@ pub struct EpochConfusion {
 }
 
 /// Which snapshot a cursor moves to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Seek {
     /// The first (the run's fresh weights).
     Start,

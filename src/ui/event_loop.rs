@@ -21,6 +21,7 @@ use super::snapshot::{self, CaptureOptions, shorten};
 use super::{render, term};
 use crate::capture::{self, cast::Recorder};
 use crate::data::own::{OwnImage, Preparation};
+use crate::live::Hub;
 use crate::signals::Signal;
 use crate::train::{Event, TrainerHandle};
 
@@ -118,6 +119,8 @@ impl<'a> Sources<'a> {
 pub(super) struct Loop<'a> {
     terminal: &'a mut term::Term,
     trainers: &'a [TrainerHandle],
+    /// The run's viewers, when it has a socket.
+    hub: Option<&'a Hub>,
     app: &'a mut App,
     capture: &'a CaptureOptions,
     cadence: CaptureCadence,
@@ -129,6 +132,7 @@ impl<'a> Loop<'a> {
     pub(super) fn new(
         terminal: &'a mut term::Term,
         trainers: &'a [TrainerHandle],
+        hub: Option<&'a Hub>,
         app: &'a mut App,
         capture: &'a CaptureOptions,
     ) -> Self {
@@ -145,6 +149,7 @@ impl<'a> Loop<'a> {
         Self {
             terminal,
             trainers,
+            hub,
             app,
             capture,
             cadence,
@@ -234,6 +239,12 @@ impl<'a> Loop<'a> {
 
     /// Variant `lane`'s trainer sent `event`.
     fn on_lane(&mut self, lane: usize, event: Event) -> io::Result<()> {
+        // The viewers get every event, before the output budget picks this screen's.
+        if let Some(hub) = self.hub
+            && !hub.publish(lane, &event)
+        {
+            return Ok(());
+        }
         let showing = !self.app.run().activations.is_empty();
         let Some(event) = self.cadence.admit(lane, event, showing, Instant::now()) else {
             return Ok(());
@@ -340,9 +351,8 @@ impl<'a> Loop<'a> {
     fn apply(&mut self, effect: Effect) -> io::Result<()> {
         match effect {
             Effect::Trainer(command) => {
-                for (lane, command) in self.app.recipients(command) {
-                    self.trainers[lane].send(command);
-                }
+                let sends = self.app.recipients(command);
+                crate::live::send_local(self.hub, self.trainers, sends);
             }
             Effect::Screenshot => {
                 let size = self.terminal.size()?;

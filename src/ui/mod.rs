@@ -37,7 +37,6 @@ pub use snapshot::CaptureOptions;
 const INPUT_POLL: Duration = Duration::from_millis(100);
 
 /// How the dashboard ended.
-#[derive(Debug)]
 pub struct Outcome {
     /// The run's state at exit.
     pub state: RunState,
@@ -49,6 +48,9 @@ pub struct Outcome {
     pub checkpoint: Option<Result<PathBuf, String>>,
     /// The signal that ended the dashboard, if one did.
     pub signal: Option<Signal>,
+    /// The terminal went away and the run goes on without it: its trainers, still
+    /// training, for the caller to drive headless.
+    pub going_on: Option<Vec<TrainerHandle>>,
 }
 
 /// How long quitting waits for the last checkpoint before leaving anyway.
@@ -61,6 +63,8 @@ pub fn run(
     mut app: App,
     capture: CaptureOptions,
     signals: &Receiver<Signal>,
+    hub: Option<Arc<crate::live::Hub>>,
+    go_on_after_hangup: bool,
 ) -> io::Result<Outcome> {
     let mut terminal = term::enter()?;
     if let Some(path) = &capture.record {
@@ -79,12 +83,10 @@ pub fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(stop.clone());
     for command in app.initial_commands() {
-        for (lane, command) in app.recipients(command) {
-            trainers[lane].send(command);
-        }
+        crate::live::send_local(hub.as_deref(), &trainers, app.recipients(command));
     }
     let mut sources = Sources::new(&trainers, &input, signals);
-    let mut looper = Loop::new(&mut terminal, &trainers, &mut app, &capture);
+    let mut looper = Loop::new(&mut terminal, &trainers, hub.as_deref(), &mut app, &capture);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| looper.run(&mut sources)));
     // From here the trainers' answers (a checkpoint on the way out) go to whoever asks.
     drop(sources);
@@ -97,24 +99,21 @@ pub fn run(
         Ok(Err(_)) => SaveReason::Hangup,
         Err(_) => SaveReason::Panic,
     };
-    // A replay has nothing to save, and writes nothing into the run it shows.
-    let named = trainers
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (format!("variant {}", i + 1), t));
-    let saved =
-        app.runs.replay.is_none().then(|| {
-            crate::train::save_all(named, reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT)
-        });
-    match &saved {
-        Some(Ok(path)) => {
-            tracing::info!(%reason, path = %path.display(), "checkpoint on the way out")
-        }
-        Some(Err(why)) => tracing::warn!(%reason, "no checkpoint on the way out: {why}"),
-        None => {}
-    }
-    trainers.into_iter().for_each(TrainerHandle::stop);
+    // A replay has nothing to save, nor a viewer of another process's run.
+    let owner = app.runs.replay.is_none() && app.runs.watching.is_none();
+    let saved = owner.then(|| save_on_the_way_out(&trainers, reason));
+    // The terminal went away from a run still training: it goes on, detached.
+    let hung_up = matches!(&result, Ok(Ok(Exit::Signal(Signal::Hangup))) | Ok(Err(_)));
+    let training = app.runs.views.iter().any(|r| r.state.is_active());
+    let going_on = hung_up && go_on_after_hangup && owner && training;
+    let going_on = if going_on {
+        Some(trainers)
+    } else {
+        trainers.into_iter().for_each(TrainerHandle::stop);
+        None
+    };
     let exit = match result {
+        Ok(Err(_)) if going_on.is_some() => Exit::Signal(Signal::Hangup),
         Ok(exit) => exit?,
         Err(panic) => {
             // The panic hook has restored the terminal and printed the message.
@@ -133,7 +132,22 @@ pub fn run(
             Exit::Signal(signal) => Some(signal),
             Exit::Quit => None,
         },
+        going_on,
     })
+}
+
+/// Every trainer's checkpoint for `reason`, the way out; logged either way.
+fn save_on_the_way_out(trainers: &[TrainerHandle], reason: SaveReason) -> Result<PathBuf, String> {
+    let named = trainers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("variant {}", i + 1), t));
+    let saved = crate::train::save_all(named, reason, crate::train::SAVE_ANSWER, SAVE_TIMEOUT);
+    match &saved {
+        Ok(path) => tracing::info!(%reason, path = %path.display(), "checkpoint on the way out"),
+        Err(why) => tracing::warn!(%reason, "no checkpoint on the way out: {why}"),
+    }
+    saved
 }
 
 /// What a mouse event over the canvas (at `pixel`, if on it) does in draw mode.

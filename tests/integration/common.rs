@@ -124,6 +124,7 @@ impl Home {
             .env("XDG_CONFIG_HOME", self.path())
             .env("XDG_DATA_HOME", self.path())
             .env("XDG_STATE_HOME", self.path())
+            .env("XDG_RUNTIME_DIR", self.path().join("run"))
             .env_remove(lenet_tui::failpoint::ENV);
         c
     }

@@ -18,10 +18,12 @@ pub use prepare::{Framing, Grey};
 
 use super::Split;
 
-/// An id no image of this process has had: [`OwnImage::id`].
+/// An id no image of this process, or of another, has had: [`OwnImage::id`].
 pub fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    // The pid in the high bits: a viewer's images travel to the run it watches, beside
+    // other viewers' and the run's own, and must not share an id with them.
+    (u64::from(std::process::id()) << 32) | NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The most pixels a file may have: refused before its pixels are decoded.
@@ -60,7 +62,7 @@ impl Preparation {
 }
 
 /// One of the user's images, as the network sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnImage {
     /// Unique in this process, so reports find their image.
     pub id: u64,
@@ -240,7 +242,7 @@ pub enum ImageId {
 }
 
 /// An image the model is shown: a test image, or one of the user's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProbeImage {
     /// A test image, by index.
     Test(usize),

@@ -10,7 +10,7 @@ impl App {
         if let Some(effects) = self.through_overlay(action) {
             return effects;
         }
-        if let Some(why) = self.runs.replay_refuses(action) {
+        if let Some(why) = self.runs.refuses(action) {
             self.screen.status = Some(why);
             return Vec::new();
         }
@@ -235,8 +235,9 @@ impl App {
     }
 
     fn quit(&mut self) -> Vec<Effect> {
-        // A replay loses nothing by ending.
-        if self.run().state.is_active() && self.runs.replay.is_none() {
+        // A replay loses nothing by ending, nor a viewer leaving a run that goes on.
+        let owner = self.runs.replay.is_none() && self.runs.watching.is_none();
+        if self.run().state.is_active() && owner {
             self.screen.overlay = Some(Overlay::ConfirmQuit);
         } else {
             self.should_quit = true;

@@ -12,7 +12,6 @@ use super::{App, Effect, EffectDone, Overlay};
 use crate::data::own::{OwnImage, next_id};
 use crate::ui::keys::{Action, Key, Mode};
 
-
 /// What the pointer did over the canvas, in canvas pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pointer {

@@ -34,7 +34,7 @@ pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
 pub use run::{RunNews, RunSettings, RunView};
-pub use runs::{LaneSummary, RaceView, Runs};
+pub use runs::{LaneSummary, RaceView, Runs, Watching};
 pub use screen::{Compare, Overlay, Panel, Screen};
 
 /// Where the run is.

@@ -258,6 +258,8 @@ impl RunView {
                 self.state = RunState::Error("the trainer stopped unexpectedly".into());
             }
             Event::Stopped => {}
+            Event::CatchUp => *self = RunView::new(),
+            Event::CaughtUp => {}
             Event::Error(message) => {
                 self.state = RunState::Error(message.clone());
                 return Some(RunNews::Error(message));

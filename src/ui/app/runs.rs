@@ -36,6 +36,15 @@ pub struct LaneSummary<'a> {
     pub focused: bool,
 }
 
+/// How a dashboard watches a live run trained by another process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watching {
+    /// Whether this viewer's commands drive the run (else it only watches).
+    pub control: bool,
+    /// The process training the run.
+    pub pid: u32,
+}
+
 /// The runs watched, shared by every screen.
 pub struct Runs {
     /// The data, for test images and class names (plain bytes, no tensors).
@@ -48,6 +57,9 @@ pub struct Runs {
     pub replay: Option<String>,
     /// The GPU's memory and utilisation, last reported.
     pub gpu: Option<crate::device::GpuStats>,
+    /// Attached to another process's live run: nothing is saved here on the way out,
+    /// and without control the keys that drive the run say "view only".
+    pub watching: Option<Watching>,
 }
 
 impl Runs {
@@ -59,6 +71,7 @@ impl Runs {
             race: None,
             replay: None,
             gpu: None,
+            watching: None,
         }
     }
 
@@ -140,19 +153,29 @@ impl Runs {
         self.lane(focus).eta_seconds(self.replay.is_some())
     }
 
-    /// Whether `action` does something here (a replay cannot change the run).
+    /// Whether `action` does something here (a replay cannot change the run, nor a
+    /// viewer without control).
     pub fn offers(&self, action: Action) -> bool {
-        self.replay_refuses(action).is_none()
+        self.refuses(action).is_none()
     }
 
-    /// Why a replay cannot do `action` (it shows the run as recorded), if it cannot.
-    pub fn replay_refuses(&self, action: Action) -> Option<String> {
-        self.replay.as_ref()?;
-        let what = action.spec().changes_run?;
-        Some(format!(
-            "a replay shows the run as it was recorded: {what} cannot change \
-             (train with `lenet-tui train --resume` to go on from it)"
-        ))
+    /// Why `action` does nothing here, if it does not: a replay shows the run as
+    /// recorded; a view-only viewer cannot drive it.
+    pub fn refuses(&self, action: Action) -> Option<String> {
+        if self.replay.is_some() {
+            let what = action.spec().changes_run?;
+            return Some(format!(
+                "a replay shows the run as it was recorded: {what} cannot change \
+                 (train with `lenet-tui train --resume` to go on from it)"
+            ));
+        }
+        self.watching.filter(|w| !w.control)?;
+        let what = action.spec().changes_run.or(match action {
+            Action::TogglePause | Action::StepBatch | Action::StepEpoch => Some("its progress"),
+            Action::PaceUp | Action::PaceDown => Some("the pace"),
+            _ => None,
+        })?;
+        Some(format!("view only: this viewer cannot change {what}"))
     }
 
     /// The chart series as plain data for the training figure: a race's variants,
