@@ -6,7 +6,8 @@
 #
 #   benches/viewers.sh [BINARY] [ROUNDS]       default target/release/lenet-tui, 3
 #
-# Environment (defaults): DATA=/usr/share/datasets/fashion-mnist, EPOCHS=2, THREADS=2.
+# Environment (defaults): DATA=/usr/share/datasets/fashion-mnist, EPOCHS=2, THREADS=2;
+# BASE=BINARY adds runs of that binary (one without sockets, say) with no viewer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,8 @@ export XDG_CONFIG_HOME=$home XDG_DATA_HOME=$home XDG_STATE_HOME=$home XDG_RUNTIM
 # One run with $1 viewers ($2 = stopped for one stalled viewer); prints the median
 # examples/sec of its epochs.
 one_run() {
-  local viewers=$1 mode=${2:-}
-  RAYON_NUM_THREADS=$threads "$bin" train --headless --json --data "$data" \
+  local viewers=$1 mode=${2:-} exe=${3:-$bin}
+  RAYON_NUM_THREADS=$threads "$exe" train --headless --json --data "$data" \
     --epochs "$epochs" > "$home/run.json" 2>/dev/null &
   local run=$!
   local sock="$home/run/lenet-tui/$run.sock"
@@ -46,8 +47,9 @@ print(statistics.median(rates))' "$home/run.json"
 
 echo "machine: $(nproc) cores; $bin ($("$bin" --version)); $epochs epochs of $data, $threads threads, $rounds rounds"
 for round in $(seq "$rounds"); do
-  for setup in none eight stalled; do
+  for setup in ${BASE:+base} none eight stalled; do
     case $setup in
+      base) r=$(one_run 0 "" "$BASE") ;;
       none) r=$(one_run 0) ;;
       eight) r=$(one_run 8) ;;
       stalled) r=$(one_run 1 stopped) ;;
@@ -62,7 +64,9 @@ for line in open(sys.argv[1]):
     setup, rate = line.split()
     runs.setdefault(setup, []).append(float(rate))
 none = statistics.median(runs["none"])
-for setup in ("none", "eight", "stalled"):
+for setup in ("base", "none", "eight", "stalled"):
+    if setup not in runs:
+        continue
     m = statistics.median(runs[setup])
     print(f"{setup:<8} {m:>9.0f} ex/s  ×{m / none:.3f}  rounds: {' '.join(f'{r:.0f}' for r in runs[setup])}")
 PY

@@ -423,6 +423,11 @@ pub struct RunArgs {
     /// minutes, and a key or a signal waits for the batch in flight.
     #[arg(long)]
     pub force: bool,
+    /// Let other users of this machine watch the run (never drive it): its socket goes
+    /// to a directory they can reach, and every connection from another user is view
+    /// only. The run says where; they attach with `lenet-tui attach --socket PATH`.
+    #[arg(long)]
+    pub share: bool,
 }
 
 impl RunArgs {

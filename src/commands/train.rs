@@ -116,7 +116,7 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
     let signals = signals::listen().context("catching signals")?;
     // The chapter's animator plots five points per epoch.
     let (dataset, lanes) = start(&config, &args.run, 5)?;
-    let host = open_socket(&lanes, &dataset);
+    let host = open_socket(&lanes, &dataset, args.run.share);
     let snapshots = args.ui.capture.snapshot_every.map(|_| {
         let size = args.size.map_or((160, 48), |s| (s.cols, s.rows));
         // Exported files carry exact colours whatever this terminal can show.
@@ -185,11 +185,18 @@ fn quiet_stdio() -> std::io::Result<()> {
 
 /// Opens the run's socket for viewers (`lenet-tui attach`); a run trains on without
 /// one, with a warning that says why.
-fn open_socket(lanes: &[Lane], dataset: &Dataset) -> Option<Host> {
+fn open_socket(lanes: &[Lane], dataset: &Dataset, shared: bool) -> Option<Host> {
     let labels = lanes.iter().map(|l| l.label.clone()).collect();
     let commanders = lanes.iter().map(|l| l.trainer.commander()).collect();
-    match Host::start(labels, commanders, dataset) {
-        Ok(host) => Some(host),
+    match Host::start(labels, commanders, dataset, shared) {
+        Ok(host) => {
+            if shared {
+                let how = format!("lenet-tui attach --socket {}", host.path().display());
+                tracing::info!("shared: others watch with `{how}`");
+                eprintln!("lenet-tui: shared: others watch with `{how}`");
+            }
+            Some(host)
+        }
         Err(e) => {
             tracing::warn!("no socket for viewers: {e}");
             eprintln!("lenet-tui: warning: viewers cannot attach to this run: {e}");
@@ -252,12 +259,12 @@ pub fn dashboard(args: &RunArgs, ui: &UiArgs) -> Result<ExitCode> {
         // Drawing into a pipe or file would only make garbage.
         eprintln!("lenet-tui: stdout is not a terminal; training headless");
         let (dataset, lanes) = start(&config, args, 5)?;
-        let host = open_socket(&lanes, &dataset);
+        let host = open_socket(&lanes, &dataset, args.share);
         let hub = host.as_ref().map(|h| Arc::clone(h.hub()));
         return headless_outcome(headless::run(lanes, Report::Text, None, &signals, hub));
     }
     let (dataset, lanes) = start(&config, args, DASHBOARD_REPORTS_PER_EPOCH)?;
-    let host = open_socket(&lanes, &dataset);
+    let host = open_socket(&lanes, &dataset, args.share);
     let hub = host.as_ref().map(|h| Arc::clone(h.hub()));
     show(&config, ui, dataset, lanes, &signals, Role::Owner(hub))
 }

@@ -35,9 +35,10 @@ impl Host {
         labels: Vec<Option<String>>,
         commanders: Vec<Sender<Command>>,
         dataset: &Dataset,
+        shared: bool,
     ) -> std::io::Result<Self> {
-        let path = place::socket_path(std::process::id())?;
-        let listener = place::listen(&path)?;
+        let path = place::socket_path(std::process::id(), shared)?;
+        let listener = place::listen(&path, shared)?;
         let hub = Arc::new(Hub::new(commanders));
         let welcome = Welcome {
             lanes: labels,
@@ -52,7 +53,7 @@ impl Host {
         let accepting = Arc::clone(&hub);
         std::thread::Builder::new()
             .name("live-accept".into())
-            .spawn(move || accept(&listener, &accepting, &welcome))?;
+            .spawn(move || accept(&listener, &accepting, &welcome, shared))?;
         tracing::info!("live: viewers attach at {}", path.display());
         Ok(Self {
             hub,
@@ -72,7 +73,7 @@ impl Host {
 }
 
 /// Takes connections until the process ends, each on threads of its own.
-fn accept(listener: &UnixListener, hub: &Arc<Hub>, welcome: &Welcome) {
+fn accept(listener: &UnixListener, hub: &Arc<Hub>, welcome: &Welcome, shared: bool) {
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(s) => s,
@@ -86,7 +87,7 @@ fn accept(listener: &UnixListener, hub: &Arc<Hub>, welcome: &Welcome) {
         let welcome = welcome.clone();
         let spawned = std::thread::Builder::new()
             .name("live-viewer".into())
-            .spawn(move || serve(stream, &hub, welcome));
+            .spawn(move || serve(stream, &hub, welcome, shared));
         if let Err(e) = spawned {
             tracing::warn!("live: no thread for a viewer: {e}");
         }
@@ -94,9 +95,9 @@ fn accept(listener: &UnixListener, hub: &Arc<Hub>, welcome: &Welcome) {
 }
 
 /// One connection, from the handshake to its end.
-fn serve(stream: UnixStream, hub: &Arc<Hub>, welcome: Welcome) {
+fn serve(stream: UnixStream, hub: &Arc<Hub>, welcome: Welcome, shared: bool) {
     let peer = place::peer_uid(&stream);
-    match handshake(&stream, peer) {
+    match handshake(&stream, peer, shared) {
         Ok(Some(want)) => {
             if let Err(e) = watch(stream, hub, welcome, want) {
                 tracing::info!("live: a viewer left: {e}");
@@ -112,8 +113,13 @@ fn serve(stream: UnixStream, hub: &Arc<Hub>, welcome: Welcome) {
 }
 
 /// Greetings both ways and the viewer's [`Want`], within [`HANDSHAKE`]; `None` once a
-/// refusal has been sent.
-fn handshake(stream: &UnixStream, peer: std::io::Result<u32>) -> Result<Option<Want>, WireError> {
+/// refusal has been sent. Another user is refused, or with `shared` let in to watch
+/// only, whatever it asked for.
+fn handshake(
+    stream: &UnixStream,
+    peer: std::io::Result<u32>,
+    shared: bool,
+) -> Result<Option<Want>, WireError> {
     stream.set_read_timeout(Some(HANDSHAKE))?;
     stream.set_write_timeout(Some(HANDSHAKE))?;
     let mut writer = stream;
@@ -121,17 +127,22 @@ fn handshake(stream: &UnixStream, peer: std::io::Result<u32>) -> Result<Option<W
     let mut reader = stream;
     wire::read_greeting(&mut reader)?;
     let uid = peer?;
-    if uid != place::own_uid() {
+    let stranger = uid != place::own_uid();
+    if stranger && !shared {
         tracing::warn!("live: refused a connection from uid {uid}");
         let why = format!("this run is private to its user (uid {})", place::own_uid());
         wire::send(&mut writer, &ToViewer::Refused(why))?;
         return Ok(None);
     }
-    let ToRun::Hello(want) = wire::receive(&mut reader)? else {
+    let ToRun::Hello(mut want) = wire::receive(&mut reader)? else {
         return Err(WireError::Malformed(
             "the first message is not a hello".into(),
         ));
     };
+    if stranger && want == Want::Control {
+        tracing::info!("live: uid {uid} watches only");
+        want = Want::View;
+    }
     stream.set_read_timeout(None)?;
     stream.set_write_timeout(None)?;
     Ok(Some(want))
@@ -242,5 +253,5 @@ fn send_all(
 
 /// The socket of the live run trained by `pid`.
 pub fn socket_of(pid: u32) -> std::io::Result<PathBuf> {
-    place::socket_path(pid)
+    place::find_socket(pid)
 }

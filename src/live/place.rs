@@ -56,15 +56,52 @@ fn private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The socket of the run trained by process `pid`.
-pub fn socket_path(pid: u32) -> io::Result<PathBuf> {
-    Ok(socket_dir()?.join(format!("{pid}.sock")))
+/// Where a run trained by process `pid` listens: in this user's private directory,
+/// or with `shared` where other users can reach it.
+pub fn socket_path(pid: u32, shared: bool) -> io::Result<PathBuf> {
+    let dir = if shared { shared_dir()? } else { socket_dir()? };
+    Ok(dir.join(format!("{pid}.sock")))
 }
 
-/// Listens at `path`, which only this user may connect to. A socket already there
-/// that answers belongs to a live process and is left alone (an error); one that does
-/// not is a dead run's, and is replaced.
-pub fn listen(path: &Path) -> io::Result<UnixListener> {
+/// The socket of the live run trained by `pid`: its private one, else its shared one.
+pub fn find_socket(pid: u32) -> io::Result<PathBuf> {
+    let private = socket_path(pid, false)?;
+    if private.exists() {
+        return Ok(private);
+    }
+    let shared = std::env::temp_dir()
+        .join(format!("lenet-tui-{}-shared", own_uid()))
+        .join(format!("{pid}.sock"));
+    Ok(if shared.exists() { shared } else { private })
+}
+
+/// `<tmp>/lenet-tui-<uid>-shared/`: others may enter it (0711) to reach a shared run's
+/// socket, only this user may write in it; refused if someone else made it.
+fn shared_dir() -> io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lenet-tui-{}-shared", own_uid()));
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", dir.display()));
+    match fs::DirBuilder::new().mode(0o711).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(named(e)),
+    }
+    // Not followed: a link planted in /tmp by someone else is refused, not used.
+    let meta = fs::symlink_metadata(&dir).map_err(named)?;
+    if !meta.is_dir() || meta.uid() != own_uid() {
+        return Err(io::Error::other(format!(
+            "{}: not a directory of yours; remove it or set TMPDIR elsewhere",
+            dir.display()
+        )));
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o711)).map_err(named)?;
+    Ok(dir)
+}
+
+/// Listens at `path`, which only this user may connect to (everyone with `shared`:
+/// their connections are then view only). A socket already there that answers belongs
+/// to a live process and is left alone (an error); one that does not is a dead run's,
+/// and is replaced.
+pub fn listen(path: &Path, shared: bool) -> io::Result<UnixListener> {
     if path.as_os_str().len() > MAX_SOCKET_PATH {
         return Err(io::Error::other(format!(
             "{}: a socket path may have at most {MAX_SOCKET_PATH} bytes; set \
@@ -84,7 +121,8 @@ pub fn listen(path: &Path) -> io::Result<UnixListener> {
     }
     let listener = UnixListener::bind(path)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    let mode = if shared { 0o666 } else { 0o600 };
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     Ok(listener)
 }
 
@@ -117,15 +155,16 @@ mod tests {
     fn a_dead_sockets_file_is_replaced_and_a_live_one_kept() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("1.sock");
-        let first = listen(&path).unwrap();
+        let first = listen(&path, false).unwrap();
         let mode = fs::metadata(&path).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let err = listen(&path).unwrap_err();
+        let err = listen(&path, false).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         drop(first);
         // The file stays behind, as after a kill -9; nothing answers it now.
         assert!(path.exists());
-        let _second = listen(&path).unwrap();
+        let _second = listen(&path, true).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o666);
         let stream = UnixStream::connect(&path).unwrap();
         assert_eq!(peer_uid(&stream).unwrap(), own_uid());
     }

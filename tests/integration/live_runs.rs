@@ -406,3 +406,81 @@ fn json_goes_with_headless_or_detach() {
     let err = super::common::stderr(&out);
     assert!(err.contains("--json goes with --headless"), "{err}");
 }
+
+/// `lenet-tui args` as the user `nobody`, with `home` (open to all) as its dirs;
+/// `None` where that cannot be done (not root, or no `runuser`).
+fn as_nobody(home: &Path, args: &[&str]) -> Option<std::process::Command> {
+    let root = std::process::Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+        return None;
+    }
+    let h = home.display().to_string();
+    let mut command = std::process::Command::new("runuser");
+    command
+        .args(["-u", "nobody", "--", "env"])
+        .arg(format!("XDG_CONFIG_HOME={h}"))
+        .arg(format!("XDG_DATA_HOME={h}"))
+        .arg(format!("XDG_STATE_HOME={h}"))
+        .arg(format!("XDG_RUNTIME_DIR={h}/run"))
+        .arg(env!("CARGO_BIN_EXE_lenet-tui"))
+        .args(args);
+    let works = std::process::Command::new("runuser")
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_lenet-tui"),
+            "--version",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    works.then_some(command)
+}
+
+#[test]
+fn another_user_is_refused_unless_the_run_is_shared_and_then_watches() {
+    use std::os::unix::fs::PermissionsExt;
+    let theirs = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(theirs.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let Some(mut nobody) = as_nobody(theirs.path(), &[]) else {
+        eprintln!("cannot run as nobody here (needs root and runuser); skipping");
+        return;
+    };
+    let home = Home::new();
+    let mut private = start_run(&home, "2000");
+    let socket = socket_of(&home, &private).display().to_string();
+    let out = as_nobody(theirs.path(), &["attach", "--json", "--socket", &socket])
+        .unwrap()
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(super::common::stderr(&out).contains("denied"), "{out:?}");
+    stop(&home, &mut private);
+
+    let mut shared = home
+        .command(&quick(&["--epochs", "100", "--pace", "2000", "--share"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = super::common::wait_for_line(&mut shared, |l| l.contains("others watch with"));
+    let line = said.last().unwrap();
+    let socket = line
+        .split("--socket ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('`');
+    assert!(Path::new(socket).exists(), "{line}");
+    let mut watcher = nobody
+        .args(["attach", "--json", "--socket", socket])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watcher.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line for another user").unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    watcher.kill().unwrap();
+    let _ = watcher.wait();
+    stop(&home, &mut shared);
+}
