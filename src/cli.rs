@@ -88,8 +88,9 @@ pub struct CaptureArgs {
     /// PNG scale: cells of 8×16 pixels times N (1 to 8) [default: 2].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=8))]
     pub png_scale: Option<u32>,
-    /// Save a screenshot (SVG, PNG, text) at every epoch end, and the training figure
-    /// at the end; with --headless the dashboard is drawn off-screen for them.
+    /// `epoch`: save a screenshot (SVG, PNG, text) at every epoch end, and the
+    /// training figure at the end; `end`: only the figure (what a detached run saves
+    /// unless told otherwise). With --headless the dashboard is drawn off-screen.
     #[arg(long, value_enum, value_name = "WHEN")]
     pub snapshot_every: Option<SnapshotEvery>,
 }
@@ -99,6 +100,8 @@ pub struct CaptureArgs {
 pub enum SnapshotEvery {
     /// At the end of every epoch.
     Epoch,
+    /// Only the training figure, when training ends.
+    End,
 }
 
 /// A terminal size, `COLSxROWS`.
@@ -351,7 +354,7 @@ pub struct TrainArgs {
     /// Train in the background, in a session of its own (it outlives this terminal and
     /// the SSH connection), and return at once with the run's name, directory, pid and
     /// how to attach to it. Its progress goes to its log.
-    #[arg(long, conflicts_with_all = ["snapshot_every", "record"])]
+    #[arg(long, conflicts_with = "record")]
     pub detach: bool,
     /// Size of headless snapshots (--snapshot-every) [default: 160x48].
     #[arg(

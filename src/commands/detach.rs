@@ -102,12 +102,19 @@ pub fn command(args: &TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// This command's arguments for the detached run: headless, without `--detach`.
+/// This command's arguments for the detached run: headless, without `--detach`, and
+/// saving the training figure at the end unless told what to snapshot.
 fn headless_args(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
     let mut out: Vec<OsString> = args.filter(|a| a != "--detach" && a != "--json").collect();
     if !out.iter().any(|a| a == "--headless") {
         let train = out.iter().position(|a| a == "train").map_or(0, |i| i + 1);
         out.insert(train, "--headless".into());
+    }
+    let told = out
+        .iter()
+        .any(|a| a.to_string_lossy().starts_with("--snapshot-every"));
+    if !told {
+        out.extend(["--snapshot-every".into(), "end".into()]);
     }
     out
 }
@@ -200,11 +207,25 @@ mod tests {
         );
         assert_eq!(
             args(&["train", "--epochs", "3", "--detach", "--json"]),
-            ["train", "--headless", "--epochs", "3"].map(OsString::from)
+            [
+                "train",
+                "--headless",
+                "--epochs",
+                "3",
+                "--snapshot-every",
+                "end"
+            ]
+            .map(OsString::from)
         );
         assert_eq!(
-            args(&["train", "--headless", "--detach"]),
-            ["train", "--headless"].map(OsString::from)
+            args(&[
+                "train",
+                "--headless",
+                "--detach",
+                "--snapshot-every",
+                "epoch"
+            ]),
+            ["train", "--headless", "--snapshot-every", "epoch"].map(OsString::from)
         );
     }
 }

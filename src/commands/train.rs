@@ -64,7 +64,7 @@ fn capture_options(
             .or(config.capture.png_scale.map(|s| s.0))
             .unwrap_or(capture::DEFAULT_SCALE),
         record: record.map(std::path::Path::to_path_buf),
-        every_epoch: args.snapshot_every.is_some(),
+        every_epoch: args.snapshot_every == Some(crate::cli::SnapshotEvery::Epoch),
     }
 }
 

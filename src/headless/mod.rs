@@ -318,6 +318,11 @@ impl Race {
                 crate::live::send_local(hub.as_deref(), &trainers, sends);
             }
         }
+        // Screenshots when asked for every epoch; else only the figure at the end.
+        let shots = match &snapshots {
+            Some(s) if s.capture.every_epoch => EpochShots::Slowest,
+            _ => EpochShots::Never,
+        };
         let bar = progress_bar(report);
         if race {
             bar.set_prefix("race");
@@ -332,7 +337,7 @@ impl Race {
             positions: vec![0; lanes.len()],
             bar,
             snapshots,
-            cadence: CaptureCadence::new(lanes.len(), EpochShots::Slowest, true),
+            cadence: CaptureCadence::new(lanes.len(), shots, true),
             hub,
         }
     }

@@ -427,6 +427,16 @@ mod tests {
     }
 
     #[test]
+    fn the_viewer_past_the_most_is_refused() {
+        let hub = Hub::new(vec![crossbeam_channel::unbounded().0]);
+        let tickets: Vec<Ticket> = (0..MAX_VIEWERS).map(|_| hub.join(false).unwrap()).collect();
+        let refused = hub.join(true).unwrap_err();
+        assert!(refused.contains("32 viewers"), "{refused}");
+        hub.leave(tickets[0].id);
+        assert!(hub.join(true).is_ok(), "a place freed is taken");
+    }
+
+    #[test]
     fn a_look_back_is_answered_to_the_screen_that_asked() {
         let (commands, trainer) = crossbeam_channel::unbounded();
         let hub = Hub::new(vec![commands]);

@@ -484,3 +484,45 @@ fn another_user_is_refused_unless_the_run_is_shared_and_then_watches() {
     let _ = watcher.wait();
     stop(&home, &mut shared);
 }
+
+#[test]
+fn a_detached_run_learns_exactly_what_a_foreground_one_does() {
+    let args = ["--data", "embedded", "--batch-size", "100", "--epochs", "2"];
+    let foreground = Home::new();
+    let mut headless = vec!["train", "--headless"];
+    headless.extend(args);
+    let out = foreground.run(&headless);
+    assert!(out.status.success(), "{out:?}");
+    let detached = Home::new();
+    let captures = detached.path().join("captures").display().to_string();
+    let mut detach = vec!["train", "--detach", "--json", "--capture-dir", &captures];
+    detach.extend(args);
+    let out = detached.run(&detach);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let dir = PathBuf::from(json["dir"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while matches!(lenet_tui::checkpoint::holder(&dir), Some(Some(_))) {
+        assert!(Instant::now() < deadline, "the detached run did not end");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let history = |home: &Home| {
+        let newest = home.checkpoints().pop().expect("a final checkpoint");
+        let meta = lenet_tui::checkpoint::load(&newest).unwrap().meta;
+        meta.history
+            .epochs
+            .iter()
+            .map(|e| (e.epoch, e.train_loss.to_bits(), e.test_acc.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    let ours = history(&detached);
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours, history(&foreground), "the same figures, to the bit");
+    // Its training figure is saved at the end, as the dashboard's would be.
+    let figures: Vec<_> = std::fs::read_dir(&captures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_figure.png"))
+        .collect();
+    assert_eq!(figures.len(), 1, "{figures:?}");
+}

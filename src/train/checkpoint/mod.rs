@@ -204,11 +204,11 @@ pub enum CheckpointError {
 fn busy_advice(pid: Option<u32>) -> String {
     match pid {
         Some(pid) => format!(
-            "this run is being trained by process {pid}; wait for it to end, or stop it \
-             with `kill {pid}` (it saves a checkpoint first), then try again"
+            "this run is being trained by process {pid}; watch it with `lenet-tui attach`, \
+             or end it with `lenet-tui stop` (it saves a checkpoint first), then try again"
         ),
-        None => "this run is being trained by another process; wait for it to end, then \
-                 try again"
+        None => "this run is being trained by another process; watch it with `lenet-tui \
+                 attach`, or wait for it to end, then try again"
             .into(),
     }
 }
