@@ -140,11 +140,13 @@ pub fn headless(args: &TrainArgs) -> Result<ExitCode> {
 /// SIGHUP changes nothing, SIGTERM (`lenet-tui stop`) saves and ends it.
 fn go_on_detached(
     labels: Vec<Option<String>>,
-    trainers: Vec<TrainerHandle>,
+    going_on: crate::ui::GoingOn,
     hub: Option<Arc<crate::live::Hub>>,
     signals: &crossbeam_channel::Receiver<signals::Signal>,
     outcome: &crate::ui::Outcome,
+    capture: CaptureOptions,
 ) -> Result<ExitCode> {
+    let crate::ui::GoingOn { trainers, app } = going_on;
     if let Err(e) = quiet_stdio() {
         tracing::warn!("cannot send the output nowhere: {e}");
     }
@@ -172,7 +174,20 @@ fn go_on_detached(
             }
         }
     });
-    headless_outcome(headless::run(lanes, Report::Text, None, &signals_on, hub))
+    // The dashboard's state goes on taking the events: the figure at the end is the
+    // whole run's, as the dashboard would have saved it.
+    let snapshots = Snapshots {
+        app,
+        size: (160, 48),
+        capture,
+    };
+    headless_outcome(headless::run(
+        lanes,
+        Report::Text,
+        Some(snapshots),
+        &signals_on,
+        hub,
+    ))
 }
 
 /// Standard output and error go to /dev/null: the terminal they wrote to is gone.
@@ -319,8 +334,9 @@ pub fn show(
     let capture = capture_options(config, &ui.capture, ui.record.as_deref());
     let mut outcome = crate::ui::run(trainers, app, capture, signals, hub.clone(), go_on)
         .context("running the dashboard")?;
-    if let Some(trainers) = outcome.going_on.take() {
-        return go_on_detached(labels, trainers, hub, signals, &outcome);
+    if let Some(going_on) = outcome.going_on.take() {
+        let capture = capture_options(config, &ui.capture, None);
+        return go_on_detached(labels, going_on, hub, signals, &outcome, capture);
     }
     if watching {
         // The run is its owner's to report on; leaving it is this viewer's success.

@@ -48,9 +48,17 @@ pub struct Outcome {
     pub checkpoint: Option<Result<PathBuf, String>>,
     /// The signal that ended the dashboard, if one did.
     pub signal: Option<Signal>,
-    /// The terminal went away and the run goes on without it: its trainers, still
-    /// training, for the caller to drive headless.
-    pub going_on: Option<Vec<TrainerHandle>>,
+    /// The terminal went away and the run goes on without it, for the caller to drive
+    /// headless.
+    pub going_on: Option<GoingOn>,
+}
+
+/// A run whose dashboard's terminal went away, still training.
+pub struct GoingOn {
+    /// Its trainers.
+    pub trainers: Vec<TrainerHandle>,
+    /// The dashboard's state, the run so far in it: its figure at the end is whole.
+    pub app: App,
 }
 
 /// How long quitting waits for the last checkpoint before leaving anyway.
@@ -125,14 +133,14 @@ pub fn run(
     };
     Ok(Outcome {
         state: app.run().state.clone(),
-        status: app.screen.status,
+        status: app.screen.status.clone(),
         log_path: crate::logging::path().map(PathBuf::from),
         checkpoint: saved,
         signal: match exit {
             Exit::Signal(signal) => Some(signal),
             Exit::Quit => None,
         },
-        going_on,
+        going_on: going_on.map(|trainers| GoingOn { trainers, app }),
     })
 }
 

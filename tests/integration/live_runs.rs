@@ -526,3 +526,34 @@ fn a_detached_run_learns_exactly_what_a_foreground_one_does() {
         .collect();
     assert_eq!(figures.len(), 1, "{figures:?}");
 }
+
+#[test]
+fn a_run_that_lost_its_terminal_finishes_and_saves_its_figure() {
+    let home = Home::new();
+    let captures = home.path().join("captures");
+    let args = format!(
+        "train --data embedded --batch-size 100 --epochs 2 --pace 3000 --capture-dir {}",
+        captures.display()
+    );
+    let Some(pane) = viewer_pane(home.path(), &args) else {
+        return;
+    };
+    pane.wait_for("the dashboard", |s| s.contains("● running"));
+    let pid = pane.program_pid();
+    pane.tmux(&["kill-server"]);
+    let socket = home.path().join(format!("run/lenet-tui/{pid}.sock"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while socket.exists() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the run did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let newest = home.checkpoints().pop().expect("a final checkpoint");
+    let meta = lenet_tui::checkpoint::load(&newest).unwrap().meta;
+    assert_eq!(meta.history.epochs.len(), 2, "both epochs, the first begun on screen");
+    let figures: Vec<_> = std::fs::read_dir(&captures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_figure.png"))
+        .collect();
+    assert_eq!(figures.len(), 1, "{figures:?}");
+}

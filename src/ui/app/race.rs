@@ -16,9 +16,12 @@ impl App {
     /// [`MAX_VARIANTS`](crate::train::race::MAX_VARIANTS)), the first in focus.
     pub fn race(&mut self, labels: Vec<String>) {
         let n = labels.len();
-        // The first variant keeps the run shown so far; the others start fresh.
-        self.runs.views.truncate(1);
-        self.runs.views.resize_with(n.max(1), RunView::new);
+        // The first variant keeps the run shown so far; the others start fresh (a
+        // dashboard's state handed on to headless already has them all).
+        if self.runs.views.len() != n.max(1) {
+            self.runs.views.truncate(1);
+            self.runs.views.resize_with(n.max(1), RunView::new);
+        }
         self.screen.status = Some(format!(
             "a race of {n}: {}–{} focus a variant, {} pauses them all",
             self.screen.keymap.name(Action::Focus1),
