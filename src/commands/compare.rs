@@ -340,6 +340,7 @@ mod tests {
                 train_seconds: 1.0,
                 eval_seconds: 0.1,
                 layers: Vec::new(),
+                class_acc: Vec::new(),
             })
             .collect();
         SavedRun {

@@ -50,6 +50,9 @@ struct JsonLine<'a> {
     /// A failed save: about the bytes it needed.
     #[serde(skip_serializing_if = "Option::is_none")]
     needs_bytes: Option<u64>,
+    /// Epoch and done events: the test accuracy of each class, in label order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class_acc: Option<&'a [f64]>,
 }
 
 impl<'a> JsonLine<'a> {
@@ -64,6 +67,7 @@ impl<'a> JsonLine<'a> {
             examples_per_sec: Some(e.examples_per_sec),
             layers: Some(&e.layers),
             seconds: Some(seconds),
+            class_acc: Some(&e.class_acc),
             ..self
         }
     }
@@ -119,14 +123,15 @@ impl Reporter {
                 ]
             }
             Event::EpochFinished(e) => vec![format!(
-                "epoch {}/{}: loss {:.3}, train acc {:.3}, test acc {:.3}, {:.1} examples/sec on {}",
+                "epoch {}/{}: loss {:.3}, train acc {:.3}, test acc {:.3}, {:.1} examples/sec on {}{}",
                 e.epoch,
                 self.epochs(),
                 e.train_loss,
                 e.train_acc,
                 e.test_acc,
                 e.examples_per_sec,
-                self.device()
+                self.device(),
+                self.weakest(e)
             )],
             Event::Finished(e) => vec![format!(
                 "done: loss {:.3}, train acc {:.3}, test acc {:.3} after {} epochs in {:.1} s",
@@ -239,6 +244,19 @@ impl Reporter {
             _ => return None,
         };
         Some(serde_json::to_string(&line).expect("report lines serialise"))
+    }
+
+    /// `; weakest: Shirt 0.552`, the class the model gets right least often.
+    fn weakest(&self, e: &EpochSummary) -> String {
+        let Some((class, acc)) = e.weakest_class() else {
+            return String::new();
+        };
+        let name = self
+            .info
+            .as_ref()
+            .and_then(|i| i.classes.get(class))
+            .map_or_else(|| format!("class {class}"), Clone::clone);
+        format!("; weakest: {name} {acc:.3}")
     }
 
     fn start(&mut self, info: &RunInfo) {

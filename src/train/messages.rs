@@ -222,6 +222,22 @@ pub struct EpochSummary {
     /// Each weighted layer's figures on the epoch's last batch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerStats>,
+    /// Accuracy on each class's test images, in label order (NaN for a class with
+    /// none); empty in runs saved before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_acc: Vec<f64>,
+}
+
+impl EpochSummary {
+    /// The class the model gets right least often, and its accuracy.
+    pub fn weakest_class(&self) -> Option<(usize, f64)> {
+        self.class_acc
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, a)| a.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
 }
 
 /// A change of setting or state, for chart markers and the status line.

@@ -48,3 +48,57 @@ fn the_full_set_loads_and_the_embedded_subset_is_made_from_it_by_the_documented_
     assert_eq!(pixels, embedded.test.pixels);
     assert_eq!(labels, embedded.test.labels);
 }
+
+/// Every epoch line of `train --headless --json` with `data` carries ten per-class
+/// accuracies whose mean is the test accuracy (the test sets are class-balanced).
+fn class_accuracies_average_to_the_test_accuracy(data: &str, epochs: &str) {
+    let home = super::common::Home::new();
+    let out = home.run(&[
+        "train",
+        "--headless",
+        "--json",
+        "--data",
+        data,
+        "--epochs",
+        epochs,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let mut seen = 0;
+    for line in super::common::stdout(&out).lines() {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        if !matches!(json["event"].as_str(), Some("epoch" | "done")) {
+            continue;
+        }
+        let acc: Vec<f64> = json["class_acc"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no class_acc: {line}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(acc.len(), 10, "{line}");
+        let mean = acc.iter().sum::<f64>() / 10.0;
+        let test_acc = json["test_acc"].as_f64().unwrap();
+        assert!(
+            (mean - test_acc).abs() < 1e-3,
+            "{mean} against {test_acc}: {line}"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 2, "an epoch line and a done line");
+    let text = home.run(&["train", "--headless", "--data", data, "--epochs", "1"]);
+    let err = super::common::stderr(&text);
+    assert!(err.contains("; weakest: "), "{err}");
+}
+
+#[test]
+fn per_class_accuracy_on_the_embedded_subset() {
+    class_accuracies_average_to_the_test_accuracy("embedded", "2");
+}
+
+#[test]
+fn per_class_accuracy_on_the_full_test_set() {
+    if full().is_none() {
+        return;
+    }
+    class_accuracies_average_to_the_test_accuracy(SYSTEM_DIR, "1");
+}

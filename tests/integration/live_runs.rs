@@ -549,7 +549,11 @@ fn a_run_that_lost_its_terminal_finishes_and_saves_its_figure() {
     }
     let newest = home.checkpoints().pop().expect("a final checkpoint");
     let meta = lenet_tui::checkpoint::load(&newest).unwrap().meta;
-    assert_eq!(meta.history.epochs.len(), 2, "both epochs, the first begun on screen");
+    assert_eq!(
+        meta.history.epochs.len(),
+        2,
+        "both epochs, the first begun on screen"
+    );
     let figures: Vec<_> = std::fs::read_dir(&captures)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

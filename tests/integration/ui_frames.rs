@@ -188,6 +188,7 @@ fn app_midway(depth: ColorDepth) -> App {
                 train_seconds: 4.9,
                 eval_seconds: 0.4,
                 layers: Vec::new(),
+                class_acc: Vec::new(),
             }));
         }
     }

@@ -26,6 +26,7 @@ fn epoch(n: u32, examples_per_sec: f64, train_seconds: f64) -> EpochSummary {
         train_seconds,
         eval_seconds: 0.1,
         layers: Vec::new(),
+        class_acc: Vec::new(),
     }
 }
 

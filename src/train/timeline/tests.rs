@@ -186,6 +186,7 @@ fn history_until_cuts_the_charts_at_a_moment() {
         train_seconds: 1.0,
         eval_seconds: 0.1,
         layers: Vec::new(),
+        class_acc: Vec::new(),
     };
     let history = History {
         progress: (1..=30).map(|k| progress(k as f64 / 10.0)).collect(),

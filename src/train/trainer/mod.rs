@@ -648,6 +648,9 @@ impl Trainer {
         let eval_start = Instant::now();
         let matrix = self.evaluate()?;
         let test_acc = matrix.accuracy();
+        let class_acc = (0..matrix.classes())
+            .map(|c| matrix.recall(c).unwrap_or(f64::NAN))
+            .collect();
         self.timeline.push_confusion(epoch, matrix.clone());
         self.emit(Event::Confusion { epoch, matrix });
         let p = &self.position;
@@ -661,6 +664,7 @@ impl Trainer {
             train_seconds: p.train_seconds,
             eval_seconds: eval_start.elapsed().as_secs_f64(),
             layers: self.layers.clone(),
+            class_acc,
         };
         self.history.epochs.push(summary.clone());
         self.emit(Event::EpochFinished(summary));

@@ -128,6 +128,7 @@ fn play(a: &mut App, epochs: u32, loss: f64) {
             train_seconds: 1.0,
             eval_seconds: 0.1,
             layers: Vec::new(),
+            class_acc: Vec::new(),
         }));
     }
 }

@@ -61,6 +61,7 @@ fn race_midway(labels: &[&str]) -> App {
                         train_seconds: 4.9,
                         eval_seconds: 0.4,
                         layers: Vec::new(),
+                        class_acc: Vec::new(),
                     }),
                 );
             }

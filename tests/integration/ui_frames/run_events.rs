@@ -63,6 +63,7 @@ fn a_restored_run_shows_its_history() {
             train_seconds: 6.0,
             eval_seconds: 0.5,
             layers: Vec::new(),
+            class_acc: Vec::new(),
         }],
         changes: vec![MarkedChange {
             at: 0.5,
