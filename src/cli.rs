@@ -66,8 +66,9 @@ pub struct UiArgs {
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
     /// Your own image (PNG, JPEG, PGM or PPM), first in the image list, prepared as
-    /// the data set's were made; FILE=CLASS names its true class. Repeatable [default:
-    /// config data.images].
+    /// the data set's were made; FILE=CLASS names its true class. Or a made-up input:
+    /// noise[:SEED], blank, white, invert:N (test image N inverted). Repeatable
+    /// [default: config data.images].
     #[arg(long = "image", value_name = "FILE[=CLASS]")]
     pub images: Vec<String>,
     /// Use the --image files' pixels as they are (already 28×28, light on black).
@@ -224,7 +225,8 @@ pub enum DataCommand {
 /// `lenet-tui predict`.
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
-    /// The image files.
+    /// The image files, or made-up inputs: noise[:SEED], blank, white, invert:N (the
+    /// run's test image N inverted).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
     /// Whose model: `latest`, a run directory or a checkpoint directory (see `lenet-tui

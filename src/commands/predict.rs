@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::cli::PredictArgs;
 use crate::config;
+use crate::data::own::made_up::MadeUp;
 use crate::data::own::{Framing, OwnImage, Preparation, encode_png};
+use crate::data::{Dataset, Labels, Split};
 use crate::engine::{argmax, probe_pixels};
 use crate::model::LeNet;
 use crate::rng::SeededRng;
@@ -64,10 +66,11 @@ pub fn command(args: &PredictArgs) -> Result<ExitCode> {
         args.files.len(),
         checkpoint.dir.display()
     );
+    let test = test_images_if_inverted(args, &checkpoint)?;
     let mut stdout = std::io::stdout().lock();
     let mut failed = false;
     for file in &args.files {
-        let read = OwnImage::load(file, None, how)
+        let read = own_image(file, how, test.as_ref())
             .map_err(|e| e.to_string())
             .and_then(|image| {
                 let seen = match &args.save_preprocessed {
@@ -131,6 +134,36 @@ fn trained_model(args: &PredictArgs, config: &config::Config) -> Result<(Checkpo
     )?;
     model.set_parameters(&checkpoint.weights(&model.parameter_shapes(), &device)?)?;
     Ok((checkpoint, model))
+}
+
+/// A made-up input (`noise`, `blank`, `white`, `invert:N`), else the file.
+fn own_image(
+    file: &Path,
+    how: Preparation,
+    test: Option<&Split>,
+) -> Result<OwnImage, crate::data::own::OwnImageError> {
+    match OwnImage::made_up(&file.to_string_lossy(), how, test)? {
+        Some(image) => Ok(image),
+        None => OwnImage::load(file, None, how),
+    }
+}
+
+/// The run's test images, read only when an `invert:N` asks for one of them.
+fn test_images_if_inverted(args: &PredictArgs, checkpoint: &Checkpoint) -> Result<Option<Split>> {
+    let inverts = args.files.iter().any(|f| {
+        matches!(
+            MadeUp::parse(&f.to_string_lossy()),
+            Ok(Some(MadeUp::Invert(_)))
+        )
+    });
+    if !inverts {
+        return Ok(None);
+    }
+    let meta = &checkpoint.meta;
+    let (location, _) = super::replay::data_location(&meta.data, None)?;
+    let dataset = Dataset::load_as(&location, &Labels::from_names(&meta.data.classes))
+        .with_context(|| format!("reading the test images for invert: {location}"))?;
+    Ok(Some(dataset.test))
 }
 
 /// What the model made of one file.

@@ -99,7 +99,7 @@ fn own_images(config: &Config, ui: &UiArgs, dataset: &Dataset) -> Result<Vec<Arc
     specs
         .iter()
         .map(|spec| {
-            let image = OwnImage::from_spec(spec, &dataset.classes, how)?;
+            let image = OwnImage::from_spec(spec, &dataset.classes, how, Some(&dataset.test))?;
             tracing::info!("image {spec}: read as {}", image.name);
             Ok(Arc::new(image))
         })

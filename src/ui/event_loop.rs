@@ -391,7 +391,7 @@ impl<'a> Loop<'a> {
     fn open_image(&mut self, spec: &str) -> io::Result<()> {
         let data = &self.app.runs.dataset;
         let how = Preparation::for_data(&data.test, &data.classes, false);
-        let opened = OwnImage::from_spec(spec, &data.classes, how)
+        let opened = OwnImage::from_spec(spec, &data.classes, how, Some(&data.test))
             .map(Arc::new)
             .map_err(|e| e.to_string());
         match &opened {

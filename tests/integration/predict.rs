@@ -198,3 +198,47 @@ fn without_a_saved_run_predict_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("latest"), "{stderr}");
 }
+
+#[test]
+fn made_up_inputs_are_predicted_and_a_near_miss_names_the_choices() {
+    let home = super::common::Home::new();
+    let out = home.run(&super::common::quick(&["--epochs", "1"]));
+    assert!(out.status.success(), "{out:?}");
+    let out = home.run(&["predict", "noise", "blank", "white:", "invert:3", "--json"]);
+    let text = super::common::stdout(&out);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for line in [&lines[0], &lines[1], &lines[3]] {
+        let probs: Vec<f64> = line["probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["probability"].as_f64().unwrap())
+            .collect();
+        assert_eq!(probs.len(), 10, "{line}");
+        assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{line}");
+    }
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("made-up inputs are"),
+        "{}",
+        lines[2]
+    );
+    assert!(!out.status.success(), "one of them failed: exit 1");
+    let out = home.run(&["predict", "nois"]);
+    assert!(!out.status.success());
+    let err = super::common::stderr(&out);
+    assert!(
+        err.contains("nois: no such file, nor a made-up input"),
+        "{err}"
+    );
+    assert!(
+        err.contains("noise[:SEED], blank, white, invert:N"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The user's own images: PNG, JPEG or PNM files (and drawings) prepared as the data
 //! sets' images were made, so the model reads them beside the test images.
 
+pub mod made_up;
 pub mod prepare;
 #[cfg(test)]
 mod tests;
@@ -86,17 +87,38 @@ impl OwnImage {
     }
 
     /// Reads `FILE` or `FILE=CLASS` (a class of `classes`, by name or number) and
-    /// prepares it as `how` says.
+    /// prepares it as `how` says; or makes up the input `spec` names
+    /// ([`made_up::MadeUp`]: noise, blank, white, or one of `test`'s images inverted).
     pub fn from_spec(
         spec: &str,
         classes: &[String],
         how: Preparation,
+        test: Option<&Split>,
     ) -> Result<Self, OwnImageError> {
+        if let Some(image) = Self::made_up(spec, how, test)? {
+            return Ok(image);
+        }
         let (file, label) = split_class(spec, classes).map_err(|why| OwnImageError {
             file: PathBuf::from(spec),
             why,
         })?;
         Self::load(Path::new(file), label, how)
+    }
+
+    /// The made-up input `spec` names, if it names one.
+    pub fn made_up(
+        spec: &str,
+        how: Preparation,
+        test: Option<&Split>,
+    ) -> Result<Option<Self>, OwnImageError> {
+        let fail = |why: String| OwnImageError {
+            file: PathBuf::from(spec),
+            why,
+        };
+        match made_up::MadeUp::parse(spec).map_err(fail)? {
+            Some(m) => Ok(Some(m.image(how.frame, test).map_err(fail)?)),
+            None => Ok(None),
+        }
     }
 
     /// Reads `file` and prepares it as `how` says.

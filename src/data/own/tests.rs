@@ -381,7 +381,7 @@ fn an_image_spec_may_name_its_class() {
         e.contains("`Boot` is not a class") && e.contains("Trouser"),
         "{e}"
     );
-    let e = OwnImage::from_spec("x.png=Boot", &classes, HOW)
+    let e = OwnImage::from_spec("x.png=Boot", &classes, HOW, None)
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("x.png=Boot: `Boot` is not a class"), "{e}");
