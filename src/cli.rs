@@ -161,8 +161,39 @@ pub enum CliCommand {
     Predict(PredictArgs),
     /// Print a shell completion script: `lenet-tui completions bash > ~/.local/share/bash-completion/completions/lenet-tui`.
     Completions(CompletionsArgs),
+    /// The arithmetic behind one value of a saved run's model on one image: a
+    /// convolution cell's patch, kernel, bias, pre-activation, activation and pooling
+    /// window, or the output's logits and softmax.
+    Explain(ExplainArgs),
     /// Print the manual page (roff): `lenet-tui man | man -l -`.
     Man,
+}
+
+/// `lenet-tui explain`.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// The image: a test image's number, a file, or a made-up input (noise[:SEED],
+    /// blank, white, invert:N).
+    #[arg(long, value_name = "N|FILE", default_value = "0")]
+    pub image: String,
+    /// Which layer: a convolution layer's number (1, 2, …) or `out`.
+    #[arg(long, value_name = "1|2|out", default_value = "1")]
+    pub layer: String,
+    /// The map of a convolution layer, from 0.
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    pub map: usize,
+    /// The position in the map, `ROW,COL` from 0.
+    #[arg(long, value_name = "ROW,COL", default_value = "0,0")]
+    pub at: String,
+    /// Whose model: `latest`, a run directory or a checkpoint directory [default: latest].
+    #[arg(long, value_name = "latest|PATH")]
+    pub resume: Option<ResumeFrom>,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Config file (for where saved runs are) [default: <config dir>/lenet-tui/config.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `lenet-tui attach`.

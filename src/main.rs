@@ -67,6 +67,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(CliCommand::Replay(args)) => commands::replay::command(&args),
         Some(CliCommand::Predict(args)) => commands::predict::command(&args),
         Some(CliCommand::Attach(args)) => commands::attach::command(&args),
+        Some(CliCommand::Explain(args)) => commands::explain::command(&args),
         Some(CliCommand::Stop(args)) => commands::attach::stop(&args),
         Some(CliCommand::Completions(args)) => {
             commands::docs::completions(args.shell, &mut std::io::stdout().lock())

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod data;
 pub mod detach;
 pub mod docs;
+pub mod explain;
 pub mod predict;
 pub mod replay;
 pub mod runs;

@@ -50,7 +50,7 @@ struct Unreadable<'a> {
 
 pub fn command(args: &PredictArgs) -> Result<ExitCode> {
     let config = config::load(args.config.as_deref())?;
-    let (checkpoint, model) = trained_model(args, &config)?;
+    let (checkpoint, model) = trained_model(args.resume.as_ref(), &config)?;
     let classes = &checkpoint.meta.data.classes;
     let [_, rows, cols] = checkpoint.meta.architecture.input;
     let how = Preparation {
@@ -116,8 +116,11 @@ pub fn command(args: &PredictArgs) -> Result<ExitCode> {
 
 /// The checkpoint `--resume` names (the newest by default) and its model, on the
 /// CPU: small images, one at a time, are answered at once and need no GPU.
-fn trained_model(args: &PredictArgs, config: &config::Config) -> Result<(Checkpoint, LeNet)> {
-    let from = args.resume.clone().unwrap_or(ResumeFrom::Latest);
+pub(super) fn trained_model(
+    resume: Option<&ResumeFrom>,
+    config: &config::Config,
+) -> Result<(Checkpoint, LeNet)> {
+    let from = resume.cloned().unwrap_or(ResumeFrom::Latest);
     let (checkpoint, warning) = checkpoint::load_resumable(&from, &session::runs_dir(config)?)
         .with_context(|| format!("cannot load the model of {from}"))?;
     if let Some(w) = warning {

@@ -6,6 +6,7 @@
 
 pub mod arch;
 mod candle_fixes;
+pub mod explain;
 mod init;
 pub mod lenet;
 pub mod probe;

@@ -242,3 +242,115 @@ fn made_up_inputs_are_predicted_and_a_near_miss_names_the_choices() {
         "{err}"
     );
 }
+
+/// `explain --json` with `args` on the newest checkpoint in `home`.
+fn explain(home: &super::common::Home, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["explain", "--json"];
+    all.extend(args);
+    let out = home.run(&all);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_str(super::common::stdout(&out).trim()).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    match v {
+        serde_json::Value::Array(items) => items.iter().flat_map(floats).collect(),
+        other => vec![other.as_f64().unwrap()],
+    }
+}
+
+#[test]
+fn explain_shows_the_arithmetic_that_the_weights_and_the_image_make() {
+    let home = super::common::Home::new();
+    let out = home.run(&super::common::quick(&["--epochs", "1"]));
+    assert!(out.status.success(), "{out:?}");
+    // Layer 1, map 2, row 10, column 12 of test image 7: a 5×5 patch at rows 8–12,
+    // columns 10–14 of the image (the padding of 2 moves it up and left).
+    let w = explain(
+        &home,
+        &[
+            "--image", "7", "--layer", "1", "--map", "2", "--at", "10,12",
+        ],
+    );
+    let patch = floats(&w["patch"]);
+    let kernel = floats(&w["kernel"]);
+    assert_eq!((patch.len(), kernel.len()), (25, 25));
+    let test = lenet_tui::data::Dataset::embedded().test;
+    let image = test.image_bytes(7);
+    for (i, &p) in patch.iter().enumerate() {
+        let (r, c) = (8 + i / 5, 10 + i % 5);
+        let expected = f64::from(image[r * 28 + c]) / 255.0;
+        assert!(
+            (p - expected).abs() < 1e-6,
+            "patch {i}: {p} against {expected}"
+        );
+    }
+    // The kernel is the checkpoint's conv1 weights for map 2, read from its file.
+    let newest = home.checkpoints().pop().unwrap();
+    let bytes = std::fs::read(newest.join("weights.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let conv1 = tensors.tensor("conv1.weight").unwrap();
+    let weights: Vec<f32> = conv1
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    for (i, &k) in kernel.iter().enumerate() {
+        assert!(
+            (k - f64::from(weights[2 * 25 + i])).abs() < 1e-6,
+            "kernel {i}"
+        );
+    }
+    let bias = w["bias"].as_f64().unwrap();
+    let pre = w["pre"].as_f64().unwrap();
+    let sum: f64 = patch.iter().zip(&kernel).map(|(p, k)| p * k).sum();
+    assert!(
+        (sum + bias - pre).abs() < 1e-5,
+        "{sum} + {bias} against {pre}"
+    );
+    let act = w["act"].as_f64().unwrap();
+    assert!(
+        (1.0 / (1.0 + (-pre).exp()) - act).abs() < 1e-5,
+        "sigmoid({pre}) against {act}"
+    );
+    let window = floats(&w["pool"]["window"]);
+    assert!(
+        window.iter().any(|&v| (v - act).abs() < 1e-6),
+        "the cell is in its window"
+    );
+    let pooled = w["pool"]["value"].as_f64().unwrap();
+    assert!(
+        (window.iter().sum::<f64>() / 4.0 - pooled).abs() < 1e-5,
+        "average pooling"
+    );
+
+    // Layer 2 sums over the six maps of layer 1.
+    let w2 = explain(
+        &home,
+        &["--image", "7", "--layer", "2", "--map", "5", "--at", "3,4"],
+    );
+    assert_eq!(w2["patch"].as_array().unwrap().len(), 6);
+    let partial = floats(&w2["partial"]);
+    let total = partial.iter().sum::<f64>() + w2["bias"].as_f64().unwrap();
+    assert!((total - w2["pre"].as_f64().unwrap()).abs() < 1e-5);
+
+    // The output's probabilities are predict's for the same input.
+    let out = explain(&home, &["--image", "noise:3", "--layer", "out"]);
+    let probs = floats(&out["probs"]);
+    assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+    let predicted = home.run(&["predict", "noise:3", "--json"]);
+    let line: serde_json::Value =
+        serde_json::from_str(super::common::stdout(&predicted).trim()).unwrap();
+    for (i, p) in line["probabilities"].as_array().unwrap().iter().enumerate() {
+        let q = p["probability"].as_f64().unwrap();
+        assert!(
+            (q - probs[i]).abs() < 1e-5,
+            "class {i}: predict {q}, explain {}",
+            probs[i]
+        );
+    }
+    // A place outside the map is a clear error.
+    let bad = home.run(&["explain", "--layer", "1", "--at", "30,0"]);
+    assert!(!bad.status.success());
+    assert!(super::common::stderr(&bad).contains("layer 1's maps are 28×28"));
+}
