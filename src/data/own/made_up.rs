@@ -30,6 +30,23 @@ impl MadeUp {
     /// error naming the choices when it looks like one but is not (`nois`,
     /// `invert:x`). The caller names `spec` in the error.
     pub fn parse(spec: &str) -> Result<Option<Self>, String> {
+        match Self::known(spec) {
+            Some(made_up) => made_up.map(Some),
+            None if looks_made_up(spec) && !std::path::Path::new(spec).exists() => Err(format!(
+                "no such file, nor a made-up input (made-up inputs: {CHOICES})"
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The made-up input `name` is exactly, as its image is called (no files looked at).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::known(name).and_then(Result::ok)
+    }
+
+    /// `spec` if it begins with a made-up input's word: the input, or what is wrong
+    /// with its argument.
+    fn known(spec: &str) -> Option<Result<Self, String>> {
         let (word, arg) = match spec.split_once(':') {
             Some((w, a)) => (w, Some(a)),
             None => (spec, None),
@@ -39,23 +56,15 @@ impl MadeUp {
                 .parse()
                 .map_err(|_| format!("{what} must be a whole number (made-up inputs: {CHOICES})"))
         };
-        let made_up = match (word, arg) {
-            ("noise", None) => MadeUp::Noise(1),
-            ("noise", Some(_)) => MadeUp::Noise(number("the seed")?),
-            ("blank", None) => MadeUp::Blank,
-            ("white", None) => MadeUp::White,
-            ("invert", Some(_)) => MadeUp::Invert(number("the test image")? as usize),
-            ("blank" | "white" | "invert", _) => {
-                return Err(format!("made-up inputs are {CHOICES}"));
-            }
-            _ if looks_made_up(word) && !std::path::Path::new(spec).exists() => {
-                return Err(format!(
-                    "no such file, nor a made-up input (made-up inputs: {CHOICES})"
-                ));
-            }
-            _ => return Ok(None),
-        };
-        Ok(Some(made_up))
+        Some(match (word, arg) {
+            ("noise", None) => Ok(MadeUp::Noise(1)),
+            ("noise", Some(_)) => number("the seed").map(MadeUp::Noise),
+            ("blank", None) => Ok(MadeUp::Blank),
+            ("white", None) => Ok(MadeUp::White),
+            ("invert", Some(_)) => number("the test image").map(|n| MadeUp::Invert(n as usize)),
+            ("blank" | "white" | "invert", _) => Err(format!("made-up inputs are {CHOICES}")),
+            _ => return None,
+        })
     }
 
     /// What it is called in the image list.
@@ -93,9 +102,13 @@ impl MadeUp {
     }
 }
 
-/// Whether `word` is near a made-up input's name: a typo rather than a file's name.
-fn looks_made_up(word: &str) -> bool {
-    let word = word.to_ascii_lowercase();
+/// Whether `spec` is near a made-up input's name: a typo rather than a file's name.
+fn looks_made_up(spec: &str) -> bool {
+    let word = spec
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     ["noise", "blank", "white", "invert"]
         .iter()
         .any(|name| word.len() >= 3 && (name.starts_with(&word) || word.starts_with(name)))
@@ -116,6 +129,14 @@ mod tests {
             Some(MadeUp::Invert(12))
         );
         assert_eq!(MadeUp::parse("shoe.png").unwrap(), None);
+        // An image's name tells a made-up input without looking at files.
+        assert_eq!(MadeUp::named("noise:3"), Some(MadeUp::Noise(3)));
+        assert_eq!(
+            MadeUp::named(&MadeUp::Invert(4).name()),
+            Some(MadeUp::Invert(4))
+        );
+        assert_eq!(MadeUp::named("nois"), None);
+        assert_eq!(MadeUp::named("whiteboard.png"), None);
         for bad in ["nois", "invert", "invert:x", "noise:-1", "blank:3", "whit"] {
             let err = MadeUp::parse(bad).unwrap_err();
             assert!(

@@ -302,6 +302,8 @@ impl Caption<'_> {
         let class = match (self.shown.label(&data.test), self.drawing) {
             (_, true) => Span::styled("✎ draw mode", t.highlight),
             (Some(l), false) => Span::styled(data.class_name(l).to_string(), t.title),
+            // A made-up input (noise, blank, …) has no true class, as it says.
+            (None, false) if made_up(&self.shown.caption()) => Span::styled("made up", t.dim),
             (None, false) => Span::styled("yours", t.dim),
         };
         let mut lines = vec![Line::from(vec![
@@ -330,6 +332,11 @@ impl Caption<'_> {
         )));
         lines
     }
+}
+
+/// Whether an image's caption names a made-up input.
+fn made_up(caption: &str) -> bool {
+    crate::data::own::made_up::MadeUp::named(caption).is_some()
 }
 
 /// A prediction's colour: right, wrong, or (no true class given) neither.
