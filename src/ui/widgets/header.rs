@@ -17,9 +17,9 @@ pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
     // A race shows each variant on the second line; the shape table and the
     // activations say what the focused one is.
     let line2 = if runs.race.is_some() {
-        race_line(runs, screen)
+        race_line(runs, screen, area.width)
     } else {
-        settings_line(runs, screen)
+        settings_line(runs, screen, area.width)
     };
     let lines = vec![state_line(runs, screen, area.width), line2];
     frame.render_widget(Paragraph::new(lines), area);
@@ -57,8 +57,7 @@ fn state_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
     let speed = run
         .examples_per_sec
         .map_or("– ex/s".into(), |s| format!("{s:.0} ex/s"));
-    let pace = pace_words(run.settings.pace, wide);
-    let figures = format!(" {:>3.0}%  {eta}  {speed}{pace}", fraction * 100.0);
+    let percent = format!(" {:>3.0}%", fraction * 100.0);
     let epoch = format!(
         "{}epoch {}/{} ",
         if run.past.is_some() { "live " } else { "  " },
@@ -81,10 +80,25 @@ fn state_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
         (epoch.as_str(), t.text),
         (batch.as_str(), t.highlight),
     ];
+    let words: usize = spans.iter().map(|(s, _)| s.chars().count()).sum();
+    // The figures after the gauge, most telling first; the gauge keeps 10 cells.
+    let text = |s: String| vec![Span::styled(s, t.text)];
+    let figures: Vec<Piece> = vec![
+        vec![text(percent)],
+        vec![text(format!("  {eta}"))],
+        vec![text(format!("  {speed}"))],
+        pace_words(run.settings.pace, wide)
+            .into_iter()
+            .map(text)
+            .collect(),
+    ];
+    let room = usize::from(width).saturating_sub(words + 1);
+    let (figures, _) = fit(figures, room.saturating_sub(GAUGE_MIN));
+    let figures_width: usize = figures.iter().map(Span::width).sum();
     // The gauge takes what the words leave, within 10 to 40 cells.
-    let words: usize =
-        spans.iter().map(|(s, _)| s.chars().count()).sum::<usize>() + figures.chars().count();
-    let gauge_width = usize::from(width).saturating_sub(words + 1).clamp(10, 40);
+    let gauge_width = room
+        .saturating_sub(figures_width)
+        .clamp(GAUGE_MIN.min(room), 40);
     let filled = (fraction * gauge_width as f64).round() as usize;
     let mut line: Vec<Span> = spans
         .into_iter()
@@ -93,25 +107,63 @@ fn state_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
     line.extend([
         Span::styled("━".repeat(filled), t.gauge),
         Span::styled("─".repeat(gauge_width - filled), t.dim),
-        Span::styled(figures, t.text),
     ]);
+    line.extend(figures);
     Line::from(line)
+}
+
+/// The least a progress gauge takes.
+const GAUGE_MIN: usize = 10;
+
+/// One item of a header line, in its forms from the longest to the shortest.
+type Piece = Vec<Vec<Span<'static>>>;
+
+/// The pieces that fit in `width` cells, in order, each in its longest form that
+/// fits: the first that fits in no form ends the line, so no number or word is ever
+/// cut. Whether any was left out.
+fn fit(pieces: Vec<Piece>, width: usize) -> (Vec<Span<'static>>, bool) {
+    let mut line = Vec::new();
+    let mut used = 0;
+    for forms in pieces {
+        let fitting = forms
+            .into_iter()
+            .find(|spans| used + spans.iter().map(Span::width).sum::<usize>() <= width);
+        let Some(spans) = fitting else {
+            return (line, true);
+        };
+        used += spans.iter().map(Span::width).sum::<usize>();
+        line.extend(spans);
+    }
+    (line, false)
+}
+
+/// `pieces` in `width`, ending with ` …` when some were left out.
+fn fit_with_ellipsis(pieces: Vec<Piece>, width: usize, t: &Theme) -> Line<'static> {
+    let (mut spans, dropped) = fit(pieces, width.saturating_sub(2));
+    if dropped {
+        spans.push(Span::styled(" …", t.dim));
+    }
+    Line::from(spans)
 }
 
 /// Measured throughput is that of the training work; the pace is what the trainer
 /// keeps to by waiting between batches. A narrow terminal keeps only a set pace, in
-/// short.
-fn pace_words(pace: Pace, wide: bool) -> String {
+/// short; the forms go from the longest to the shortest.
+fn pace_words(pace: Pace, wide: bool) -> Vec<String> {
     match (pace, wide) {
-        (Pace::Full, true) => " · full speed".to_string(),
-        (Pace::Full, false) => String::new(),
-        (p, true) => format!(" of work · {}", p.label()),
-        (p, false) => format!(" · pace {p}"),
+        (Pace::Full, true) => vec![" · full speed".into()],
+        (Pace::Full, false) => vec![String::new()],
+        (p, true) => vec![
+            format!(" of work · {}", p.label()),
+            format!(" · {}", p.label()),
+        ],
+        (p, false) => vec![format!(" · {}", p.label())],
     }
 }
 
-/// ` pool avg │ act sigmoid │ lr 0.9 │ cpu │ fashion-mnist 60000/10000`.
-fn settings_line(runs: &Runs, screen: &Screen) -> Line<'static> {
+/// ` pool avg │ act sigmoid │ lr 0.9 │ cpu │ fashion-mnist 60000/10000`: what does not
+/// fit is left out whole, from the right, and ` …` says so.
+fn settings_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
     let t = &screen.theme;
     let run = runs.lane(screen.focus);
     let (data, device) = run
@@ -119,29 +171,47 @@ fn settings_line(runs: &Runs, screen: &Screen) -> Line<'static> {
         .as_ref()
         .map_or(("…", "…"), |i| (i.data.as_str(), i.device.as_str()));
     let sep = || Span::styled(" │ ", t.dim);
-    Line::from(vec![
-        Span::styled(" pool ", t.dim),
-        Span::styled(run.settings.pooling.to_string(), t.highlight),
-        sep(),
-        Span::styled("act ", t.dim),
-        Span::styled(run.settings.activation.to_string(), t.highlight),
-        sep(),
-        Span::styled("lr ", t.dim),
-        Span::styled(format!("{}", run.settings.learning_rate), t.highlight),
-        sep(),
-        Span::styled(device.to_string(), t.text),
-        Span::styled(runs.gpu.map_or_else(String::new, gpu_figures), t.dim),
-        sep(),
-        Span::styled(data.to_string(), t.dim),
-    ])
+    let setting = |name: &str, value: String, first: bool| -> Piece {
+        let lead = if first {
+            format!(" {name} ")
+        } else {
+            format!("{name} ")
+        };
+        let mut spans = if first { Vec::new() } else { vec![sep()] };
+        spans.extend([Span::styled(lead, t.dim), Span::styled(value, t.highlight)]);
+        vec![spans]
+    };
+    // The data's description, else just the data set's name: what comes before its
+    // place (` in /usr/…`) or its counts (` (60000 train …`).
+    let short = data
+        .split(" in ")
+        .next()
+        .and_then(|s| s.split(" (").next())
+        .unwrap_or(data);
+    let pieces = vec![
+        setting("pool", run.settings.pooling.to_string(), true),
+        setting("act", run.settings.activation.to_string(), false),
+        setting("lr", run.settings.learning_rate.to_string(), false),
+        vec![vec![
+            sep(),
+            Span::styled(device.to_string(), t.text),
+            Span::styled(runs.gpu.map_or_else(String::new, gpu_figures), t.dim),
+        ]],
+        vec![
+            vec![sep(), Span::styled(data.to_string(), t.dim)],
+            vec![sep(), Span::styled(short.to_string(), t.dim)],
+        ],
+    ];
+    fit_with_ellipsis(pieces, usize::from(width), t)
 }
 
 /// `▸1 avg sigmoid ep 2/3 27k ex/s test 0.612 │ 2 max …`: every variant of a race, in
 /// its chart colour, the focused one marked and bold.
-fn race_line(runs: &Runs, screen: &Screen) -> Line<'static> {
+fn race_line(runs: &Runs, screen: &Screen, width: u16) -> Line<'static> {
     let t = &screen.theme;
-    let mut spans = vec![Span::raw(" ")];
+    let mut pieces: Vec<Piece> = vec![vec![vec![Span::raw(" ")]]];
     for (i, s) in runs.lane_summaries(screen.focus).into_iter().enumerate() {
+        let mut spans = Vec::new();
         if i > 0 {
             spans.push(Span::styled(" │ ", t.dim));
         }
@@ -170,8 +240,9 @@ fn race_line(runs: &Runs, screen: &Screen) -> Line<'static> {
             format!(" ep {}/{}{speed}{test}", s.epoch.0, s.epoch.1),
             t.text,
         ));
+        pieces.push(vec![spans]);
     }
-    Line::from(spans)
+    fit_with_ellipsis(pieces, usize::from(width), t)
 }
 
 /// `27.4k/s`: a throughput in few cells.

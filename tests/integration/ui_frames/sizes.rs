@@ -86,3 +86,59 @@ fn every_size_with_every_panel_draws_without_panic() {
         draw(&plain, w, h);
     }
 }
+
+/// The header's words at `width`, the gauge left out.
+fn header_words(app: &App, width: u16) -> Vec<Vec<String>> {
+    let mut terminal = Terminal::new(TestBackend::new(width, 2)).unwrap();
+    terminal
+        .draw(|f| header::render(&app.runs, &app.screen, f, f.area()))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..2)
+        .map(|y| {
+            let line: String = (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect();
+            line.split_whitespace()
+                .filter(|w| !w.chars().all(|c| c == '━' || c == '─'))
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_header_leaves_words_out_whole_never_cut() {
+    let mut app = app_midway(ColorDepth::Truecolor);
+    let run = &mut app.runs.views[0];
+    run.settings.pace = lenet_tui::train::Pace::PerSecond(2000);
+    run.info.as_mut().unwrap().data = "Fashion-MNIST in /usr/share/datasets/fashion-mnist \
+        (system package dataset-fashion-mnist) (60000 train / 10000 test images)"
+        .into();
+    let whole = header_words(&app, 400);
+    assert!(whole[0].iter().any(|w| w == "2,000"), "{whole:?}");
+    for width in [80, 100, 120, 160] {
+        let shown = header_words(&app, width);
+        for (line, (words, all)) in shown.iter().zip(&whole).enumerate() {
+            for word in words {
+                assert!(
+                    word == "…" || all.contains(word),
+                    "{width} columns, line {}: `{word}` is cut; {words:?}",
+                    line + 1
+                );
+            }
+        }
+        // The pace is whole or not there at all.
+        assert!(
+            !shown[0]
+                .iter()
+                .any(|w| w.starts_with("2,0") && w != "2,000")
+        );
+    }
+    // Narrow, the data keeps its name and leaves its place out.
+    let narrow = header_words(&app, 100);
+    assert!(
+        narrow[1].contains(&"Fashion-MNIST".to_string()),
+        "{narrow:?}"
+    );
+}
