@@ -30,44 +30,48 @@ struct LiveRun {
 
 /// The live run `arg` names: `latest` is the newest run a process trains now.
 fn live_run(arg: &str, runs_dir: &Path) -> Result<LiveRun> {
-    let from = checkpoint::find_run(arg, runs_dir)?;
-    let dir = match from {
+    let dir = match checkpoint::find_run(arg, runs_dir)? {
         ResumeFrom::Path(dir) => dir,
         ResumeFrom::Latest => {
             let runs = checkpoint::list_runs(runs_dir)?;
-            let newest_live = runs
-                .iter()
-                .rev()
-                .find(|r| matches!(checkpoint::holder(&r.dir), Some(Some(_))));
-            return match newest_live {
-                Some(run) => live_run(&run.dir.display().to_string(), runs_dir),
-                None => bail!(
+            let newest_live = runs.iter().rev().find_map(|r| {
+                let pid = checkpoint::holder(&r.dir).flatten()?;
+                Some(LiveRun {
+                    dir: r.dir.clone(),
+                    pid,
+                })
+            });
+            return newest_live.with_context(|| {
+                format!(
                     "no live run in {}: start one with `lenet-tui train --detach` (or see \
                      `lenet-tui runs`)",
                     runs_dir.display()
-                ),
-            };
+                )
+            });
         }
     };
-    // A race's directory: its variants' owner is the race's process.
-    let candidates = std::iter::once(dir.clone()).chain(
-        std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir()),
-    );
-    for candidate in candidates {
-        if let Some(Some(pid)) = checkpoint::holder(&candidate) {
-            return Ok(LiveRun { dir, pid });
-        }
+    match owner_of(&dir) {
+        Some(pid) => Ok(LiveRun { dir, pid }),
+        None => bail!(
+            "{}: not live (no process trains it now); play it back with `lenet-tui replay \
+             {arg}` or go on with `lenet-tui train --resume {arg}`",
+            dir.display()
+        ),
     }
-    bail!(
-        "{}: not live (no process trains it now); play it back with `lenet-tui replay {arg}` \
-         or go on with `lenet-tui train --resume {arg}`",
-        dir.display()
-    )
+}
+
+/// The process training `dir`, or one of its variants (a race's directory, whose
+/// variants' owner is the race's process).
+fn owner_of(dir: &Path) -> Option<u32> {
+    let variants = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir());
+    std::iter::once(dir.to_path_buf())
+        .chain(variants)
+        .find_map(|d| checkpoint::holder(&d).flatten())
 }
 
 /// The socket `args` point at: `--socket`, else the live run's.
@@ -77,7 +81,7 @@ fn socket(args: &AttachArgs) -> Result<PathBuf> {
     }
     let config = config::load(args.config.as_deref())?;
     let run = live_run(&args.run, &session::runs_dir(&config)?)?;
-    Ok(live::host::socket_of(run.pid)?)
+    Ok(live::place::find_socket(run.pid)?)
 }
 
 /// `lenet-tui attach`.
@@ -187,7 +191,7 @@ pub fn stop(args: &StopArgs) -> Result<ExitCode> {
         run.pid
     );
     let deadline = Instant::now() + STOP_WAIT;
-    while still_live(&run.dir) {
+    while owner_of(&run.dir).is_some() {
         if Instant::now() > deadline {
             bail!(
                 "{}: process {} has not ended after {} s",
@@ -207,16 +211,4 @@ pub fn stop(args: &StopArgs) -> Result<ExitCode> {
         Err(_) => println!("stopped: {}", run.dir.display()),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Whether a process still holds `dir` or one of its variants.
-fn still_live(dir: &Path) -> bool {
-    let variants = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path());
-    std::iter::once(dir.to_path_buf())
-        .chain(variants)
-        .any(|d| matches!(checkpoint::holder(&d), Some(Some(_))))
 }

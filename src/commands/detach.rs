@@ -65,7 +65,7 @@ pub fn command(args: &TrainArgs) -> Result<ExitCode> {
     }
     let mut child = command.spawn().context("starting the detached run")?;
     let pid = child.id();
-    let socket = live::host::socket_of(pid)?;
+    let socket = live::place::find_socket(pid)?;
     let deadline = Instant::now() + START_WAIT;
     while !socket.exists() {
         if let Some(status) = child.try_wait()? {

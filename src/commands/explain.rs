@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::ExplainArgs;
 use crate::config;
 use crate::data::own::{Framing, OwnImage, Preparation};
-use crate::data::{Dataset, Labels, pixel_to_f32};
+use crate::data::pixel_to_f32;
 use crate::model::explain::{self, Cell, ConvWork, Explanation, OutputWork, Weights};
 
 /// `lenet-tui explain`.
@@ -80,11 +80,7 @@ fn image(
         framing: Framing::of(classes),
         raw: false,
     };
-    let test = || -> Result<Dataset> {
-        let (location, _) = super::replay::data_location(&meta.data, None)?;
-        Dataset::load_as(&location, &Labels::from_names(classes))
-            .with_context(|| format!("reading the run's test images from {location}"))
-    };
+    let test = || super::replay::run_data(&meta.data);
     let bytes = if let Ok(n) = args.image.parse::<usize>() {
         let data = test()?;
         if n >= data.test.len() {

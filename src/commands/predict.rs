@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::cli::PredictArgs;
 use crate::config;
+use crate::data::Split;
 use crate::data::own::made_up::MadeUp;
 use crate::data::own::{Framing, OwnImage, Preparation, encode_png};
-use crate::data::{Dataset, Labels, Split};
 use crate::engine::{argmax, probe_pixels};
 use crate::model::LeNet;
 use crate::rng::SeededRng;
@@ -162,11 +162,7 @@ fn test_images_if_inverted(args: &PredictArgs, checkpoint: &Checkpoint) -> Resul
     if !inverts {
         return Ok(None);
     }
-    let meta = &checkpoint.meta;
-    let (location, _) = super::replay::data_location(&meta.data, None)?;
-    let dataset = Dataset::load_as(&location, &Labels::from_names(&meta.data.classes))
-        .with_context(|| format!("reading the test images for invert: {location}"))?;
-    Ok(Some(dataset.test))
+    Ok(Some(super::replay::run_data(&checkpoint.meta.data)?.test))
 }
 
 /// What the model made of one file.

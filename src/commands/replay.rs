@@ -90,6 +90,14 @@ pub fn data_location(
     }
 }
 
+/// The data of a saved run, for its test images: its own where this machine has it,
+/// else the same data set found the usual way (`predict`'s and `explain`'s inputs).
+pub fn run_data(facts: &DataFacts) -> Result<Dataset> {
+    let (location, _) = data_location(facts, None)?;
+    Dataset::load_as(&location, &Labels::from_names(&facts.classes))
+        .with_context(|| format!("reading the run's test images from {location}"))
+}
+
 /// Loads the test images for `facts`' run and checks the model can read them.
 fn load_data(facts: &RunFacts, given: Option<&DataSpec>) -> Result<(Dataset, Option<String>)> {
     let (location, note) = data_location(&facts.data, given)?;

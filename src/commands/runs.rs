@@ -15,7 +15,7 @@ const LIVE_WIDTH: usize = 24;
 /// `pid 4242, 2 viewers`: the process training a run, and who watches it (asked on its
 /// socket; just the pid when the socket does not answer).
 fn live_column(pid: u32) -> String {
-    let viewers = live::host::socket_of(pid)
+    let viewers = live::place::find_socket(pid)
         .ok()
         .and_then(|path| live::status(&path).ok())
         .map(|s| s.viewers);

@@ -5,7 +5,7 @@
 
 use std::io::{BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -109,7 +109,6 @@ fn serve(stream: UnixStream, hub: &Arc<Hub>, welcome: Welcome, shared: bool) {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     }
-    let _ = hub; // the hub outlives every connection
 }
 
 /// Greetings both ways and the viewer's [`Want`], within [`HANDSHAKE`]; `None` once a
@@ -249,9 +248,4 @@ fn send_all(
     }
     out.flush()?;
     Ok(())
-}
-
-/// The socket of the live run trained by `pid`.
-pub fn socket_of(pid: u32) -> std::io::Result<PathBuf> {
-    place::find_socket(pid)
 }

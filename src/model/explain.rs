@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{Activation, Architecture, Pooling};
+use super::{Activation, Architecture, ConvBlock, Pooling};
 
 /// Which value to explain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,29 +138,76 @@ pub fn explain(weights: &Weights, pixels: &[f32], cell: Cell) -> Result<Explanat
     Ok(Explanation::Output(output(weights, &maps.values)))
 }
 
-/// The pre-activation of block `i`'s map `m` at `(y, x)` and each input map's part.
+/// Block `b`'s output rows and columns over inputs of `h`×`w`.
+fn output_size(b: &ConvBlock, h: usize, w: usize) -> (usize, usize) {
+    (
+        (h + 2 * b.padding - b.kernel) / b.stride + 1,
+        (w + 2 * b.padding - b.kernel) / b.stride + 1,
+    )
+}
+
+/// What block `i`'s map `m` reads of `input` and weighs it by, tap by tap.
+struct Taps<'a> {
+    block: &'a ConvBlock,
+    input: &'a Maps,
+    kernel: &'a [f32],
+    m: usize,
+}
+
+impl<'a> Taps<'a> {
+    fn new(weights: &'a Weights, input: &'a Maps, i: usize, m: usize) -> Self {
+        Self {
+            block: &weights.arch.convs[i],
+            input,
+            kernel: &weights.params[2 * i],
+            m,
+        }
+    }
+
+    /// The input under tap `(ky, kx)` of input map `ci` for the output at `(y, x)`
+    /// (0 on the padding).
+    fn read(&self, (y, x): (usize, usize), ci: usize, (ky, kx): (usize, usize)) -> f32 {
+        let b = self.block;
+        let iy = (y * b.stride + ky) as isize - b.padding as isize;
+        let ix = (x * b.stride + kx) as isize - b.padding as isize;
+        self.input.at(ci, iy, ix)
+    }
+
+    /// The kernel's weight at tap `(ky, kx)` of input map `ci`.
+    fn weight(&self, ci: usize, (ky, kx): (usize, usize)) -> f32 {
+        let (k, cin) = (self.block.kernel, self.input.shape[0]);
+        self.kernel[((self.m * cin + ci) * k + ky) * k + kx]
+    }
+
+    /// `f` at every tap, `[input map][row][col]`.
+    fn per_tap(&self, f: impl Fn(usize, (usize, usize)) -> f32) -> Vec<Vec<Vec<f32>>> {
+        let k = self.block.kernel;
+        (0..self.input.shape[0])
+            .map(|ci| {
+                (0..k)
+                    .map(|ky| (0..k).map(|kx| f(ci, (ky, kx))).collect())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The pre-activation of block `i`'s map `m` at `at` and each input map's part.
 fn pre_activation(
     weights: &Weights,
     input: &Maps,
     i: usize,
     m: usize,
-    (y, x): (usize, usize),
+    at: (usize, usize),
 ) -> (Vec<f32>, f32) {
-    let b = &weights.arch.convs[i];
-    let cin = input.shape[0];
-    let k = b.kernel;
-    let kernel = &weights.params[2 * i];
-    let partial: Vec<f32> = (0..cin)
+    let taps = Taps::new(weights, input, i, m);
+    let k = taps.block.kernel;
+    let partial: Vec<f32> = (0..input.shape[0])
         .map(|ci| {
-            let mut sum = 0.0;
-            for ky in 0..k {
-                for kx in 0..k {
-                    let iy = (y * b.stride + ky) as isize - b.padding as isize;
-                    let ix = (x * b.stride + kx) as isize - b.padding as isize;
-                    sum += input.at(ci, iy, ix) * kernel[((m * cin + ci) * k + ky) * k + kx];
-                }
-            }
-            sum
+            (0..k)
+                .flat_map(|ky| (0..k).map(move |kx| (ky, kx)))
+                .map(|tap| taps.read(at, ci, tap) * taps.weight(ci, tap))
+                .sum()
         })
         .collect();
     let pre = partial.iter().sum::<f32>() + weights.params[2 * i + 1][m];
@@ -171,10 +218,7 @@ fn pre_activation(
 fn conv_block(weights: &Weights, input: &Maps, i: usize) -> Maps {
     let b = &weights.arch.convs[i];
     let [_, h, w] = input.shape;
-    let (ho, wo) = (
-        (h + 2 * b.padding - b.kernel) / b.stride + 1,
-        (w + 2 * b.padding - b.kernel) / b.stride + 1,
-    );
+    let (ho, wo) = output_size(b, h, w);
     let mut act = Maps {
         values: Vec::with_capacity(b.out_channels * ho * wo),
         shape: [b.out_channels, ho, wo],
@@ -246,11 +290,8 @@ fn conv_cell(
     (y, x): (usize, usize),
 ) -> Result<ConvWork, String> {
     let b = &weights.arch.convs[i];
-    let [cin, h, w] = input.shape;
-    let (ho, wo) = (
-        (h + 2 * b.padding - b.kernel) / b.stride + 1,
-        (w + 2 * b.padding - b.kernel) / b.stride + 1,
-    );
+    let [_, h, w] = input.shape;
+    let (ho, wo) = output_size(b, h, w);
     if m >= b.out_channels {
         return Err(format!(
             "map {m}: layer {} has maps 0 to {}",
@@ -261,59 +302,37 @@ fn conv_cell(
     if y >= ho || x >= wo {
         return Err(format!("at {y},{x}: layer {}'s maps are {ho}×{wo}", i + 1));
     }
-    let k = b.kernel;
-    let kernel = &weights.params[2 * i];
-    let patch = (0..cin)
-        .map(|ci| {
-            (0..k)
-                .map(|ky| {
-                    (0..k)
-                        .map(|kx| {
-                            let iy = (y * b.stride + ky) as isize - b.padding as isize;
-                            let ix = (x * b.stride + kx) as isize - b.padding as isize;
-                            input.at(ci, iy, ix)
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let kernels = (0..cin)
-        .map(|ci| {
-            (0..k)
-                .map(|ky| {
-                    (0..k)
-                        .map(|kx| kernel[((m * cin + ci) * k + ky) * k + kx])
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
+    let taps = Taps::new(weights, input, i, m);
     let (partial, pre) = pre_activation(weights, input, i, m, (y, x));
-    // The whole map's activations, for the pooling window around the cell.
-    let mut act_map = Maps {
-        values: Vec::with_capacity(ho * wo),
-        shape: [1, ho, wo],
-    };
-    for yy in 0..ho {
-        for xx in 0..wo {
-            let (_, p) = pre_activation(weights, input, i, m, (yy, xx));
-            act_map.values.push(activate(p, weights.activation));
-        }
-    }
+    // The pooling window the cell falls in, its activations worked out alone (0 past
+    // the map's edge, where pooling reads nothing).
     let size = b.pool;
-    let win = window(&act_map, 0, ((y / size) * size, (x / size) * size), size);
+    let (y0, x0) = ((y / size) * size, (x / size) * size);
+    let window: Vec<Vec<f32>> = (y0..y0 + size)
+        .map(|yy| {
+            (x0..x0 + size)
+                .map(|xx| {
+                    if yy < ho && xx < wo {
+                        let (_, p) = pre_activation(weights, input, i, m, (yy, xx));
+                        activate(p, weights.activation)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
     Ok(ConvWork {
-        patch,
-        kernel: kernels,
+        patch: taps.per_tap(|ci, tap| taps.read((y, x), ci, tap)),
+        kernel: taps.per_tap(|ci, tap| taps.weight(ci, tap)),
         partial,
         bias: weights.params[2 * i + 1][m],
         pre,
         act: activate(pre, weights.activation),
         pool: PoolWork {
             kind: weights.pooling,
-            value: pool_value(&win, weights.pooling),
-            window: win,
+            value: pool_value(&window, weights.pooling),
+            window,
         },
     })
 }

@@ -39,6 +39,19 @@ fn socket_of(home: &Home, child: &Child) -> PathBuf {
     path
 }
 
+/// `command` (an `attach --json`) started, and its output's lines.
+fn json_viewer(
+    mut command: std::process::Command,
+) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
 /// The next event on `events` that `want` picks, within a minute.
 fn wait_event(events: &Receiver<Event>, what: &str, want: impl Fn(&Event) -> bool) -> Event {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -84,13 +97,7 @@ fn attach_json_follows_a_live_run_and_stop_ends_it_with_a_checkpoint() {
     let home = Home::new();
     let mut run = start_run(&home, "3000");
     socket_of(&home, &run);
-    let mut viewer = home
-        .command(&["attach", "--json", "latest"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(viewer.stdout.take().unwrap()).lines();
+    let (mut viewer, mut lines) = json_viewer(home.command(&["attach", "--json", "latest"]));
     for _ in 0..3 {
         let line = lines.next().expect("a line").unwrap();
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -210,14 +217,7 @@ fn a_stalled_viewer_never_holds_the_run_back() {
     let home = Home::new();
     let mut run = start_run(&home, "6000");
     let path = socket_of(&home, &run);
-    let mut stalled = home
-        .command(&["attach", "--json", "latest"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = stalled.stdout.take().unwrap();
-    let mut lines = BufReader::new(out).lines();
+    let (mut stalled, mut lines) = json_viewer(home.command(&["attach", "--json", "latest"]));
     lines.next().expect("a first line").unwrap();
     signal(&stalled, "STOP");
     // Whole epochs go by while it is stopped.
@@ -383,13 +383,7 @@ fn a_detached_run_outlives_the_terminal_that_started_it() {
     std::thread::sleep(Duration::from_millis(500));
     let runs = stdout(&home.run(&["runs"]));
     assert!(runs.contains(&format!("pid {pid}")), "{runs}");
-    let mut viewer = home
-        .command(&["attach", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(viewer.stdout.take().unwrap()).lines();
+    let (mut viewer, mut lines) = json_viewer(home.command(&["attach", "--json"]));
     assert!(lines.next().expect("a line").unwrap().starts_with('{'));
     viewer.kill().unwrap();
     let _ = viewer.wait();
@@ -471,13 +465,8 @@ fn another_user_is_refused_unless_the_run_is_shared_and_then_watches() {
         .unwrap()
         .trim_end_matches('`');
     assert!(Path::new(socket).exists(), "{line}");
-    let mut watcher = nobody
-        .args(["attach", "--json", "--socket", socket])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watcher.stdout.take().unwrap()).lines();
+    nobody.args(["attach", "--json", "--socket", socket]);
+    let (mut watcher, mut lines) = json_viewer(nobody);
     let first = lines.next().expect("a line for another user").unwrap();
     assert!(first.starts_with('{'), "{first}");
     watcher.kill().unwrap();
