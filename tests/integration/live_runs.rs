@@ -25,15 +25,28 @@ fn start_run(home: &Home, pace: &str) -> Child {
         .unwrap()
 }
 
-/// The socket of the run trained by `child`, once it listens.
+/// The socket of the run trained by `child`, once the run is live.
+/// Live means both: the socket listens (opened as the run starts) and the run's
+/// directory is held (taken at its first checkpoint, a moment later), which is what
+/// `attach latest` and `stop latest` look for.
 fn socket_of(home: &Home, child: &Child) -> PathBuf {
     let path = home
         .path()
         .join("run/lenet-tui")
         .join(format!("{}.sock", child.id()));
+    let held = || {
+        lenet_tui::checkpoint::list_runs(&home.runs_dir())
+            .unwrap_or_default()
+            .iter()
+            .any(|r| lenet_tui::checkpoint::holder(&r.dir) == Some(Some(child.id())))
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        assert!(Instant::now() < deadline, "no socket at {}", path.display());
+    while !path.exists() || !held() {
+        assert!(
+            Instant::now() < deadline,
+            "no live run at {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     path
