@@ -29,7 +29,11 @@ pub fn command(args: &ExplainArgs) -> Result<ExitCode> {
     };
     let worked = explain::explain(&weights, &pixels, cell).map_err(anyhow::Error::msg)?;
     if args.json {
-        println!("{}", serde_json::to_string(&worked)?);
+        let json = match &worked {
+            Explanation::Conv(work) => serde_json::to_string(work)?,
+            Explanation::Output(work) => serde_json::to_string(work)?,
+        };
+        println!("{json}");
     } else {
         print!(
             "{}",

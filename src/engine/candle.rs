@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, SGD};
 
 use super::diagnostics::{LayerStats, Measure, WeightFigures, layer_names, stats_of_outputs};
-use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, images_in_unit_range};
+use super::{EVAL_BATCH, Engine, Evaluation, StepOutcome, images_in_unit_range};
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError};
 
@@ -137,16 +137,18 @@ impl Engine for CandleEngine {
         Ok((f64::from(loss.to_scalar::<f32>()?), u64::from(correct)))
     }
 
-    fn evaluate(&mut self, model: &LeNet) -> Result<ConfusionMatrix, ModelError> {
+    fn evaluate(&mut self, model: &LeNet) -> Result<Evaluation, ModelError> {
         let test = &self.dataset.test;
         let all: Vec<u32> = (0..test.len() as u32).collect();
-        let mut matrix = ConfusionMatrix::new(model.architecture().classes);
+        let mut evaluation = Evaluation::new(model.architecture().classes, test.len());
         for ids in all.chunks(EVAL_BATCH) {
             let (x, _) = self.test.batch(ids)?;
-            let predicted = model.forward_eval(&x)?.argmax(1)?.to_vec1::<u32>()?;
-            matrix.record_all(ids, &predicted, test);
+            // The logits come back whole (40 bytes an image, once an epoch): the
+            // answers and the matrix are worked out on the host as the CPU engine's.
+            let logits = model.forward_eval(&x)?.flatten_all()?.to_vec1::<f32>()?;
+            evaluation.record_logits(ids, &logits, test);
         }
-        Ok(matrix)
+        Ok(evaluation)
     }
 
     fn dataset(&self) -> &Dataset {
@@ -256,11 +258,13 @@ mod tests {
         let model = model(3);
         let cpu = CpuEngine::new(&model, data.clone())
             .evaluate(&model)
-            .unwrap();
+            .unwrap()
+            .matrix;
         let candle = CandleEngine::new(&model, data)
             .unwrap()
             .evaluate(&model)
-            .unwrap();
+            .unwrap()
+            .matrix;
         assert_eq!((cpu.total(), candle.total()), (1000, 1000));
         let moved: u64 = (0..10)
             .flat_map(|t| (0..10).map(move |p| (t, p)))

@@ -45,13 +45,6 @@ impl ConfusionMatrix {
         }
     }
 
-    /// Records the predictions `predicted` of the examples `ids` of `split`.
-    pub fn record_all(&mut self, ids: &[u32], predicted: &[u32], split: &crate::data::Split) {
-        for (&i, &p) in ids.iter().zip(predicted) {
-            self.record(usize::from(split.labels[i as usize]), p as usize);
-        }
-    }
-
     /// Number of classes.
     pub fn classes(&self) -> usize {
         self.classes
@@ -105,6 +98,80 @@ impl ConfusionMatrix {
             }
         }
         best
+    }
+}
+
+/// What the model answered for one test image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
+    /// The class it chose.
+    pub predicted: u32,
+    /// That class's probability.
+    pub confidence: f32,
+}
+
+/// A test-set evaluation: the confusion matrix, and each image's answer (what the
+/// gallery behind a confusion cell lists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Test images by true and predicted class.
+    pub matrix: ConfusionMatrix,
+    /// Per test image, in the test set's order.
+    pub answers: Vec<Answer>,
+}
+
+impl Evaluation {
+    /// An evaluation of a test set of `images` images in `classes` classes, before
+    /// any is recorded.
+    pub fn new(classes: usize, images: usize) -> Self {
+        Self {
+            matrix: ConfusionMatrix::new(classes),
+            answers: vec![
+                Answer {
+                    predicted: 0,
+                    confidence: f32::NAN,
+                };
+                images
+            ],
+        }
+    }
+
+    /// Records the examples `ids` of `split` from their `logits` (one row of the
+    /// matrix's classes each): the class with the largest logit, and its softmax
+    /// probability.
+    pub fn record_logits(&mut self, ids: &[u32], logits: &[f32], split: &crate::data::Split) {
+        let classes = self.matrix.classes.max(1);
+        for (&i, row) in ids.iter().zip(logits.chunks(classes)) {
+            let best = super::argmax(row);
+            let top = row.get(best).copied().unwrap_or(0.0);
+            let sum: f32 = row.iter().map(|&z| (z - top).exp()).sum();
+            self.matrix
+                .record(usize::from(split.labels[i as usize]), best);
+            if let Some(answer) = self.answers.get_mut(i as usize) {
+                *answer = Answer {
+                    predicted: best as u32,
+                    confidence: 1.0 / sum,
+                };
+            }
+        }
+    }
+
+    /// The test images of class `truth` the model took for `predicted`, with their
+    /// top probability, in the test set's order.
+    pub fn images(
+        &self,
+        truth: usize,
+        predicted: usize,
+        split: &crate::data::Split,
+    ) -> Vec<(usize, f32)> {
+        self.answers
+            .iter()
+            .enumerate()
+            .filter(|&(i, a)| {
+                usize::from(split.labels[i]) == truth && a.predicted as usize == predicted
+            })
+            .map(|(i, a)| (i, a.confidence))
+            .collect()
     }
 }
 

@@ -16,7 +16,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::data::own::ProbeImage;
 use crate::data::{Dataset, Split};
 use crate::model::{LeNet, ModelError, Probe};
-pub use confusion::{Confusion, ConfusionMatrix};
+pub use confusion::{Answer, Confusion, ConfusionMatrix, Evaluation};
 pub use diagnostics::{LayerStats, Measure};
 
 /// Test examples per evaluation batch where no training batch size decides it: large
@@ -61,8 +61,9 @@ pub trait Engine: Send {
     /// predictions.
     fn forward_only(&mut self, model: &LeNet, ids: &[u32]) -> Result<(f64, u64), ModelError>;
 
-    /// The test set's confusion matrix (its diagonal is the accuracy).
-    fn evaluate(&mut self, model: &LeNet) -> Result<ConfusionMatrix, ModelError>;
+    /// The test set's confusion matrix (its diagonal is the accuracy) and each
+    /// image's answer.
+    fn evaluate(&mut self, model: &LeNet) -> Result<Evaluation, ModelError>;
 
     /// What the model makes of `images`: activations and probabilities, one
     /// [`Probe`] each.

@@ -28,6 +28,39 @@ pub type ScreenId = u64;
 /// The run's own dashboard (or headless snapshots).
 pub const LOCAL: ScreenId = 0;
 
+/// A question one screen asks a trainer; the answer goes to that screen alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    /// A look back ([`Command::Recall`]).
+    Recall,
+    /// The arithmetic behind a value ([`Command::Explain`]).
+    Explain,
+    /// The images behind a confusion cell ([`Command::Gallery`]).
+    Gallery,
+}
+
+impl Question {
+    const COUNT: usize = 3;
+
+    fn asked_by(command: &Command) -> Option<Self> {
+        match command {
+            Command::Recall(_) => Some(Self::Recall),
+            Command::Explain(_) => Some(Self::Explain),
+            Command::Gallery { .. } => Some(Self::Gallery),
+            _ => None,
+        }
+    }
+
+    fn answered_by(event: &Event) -> Option<Self> {
+        match event {
+            Event::Recalled(_) => Some(Self::Recall),
+            Event::Explained(_) => Some(Self::Explain),
+            Event::Gallery(_) => Some(Self::Gallery),
+            _ => None,
+        }
+    }
+}
+
 /// What the run keeps of one variant's events for viewers that come late.
 #[derive(Debug, Default)]
 pub struct Journal {
@@ -55,6 +88,8 @@ impl Journal {
             Event::Saving(_)
             | Event::Rejected(_)
             | Event::Recalled(_)
+            | Event::Explained(_)
+            | Event::Gallery(_)
             | Event::Seeked { .. }
             | Event::Warning { .. }
             | Event::SaveFailed { .. }
@@ -145,9 +180,9 @@ struct State {
     /// The images each screen shows.
     probes: BTreeMap<ScreenId, Vec<ProbeImage>>,
     commanders: Vec<Sender<Command>>,
-    /// Per variant, the screen whose look back (a recall) the trainer answers next:
-    /// the answer goes to that screen alone.
-    recalling: Vec<ScreenId>,
+    /// Per variant and [`Question`], the screen whose question the trainer answers
+    /// next: the answer goes to that screen alone.
+    asking: Vec<[ScreenId; Question::COUNT]>,
 }
 
 /// The run's viewers and what they are sent; shared by the loop that takes the
@@ -165,7 +200,7 @@ impl Hub {
                 viewers: Vec::new(),
                 next_id: LOCAL + 1,
                 probes: BTreeMap::new(),
-                recalling: vec![LOCAL; commanders.len()],
+                asking: vec![[LOCAL; Question::COUNT]; commanders.len()],
                 commanders,
             }),
         }
@@ -185,10 +220,8 @@ impl Hub {
         if let Some(journal) = state.journals.get_mut(lane) {
             journal.record(event);
         }
-        let to = match event {
-            Event::Recalled(_) => state.recalling.get(lane).copied(),
-            _ => None,
-        };
+        let to = Question::answered_by(event)
+            .and_then(|q| state.asking.get(lane).map(|asking| asking[q as usize]));
         for viewer in state
             .viewers
             .iter()
@@ -205,13 +238,13 @@ impl Hub {
         to.is_none_or(|id| id == LOCAL)
     }
 
-    /// The run's own screen sends `command` to variant `lane`'s trainer itself; a look
-    /// back's answer is then its own.
+    /// The run's own screen sends `command` to variant `lane`'s trainer itself; the
+    /// answer to its question is then its own.
     pub fn local_command(&self, lane: usize, command: &Command) {
-        if let Command::Recall(_) = command
-            && let Some(slot) = self.lock().recalling.get_mut(lane)
+        if let Some(q) = Question::asked_by(command)
+            && let Some(asking) = self.lock().asking.get_mut(lane)
         {
-            *slot = LOCAL;
+            asking[q as usize] = LOCAL;
         }
     }
 
@@ -272,9 +305,10 @@ impl Hub {
         let Some(viewer) = state.viewers.iter().find(|v| v.id == id) else {
             return;
         };
-        // Looking back is a screen's own business: any viewer may.
-        let looks_back = matches!(command, Command::Recall(_));
-        let refusal = if !viewer.control && !looks_back {
+        // Questions (looking back, explaining) are a screen's own business: any
+        // viewer may ask.
+        let question = Question::asked_by(&command);
+        let refusal = if !viewer.control && question.is_none() {
             Some("view only: this viewer cannot change the run".to_string())
         } else if matches!(command, Command::Stop) {
             Some("a viewer leaves with q; `lenet-tui stop` ends the run".to_string())
@@ -288,8 +322,10 @@ impl Hub {
         if let Command::SetProbes(_) = command {
             return; // Images come as `set_probes`, to be shown together.
         }
-        if looks_back && let Some(slot) = state.recalling.get_mut(lane) {
-            *slot = id;
+        if let Some(q) = question
+            && let Some(asking) = state.asking.get_mut(lane)
+        {
+            asking[q as usize] = id;
         }
         if let Some(commander) = state.commanders.get(lane) {
             let _ = commander.send(command);

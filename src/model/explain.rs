@@ -4,12 +4,12 @@
 //! window that takes it; for the output, the logits and the softmax. What
 //! `lenet-tui explain` prints for a lecture's notes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Activation, Architecture, ConvBlock, Pooling};
 
 /// Which value to explain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cell {
     /// Convolution block `layer` (1-based), output map `map`, at `(row, col)`.
     Conv {
@@ -25,7 +25,7 @@ pub enum Cell {
 }
 
 /// How one convolution value was made.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConvWork {
     /// The input patch of each input map under the kernel (padding as zeros).
     pub patch: Vec<Vec<Vec<f32>>>,
@@ -44,7 +44,7 @@ pub struct ConvWork {
 }
 
 /// A pooling window and the value it passes on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolWork {
     /// `avg` or `max`.
     pub kind: Pooling,
@@ -55,7 +55,7 @@ pub struct PoolWork {
 }
 
 /// How the output was made.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputWork {
     /// The last layer's outputs.
     pub logits: Vec<f32>,
@@ -69,9 +69,8 @@ pub struct OutputWork {
     pub top: usize,
 }
 
-/// The worked value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// The worked value. (`lenet-tui explain --json` prints the inner work alone.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Explanation {
     /// A convolution cell.
     Conv(ConvWork),

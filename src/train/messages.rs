@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::own::{ImageId, ProbeImage};
 use crate::engine::{ConfusionMatrix, LayerStats};
+use crate::model::explain::{Cell, Explanation};
 use crate::model::{Activation, LayerTable, Pooling, Probe};
 use crate::train::moments::{EpochConfusion, Moment, Seek};
 use crate::train::pace::Pace;
@@ -38,6 +39,17 @@ pub enum Command {
     /// A replay: move the play head to the snapshot `Seek` lands on, answered by
     /// [`Event::Seeked`]. A live run refuses it (it cannot skip ahead or unlearn).
     Seek(Seek),
+    /// Work out one value of the network for a shown image (with the weights of the
+    /// snapshot at `at`, or the current ones), answered by [`Event::Explained`].
+    Explain(ExplainAsk),
+    /// The test images of one confusion cell at the newest epoch's evaluation,
+    /// answered by [`Event::Gallery`].
+    Gallery {
+        /// The true class.
+        truth: usize,
+        /// The class predicted.
+        predicted: usize,
+    },
     /// Start over from epoch 1 with fresh weights.
     Restart,
     /// Write a checkpoint now; answered by [`Event::Saved`] or [`Event::SaveFailed`].
@@ -93,6 +105,10 @@ pub enum Event {
     /// The answer to [`Command::Recall`]: the model at a snapshot, or `None` when the
     /// seek went past the newest one (back to live).
     Recalled(Option<PastView>),
+    /// The answer to [`Command::Explain`].
+    Explained(Explained),
+    /// The answer to [`Command::Gallery`].
+    Gallery(Gallery),
     /// A replay's play head moved: the charts show `history` (the run up to `at`);
     /// activations at the new position follow.
     Seeked {
@@ -294,6 +310,43 @@ pub struct ProbeReport {
     pub cols: usize,
     /// Activations and probabilities.
     pub probe: Probe,
+}
+
+/// Which value to work out, for which image, with which weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExplainAsk {
+    /// The image.
+    pub image: ProbeImage,
+    /// The value.
+    pub cell: Cell,
+    /// The snapshot at this position (epochs), or `None` for the weights now.
+    pub at: Option<f64>,
+}
+
+/// One value of the network worked out, or why it could not be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explained {
+    /// The image.
+    pub image: ImageId,
+    /// The value asked for.
+    pub cell: Cell,
+    /// The snapshot's position whose weights were used, or `None` for the weights now.
+    pub at: Option<f64>,
+    /// The arithmetic, or why there is none.
+    pub work: Result<Explanation, String>,
+}
+
+/// The test images of one confusion cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gallery {
+    /// The evaluation's epoch.
+    pub epoch: u32,
+    /// The true class.
+    pub truth: usize,
+    /// The class predicted.
+    pub predicted: usize,
+    /// Each image's index in the test set and its top probability, in test-set order.
+    pub images: Vec<(usize, f32)>,
 }
 
 /// The model as it was at a snapshot: what it made of the shown images then.

@@ -28,8 +28,9 @@ pub mod turns;
 pub use crate::engine::{Confusion, ConfusionMatrix, LayerStats};
 pub use handle::{SAVE_ANSWER, STOP_WAIT, THREAD_NAME, TrainerHandle, spawn};
 pub use messages::{
-    Change, Command, ConvKernels, Divergence, EpochSummary, Event, History, MarkedChange, PastView,
-    ProbeReport, Progress, Restored, RunInfo, SavePart, SaveReason, Saved, Stride,
+    Change, Command, ConvKernels, Divergence, EpochSummary, Event, ExplainAsk, Explained, Gallery,
+    History, MarkedChange, PastView, ProbeReport, Progress, Restored, RunInfo, SavePart,
+    SaveReason, Saved, Stride,
 };
 pub use pace::Pace;
 pub use position::Position;

@@ -2,11 +2,12 @@
 //! the plain numbers the messages carry: shared by the live trainer and by the
 //! snapshots of the past ([`super::timeline::PastModel`]).
 
-use super::messages::{ConvKernels, ProbeReport};
+use super::messages::{ConvKernels, ExplainAsk, Explained, ProbeReport};
 use crate::data::Split;
 use crate::data::own::ProbeImage;
 use crate::engine::argmax;
-use crate::model::{LeNet, ModelError, Probe};
+use crate::model::explain::{self, Explanation};
+use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling, Probe};
 
 /// The parameter shown as the first layer's kernels (the model's and the CPU step's
 /// name for it).
@@ -55,4 +56,73 @@ pub fn first_kernels(model: &LeNet) -> Result<Option<ConvKernels>, ModelError> {
         cols,
         values: weight.flatten_all()?.to_vec1::<f32>()?,
     }))
+}
+
+/// Named weights, one flat vector per parameter, with the pieces in force: a model as
+/// the arithmetic of [`explained`] reads it.
+pub struct NamedWeights<'a> {
+    /// The layout.
+    pub arch: &'a Architecture,
+    /// The parameters' names, in `weights`' order.
+    pub names: &'a [String],
+    /// Their values.
+    pub weights: &'a [Vec<f32>],
+    /// The pooling in force.
+    pub pooling: Pooling,
+    /// The activation in force.
+    pub activation: Activation,
+}
+
+/// Works out `ask` (its image from `test` or its own pixels) with `model`; `at` is the
+/// snapshot's position the weights are from, if they are not the current ones.
+pub fn explained(
+    model: &NamedWeights,
+    ask: &ExplainAsk,
+    test: &Split,
+    at: Option<f64>,
+) -> Explained {
+    let work = explain_work(model, ask, test);
+    Explained {
+        image: ask.image.id(),
+        cell: ask.cell,
+        at,
+        work,
+    }
+}
+
+fn explain_work(
+    model: &NamedWeights,
+    ask: &ExplainAsk,
+    test: &Split,
+) -> Result<Explanation, String> {
+    if let Some(why) = ask.image.missing(test) {
+        return Err(why);
+    }
+    // The arithmetic takes the parameters in the engines' order.
+    let params = model
+        .arch
+        .parameter_names()
+        .iter()
+        .map(|name| {
+            model
+                .names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| model.weights[i].clone())
+                .ok_or_else(|| format!("the model has no parameter {name}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let pixels: Vec<f32> = ask
+        .image
+        .pixels(test)
+        .iter()
+        .map(|&p| crate::data::pixel_to_f32(p))
+        .collect();
+    let weights = explain::Weights {
+        arch: model.arch,
+        params: &params,
+        pooling: model.pooling,
+        activation: model.activation,
+    };
+    explain::explain(&weights, &pixels, ask.cell)
 }

@@ -12,10 +12,10 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use crate::ui::app::{Panel, Runs, Screen};
+use crate::ui::app::{Inspect, Panel, Runs, Screen};
 use crate::ui::widgets::{
-    PanelSize, activations, charts, confusion, diagnostics, footer, header, kernels, layers,
-    overlay, probabilities,
+    PanelSize, activations, charts, confusion, diagnostics, explain, footer, gallery, header,
+    kernels, layers, overlay, probabilities,
 };
 
 /// The smallest terminal the dashboard draws in.
@@ -46,7 +46,13 @@ pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame) {
     charts::render_loss(runs, screen, frame, loss);
     charts::render_accuracy(runs, screen, frame, accuracy);
     layers::render(runs, screen, frame, table);
-    activations::render(runs, screen, frame, arranged.activations);
+    // A cursor's view (a value's arithmetic, a confusion cell's images) takes the
+    // activations' place.
+    match screen.inspect {
+        Some(Inspect::Explain { .. }) => explain::render(runs, screen, frame, arranged.activations),
+        Some(Inspect::Gallery { .. }) => gallery::render(runs, screen, frame, arranged.activations),
+        _ => activations::render(runs, screen, frame, arranged.activations),
+    }
     for &(panel, rect) in &arranged.panels {
         match panel {
             Panel::Probabilities => probabilities::render(runs, screen, frame, rect),
@@ -103,11 +109,13 @@ fn areas(runs: &Runs, screen: &Screen, area: Rect) -> Option<FrameAreas> {
         Constraint::Length(31),
     ])
     .areas(top);
-    let wanted: Vec<(Panel, PanelSize)> = screen
-        .panels
-        .iter()
-        .map(|&p| (p, size(runs, screen, p)))
-        .collect();
+    // A cursor's view (a value's arithmetic, a cell's images) takes the whole width.
+    let panels = match screen.inspect {
+        Some(Inspect::Explain { .. } | Inspect::Gallery { .. }) => &[][..],
+        _ => &screen.panels[..],
+    };
+    let wanted: Vec<(Panel, PanelSize)> =
+        panels.iter().map(|&p| (p, size(runs, screen, p))).collect();
     Some(FrameAreas {
         head,
         loss,

@@ -10,6 +10,7 @@ mod errors32;
 mod full_dataset;
 mod fuzz;
 mod golden;
+mod inside;
 mod live_runs;
 mod logging;
 mod nothing_lost;

@@ -4,6 +4,7 @@
 //! whichever submodule its test lives in.
 
 mod draw_mode;
+mod inside;
 mod race;
 mod run_events;
 mod sizes;
@@ -217,6 +218,11 @@ fn app_with_panels(depth: ColorDepth) -> App {
     ] {
         app.on_action(action);
     }
+    // `c` put a cursor on the matrix: away with it, the panels as they stand.
+    app.update(lenet_tui::ui::app::Message::Key(
+        lenet_tui::ui::keys::Key::plain(crossterm::event::KeyCode::Esc),
+    ));
+    assert!(app.screen.inspect.is_none());
     assert_eq!(app.screen.panels, Panel::ALL[..3]);
     app
 }

@@ -61,7 +61,7 @@ pub use step::{BatchFigures, CpuStep};
 use std::sync::Arc;
 
 use super::diagnostics::Measure;
-use super::{ConfusionMatrix, EVAL_BATCH, Engine, StepOutcome, argmax};
+use super::{EVAL_BATCH, Engine, Evaluation, StepOutcome};
 use crate::data::{Dataset, Split, pixel_to_f32};
 use crate::model::{LeNet, ModelError};
 
@@ -100,7 +100,6 @@ pub struct CpuEngine {
     params: Vec<Vec<f32>>,
     images: Vec<f32>,
     labels: Vec<u32>,
-    predicted: Vec<u32>,
 }
 
 impl CpuEngine {
@@ -112,7 +111,6 @@ impl CpuEngine {
             params: Vec::new(),
             images: Vec::new(),
             labels: Vec::new(),
-            predicted: Vec::new(),
         }
     }
 
@@ -172,14 +170,14 @@ impl Engine for CpuEngine {
 
     /// In batches of the training batch size (the step's buffers are reused), or of
     /// [`EVAL_BATCH`] before a training step has sized them.
-    fn evaluate(&mut self, model: &LeNet) -> Result<ConfusionMatrix, ModelError> {
+    fn evaluate(&mut self, model: &LeNet) -> Result<Evaluation, ModelError> {
         let chunk = match self.step.batch_size() {
             0 => EVAL_BATCH,
             n => n,
         };
         let all: Vec<u32> = (0..self.dataset.test.len() as u32).collect();
-        let mut matrix = ConfusionMatrix::new(model.architecture().classes);
-        let classes = model.architecture().classes.max(1);
+        let test = &self.dataset.test;
+        let mut evaluation = Evaluation::new(model.architecture().classes, test.len());
         // The weights do not change during an evaluation: read them once.
         model.read_parameters(self.step.parameter_names(), &mut self.params)?;
         for ids in all.chunks(chunk) {
@@ -191,12 +189,9 @@ impl Engine for CpuEngine {
                 model.pooling,
                 model.activation,
             );
-            self.predicted.clear();
-            let logits = self.step.logits().chunks(classes);
-            self.predicted.extend(logits.map(|z| argmax(z) as u32));
-            matrix.record_all(ids, &self.predicted, &self.dataset.test);
+            evaluation.record_logits(ids, self.step.logits(), test);
         }
-        Ok(matrix)
+        Ok(evaluation)
     }
 
     fn dataset(&self) -> &Dataset {

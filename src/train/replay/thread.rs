@@ -12,9 +12,9 @@ use crate::data::Dataset;
 use crate::data::own::ProbeImage;
 use crate::model::ModelError;
 use crate::train::handle::TrainerHandle;
-use crate::train::messages::{Change, Command, Event, RunInfo, SavePart, Stride};
+use crate::train::messages::{Change, Command, Event, ExplainAsk, RunInfo, SavePart, Stride};
 use crate::train::pace::Pace;
-use crate::train::report::missing_probe;
+use crate::train::report::{NamedWeights, explained, missing_probe};
 use crate::train::settings::LearningRate;
 use crate::train::timeline::file::SavedTimeline;
 use crate::train::timeline::{PastModel, Seek, history_until};
@@ -235,6 +235,32 @@ impl Replayer {
         Ok(())
     }
 
+    /// Works out `ask` with the model of the snapshot at `ask.at`, else at the head.
+    fn explain(&self, ask: &ExplainAsk) {
+        let saved = &self.spec.saved;
+        let Some(snapshot) = saved
+            .timeline
+            .find(Seek::At(ask.at.unwrap_or(self.head.at)))
+        else {
+            return self.emit(Event::Rejected("no snapshot there to explain".into()));
+        };
+        let names = saved.timeline.parameter_names();
+        let model = NamedWeights {
+            arch: &saved.facts.architecture,
+            names: &names,
+            weights: &snapshot.weights,
+            pooling: snapshot.moment.pooling,
+            activation: snapshot.moment.activation,
+        };
+        let answer = explained(
+            &model,
+            ask,
+            &self.spec.dataset.test,
+            Some(snapshot.moment.at),
+        );
+        self.emit(Event::Explained(answer));
+    }
+
     /// Puts the head at `at`: the charts as they were then, and that moment's model.
     fn seek_to(&mut self, at: f64) -> Result<(), ModelError> {
         let was_at_end = self.head.at_end();
@@ -344,6 +370,10 @@ impl Replayer {
                     self.show_model(false)?;
                 }
             }
+            Command::Explain(ask) => self.explain(&ask),
+            Command::Gallery { .. } => self.emit(Event::Rejected(
+                "a replay keeps each epoch's confusion counts, not the images behind them".into(),
+            )),
             Command::Save(reason) => self.emit(Event::SaveFailed {
                 reason,
                 part: SavePart::Checkpoint,

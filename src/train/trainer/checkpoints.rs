@@ -25,6 +25,8 @@ impl Trainer {
         self.engine.settle()?;
         self.position = meta.position.clone();
         self.history = meta.history.clone();
+        // An evaluation of other weights than these.
+        self.newest_evaluation = None;
         self.order = EpochOrder::new(self.dataset.train.len(), self.settings.seed.wrapping_add(1));
         let p = &self.position;
         if p.batch > 0 {

@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod probes;
+mod questions;
 mod record;
 mod timeline;
 
@@ -36,7 +37,7 @@ use crate::data::batches::batches_per_epoch;
 use crate::data::own::ProbeImage;
 use crate::data::{Dataset, EpochOrder};
 use crate::device::{GpuMonitor, OpenedDevice};
-use crate::engine::{self, Engine, LayerStats, Measure};
+use crate::engine::{self, Engine, Evaluation, LayerStats, Measure};
 use crate::model::{LayerTable, LeNet, ModelError};
 
 /// Why the trainer cannot go on.
@@ -109,6 +110,9 @@ pub(super) struct Trainer {
     history_behind: bool,
     /// Said once the run has started (a resumed run's damaged history).
     warnings: Vec<(SavePart, String)>,
+    /// The newest epoch's evaluation of the test set (each image's answer), for the
+    /// images behind a confusion cell; none before the first epoch's end.
+    newest_evaluation: Option<(u32, Evaluation)>,
 }
 
 /// What a run on `dataset` is made of, as its start event tells it.
@@ -197,6 +201,7 @@ impl Trainer {
             turn,
             history_behind: false,
             warnings: Vec::new(),
+            newest_evaluation: None,
         };
         if let Some(checkpoint) = resume {
             trainer.go_on_from(checkpoint, lock)?;
@@ -277,6 +282,7 @@ impl Trainer {
         position.restarts = self.position.restarts + 1;
         self.position = position;
         self.history = History::default();
+        self.newest_evaluation = None;
         self.timeline.clear();
         self.take_snapshot()?;
         // The new curve starts with its first batch.
@@ -373,6 +379,14 @@ impl Trainer {
             Command::RestoreLastGood => self.restore_last_good(),
             Command::Recall(seek) => {
                 self.recall(seek)?;
+                Ok(None)
+            }
+            Command::Explain(ask) => {
+                self.explain(&ask)?;
+                Ok(None)
+            }
+            Command::Gallery { truth, predicted } => {
+                self.gallery(truth, predicted)?;
                 Ok(None)
             }
             Command::Seek(_) => {
@@ -646,7 +660,9 @@ impl Trainer {
         let epoch = self.position.epoch;
         self.position.correct += self.engine.settle()?;
         let eval_start = Instant::now();
-        let matrix = self.evaluate()?;
+        let evaluation = self.evaluate()?;
+        let matrix = evaluation.matrix.clone();
+        self.newest_evaluation = Some((epoch, evaluation));
         let test_acc = matrix.accuracy();
         let class_acc = (0..matrix.classes())
             .map(|c| matrix.recall(c).unwrap_or(f64::NAN))

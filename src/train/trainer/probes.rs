@@ -6,12 +6,12 @@ use std::time::Instant;
 use super::super::messages::Event;
 use super::super::report::{first_kernels, probe_reports};
 use super::{Failure, Trainer};
-use crate::engine::ConfusionMatrix;
+use crate::engine::Evaluation;
 
 impl Trainer {
-    /// The test set's confusion matrix (its diagonal is the accuracy), without
-    /// gradient tracking.
-    pub(in crate::train) fn evaluate(&mut self) -> Result<ConfusionMatrix, Failure> {
+    /// The test set's confusion matrix (its diagonal is the accuracy) and each image's
+    /// answer, without gradient tracking.
+    pub(in crate::train) fn evaluate(&mut self) -> Result<Evaluation, Failure> {
         Ok(self.engine.evaluate(&self.model)?)
     }
 

@@ -86,7 +86,8 @@ impl App {
             Action::Draw => self.start_drawing(false),
             Action::DrawOver => self.start_drawing(true),
             Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
-            Action::ToggleConfusion => self.toggle(Panel::Confusion),
+            Action::ToggleConfusion => self.toggle_confusion(),
+            Action::Explain => self.toggle_explain(),
             Action::ToggleKernels => self.toggle(Panel::Kernels),
             Action::ToggleDiagnostics => self.toggle(Panel::Diagnostics),
             Action::Restart => self.open(Overlay::ConfirmRestart),
@@ -114,6 +115,16 @@ impl App {
             | Action::ClearCanvas
             | Action::KeepDrawing
             | Action::LeaveDrawing
+            | Action::InspectLeft
+            | Action::InspectRight
+            | Action::InspectUp
+            | Action::InspectDown
+            | Action::InspectNextMap
+            | Action::InspectPrevMap
+            | Action::InspectNextLayer
+            | Action::InspectPrevLayer
+            | Action::InspectOpen
+            | Action::InspectLeave
             | Action::PromptOpen
             | Action::PromptErase
             | Action::PromptCancel => Vec::new(),
@@ -301,6 +312,20 @@ impl App {
             self.screen
                 .panels
                 .sort_by_key(|p| Panel::ALL.iter().position(|a| a == p));
+        }
+        Vec::new()
+    }
+
+    /// `c`: the confusion matrix with its cursor, or neither.
+    fn toggle_confusion(&mut self) -> Vec<Effect> {
+        self.toggle(Panel::Confusion);
+        if self.screen.shows(Panel::Confusion) {
+            self.start_confusion_cursor();
+        } else if matches!(
+            self.screen.inspect,
+            Some(Inspect::Confusion { .. } | Inspect::Gallery { .. })
+        ) {
+            self.screen.inspect = None;
         }
         Vec::new()
     }

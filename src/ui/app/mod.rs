@@ -14,6 +14,7 @@ mod actions;
 mod canvas;
 mod draw;
 mod images;
+mod inspect;
 mod race;
 mod run;
 mod runs;
@@ -33,6 +34,7 @@ use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
+pub use inspect::{GALLERY_COLUMNS, Inspect};
 pub use run::{RunNews, RunSettings, RunView};
 pub use runs::{LaneSummary, RaceView, Runs, Watching};
 pub use screen::{Compare, Overlay, Panel, Screen};
@@ -116,10 +118,7 @@ impl App {
     /// the one way into the dashboard's state for the loop (and for headless).
     pub fn update(&mut self, message: Message) -> Vec<Effect> {
         match message {
-            Message::Trainer(lane, event) => {
-                self.on_lane_event(lane, event);
-                Vec::new()
-            }
+            Message::Trainer(lane, event) => self.on_trainer(lane, event),
             Message::Key(key) => self.on_key(&key),
             Message::Pointer(pointer) => self.on_pointer(pointer),
             Message::Tick(now) => self.tick(now),
@@ -166,7 +165,7 @@ impl App {
         let drawn = match self.screen.overlay {
             Some(Overlay::OpenImage) => self.on_prompt_key(key),
             Some(_) => None,
-            None => self.on_draw_key(key),
+            None => self.on_draw_key(key).or_else(|| self.on_inspect_key(key)),
         };
         match (drawn, self.screen.keymap.action(key)) {
             (Some(effects), _) => effects,

@@ -218,8 +218,9 @@ impl RunView {
             Event::Progress(p) => self.on_progress(&p),
             Event::EpochFinished(e) => self.on_epoch_finished(e),
             Event::Layers(table) => self.layers = Some(table),
-            // The answer (saved or not) is what the screen shows; the GPU is the screen's.
-            Event::Saving(_) | Event::Gpu(_) => {}
+            // The answer (saved or not) is what the screen shows; the GPU, and the
+            // answers to a cursor's questions, are the screen's.
+            Event::Saving(_) | Event::Gpu(_) | Event::Explained(_) | Event::Gallery(_) => {}
             Event::Activations {
                 reports, kernels, ..
             } => {

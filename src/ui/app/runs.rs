@@ -259,6 +259,8 @@ fn for_focus_only(command: &Command) -> bool {
             | Command::SetActivation(_)
             | Command::SetLearningRate(_)
             | Command::Recall(_)
+            | Command::Explain(_)
+            | Command::Gallery { .. }
             | Command::RestoreLastGood
     )
 }

@@ -89,6 +89,8 @@ pub struct Screen {
     pub recording: bool,
     /// Bytes a second routine heatmap refreshes keep the terminal output within.
     pub max_output: Option<f64>,
+    /// A cursor on the activations or the confusion matrix, if one is up.
+    pub inspect: Option<super::Inspect>,
     /// The run in focus: an index into [`Runs::views`](super::Runs::views), 0
     /// without a race.
     pub focus: usize,
@@ -113,6 +115,7 @@ impl Screen {
             status: None,
             recording: false,
             max_output: Some(f64::from(crate::ui::budget::DEFAULT_KB_PER_SEC) * 1000.0),
+            inspect: None,
             focus: 0,
         }
     }
@@ -158,6 +161,12 @@ impl Screen {
     /// Whether `panel` is shown.
     pub fn shows(&self, panel: Panel) -> bool {
         self.panels.contains(&panel)
+    }
+
+    /// The image ←/→ move (the drawing while drawing): the one a cursor explains.
+    pub fn active_image(&self) -> ProbeImage {
+        let shown = self.shown_probes();
+        shown[self.active_side().min(shown.len() - 1)].clone()
     }
 
     /// Which image ←/→ move: 0 the left, 1 the right.

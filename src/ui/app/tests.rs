@@ -279,7 +279,7 @@ fn step_keys_step_while_paused_and_say_so_otherwise() {
     );
 }
 
-fn past(at: f64) -> PastView {
+pub(super) fn past(at: f64) -> PastView {
     use crate::train::timeline::Moment;
     PastView {
         moment: Moment {

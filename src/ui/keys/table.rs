@@ -30,6 +30,7 @@ pub enum Action {
     ToggleConfusion,
     ToggleKernels,
     ToggleDiagnostics,
+    Explain,
     LrUp,
     LrDown,
     PaceDown,
@@ -61,6 +62,17 @@ pub enum Action {
     ClearCanvas,
     KeepDrawing,
     LeaveDrawing,
+    // A cursor's, on the activations or the confusion matrix.
+    InspectLeft,
+    InspectRight,
+    InspectUp,
+    InspectDown,
+    InspectNextMap,
+    InspectPrevMap,
+    InspectNextLayer,
+    InspectPrevLayer,
+    InspectOpen,
+    InspectLeave,
     // The open-image prompt's (other keys type).
     PromptOpen,
     PromptErase,
@@ -78,6 +90,9 @@ pub enum Mode {
     Dashboard,
     /// Draw mode, before the dashboard's keys.
     Draw,
+    /// A cursor on the activations or the confusion matrix, before the dashboard's
+    /// keys.
+    Inspect,
     /// The open-image prompt, before everything; other keys without Ctrl or Alt type.
     Prompt,
 }
@@ -167,6 +182,10 @@ const fn draw(action: Action, name: &'static str, keys: &'static [Key]) -> Spec 
     on(Mode::Draw, action, name, keys)
 }
 
+const fn inspect(action: Action, name: &'static str, keys: &'static [Key]) -> Spec {
+    on(Mode::Inspect, action, name, keys)
+}
+
 const fn prompt(action: Action, name: &'static str, keys: &'static [Key]) -> Spec {
     on(Mode::Prompt, action, name, keys)
 }
@@ -222,7 +241,9 @@ const fn k(code: KeyCode) -> Key {
 }
 
 use Action as A;
-use KeyCode::{Backspace, Delete, Down, End, Enter, Esc, Home, Left, Right, Tab, Up};
+use KeyCode::{
+    BackTab, Backspace, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
 
 /// Every action, in [`Action`]'s order (which is the help's).
 pub const TABLE: [Spec; COUNT] = [
@@ -290,6 +311,8 @@ pub const TABLE: [Spec; COUNT] = [
         .help("show / hide gradient flow and activation statistics per layer")
         .hint_joins()
         .joins(),
+    dash(A::Explain, "explain", &[c('x')])
+        .help("explain a value: the arithmetic under a cursor on the maps"),
     // `=` shares the key cap with `+` on most layouts.
     dash(A::LrUp, "lr_up", &[c('+'), c('=')])
         .help("learning rate × 2")
@@ -339,13 +362,16 @@ pub const TABLE: [Spec; COUNT] = [
         .changes("the checkpoints"),
     dash(A::Screenshot, "screenshot", &[c('s')])
         .help("screenshot: SVG, PNG and text of this frame")
-        .hint("shot"),
+        .hint("shot")
+        .leads("screenshot / start, stop a recording / the training figure"),
     dash(A::Record, "record", &[c('R')])
         .help("start / stop an asciicast recording")
-        .hint("rec"),
+        .hint("rec")
+        .joins(),
     dash(A::Figure, "figure", &[c('g')])
         .help("save the training figure (PNG and SVG)")
-        .hint("fig"),
+        .hint("fig")
+        .joins(),
     // Focus keys: the race line in the header numbers the variants.
     dash(A::Focus1, "focus_1", &[c('1')])
         .help("a race: focus variant 1 (its shapes, activations, panels, keys)")
@@ -394,6 +420,20 @@ pub const TABLE: [Spec; COUNT] = [
     draw(A::LeaveDrawing, "leave", &[k(Esc)])
         .help("leave draw mode")
         .hint("leave"),
+    inspect(A::InspectLeft, "inspect_left", &[k(Left)]).help("the cell (or image) to the left"),
+    inspect(A::InspectRight, "inspect_right", &[k(Right)]).help("the cell (or image) to the right"),
+    inspect(A::InspectUp, "inspect_up", &[k(Up)]).help("the cell (or row of images) above"),
+    inspect(A::InspectDown, "inspect_down", &[k(Down)]).help("the cell (or row of images) below"),
+    inspect(A::InspectNextMap, "next_map", &[k(Tab)]).help("the next map (the gallery: image)"),
+    inspect(A::InspectPrevMap, "prev_map", &[k(BackTab)])
+        .help("the previous map (the gallery: image)"),
+    inspect(A::InspectNextLayer, "next_layer", &[k(PageDown)])
+        .help("the next layer (the gallery: two rows on)"),
+    inspect(A::InspectPrevLayer, "prev_layer", &[k(PageUp)])
+        .help("the previous layer (the gallery: two rows back)"),
+    inspect(A::InspectOpen, "open_cell", &[k(Enter)])
+        .help("the images behind a confusion cell; in them, show the one chosen"),
+    inspect(A::InspectLeave, "leave_cursor", &[k(Esc)]).help("put the cursor away"),
     prompt(A::PromptOpen, "open", &[k(Enter)])
         .help("open the file typed, first in the images")
         .hint("opens it first in the images"),

@@ -87,9 +87,9 @@ fn hints_and_help_come_from_the_bindings() {
     assert!(help.contains(&("+ =".to_string(), "learning rate × 2")));
 
     let mut over = BTreeMap::new();
-    over.insert("pause".to_string(), vec!["x".to_string()]);
+    over.insert("pause".to_string(), vec!["j".to_string()]);
     let map = KeyMap::with_overrides(&over).unwrap();
-    assert_eq!(map.hints()[0], ("x".to_string(), "pause"));
+    assert_eq!(map.hints()[0], ("j".to_string(), "pause"));
     assert_eq!(map.action(&"space".parse().unwrap()), None);
 
     let mut swap = BTreeMap::new();
@@ -143,7 +143,7 @@ fn a_short_help_pairs_opposite_keys_on_one_line() {
         Action::dashboard().count() - 4,
         "no race, no focus keys"
     );
-    assert_eq!(paired.len(), full.len() - 15);
+    assert_eq!(paired.len(), full.len() - 17);
     assert!(paired.contains(&("1/2/3/4".to_string(), "a race: focus variant 1 / 2 / 3 / 4")));
     assert!(paired.contains(&(
         ",/./Home/End".to_string(),
@@ -165,7 +165,7 @@ fn the_table_names_each_action_once() {
         names.join(", "),
         "pause, step_batch, step_epoch, pooling, activation, prev_image, next_image, \
          prev_class, next_class, compare, draw, draw_over, open_image, probabilities, \
-         confusion, kernels, diagnostics, lr_up, lr_down, pace_down, pace_up, \
+         confusion, kernels, diagnostics, explain, lr_up, lr_down, pace_down, pace_up, \
          history_back, history_forward, history_start, history_end, restart, save, \
          restore, screenshot, record, figure, focus_1, focus_2, focus_3, focus_4, help, \
          quit, force_quit",
@@ -231,8 +231,14 @@ fn draw_mode_and_the_prompt_read_their_keys_from_the_table() {
         line(Mode::Prompt),
         ["Enter opens it first in the images", "Esc cancels"]
     );
-    // The help and the hint bar are the dashboard's.
-    assert!(map.help(true).iter().all(|(k, _)| k != "x"));
+    // The help and the hint bar are the dashboard's: Enter (draw's keep, a cursor's
+    // open) is in neither.
+    assert!(map.help(true).iter().all(|(k, _)| k != "Enter"));
+    assert_eq!(
+        map.action_in(Mode::Inspect, &Key::plain(KeyCode::Tab)),
+        Some(Action::InspectNextMap)
+    );
+    assert_eq!(map.action(&Key::plain(KeyCode::Tab)), Some(Action::Compare));
 }
 
 #[test]

@@ -13,7 +13,8 @@ use ratatui::widgets::Paragraph;
 use super::heatmap::{self, Scale};
 use super::{PanelSize, abbreviate, panel};
 use crate::train::ConfusionMatrix;
-use crate::ui::app::{Runs, Screen};
+use crate::ui::app::{Inspect, Runs, Screen};
+use crate::ui::keys::Action;
 use crate::ui::theme::Theme;
 
 /// Row labels are cut to this many characters (`T-shirt/top` is 11).
@@ -98,6 +99,32 @@ pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
             Scale::Heat { min: 0.0, max: 1.0 },
             t,
         );
+        // The cursor marks its cell (the callout names it).
+        if let Some((truth, predicted)) = cursor(screen) {
+            let at = (
+                table.x + predicted as u16 * cell,
+                table.y + (truth / 2) as u16,
+            );
+            if let Some(c) = frame.buffer_mut().cell_mut(at) {
+                c.set_char('◆');
+                if let Some(fg) = t.highlight.fg {
+                    c.set_fg(fg);
+                }
+            }
+        }
+    }
+}
+
+/// The cell under the confusion cursor (or whose images the gallery shows).
+fn cursor(screen: &Screen) -> Option<(usize, usize)> {
+    match screen.inspect {
+        Some(
+            Inspect::Confusion { truth, predicted }
+            | Inspect::Gallery {
+                truth, predicted, ..
+            },
+        ) => Some((truth, predicted)),
+        _ => None,
     }
 }
 
@@ -187,6 +214,14 @@ fn full(runs: &Runs, screen: &Screen, buf: &mut Buffer, area: Rect, matrix: &Con
             buf.set_string(x0 + (n * cell) as u16, y, text, t.text);
         }
     }
+    if let Some((truth, predicted)) = cursor(screen)
+        && truth < n.min(usize::from(area.height) - 1)
+    {
+        let x = x0 + (predicted * cell) as u16;
+        let y = area.y + 1 + truth as u16;
+        let mark = Rect::new(x, y, cell as u16, 1).intersection(area);
+        buf.set_style(mark, t.highlight.add_modifier(Modifier::REVERSED));
+    }
 }
 
 /// The counts of true class `truth`'s row, over its shades, the diagonal bold.
@@ -229,6 +264,23 @@ fn most_confused<'a>(
     width: u16,
 ) -> Line<'a> {
     let t = &screen.theme;
+    if let Some((truth, predicted)) = cursor(screen) {
+        // The cell under the cursor, in words, with its count.
+        let mut line = Line::from(vec![
+            Span::styled(runs.dataset.class_name(truth), t.highlight),
+            Span::styled(" → ", t.dim),
+            Span::styled(runs.dataset.class_name(predicted), t.highlight),
+            Span::styled(format!(": {}", matrix.count(truth, predicted)), t.text),
+            Span::styled(
+                format!(" · {} shows them", screen.keymap.name(Action::InspectOpen)),
+                t.dim,
+            ),
+        ]);
+        if line.width() > usize::from(width) {
+            line.spans.pop();
+        }
+        return line;
+    }
     let Some(c) = matrix.most_confused() else {
         return Line::from(Span::styled("no test image misclassified", t.running));
     };
