@@ -14,6 +14,9 @@ use crate::train::checkpoint::ResumeFrom;
 use crate::train::{BatchSize, Epochs, LearningRate, Pace};
 use crate::ui::theme::{ChartMarker, ColorChoice, HeatmapColours, ThemeKind};
 
+mod analysis;
+pub use analysis::{ExportArgs, ExportFormat, ExportWhat, LrFindArgs};
+
 /// Train LeNet-5 on Fashion-MNIST and watch it learn.
 ///
 /// Without a subcommand, starts the dashboard (or prints progress lines when stdout
@@ -165,6 +168,14 @@ pub enum CliCommand {
     /// convolution cell's patch, kernel, bias, pre-activation, activation and pooling
     /// window, or the output's logits and softmax.
     Explain(ExplainArgs),
+    /// Write a saved run's scalars (epoch, step, examples seen, loss, accuracies, the
+    /// settings in force, examples/sec, per-class accuracy) as CSV or JSON lines, one
+    /// row per epoch (the default) or per logged batch.
+    Export(ExportArgs),
+    /// A learning-rate range test: train fresh weights for about 200 batches while the
+    /// learning rate grows exponentially (1e-4 to 10), stop when the loss explodes,
+    /// and suggest a rate; the figure goes into the capture dir.
+    LrFind(LrFindArgs),
     /// Print the manual page (roff): `lenet-tui man | man -l -`.
     Man,
 }

@@ -53,6 +53,7 @@ fn log_name(cli: &Cli) -> Option<&'static str> {
         Some(CliCommand::Attach(_)) => Some("attach"),
         Some(CliCommand::Data(DataCommand::Download(_))) => Some("download"),
         Some(CliCommand::Bench(_)) => Some("bench"),
+        Some(CliCommand::LrFind(_)) => Some("lr-find"),
         _ => None,
     }
 }
@@ -69,6 +70,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(CliCommand::Attach(args)) => commands::attach::command(&args),
         Some(CliCommand::Explain(args)) => commands::explain::command(&args),
         Some(CliCommand::Stop(args)) => commands::attach::stop(&args),
+        Some(CliCommand::Export(args)) => {
+            commands::export::command(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Some(CliCommand::LrFind(args)) => {
+            commands::lr_find::command(&args).map(|()| ExitCode::SUCCESS)
+        }
         Some(CliCommand::Completions(args)) => {
             commands::docs::completions(args.shell, &mut std::io::stdout().lock())
                 .map(|()| ExitCode::SUCCESS)

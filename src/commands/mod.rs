@@ -8,6 +8,8 @@ pub mod data;
 pub mod detach;
 pub mod docs;
 pub mod explain;
+pub mod export;
+pub mod lr_find;
 pub mod predict;
 pub mod replay;
 pub mod runs;
