@@ -326,6 +326,9 @@ pub fn show(
     let go_on = ui.on_hangup.or(config.run.on_hangup).unwrap_or_default() == OnHangup::GoOn;
     let (hub, go_on) = take_role(&mut app, role, go_on);
     app.exit_on_finish = ui.exit_on_finish;
+    if let Some(smoothing) = config.ui.smoothing {
+        app.screen.charts.smoothing = smoothing;
+    }
     app.screen.max_output = config
         .ui
         .max_output_kb

@@ -67,6 +67,8 @@ pub struct UiSection {
     /// Kilobytes a second of terminal output that routine heatmap refreshes keep
     /// within; 0 for no limit.
     pub max_output_kb: Option<OutputLimit>,
+    /// The charts' smoothing, 0 to 0.99 (`m` steps through 0, 0.6, 0.9).
+    pub smoothing: Option<crate::ui::chart_view::Smoothing>,
 }
 
 /// `[run]`: what a run does when its terminal goes away.

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod budget;
 pub mod cadence;
+pub mod chart_view;
 pub mod effect;
 mod event_loop;
 pub mod history;

@@ -714,7 +714,7 @@ fn comma_looks_back_and_end_returns_to_live() {
     let screen = t.wait_for("the first snapshot", |s| {
         header(s).contains("◀ history: epoch 0.00 of 500")
     });
-    assert!(screen.contains("history @ 0.00"), "{screen}");
+    assert!(screen.contains("history @ epoch 0.00"), "{screen}");
     std::thread::sleep(Duration::from_millis(300));
     assert_ne!(heatmap_rows(&t), live, "the fresh weights' heatmaps");
     t.keys(&["."]);

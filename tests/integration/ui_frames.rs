@@ -3,6 +3,7 @@
 //! snapshot is taken by [`snapshot`], here, so that each is named after this module
 //! whichever submodule its test lives in.
 
+mod chart_view;
 mod draw_mode;
 mod inside;
 mod race;

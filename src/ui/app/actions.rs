@@ -88,6 +88,19 @@ impl App {
             Action::ToggleProbabilities => self.toggle(Panel::Probabilities),
             Action::ToggleConfusion => self.toggle_confusion(),
             Action::Explain => self.toggle_explain(),
+            Action::Smoothing => {
+                let charts = &mut self.screen.charts;
+                charts.smoothing = charts.smoothing.next();
+                Vec::new()
+            }
+            Action::LogScale => {
+                self.screen.charts.log_loss ^= true;
+                Vec::new()
+            }
+            Action::Zoom => {
+                self.screen.charts.zoomed ^= true;
+                Vec::new()
+            }
             Action::ToggleKernels => self.toggle(Panel::Kernels),
             Action::ToggleDiagnostics => self.toggle(Panel::Diagnostics),
             Action::Restart => self.open(Overlay::ConfirmRestart),

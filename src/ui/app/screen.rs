@@ -89,6 +89,8 @@ pub struct Screen {
     pub recording: bool,
     /// Bytes a second routine heatmap refreshes keep the terminal output within.
     pub max_output: Option<f64>,
+    /// How the charts show the run: smoothing, log scale, zoom.
+    pub charts: crate::ui::chart_view::ChartView,
     /// A cursor on the activations or the confusion matrix, if one is up.
     pub inspect: Option<super::Inspect>,
     /// The run in focus: an index into [`Runs::views`](super::Runs::views), 0
@@ -115,6 +117,7 @@ impl Screen {
             status: None,
             recording: false,
             max_output: Some(f64::from(crate::ui::budget::DEFAULT_KB_PER_SEC) * 1000.0),
+            charts: crate::ui::chart_view::ChartView::default(),
             inspect: None,
             focus: 0,
         }

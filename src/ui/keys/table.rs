@@ -31,6 +31,9 @@ pub enum Action {
     ToggleKernels,
     ToggleDiagnostics,
     Explain,
+    Smoothing,
+    LogScale,
+    Zoom,
     LrUp,
     LrDown,
     PaceDown,
@@ -313,6 +316,16 @@ pub const TABLE: [Spec; COUNT] = [
         .joins(),
     dash(A::Explain, "explain", &[c('x')])
         .help("explain a value: the arithmetic under a cursor on the maps"),
+    // The charts' view: told in their titles.
+    dash(A::Smoothing, "smoothing", &[c('m')])
+        .help("smooth the loss and train accuracy: 0 → 0.6 → 0.9 (TensorBoard's)")
+        .leads("charts: smoothing 0 → 0.6 → 0.9 / log-scale loss / zoom in"),
+    dash(A::LogScale, "log_scale", &[c('y')])
+        .help("the loss on a log scale, or back to linear")
+        .joins(),
+    dash(A::Zoom, "zoom", &[c('z')])
+        .help("the charts: the whole run ↔ its newest 2 epochs (or tenth)")
+        .joins(),
     // `=` shares the key cap with `+` on most layouts.
     dash(A::LrUp, "lr_up", &[c('+'), c('=')])
         .help("learning rate × 2")

@@ -143,7 +143,7 @@ fn a_short_help_pairs_opposite_keys_on_one_line() {
         Action::dashboard().count() - 4,
         "no race, no focus keys"
     );
-    assert_eq!(paired.len(), full.len() - 17);
+    assert_eq!(paired.len(), full.len() - 19);
     assert!(paired.contains(&("1/2/3/4".to_string(), "a race: focus variant 1 / 2 / 3 / 4")));
     assert!(paired.contains(&(
         ",/./Home/End".to_string(),
@@ -165,7 +165,7 @@ fn the_table_names_each_action_once() {
         names.join(", "),
         "pause, step_batch, step_epoch, pooling, activation, prev_image, next_image, \
          prev_class, next_class, compare, draw, draw_over, open_image, probabilities, \
-         confusion, kernels, diagnostics, explain, lr_up, lr_down, pace_down, pace_up, \
+         confusion, kernels, diagnostics, explain, smoothing, log_scale, zoom, lr_up, lr_down, pace_down, pace_up, \
          history_back, history_forward, history_start, history_end, restart, save, \
          restore, screenshot, record, figure, focus_1, focus_2, focus_3, focus_4, help, \
          quit, force_quit",

@@ -210,7 +210,7 @@ fn looking_back_shows_the_past_model_and_says_so() {
     let text = terminal.backend().to_string();
     assert!(text.contains("◀ history: epoch 1.40 of 10"), "{text}");
     assert!(
-        text.contains("history @ 1.40"),
+        text.contains("history @ epoch 1.40"),
         "the charts mark the moment: {text}"
     );
     // The activations and the confusion matrix are the past's, not the live ones.
