@@ -29,7 +29,7 @@ use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::rng::SeededRng;
 use crate::session;
 use figure::SweepFigure;
-use sweep::{Point, RULE, SKIP_END, Schedule, Stop, Tracker, sig, skip_begin, suggest};
+use sweep::{Point, Rule, SKIP_END, Schedule, Stop, Tracker, sig, skip_begin, suggest};
 
 /// What to sweep: the model, the data and the batches.
 pub struct SweepSpec {
@@ -197,22 +197,28 @@ pub fn table(points: &[Point]) -> String {
 }
 
 /// The lines after the table: how the sweep ended and what it suggests.
-pub fn verdict(sweep: &Sweep, suggestion: Option<&Point>, planned: usize) -> String {
+pub fn verdict(sweep: &Sweep, suggestion: Option<&(Point, Rule)>, planned: usize) -> String {
     let mut out = match &sweep.stop {
         Some(stop) => format!("{stop}\n"),
         None => format!("the sweep ran its {planned} batches without the loss exploding\n"),
     };
     match suggestion {
-        Some(p) => {
-            let _ = writeln!(
+        Some((p, rule)) => {
+            let _ = write!(
                 out,
-                "suggested learning rate: {} at batch {}, by the {RULE}; the first \
-                 {} points and the last {SKIP_END} are left out\ntry it: lenet-tui train --lr {}",
+                "suggested learning rate: {} at batch {}, by the {}",
                 sig(p.lr),
                 p.batch,
-                skip_begin(planned),
-                sig(p.lr)
+                rule.words()
             );
+            if *rule == Rule::Steepest {
+                let _ = write!(
+                    out,
+                    "; the first {} points and the last {SKIP_END} are left out",
+                    skip_begin(planned)
+                );
+            }
+            let _ = writeln!(out, "\ntry it: lenet-tui train --lr {}", sig(p.lr));
         }
         None => out.push_str(
             "no suggestion: the smoothed loss never fell before the sweep ended (try a \
@@ -267,8 +273,9 @@ pub fn command(args: &LrFindArgs) -> anyhow::Result<()> {
     let sweep = run(&spec)?;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!("lr-find: {} points in {seconds:.1} s", sweep.points.len());
-    let suggestion = suggest(&sweep.points, spec.schedule.batches);
-    let png = write_figure(args, &config, &spec, &sweep, suggestion)?;
+    let classes = spec.dataset.classes.len();
+    let suggestion = suggest(&sweep.points, spec.schedule.batches, classes);
+    let png = write_figure(args, &config, &spec, &sweep, suggestion.map(|(p, _)| p))?;
     let svg = png.with_extension("svg");
     if args.json {
         let s = &spec.schedule;
@@ -283,9 +290,10 @@ pub fn command(args: &LrFindArgs) -> anyhow::Result<()> {
             about: &about,
             points: &sweep.points,
             stopped: sweep.stop.as_ref(),
-            suggestion: suggestion
-                .as_ref()
-                .map(|point| JsonSuggestion { point, rule: RULE }),
+            suggestion: suggestion.as_ref().map(|(point, rule)| JsonSuggestion {
+                point,
+                rule: rule.words(),
+            }),
             figure: JsonFigure {
                 png: &png,
                 svg: &svg,
@@ -392,7 +400,7 @@ mod tests {
             points: points.clone(),
             stop: Some(Stop::NotFinite { batch: 4, lr: 0.4 }),
         };
-        let text = verdict(&sweep, Some(&points[1]), 200);
+        let text = verdict(&sweep, Some(&(points[1], Rule::Steepest)), 200);
         assert!(text.contains("stopped at batch 4 (lr 0.4)"), "{text}");
         assert!(
             text.contains("suggested learning rate: 0.2 at batch 2, by the steepest descent of the smoothed loss (as fastai/Lightning)"),

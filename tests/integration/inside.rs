@@ -211,7 +211,7 @@ fn x_explains_a_value_and_enter_on_a_confusion_cell_shows_its_images() {
     t.keys(&["x"]);
     t.keys(&["Right", "Right", "Down"]);
     let screen = t.wait_for("the arithmetic", |s| s.contains("pre-activation"));
-    assert!(screen.contains("row 15, col 16"), "{screen}");
+    assert!(screen.contains("row 15 (0–27), col 16 (0–27)"), "{screen}");
     t.keys(&["s"]);
     t.wait_for("the screenshot", |s| s.contains("saved "));
     let shot = newest_text_shot(home.path());

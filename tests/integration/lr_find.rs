@@ -75,8 +75,10 @@ fn the_chapters_model_is_swept_within_a_minute_with_a_table_a_suggestion_and_a_f
         .lines()
         .find(|l| l.starts_with("suggested learning rate: "))
         .unwrap_or_else(|| panic!("no suggestion in {text}"));
+    // The sigmoid model learns nothing in 200 batches of the subset (its loss only
+    // settles onto chance's ln 10): the rate is read from the top of the sweep.
     assert!(
-        line.contains("by the steepest descent of the smoothed loss (as fastai/Lightning)"),
+        line.contains("by the largest rate that did not diverge ÷ 10"),
         "{line}"
     );
     let lr: f64 = line["suggested learning rate: ".len()..]
@@ -85,7 +87,10 @@ fn the_chapters_model_is_swept_within_a_minute_with_a_table_a_suggestion_and_a_f
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1e-4..=10.0).contains(&lr), "{line}");
+    assert!(
+        (0.05..=5.0).contains(&lr),
+        "the issue's range for the chapter's model: {line}"
+    );
     let png = text
         .lines()
         .find_map(|l| l.strip_prefix("figure: "))
@@ -116,6 +121,7 @@ fn relu_max_is_suggested_a_rate_where_it_learns_and_json_gives_every_point() {
     // ReLU learns in this sweep (its smoothed loss falls from 2.3 towards 2.0 and
     // turns up past lr 0.3); the steepest fall is around the 0.1 its recipe trains
     // with.
+    // Lower than the chapter's sigmoid model is suggested (about 1; at least 0.05).
     assert!((0.02..=0.5).contains(&lr), "{suggestion}");
     let at = points[suggestion["batch"].as_u64().unwrap() as usize - 1]["smoothed"]
         .as_f64()

@@ -278,8 +278,10 @@ fn dashboard_in_a_real_terminal() {
         t.keys(&[key]);
         t.wait_for(title, |s| s.contains(title));
     }
+    // `c` put its cursor on the most confused cell, which the line under the matrix
+    // names with what Enter does.
     let screen = t.wait_for("the first epoch's confusion matrix", |s| {
-        s.contains("most confused: ") && s.contains("Confusion · epoch ")
+        s.contains(" · Enter shows them") && s.contains("Confusion · epoch ")
     });
     assert!(
         panels.iter().all(|(_, title)| screen.contains(title)) && !screen.contains("no room"),

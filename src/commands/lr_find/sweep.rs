@@ -19,8 +19,38 @@ pub const EXPLODED: f64 = 4.0;
 pub const SKIP_BEGIN_SHARE: usize = 10;
 /// Points left out at the end (fastai's): where the loss turned up and exploded.
 pub const SKIP_END: usize = 5;
-/// The rule the suggestion follows, in words for the output.
-pub const RULE: &str = "steepest descent of the smoothed loss (as fastai/Lightning)";
+/// A sweep whose smoothed loss never fell below this share of chance's loss
+/// (ln of the classes) learned nothing: its steepest fall is the output layer settling
+/// onto chance, not learning, and says nothing about the rate.
+pub const PLATEAU_SHARE: f64 = 0.95;
+/// On a plateau, the rates the loss stayed within this factor of its best did not
+/// diverge.
+pub const NOT_DIVERGED: f64 = 1.5;
+
+/// Which rule made a suggestion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Where the smoothed loss falls fastest against log(lr) (fastai, Lightning).
+    Steepest,
+    /// The loss never left chance's plateau (a sigmoid network's first hundreds of
+    /// batches): the largest rate tried that did not diverge, ÷ 10 (Smith 2017's
+    /// range test read from its upper end).
+    Plateau,
+}
+
+impl Rule {
+    /// The rule in words, for the output.
+    pub fn words(self) -> &'static str {
+        match self {
+            Rule::Steepest => "steepest descent of the smoothed loss (as fastai/Lightning)",
+            Rule::Plateau => {
+                "largest rate that did not diverge ÷ 10, as the loss never fell below \
+                 chance's (Smith 2017); the steepest descent of the smoothed loss (as \
+                 fastai/Lightning) is meaningless on a plateau"
+            }
+        }
+    }
+}
 
 /// The learning rates of the sweep: `batches` of them from `start` to `end`, evenly
 /// spaced on a log scale.
@@ -183,7 +213,7 @@ pub fn skip_begin(planned: usize) -> usize {
 /// one-sided at the ends, as `numpy.gradient`), the first [`skip_begin`] and last
 /// [`SKIP_END`] points left out; `None` when fewer than three points remain, or the
 /// loss never falls.
-pub fn suggest(points: &[Point], planned: usize) -> Option<Point> {
+pub fn steepest(points: &[Point], planned: usize) -> Option<Point> {
     let end = points.len().checked_sub(SKIP_END)?;
     let kept = points.get(skip_begin(planned)..end)?;
     if kept.len() < 3 {
@@ -205,6 +235,37 @@ pub fn suggest(points: &[Point], planned: usize) -> Option<Point> {
         .filter(|(_, s)| s.is_finite())
         .min_by(|a, b| a.1.total_cmp(&b.1))?;
     (steepest < 0.0).then(|| kept[i])
+}
+
+/// The suggested learning rate of a sweep planned for `planned` batches over
+/// `classes` classes and the rule that chose it: the [`steepest`] fall of the smoothed
+/// loss; but where the loss never fell below [`PLATEAU_SHARE`] of chance's (ln
+/// classes), the sweep point nearest a tenth of the largest rate whose smoothed loss
+/// stayed within [`NOT_DIVERGED`] of its best.
+pub fn suggest(points: &[Point], planned: usize, classes: usize) -> Option<(Point, Rule)> {
+    let best = points
+        .iter()
+        .map(|p| p.smoothed)
+        .filter(|v| v.is_finite())
+        .reduce(f64::min)?;
+    let chance = (classes.max(2) as f64).ln();
+    if best < PLATEAU_SHARE * chance {
+        return steepest(points, planned).map(|p| (p, Rule::Steepest));
+    }
+    let top = points
+        .iter()
+        .rev()
+        .find(|p| p.smoothed.is_finite() && p.smoothed <= NOT_DIVERGED * best)?
+        .lr;
+    let target = (top / 10.0).ln();
+    points
+        .iter()
+        .min_by(|a, b| {
+            (a.lr.ln() - target)
+                .abs()
+                .total_cmp(&(b.lr.ln() - target).abs())
+        })
+        .map(|&p| (p, Rule::Plateau))
 }
 
 /// A learning rate to three significant digits, without trailing zeros (`0.000123`,
@@ -343,21 +404,21 @@ mod tests {
                 point(k as usize + 1, 10f64.powf(x), smoothed)
             })
             .collect();
-        let best = suggest(&points, 40).unwrap();
+        let best = steepest(&points, 40).unwrap();
         assert_eq!(best.batch, 21, "the middle of the fall: x = 2.0");
         assert!((best.lr - 100.0).abs() < 1e-9, "{best:?}");
         // The first tenth of the sweep is left out even where it falls fastest.
         let mut early = points.clone();
         early[3].smoothed = -50.0;
-        assert_eq!(suggest(&early, 40).unwrap().batch, 21);
+        assert_eq!(steepest(&early, 40).unwrap().batch, 21);
         // So are the last five points.
         let mut late = points.clone();
         late[35].smoothed = -50.0;
-        assert_eq!(suggest(&late, 40).unwrap().batch, 21);
+        assert_eq!(steepest(&late, 40).unwrap().batch, 21);
         // A sweep that stopped early leaves out as many at the start as planned.
         let mut cut = points[..30].to_vec();
         cut[3].smoothed = -50.0;
-        assert_eq!(suggest(&cut, 40).unwrap().batch, 21);
+        assert_eq!(steepest(&cut, 40).unwrap().batch, 21);
     }
 
     #[test]
@@ -365,10 +426,42 @@ mod tests {
         let rising: Vec<Point> = (1..=30)
             .map(|k| point(k, f64::from(k as u32) * 0.1, f64::from(k as u32)))
             .collect();
-        assert_eq!(suggest(&rising, 30), None);
+        assert_eq!(steepest(&rising, 30), None);
         let short: Vec<Point> = rising.iter().take(10).copied().collect();
-        assert_eq!(suggest(&short, 30), None, "3 + 5 left out, two remain");
-        assert_eq!(suggest(&[], 200), None);
+        assert_eq!(steepest(&short, 30), None, "3 + 5 left out, two remain");
+        assert_eq!(steepest(&[], 200), None);
+    }
+
+    #[test]
+    fn a_loss_that_never_leaves_chance_is_read_from_the_top_of_the_sweep() {
+        // lr 10^(k/20 − 4) for k = 0..100 (1e-4 to ~9): the loss settles from 2.5 onto
+        // chance's 2.30 early (the steepest fall, at lr ~0.0003) and stays there.
+        let lr = |k: usize| 10f64.powf(k as f64 / 20.0 - 4.0);
+        let plateau: Vec<Point> = (0..100)
+            .map(|k| point(k + 1, lr(k), 2.3 + 0.2 / (1.0 + (k as f64 - 10.0).exp())))
+            .collect();
+        assert!(steepest(&plateau, 100).unwrap().lr < 1e-3);
+        let (p, rule) = suggest(&plateau, 100, 10).unwrap();
+        assert_eq!(rule, Rule::Plateau);
+        // A tenth of the top rate (~8.9): the point nearest 0.89.
+        assert!((p.lr / (lr(99) / 10.0) - 1.0).abs() < 0.07, "{p:?}");
+        // Past where it diverged (over 1.5× its best) the top is not counted.
+        let mut diverging = plateau.clone();
+        for q in &mut diverging[80..] {
+            q.smoothed = 4.0;
+        }
+        let (p, _) = suggest(&diverging, 100, 10).unwrap();
+        assert!((p.lr / (lr(79) / 10.0) - 1.0).abs() < 0.07, "{p:?}");
+        // A loss that learns (below 95 % of ln 10) keeps the steepest fall.
+        let learning: Vec<Point> = plateau
+            .iter()
+            .map(|q| Point {
+                smoothed: q.smoothed - 1.5 / (1.0 + (-(q.batch as f64 - 60.0) / 3.0).exp()),
+                ..*q
+            })
+            .collect();
+        let (p, rule) = suggest(&learning, 100, 10).unwrap();
+        assert_eq!((rule, p.batch), (Rule::Steepest, 60));
     }
 
     #[test]
