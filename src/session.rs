@@ -67,6 +67,39 @@ pub fn settings(
     Ok(settings)
 }
 
+/// What a command that trains fresh weights outside a run (`bench`, `lr-find`)
+/// starts from: the settings resolved, the data, the device, and the configured model
+/// for the data's images and classes, checked.
+pub struct Fresh {
+    /// The command line over the config over the defaults.
+    pub resolved: config::Resolved,
+    /// The data.
+    pub dataset: Arc<Dataset>,
+    /// The device opened.
+    pub opened: device::OpenedDevice,
+    /// The model's layout.
+    pub architecture: Architecture,
+}
+
+/// The data, device and model `config` and `overrides` ask for; errors about the
+/// model name where its layout came from (`config_file`, or the default one).
+pub fn fresh(config: &Config, overrides: &Overrides, config_file: Option<&Path>) -> Result<Fresh> {
+    let resolved = config.resolve(overrides);
+    let (location, labels) = config.data(overrides)?;
+    let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
+    let opened = device::open(resolved.device)?;
+    let architecture = configured_model(config, &dataset);
+    architecture
+        .plan()
+        .with_context(|| model_source(config_file))?;
+    Ok(Fresh {
+        resolved,
+        dataset,
+        opened,
+        architecture,
+    })
+}
+
 /// Where the model's layout came from, for errors about it: the config file given,
 /// the default one if it exists, or the built-in model.
 pub fn model_source(config_file: Option<&std::path::Path>) -> String {

@@ -12,13 +12,10 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
-use anyhow::Context as _;
-
 use crate::cli::BenchArgs;
 use crate::config;
 use crate::config::Overrides;
 use crate::data::Dataset;
-use crate::device;
 use crate::engine::{self, Engine, Measure};
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::session;
@@ -309,20 +306,14 @@ fn variants(config: &config::Config, overrides: &Overrides, s: &TrainSettings) -
 pub fn command(args: &BenchArgs) -> anyhow::Result<()> {
     let config = config::load(args.run.config.as_deref())?;
     let overrides = args.run.overrides();
-    let resolved = config.resolve(&overrides);
-    let (location, labels) = config.data(&overrides)?;
-    let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
-    let opened = device::open(resolved.device)?;
+    let session::Fresh {
+        resolved,
+        dataset,
+        opened,
+        architecture,
+    } = session::fresh(&config, &overrides, args.run.config.as_deref())?;
     let s = &resolved.settings;
     let variants = variants(&config, &overrides, s);
-    let architecture = config.model.architecture(
-        dataset.train.rows,
-        dataset.train.cols,
-        dataset.classes.len(),
-    );
-    architecture
-        .plan()
-        .with_context(|| session::model_source(args.run.config.as_deref()))?;
     let dataset_len = dataset.train.len();
     let spec = BenchSpec {
         architecture,

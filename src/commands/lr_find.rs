@@ -23,7 +23,6 @@ use crate::capture;
 use crate::cli::{LrFindArgs, RunArgs};
 use crate::config;
 use crate::data::{Dataset, EpochOrder};
-use crate::device;
 use crate::engine::{self, Measure};
 use crate::model::{Activation, Architecture, LeNet, ModelError, Pooling};
 use crate::rng::SeededRng;
@@ -135,18 +134,12 @@ fn spec(args: &LrFindArgs, config: &config::Config) -> anyhow::Result<(SweepSpec
     let schedule =
         Schedule::new(args.start, args.end, args.batches as usize).map_err(anyhow::Error::msg)?;
     let overrides = args.run.overrides();
-    let resolved = config.resolve(&overrides);
-    let (location, labels) = config.data(&overrides)?;
-    let dataset = Arc::new(Dataset::load_as(&location, &labels)?);
-    let opened = device::open(resolved.device)?;
-    let architecture = config.model.architecture(
-        dataset.train.rows,
-        dataset.train.cols,
-        dataset.classes.len(),
-    );
-    architecture
-        .plan()
-        .with_context(|| session::model_source(args.run.config.as_deref()))?;
+    let session::Fresh {
+        resolved,
+        dataset,
+        opened,
+        architecture,
+    } = session::fresh(config, &overrides, args.run.config.as_deref())?;
     let s = &resolved.settings;
     let about = format!("data: {dataset}; device: {}", opened.name);
     let spec = SweepSpec {

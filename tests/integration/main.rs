@@ -11,6 +11,7 @@ mod export;
 mod full_dataset;
 mod fuzz;
 mod golden;
+mod header_e2e;
 mod inside;
 mod live_runs;
 mod logging;
