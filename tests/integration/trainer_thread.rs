@@ -544,6 +544,16 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
     assert!(t.send(Command::SetProbes(ProbeImage::tests([0, 7]))));
     assert!(t.send(Command::Pause));
     let fresh = activations(&t);
+    // Whatever trained before the pause (its progress included) comes before this.
+    next_matching(&t, |e| {
+        matches!(
+            e,
+            Event::Changed {
+                change: Change::Paused,
+                ..
+            }
+        )
+    });
     let live = |t: &TrainerHandle| match next_matching(t, |e| {
         matches!(
             e,
@@ -562,8 +572,11 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
         let Event::Progress(p) = next_matching(&t, |e| matches!(e, Event::Progress(_))) else {
             unreachable!()
         };
-        after_step.push((p.at, live(&t)));
+        after_step.push((p.at, live(&t), p.batch));
     }
+    // Under load a batch may train before the Pause arrives: the steps are then
+    // batches 2 to 4, and the first reports were not of the fresh weights.
+    let first = after_step[0].2;
     let recalled = |seek| {
         assert!(t.send(Command::Recall(seek)));
         match next_matching(&t, |e| matches!(e, Event::Recalled(_) | Event::Rejected(_))) {
@@ -571,10 +584,10 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
             other => panic!("{seek:?}: {other:?}"),
         }
     };
-    let (now, _) = after_step[2];
+    let (now, _, _) = after_step[2];
     let one_back = recalled(Seek::Before(now)).expect("a snapshot before the newest");
     assert_eq!(one_back.moment.at, after_step[1].0);
-    assert_eq!(one_back.moment.batch, 2);
+    assert_eq!(one_back.moment.batch, first + 1);
     assert_eq!(
         one_back.reports, after_step[1].1,
         "the shown images as they were"
@@ -584,7 +597,9 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
 
     let start = recalled(Seek::Start).expect("the fresh weights");
     assert_eq!(start.moment.at, 0.0);
-    assert_eq!(start.reports, fresh);
+    if first == 1 {
+        assert_eq!(start.reports, fresh);
+    }
     // Other images at the same moment.
     assert!(t.send(Command::SetProbes(ProbeImage::tests([3]))));
     let other = recalled(Seek::At(after_step[0].0)).unwrap();
@@ -601,7 +616,7 @@ fn a_look_back_shows_the_model_as_it_was_at_each_report() {
     let Event::Progress(p) = next_matching(&t, |e| matches!(e, Event::Progress(_))) else {
         unreachable!()
     };
-    assert_eq!(p.batch, 4);
+    assert_eq!(p.batch, first + 3);
 }
 
 /// With checkpoints, the run's history is written beside them and reads back whole.

@@ -75,8 +75,13 @@ fn draw_thumbnails(
     if column < 5 || inner.height < 3 {
         return;
     }
-    // At most half a cell per pixel column: small, so a screenful shows many.
-    let scale = (f64::from(column - 1) / test.cols as f64).min(0.5);
+    // At most half a cell per pixel column, small enough for two rows of thumbnails
+    // (each with its caption) where the panel is tall enough: a screenful shows many.
+    let two_rows = f64::from((inner.height / 2).saturating_sub(1) * 2) / test.rows as f64;
+    let mut scale = (f64::from(column - 1) / test.cols as f64).min(0.5);
+    if two_rows * test.rows as f64 >= 8.0 {
+        scale = scale.min(two_rows);
+    }
     let (w, h) = heatmap::cell_size(test.rows, test.cols, scale);
     let h = h.min(inner.height - 1);
     let row_height = h + 1;
