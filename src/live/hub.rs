@@ -370,6 +370,7 @@ fn catch_up(journals: &[Journal]) -> Vec<(usize, Event)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::own::ImageId;
     use crate::train::{Change, Progress};
 
     fn progress(at: f64) -> Event {
@@ -491,6 +492,63 @@ mod tests {
         hub.local_command(0, &Command::Recall(seek));
         assert!(hub.publish(0, &answer));
         assert!(asker.queue.try_recv().is_err());
+    }
+
+    #[test]
+    fn each_question_is_answered_to_its_own_asker_and_never_journaled() {
+        use crate::model::explain::Cell;
+        use crate::train::{ExplainAsk, Explained, Gallery};
+        let (commands, trainer) = crossbeam_channel::unbounded();
+        let hub = Hub::new(vec![commands]);
+        // View-only viewers may ask: questions change nothing in the run.
+        let explaining = hub.join(false).unwrap();
+        let gallery = hub.join(false).unwrap();
+        let ask = ExplainAsk {
+            image: ProbeImage::Test(5),
+            cell: Cell::Output,
+            at: None,
+        };
+        hub.command(explaining.id, 0, Command::Explain(ask.clone()));
+        hub.command(
+            gallery.id,
+            0,
+            Command::Gallery {
+                truth: 6,
+                predicted: 0,
+            },
+        );
+        assert_eq!(trainer.try_recv().unwrap(), Command::Explain(ask));
+        assert!(matches!(trainer.try_recv(), Ok(Command::Gallery { .. })));
+        let explained = Event::Explained(Explained {
+            image: ImageId::Test(5),
+            cell: Cell::Output,
+            at: None,
+            work: Err("no".into()),
+        });
+        let images = Event::Gallery(Gallery {
+            epoch: 1,
+            truth: 6,
+            predicted: 0,
+            images: vec![(17, 0.5)],
+        });
+        assert!(!hub.publish(0, &images), "not the run's own screen's");
+        assert!(!hub.publish(0, &explained));
+        assert_eq!(
+            explaining.queue.try_recv().unwrap(),
+            Outgoing::Event(0, explained)
+        );
+        assert!(explaining.queue.try_recv().is_err());
+        assert_eq!(
+            gallery.queue.try_recv().unwrap(),
+            Outgoing::Event(0, images)
+        );
+        // A screen that comes later is not told what others asked.
+        let late = hub.join(true).unwrap();
+        assert!(
+            late.catch_up
+                .iter()
+                .all(|(_, e)| !matches!(e, Event::Explained(_) | Event::Gallery(_)))
+        );
     }
 
     #[test]
