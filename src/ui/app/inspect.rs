@@ -194,6 +194,11 @@ impl App {
                 self.screen.status = None;
                 Some(Vec::new())
             }
+            Action::InspectOpen if self.run().shown_confusion().is_none() => {
+                self.screen.status =
+                    Some("the images behind a cell come with the first epoch's evaluation".into());
+                Some(Vec::new())
+            }
             Action::InspectOpen => {
                 self.screen.inspect = Some(Inspect::Gallery {
                     truth,

@@ -188,6 +188,11 @@ fn confusion(epoch: u32) -> Event {
 #[test]
 fn c_puts_a_cursor_on_the_most_confused_cell_and_enter_asks_for_its_images() {
     let mut a = app();
+    // Before the first epoch's matrix there is nothing to ask for.
+    a.on_key(&key(KeyCode::Char('c')));
+    assert!(a.on_key(&key(KeyCode::Enter)).is_empty());
+    assert!(matches!(a.screen.inspect, Some(Inspect::Confusion { .. })));
+    a.on_key(&key(KeyCode::Char('c')));
     a.update(Message::Trainer(0, confusion(1)));
     a.on_key(&key(KeyCode::Char('c')));
     assert!(a.screen.shows(Panel::Confusion));
