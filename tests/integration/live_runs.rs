@@ -332,6 +332,38 @@ fn two_viewers_each_at_their_own_size_one_driving_one_watching() {
     stop(&home, &mut run);
 }
 
+/// Questions about the model are a screen's own: a view-only viewer may ask them, and
+/// the answers reach it through the run's socket.
+#[test]
+fn a_view_only_viewer_explains_a_value_of_the_live_model() {
+    let home = Home::new();
+    let mut run = start_run(&home, "2000");
+    socket_of(&home, &run);
+    let Some(watcher) = viewer_pane(home.path(), "attach latest --view") else {
+        let _ = run.kill();
+        let _ = run.wait();
+        return;
+    };
+    watcher.wait_for("the dashboard", |s| {
+        s.contains("● running") && s.contains("Activations")
+    });
+    watcher.keys(&["x"]);
+    watcher.wait_for("the arithmetic", |s| {
+        s.contains("pre-activation") && s.contains("kernel") && s.contains("bias")
+    });
+    watcher.keys(&["PageDown", "PageDown"]);
+    watcher.wait_for("the output's softmax", |s| {
+        s.contains("Explain · output") && s.contains("softmax") && s.contains("logit")
+    });
+    assert!(
+        !watcher.screen().contains("view only"),
+        "a question is not refused"
+    );
+    watcher.keys(&["q"]);
+    assert_eq!(watcher.wait_exit(), "0");
+    stop(&home, &mut run);
+}
+
 #[test]
 fn a_dashboard_whose_terminal_goes_away_trains_on_detached() {
     let home = Home::new();
