@@ -166,17 +166,22 @@ pub fn zoom_window(now: f64) -> [f64; 2] {
     [(to - span).max(0.0), to]
 }
 
-/// A y range that holds the points of `series` inside `window`, with a little room
-/// above and below; `None` when none is inside.
-pub fn fitted_range(series: &[&[(f64, f64)]], window: [f64; 2]) -> Option<[f64; 2]> {
-    let ys = series
+/// The lowest and highest y of the points of `series` inside `window` (finite ones);
+/// `None` when none is inside.
+pub fn value_range(series: &[&[(f64, f64)]], window: [f64; 2]) -> Option<[f64; 2]> {
+    series
         .iter()
         .flat_map(|s| s.iter())
         .filter(|p| p.0 >= window[0] && p.0 <= window[1] && p.1.is_finite())
-        .map(|p| p.1);
-    let (low, high) = ys.fold(None, |acc: Option<(f64, f64)>, y| {
-        Some(acc.map_or((y, y), |(l, h)| (l.min(y), h.max(y))))
-    })?;
+        .map(|p| p.1)
+        .fold(None, |acc: Option<[f64; 2]>, y| {
+            Some(acc.map_or([y, y], |[l, h]| [l.min(y), h.max(y)]))
+        })
+}
+
+/// [`value_range`] with a little room above and below, for a linear axis.
+pub fn fitted_range(series: &[&[(f64, f64)]], window: [f64; 2]) -> Option<[f64; 2]> {
+    let [low, high] = value_range(series, window)?;
     let pad = ((high - low) * 0.1).max(1e-3);
     Some([low - pad, high + pad])
 }
@@ -246,6 +251,23 @@ mod tests {
         let (bounds, labels) = log_axis(2.3, 2.3, 8);
         assert_eq!(bounds, [0.0, 0.5]);
         assert_eq!(labels, ["1", "3"]);
+    }
+
+    #[test]
+    fn log_ticks_of_a_loss_with_nan_in_it() {
+        // As the loss chart takes its axis: the drawable points' range, back from log10.
+        let loss = [
+            (0.0, 2.3),
+            (0.5, f64::NAN),
+            (1.0, 0.4),
+            (1.5, f64::INFINITY),
+            (2.0, 0.02),
+        ];
+        let drawn = to_log(&loss);
+        let [low, high] = value_range(&[&drawn], [0.0, 2.0]).unwrap();
+        let (bounds, labels) = log_axis(10f64.powf(low), 10f64.powf(high), 8);
+        assert_eq!(labels, ["0.01", "0.03", "0.1", "0.3", "1", "3"]);
+        assert_eq!(bounds, [-2.0, 0.5]);
     }
 
     #[test]

@@ -197,10 +197,10 @@ fn axes(runs: &Runs, screen: &Screen, spec: &ChartSpec, drawn: &[Drawn], log: bo
         None => (x_bounds(runs, screen), x_labels(runs, screen)),
     };
     let all: Vec<&[(f64, f64)]> = drawn.iter().map(|d| &d.points[..]).collect();
-    let fitted = chart_view::fitted_range(&all, x);
     if log {
-        // The labels are values, not logs: the range back from log10.
-        let [low, high] = fitted.unwrap_or([0.0, 0.5]);
+        // The labels are values, not logs: the range back from log10 (the half
+        // decades around it are the room).
+        let [low, high] = chart_view::value_range(&all, x).unwrap_or([0.0, 0.5]);
         let (y, labels) = chart_view::log_axis(10f64.powf(low), 10f64.powf(high), 6);
         let y_labels = labels.into_iter().map(Span::raw).collect();
         return Axes {
@@ -211,6 +211,7 @@ fn axes(runs: &Runs, screen: &Screen, spec: &ChartSpec, drawn: &[Drawn], log: bo
             log,
         };
     }
+    let fitted = chart_view::fitted_range(&all, x);
     let y = match (window, fitted, spec.plotted) {
         (Some(_), Some([l, h]), Plotted::Accuracy) => [l.max(0.0), h.min(1.0)],
         (Some(_), Some([l, h]), Plotted::Loss) => [l.max(0.0), h],
