@@ -197,6 +197,39 @@ fn the_replay_thread_answers_the_dashboards_commands_from_the_saved_run() {
         stepped[0].probe.probabilities, reports[0].probe.probabilities,
         "another snapshot's model"
     );
+    // A value explained is worked out with the shown snapshot's weights (max pooling,
+    // as recorded): it equals the heatmap's; the images behind a confusion cell are not
+    // kept in a saved run, and the replay says so.
+    let cell = lenet_tui::model::explain::Cell::Conv {
+        layer: 1,
+        map: 2,
+        at: (13, 9),
+    };
+    handle.send(Command::Explain(lenet_tui::train::ExplainAsk {
+        image: ProbeImage::Test(3),
+        cell,
+        at: None,
+    }));
+    let answer = wait_for(&handle, "the arithmetic", |e| match e {
+        Event::Explained(answer) => Some(answer.clone()),
+        _ => None,
+    });
+    assert_eq!(answer.at, Some(at), "the snapshot at the head");
+    let Ok(lenet_tui::model::explain::Explanation::Conv(work)) = answer.work else {
+        panic!("{answer:?}")
+    };
+    let shown = stepped[0].probe.layer1.channel(2)[13 * 28 + 9];
+    assert!((work.act - shown).abs() <= 1e-5, "{} vs {shown}", work.act);
+    assert_eq!(work.pool.kind, lenet_tui::model::Pooling::Max);
+    handle.send(Command::Gallery {
+        truth: 6,
+        predicted: 0,
+    });
+    let why = wait_for(&handle, "the gallery refused", |e| match e {
+        Event::Rejected(why) => Some(why.clone()),
+        _ => None,
+    });
+    assert!(why.contains("not the images behind them"), "{why}");
     // The run cannot change, nor be saved into.
     handle.send(Command::SetPooling(lenet_tui::model::Pooling::Avg));
     let why = wait_for(&handle, "a refusal", |e| match e {
