@@ -36,6 +36,17 @@ pub struct Probe {
     pub probabilities: Vec<f32>,
 }
 
+impl Probe {
+    /// The activations of conv block `layer` (1 or 2).
+    pub fn layer(&self, layer: usize) -> Option<&ActivationMap> {
+        match layer {
+            1 => Some(&self.layer1),
+            2 => Some(&self.layer2),
+            _ => None,
+        }
+    }
+}
+
 /// A map with no values, for a model with fewer than two conv blocks.
 pub(crate) fn empty_map() -> ActivationMap {
     ActivationMap {

@@ -69,13 +69,14 @@ impl Default for ChartView {
 }
 
 impl ChartView {
-    /// What is on, for a chart's title: `smooth 0.6 · log · last 2 ep`.
+    /// What is on, for a chart's title: `smooth 0.6 · log · last 2 ep` (`log_axis`:
+    /// this chart's y axis is on the log scale; `window`: the zoom's).
     pub fn words(&self, log_axis: bool, window: Option<[f64; 2]>) -> Vec<String> {
         let mut words = Vec::new();
         if self.smoothing.get() > 0.0 {
             words.push(format!("smooth {}", self.smoothing.get()));
         }
-        if log_axis && self.log_loss {
+        if log_axis {
             words.push("log".into());
         }
         if let Some([from, to]) = window {
@@ -85,29 +86,51 @@ impl ChartView {
     }
 }
 
-/// TensorBoard's smoothing of `points` with `weight`: an exponential moving average
-/// debiased for its start (divided by 1 − weight^n after n points), so the line
+/// An exponential moving average debiased for its start, as TensorBoard smooths and
+/// Adam keeps its moments: the mean starts at zero, so after n values it is divided by
+/// the weight they have had, 1 − weight^n; the first value comes out as itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DebiasedMean {
+    weight: f64,
+    mean: f64,
+    n: i32,
+}
+
+impl DebiasedMean {
+    /// A mean with `weight` on the past (0: none).
+    pub fn new(weight: f64) -> Self {
+        Self {
+            weight,
+            mean: 0.0,
+            n: 0,
+        }
+    }
+
+    /// Takes `value`; the debiased mean so far.
+    pub fn push(&mut self, value: f64) -> f64 {
+        let w = self.weight;
+        self.mean = self.mean * w + (1.0 - w) * value;
+        self.n += 1;
+        let debias = if w == 1.0 { 1.0 } else { 1.0 - w.powi(self.n) };
+        self.mean / debias
+    }
+}
+
+/// TensorBoard's smoothing of `points` with `weight`: a [`DebiasedMean`], so the line
 /// starts at the first value rather than near 0; values that are not finite pass
 /// through untouched and do not enter the average, and a constant series stays as it
 /// is.
 pub fn smooth(points: &[(f64, f64)], weight: f64) -> Vec<(f64, f64)> {
     let constant = points.iter().all(|p| p.1 == points[0].1);
-    let mut last = 0.0;
-    let mut n = 0;
+    let mut mean = DebiasedMean::new(weight);
     points
         .iter()
         .map(|&(x, y)| {
             if constant || !y.is_finite() {
-                return (x, y);
-            }
-            last = last * weight + (1.0 - weight) * y;
-            n += 1;
-            let debias = if weight == 1.0 {
-                1.0
+                (x, y)
             } else {
-                1.0 - weight.powi(n)
-            };
-            (x, last / debias)
+                (x, mean.push(y))
+            }
         })
         .collect()
 }

@@ -3,23 +3,18 @@
 //! behind a confusion cell are exactly the ones the cell counts; and in a real
 //! terminal, `x` and `c` … `Enter` show both.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use lenet_tui::data::Dataset;
 use lenet_tui::data::own::ProbeImage;
-use lenet_tui::device::OpenedDevice;
-use lenet_tui::model::Architecture;
 use lenet_tui::model::explain::{Cell, Explanation};
-use lenet_tui::train::timeline::HistoryPolicy;
 use lenet_tui::train::{
     BatchSize, Command, ConfusionMatrix, Epochs, Event, ExplainAsk, Explained, ProbeReport,
-    TrainSettings, TrainerHandle, TrainerSpec, spawn,
+    TrainSettings, TrainerHandle,
 };
 
 use crate::tmux_e2e::Tmux;
-
-const WAIT: Duration = Duration::from_secs(120);
+use crate::trainer_thread::{next_matching, trainer};
 
 /// One epoch of the embedded subset, then the trainer waits for commands.
 fn trained_for_an_epoch() -> (TrainerHandle, ConfusionMatrix) {
@@ -28,35 +23,14 @@ fn trained_for_an_epoch() -> (TrainerHandle, ConfusionMatrix) {
         batch_size: BatchSize::try_from(64).unwrap(),
         ..TrainSettings::default()
     };
-    let t = spawn(TrainerSpec {
-        dataset: Arc::new(Dataset::embedded()),
-        device: OpenedDevice::cpu(),
-        architecture: Architecture::default(),
-        settings,
-        checkpoints: None,
-        resume: None,
-        lock: None,
-        history: HistoryPolicy::default(),
-        turn: None,
-    });
+    let t = trainer(settings);
     let mut matrix = None;
     loop {
-        match next(&t, |e| {
+        match next_matching(&t, |e| {
             matches!(e, Event::Confusion { .. } | Event::Finished(_))
         }) {
             Event::Confusion { matrix: m, .. } => matrix = Some(m),
             _ => return (t, matrix.expect("the epoch's matrix came first")),
-        }
-    }
-}
-
-fn next(t: &TrainerHandle, want: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        match t.events().recv_timeout(WAIT) {
-            Ok(Event::Error(e)) => panic!("trainer error: {e}"),
-            Ok(e) if want(&e) => return e,
-            Ok(_) => {}
-            Err(e) => panic!("no matching event: {e}"),
         }
     }
 }
@@ -67,7 +41,7 @@ fn explain(t: &TrainerHandle, image: usize, cell: Cell, at: Option<f64>) -> Expl
         cell,
         at,
     })));
-    match next(t, |e| matches!(e, Event::Explained(_) | Event::Rejected(_))) {
+    match next_matching(t, |e| matches!(e, Event::Explained(_) | Event::Rejected(_))) {
         Event::Explained(answer) => answer,
         other => panic!("{cell:?}: {other:?}"),
     }
@@ -75,7 +49,7 @@ fn explain(t: &TrainerHandle, image: usize, cell: Cell, at: Option<f64>) -> Expl
 
 fn probe(t: &TrainerHandle, image: usize) -> ProbeReport {
     assert!(t.send(Command::SetProbes(ProbeImage::tests([image]))));
-    match next(t, |e| matches!(e, Event::Activations { .. })) {
+    match next_matching(t, |e| matches!(e, Event::Activations { .. })) {
         Event::Activations { mut reports, .. } => reports.remove(0),
         _ => unreachable!(),
     }
@@ -140,7 +114,7 @@ fn the_arithmetic_the_trainer_answers_equals_the_activations_and_probabilities_s
     );
     // With the weights of a snapshot: the fresh weights' activations, not today's.
     assert!(t.send(Command::Recall(lenet_tui::train::timeline::Seek::Start)));
-    let Event::Recalled(Some(then)) = next(&t, |e| matches!(e, Event::Recalled(_))) else {
+    let Event::Recalled(Some(then)) = next_matching(&t, |e| matches!(e, Event::Recalled(_))) else {
         panic!("the first snapshot")
     };
     let cell = Cell::Conv {
@@ -172,7 +146,8 @@ fn the_gallery_behind_a_confusion_cell_holds_exactly_the_images_it_counts() {
         (worst.truth, worst.truth),
     ] {
         assert!(t.send(Command::Gallery { truth, predicted }));
-        let Event::Gallery(g) = next(&t, |e| matches!(e, Event::Gallery(_) | Event::Rejected(_)))
+        let Event::Gallery(g) =
+            next_matching(&t, |e| matches!(e, Event::Gallery(_) | Event::Rejected(_)))
         else {
             panic!("a gallery for {truth} → {predicted}")
         };

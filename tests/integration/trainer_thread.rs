@@ -17,7 +17,7 @@ use lenet_tui::train::{
 
 const WAIT: Duration = Duration::from_secs(120);
 
-fn trainer(settings: TrainSettings) -> TrainerHandle {
+pub(crate) fn trainer(settings: TrainSettings) -> TrainerHandle {
     spawn(spec(settings))
 }
 
@@ -68,7 +68,7 @@ fn settings(epochs: u32) -> TrainSettings {
 }
 
 /// The next event matching `want`, failing on errors and timeouts.
-fn next_matching(t: &TrainerHandle, want: impl Fn(&Event) -> bool) -> Event {
+pub(crate) fn next_matching(t: &TrainerHandle, want: impl Fn(&Event) -> bool) -> Event {
     loop {
         match t.events().recv_timeout(WAIT) {
             Ok(Event::Error(e)) => panic!("trainer error: {e}"),

@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::ui::chart_view::DebiasedMean;
+
 /// The smoothing weight of the running loss: about the last 50 batches count.
 pub const BETA: f64 = 0.98;
 /// The sweep stops once the smoothed loss exceeds the best so far by this factor.
@@ -152,11 +154,21 @@ impl std::fmt::Display for Stop {
 }
 
 /// The sweep's record: the points so far, the running mean and the best of it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tracker {
     points: Vec<Point>,
-    mean: f64,
+    mean: DebiasedMean,
     best: f64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Self {
+            points: Vec::new(),
+            mean: DebiasedMean::new(BETA),
+            best: 0.0,
+        }
+    }
 }
 
 impl Tracker {
@@ -166,10 +178,7 @@ impl Tracker {
         if !loss.is_finite() {
             return Some(Stop::NotFinite { batch, lr });
         }
-        self.mean = BETA * self.mean + (1.0 - BETA) * loss;
-        // Debiased as in Adam and TensorBoard: the mean starts at zero, so early on it
-        // is divided by the weight the losses have had so far.
-        let smoothed = self.mean / (1.0 - BETA.powi(batch as i32));
+        let smoothed = self.mean.push(loss);
         self.points.push(Point {
             batch,
             lr,

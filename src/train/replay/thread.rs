@@ -14,7 +14,7 @@ use crate::model::ModelError;
 use crate::train::handle::TrainerHandle;
 use crate::train::messages::{Change, Command, Event, ExplainAsk, RunInfo, SavePart, Stride};
 use crate::train::pace::Pace;
-use crate::train::report::{NamedWeights, explained, missing_probe};
+use crate::train::report::missing_probe;
 use crate::train::settings::LearningRate;
 use crate::train::timeline::file::SavedTimeline;
 use crate::train::timeline::{PastModel, Seek, history_until};
@@ -238,27 +238,15 @@ impl Replayer {
     /// Works out `ask` with the model of the snapshot at `ask.at`, else at the head.
     fn explain(&self, ask: &ExplainAsk) {
         let saved = &self.spec.saved;
-        let Some(snapshot) = saved
+        let at = ask.at.unwrap_or(self.head.at);
+        let test = &self.spec.dataset.test;
+        match saved
             .timeline
-            .find(Seek::At(ask.at.unwrap_or(self.head.at)))
-        else {
-            return self.emit(Event::Rejected("no snapshot there to explain".into()));
-        };
-        let names = saved.timeline.parameter_names();
-        let model = NamedWeights {
-            arch: &saved.facts.architecture,
-            names: &names,
-            weights: &snapshot.weights,
-            pooling: snapshot.moment.pooling,
-            activation: snapshot.moment.activation,
-        };
-        let answer = explained(
-            &model,
-            ask,
-            &self.spec.dataset.test,
-            Some(snapshot.moment.at),
-        );
-        self.emit(Event::Explained(answer));
+            .explain(&saved.facts.architecture, at, ask, test)
+        {
+            Some(answer) => self.emit(Event::Explained(answer)),
+            None => self.emit(Event::Rejected("no snapshot there to explain".into())),
+        }
     }
 
     /// Puts the head at `at`: the charts as they were then, and that moment's model.

@@ -7,13 +7,36 @@ use crate::rng::SeededRng;
 use candle_core::Device;
 use rand::SeedableRng;
 
-use super::{Moment, Snapshot, Timeline};
+use super::{Moment, Seek, Snapshot, Timeline};
 use crate::data::Split;
 use crate::data::own::ProbeImage;
 use crate::engine::probe_images;
 use crate::model::{Architecture, LayerTable, LeNet, ModelError};
-use crate::train::messages::PastView;
-use crate::train::report::{first_kernels, probe_reports};
+use crate::train::messages::{ExplainAsk, Explained, PastView};
+use crate::train::report::{NamedWeights, explained, first_kernels, probe_reports};
+
+impl Timeline {
+    /// Works out `ask` with the weights and pieces of the snapshot at `at`, for a
+    /// network of `architecture`; `None` when there is no snapshot there.
+    pub fn explain(
+        &self,
+        architecture: &Architecture,
+        at: f64,
+        ask: &ExplainAsk,
+        test: &Split,
+    ) -> Option<Explained> {
+        let snapshot = self.find(Seek::At(at))?;
+        let names = self.parameter_names();
+        let model = NamedWeights {
+            arch: architecture,
+            names: &names,
+            weights: &snapshot.weights,
+            pooling: snapshot.moment.pooling,
+            activation: snapshot.moment.activation,
+        };
+        Some(explained(&model, ask, test, Some(snapshot.moment.at)))
+    }
+}
 
 /// A network to load snapshots into.
 pub struct PastModel {

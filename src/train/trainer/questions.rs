@@ -7,7 +7,6 @@
 
 use super::super::messages::{Event, ExplainAsk, Gallery};
 use super::super::report::{NamedWeights, explained};
-use super::super::timeline::Seek;
 use super::{Failure, Trainer};
 
 impl Trainer {
@@ -16,45 +15,27 @@ impl Trainer {
         let arch = self.model.architecture().clone();
         let test = &self.dataset.test;
         let answer = match ask.at {
-            Some(at) => {
-                let names = self.timeline.parameter_names();
-                match self.timeline.find(Seek::At(at)) {
-                    Some(snapshot) => explained(
-                        &NamedWeights {
-                            arch: &arch,
-                            names: &names,
-                            weights: &snapshot.weights,
-                            pooling: snapshot.moment.pooling,
-                            activation: snapshot.moment.activation,
-                        },
-                        ask,
-                        test,
-                        Some(snapshot.moment.at),
-                    ),
-                    None => {
-                        self.emit(Event::Rejected(format!(
-                            "no snapshot at epoch {at:.2} to explain"
-                        )));
-                        return Ok(());
-                    }
+            Some(at) => match self.timeline.explain(&arch, at, ask, test) {
+                Some(answer) => answer,
+                None => {
+                    self.emit(Event::Rejected(format!(
+                        "no snapshot at epoch {at:.2} to explain"
+                    )));
+                    return Ok(());
                 }
-            }
+            },
             None => {
                 let names = arch.parameter_names();
                 let mut weights = Vec::with_capacity(names.len());
                 self.model.read_parameters(&names, &mut weights)?;
-                explained(
-                    &NamedWeights {
-                        arch: &arch,
-                        names: &names,
-                        weights: &weights,
-                        pooling: self.settings.pooling,
-                        activation: self.settings.activation,
-                    },
-                    ask,
-                    test,
-                    None,
-                )
+                let now = NamedWeights {
+                    arch: &arch,
+                    names: &names,
+                    weights: &weights,
+                    pooling: self.settings.pooling,
+                    activation: self.settings.activation,
+                };
+                explained(&now, ask, test, None)
             }
         };
         self.emit(Event::Explained(answer));

@@ -5,8 +5,9 @@
 //! this screen alone.
 
 use super::*;
+use crate::model::ActivationMap;
 use crate::model::explain::Cell;
-use crate::train::{ExplainAsk, Explained, Gallery};
+use crate::train::{ExplainAsk, Explained, Gallery, ProbeReport};
 use crate::ui::keys::Mode;
 
 /// Thumbnails in a row of the gallery: Up and Down move by a row.
@@ -42,12 +43,23 @@ pub enum Inspect {
     },
 }
 
+/// The maps `cell` is a value of, in `report` (none for the output).
+pub fn maps_of(cell: Cell, report: Option<&ProbeReport>) -> Option<&ActivationMap> {
+    match cell {
+        Cell::Conv { layer, .. } => report?.probe.layer(layer),
+        Cell::Output => None,
+    }
+}
+
 /// The layers a cursor can explain: the convolution blocks the probes show, then the
 /// output.
-fn layers(report: Option<&crate::train::ProbeReport>) -> Vec<Cell> {
+fn layers(report: Option<&ProbeReport>) -> Vec<Cell> {
     let mut all = Vec::new();
     if let Some(r) = report {
-        for (layer, map) in [(1, &r.probe.layer1), (2, &r.probe.layer2)] {
+        for layer in [1, 2] {
+            let Some(map) = r.probe.layer(layer) else {
+                continue;
+            };
             if map.channels > 0 {
                 all.push(Cell::Conv {
                     layer,
@@ -142,11 +154,7 @@ impl App {
         let all = layers(report);
         let layer_of = |c: Cell| all.iter().position(|&l| same_layer(l, c)).unwrap_or(0);
         let here = layer_of(cell);
-        let maps = |c: Cell| match (c, report) {
-            (Cell::Conv { layer: 1, .. }, Some(r)) => Some(&r.probe.layer1),
-            (Cell::Conv { layer: 2, .. }, Some(r)) => Some(&r.probe.layer2),
-            _ => None,
-        };
+        let maps = |c: Cell| maps_of(c, report);
         let moved = match (action, cell) {
             (Action::InspectLeave, _) => {
                 self.screen.inspect = None;

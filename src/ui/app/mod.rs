@@ -34,7 +34,7 @@ use crate::ui::theme::Theme;
 pub use canvas::{Canvas, Pen};
 pub use draw::Pointer;
 pub use images::ImageList;
-pub use inspect::{GALLERY_COLUMNS, Inspect};
+pub use inspect::{GALLERY_COLUMNS, Inspect, maps_of};
 pub use run::{RunNews, RunSettings, RunView};
 pub use runs::{LaneSummary, RaceView, Runs, Watching};
 pub use screen::{Compare, Overlay, Panel, Screen};

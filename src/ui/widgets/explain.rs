@@ -14,7 +14,7 @@ use super::heatmap::{self, Scale};
 use super::panel;
 use crate::model::ActivationMap;
 use crate::model::explain::{Cell, ConvWork, Explanation, OutputWork};
-use crate::ui::app::{Inspect, Runs, Screen};
+use crate::ui::app::{Inspect, Runs, Screen, maps_of};
 use crate::ui::keys::Action;
 use crate::ui::theme::Theme;
 
@@ -29,11 +29,7 @@ pub fn render(runs: &Runs, screen: &Screen, frame: &mut Frame, area: Rect) {
     let t = &screen.theme;
     let run = runs.lane(screen.focus);
     let report = run.report_for(&screen.active_image());
-    let map = match (cell, report) {
-        (Cell::Conv { layer: 1, .. }, Some(r)) => Some(&r.probe.layer1),
-        (Cell::Conv { layer: 2, .. }, Some(r)) => Some(&r.probe.layer2),
-        _ => None,
-    };
+    let map = maps_of(*cell, report);
     let when = match run.past.as_ref() {
         Some(p) => format!(" · weights of epoch {:.2}", p.moment.at),
         None => String::new(),
